@@ -1,0 +1,163 @@
+//! Bearer-token authentication as a tower layer, plus one tracing span per request.
+//!
+//! Tokens are 256-bit random values; only their SHA-256 hash is stored, looked up by hash
+//! and compared in constant time. Health and reflection need no token. The layer puts the
+//! [`Caller`] into the request's extensions; handlers take it from there.
+
+use crate::domain::{Caller, Kind, Principal};
+use crate::error::AppError;
+use crate::store::Store;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+use subtle::ConstantTimeEq;
+use tokio::sync::watch;
+use tower::{Layer, Service};
+use tracing::Instrument;
+
+/// Paths that need no token.
+const OPEN_PREFIXES: [&str; 3] = ["/grpc.health.v1.", "/grpc.reflection.v1.", "/grpc.reflection.v1alpha."];
+
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// A fresh token (43 URL-safe base64 characters for 32 random bytes) and its hash.
+pub fn new_token() -> (String, [u8; 32]) {
+    let bytes: [u8; 32] = rand::random();
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
+/// Resolves bearer tokens to callers and tells open streams when a principal is revoked.
+pub struct Authenticator {
+    store: Store,
+    revocations: watch::Sender<u64>,
+}
+
+impl Authenticator {
+    pub fn new(store: Store) -> Arc<Authenticator> {
+        Arc::new(Authenticator { store, revocations: watch::channel(0).0 })
+    }
+
+    /// The caller behind an `authorization` header value.
+    pub fn authenticate(&self, header: Option<&http::HeaderValue>) -> Result<Caller, AppError> {
+        let header = header.ok_or_else(|| AppError::Unauthenticated("missing authorization metadata".into()))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .filter(|t| !t.is_empty() && t.len() <= 256)
+            .ok_or_else(|| AppError::Unauthenticated("authorization must be `Bearer <token>`".into()))?;
+        let hash = hash_token(token);
+        let principal = self
+            .store
+            .principal_by_token_hash(&hash)?
+            .filter(|p| bool::from(p.token_hash.ct_eq(&hash)))
+            .ok_or_else(|| AppError::Unauthenticated("unknown token".into()))?;
+        if principal.revoked {
+            return Err(AppError::Unauthenticated("revoked token".into()));
+        }
+        Ok(caller_of(&principal))
+    }
+
+    /// Whether the principal still exists and is not revoked.
+    pub fn still_valid(&self, caller: &Caller) -> bool {
+        crate::domain::Id::parse(Kind::Principal, &caller.principal_id)
+            .and_then(|id| self.store.get::<Principal>(id).ok().flatten())
+            .is_some_and(|p| !p.revoked)
+    }
+
+    pub fn revoked(&self) {
+        self.revocations.send_modify(|n| *n += 1);
+    }
+
+    pub fn revocations(&self) -> watch::Receiver<u64> {
+        self.revocations.subscribe()
+    }
+}
+
+pub fn caller_of(p: &Principal) -> Caller {
+    Caller { principal_id: p.meta.id.render(Kind::Principal), role: p.role }
+}
+
+/// Authenticates every request but health and reflection, and traces each one.
+#[derive(Clone)]
+pub struct AuthLayer {
+    auth: Arc<Authenticator>,
+}
+
+impl AuthLayer {
+    pub fn new(auth: Arc<Authenticator>) -> Self {
+        AuthLayer { auth }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService { inner, auth: self.auth.clone() }
+    }
+}
+
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    auth: Arc<Authenticator>,
+}
+
+type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S, B> Service<http::Request<B>> for AuthService<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        let started = Instant::now();
+        let method = req.uri().path().to_string();
+        let open = OPEN_PREFIXES.iter().any(|p| method.starts_with(p));
+        let caller = if open { Ok(None) } else { self.auth.authenticate(req.headers().get("authorization")).map(Some) };
+        let principal = match &caller {
+            Ok(Some(c)) => c.principal_id.clone(),
+            _ => String::new(),
+        };
+        let span = tracing::info_span!("request", method = %method, principal = %principal);
+        // Take the service that was made ready and leave a fresh clone in its place.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let response = match caller {
+                Ok(c) => {
+                    if let Some(c) = c {
+                        req.extensions_mut().insert(c);
+                    }
+                    inner.call(req).instrument(span.clone()).await?
+                }
+                Err(e) => tonic::Status::from(e).into_http(),
+            };
+            let status = response
+                .headers()
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("0")
+                .to_string();
+            tracing::info!(parent: &span, grpc_status = %status, latency_us = started.elapsed().as_micros() as u64, "handled");
+            Ok(response)
+        })
+    }
+}

@@ -1,0 +1,49 @@
+//! Server configuration: command-line flags with `LCM_*` environment fallbacks.
+
+use clap::{Args, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LCM_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Directory of the embedded store (created if missing).
+    #[arg(long, env = "LCM_DATA_DIR", default_value = "./lcm-data")]
+    pub data_dir: PathBuf,
+    /// Size of the store's page cache, in MiB.
+    #[arg(long, env = "LCM_CACHE_MB", default_value_t = 128)]
+    pub cache_mb: u64,
+    /// Log format.
+    #[arg(long, env = "LCM_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// On an empty store, load the demo scenario, create demo principals and print
+    /// their tokens.
+    #[arg(long)]
+    pub demo: bool,
+    /// TEST ONLY: acknowledge writes before they are on disk (and never flush). Exists
+    /// so the crash harness can show it detects lost writes. Never use in production.
+    #[arg(long, env = "LCM_UNSAFE_NO_FLUSH", hide = true)]
+    pub unsafe_no_flush: bool,
+}
+
+impl ServeArgs {
+    /// Defaults for a server on `data_dir` (tests, embedding).
+    pub fn for_data_dir(data_dir: PathBuf) -> ServeArgs {
+        ServeArgs {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir,
+            cache_mb: 32,
+            log_format: LogFormat::Text,
+            demo: false,
+            unsafe_no_flush: false,
+        }
+    }
+}

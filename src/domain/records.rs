@@ -1,0 +1,388 @@
+//! The stored resources: needs, offers, training centres, principals and events.
+//!
+//! A record is built only from validated values (see `convert.rs`), so these types
+//! trust their fields. Derived figures (a need's state, open seats) are computed, never
+//! stored, so they cannot disagree with the seat counters.
+
+use super::types::*;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Microseconds since the Unix epoch (UTC).
+pub type UnixMicros = i64;
+
+pub const MICROS_PER_SECOND: i64 = 1_000_000;
+
+/// The day an instant falls on.
+pub fn day_of_micros(t: UnixMicros) -> Day {
+    t.div_euclid(MICROS_PER_SECOND * SECONDS_PER_DAY)
+}
+
+/// What kind of resource an id names; the id's text prefix.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum Kind {
+    Need,
+    Offer,
+    Centre,
+    Principal,
+    Match,
+    Arrangement,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::Need,
+        Kind::Offer,
+        Kind::Centre,
+        Kind::Principal,
+        Kind::Match,
+        Kind::Arrangement,
+    ];
+
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Kind::Need => "need",
+            Kind::Offer => "offer",
+            Kind::Centre => "centre",
+            Kind::Principal => "principal",
+            Kind::Match => "match",
+            Kind::Arrangement => "arrangement",
+        }
+    }
+}
+
+/// A server-assigned id: a kind and a number, shown as `need-17`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+pub struct Id(pub u64);
+
+impl Id {
+    pub fn render(self, kind: Kind) -> String {
+        format!("{}-{}", kind.prefix(), self.0)
+    }
+
+    /// Parses `text` as an id of `kind`; `None` for anything else.
+    pub fn parse(kind: Kind, text: &str) -> Option<Id> {
+        let rest = text.strip_prefix(kind.prefix())?.strip_prefix('-')?;
+        if rest.is_empty() || rest.len() > 20 || !rest.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if rest.len() > 1 && rest.starts_with('0') {
+            return None;
+        }
+        rest.parse().ok().map(Id)
+    }
+}
+
+/// Bookkeeping every resource carries.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Meta {
+    pub id: Id,
+    /// Incremented on every write; the etag is derived from it.
+    pub version: u64,
+    pub create_time: UnixMicros,
+    pub update_time: UnixMicros,
+}
+
+impl Meta {
+    pub fn new(id: Id, now: UnixMicros) -> Meta {
+        Meta {
+            id,
+            version: 1,
+            create_time: now,
+            update_time: now,
+        }
+    }
+
+    pub fn etag(&self) -> String {
+        format!("W/\"{}\"", self.version)
+    }
+
+    /// The meta after one more write at `now`.
+    pub fn touched(self, now: UnixMicros) -> Meta {
+        Meta {
+            version: self.version + 1,
+            update_time: now.max(self.update_time),
+            ..self
+        }
+    }
+}
+
+/// Seats held against a need or an offer by live (reserved) and completed (delivered)
+/// arrangements.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct Seats {
+    pub reserved: u32,
+    pub reserved_women: u32,
+    pub delivered: u32,
+    pub delivered_women: u32,
+}
+
+impl Seats {
+    pub fn consumed(&self) -> u32 {
+        self.reserved.saturating_add(self.delivered)
+    }
+
+    pub fn consumed_women(&self) -> u32 {
+        self.reserved_women.saturating_add(self.delivered_women)
+    }
+
+    pub fn any(&self) -> bool {
+        self.consumed() > 0
+    }
+}
+
+/// What a member state asks for; every field a client may set.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct NeedSpec {
+    pub requester: Alpha3,
+    pub category: SupportCategory,
+    pub capability: CapabilityArea,
+    pub title: String,
+    pub description: String,
+    pub quantity: u32,
+    pub women_quantity: u32,
+    pub languages: Vec<Language>,
+    pub needed_by: UnixMicros,
+    pub priority: Priority,
+    pub pledge_ref: String,
+    pub pledge_level: Option<ReadinessLevel>,
+    pub mission: String,
+    pub accepted_modes: Vec<DeliveryMode>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum NeedState {
+    Open,
+    Fulfilled,
+    Withdrawn,
+}
+
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct Need {
+    pub meta: Meta,
+    pub spec: NeedSpec,
+    pub withdrawn: bool,
+    pub seats: Seats,
+}
+
+impl Need {
+    pub fn open_seats(&self) -> u32 {
+        self.spec.quantity.saturating_sub(self.seats.consumed())
+    }
+
+    pub fn state(&self) -> NeedState {
+        if self.withdrawn {
+            NeedState::Withdrawn
+        } else if self.open_seats() == 0 {
+            NeedState::Fulfilled
+        } else {
+            NeedState::Open
+        }
+    }
+}
+
+/// The delivery-only part of an offer.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct DeliveryTerms {
+    pub languages: Vec<Language>,
+    pub mode: DeliveryMode,
+    /// Set exactly when `mode` is `AtTrainingCentre`.
+    pub training_centre: Option<Id>,
+    pub duration_days: u32,
+    pub women_only: bool,
+    pub requires_funding: bool,
+}
+
+/// An offer's role with the fields only that role has: a FUNDING offer cannot carry
+/// delivery terms.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub enum OfferTerms {
+    Delivery(DeliveryTerms),
+    Funding,
+}
+
+impl OfferTerms {
+    pub fn role(&self) -> OfferRole {
+        match self {
+            OfferTerms::Delivery(_) => OfferRole::Delivery,
+            OfferTerms::Funding => OfferRole::Funding,
+        }
+    }
+
+    pub fn delivery(&self) -> Option<&DeliveryTerms> {
+        match self {
+            OfferTerms::Delivery(d) => Some(d),
+            OfferTerms::Funding => None,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct OfferSpec {
+    /// At least one; the first is the lead.
+    pub providers: Vec<Alpha3>,
+    pub terms: OfferTerms,
+    pub category: SupportCategory,
+    pub capability: CapabilityArea,
+    pub title: String,
+    pub description: String,
+    pub capacity: u32,
+    pub available_from: UnixMicros,
+    pub available_until: UnixMicros,
+    pub eligible_recipients: Vec<Alpha3>,
+    pub excluded_recipients: Vec<Alpha3>,
+    pub max_per_recipient: u32,
+}
+
+impl OfferSpec {
+    /// Whether `state` may receive from this offer by its recipient lists (providers are
+    /// not checked here).
+    pub fn admits(&self, state: Alpha3) -> bool {
+        (self.eligible_recipients.is_empty() || self.eligible_recipients.contains(&state))
+            && !self.excluded_recipients.contains(&state)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum OfferState {
+    Open,
+    Exhausted,
+    Withdrawn,
+}
+
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct Offer {
+    pub meta: Meta,
+    pub spec: OfferSpec,
+    pub withdrawn: bool,
+    pub seats: Seats,
+}
+
+impl Offer {
+    pub fn open_seats(&self) -> u32 {
+        self.spec.capacity.saturating_sub(self.seats.consumed())
+    }
+
+    pub fn state(&self) -> OfferState {
+        if self.withdrawn {
+            OfferState::Withdrawn
+        } else if self.open_seats() == 0 {
+            OfferState::Exhausted
+        } else {
+            OfferState::Open
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct CentreSpec {
+    pub name: String,
+    pub host_state: Alpha3,
+    pub languages: Vec<Language>,
+    pub capabilities: Vec<CapabilityArea>,
+    pub un_recognized: bool,
+}
+
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct TrainingCentre {
+    pub meta: Meta,
+    pub spec: CentreSpec,
+}
+
+/// Who a principal is, with the binding its kind requires.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum Role {
+    Secretariat,
+    MemberState(Alpha3),
+    TrainingCentre(Id),
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Role::Secretariat => f.write_str("SECRETARIAT"),
+            Role::MemberState(s) => write!(f, "MEMBER_STATE {s}"),
+            Role::TrainingCentre(c) => write!(f, "TRAINING_CENTRE {}", c.render(Kind::Centre)),
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct Principal {
+    pub meta: Meta,
+    pub role: Role,
+    pub display_name: String,
+    pub revoked: bool,
+    /// SHA-256 of the bearer token; the token itself is never stored.
+    pub token_hash: [u8; 32],
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
+pub enum EventKind {
+    NeedCreated,
+    NeedUpdated,
+    NeedWithdrawn,
+    OfferCreated,
+    OfferUpdated,
+    OfferWithdrawn,
+    CentreRegistered,
+    MatchProposed,
+    MatchApproved,
+    MatchRejected,
+    MatchStale,
+    ArrangementChanged,
+    OutcomeRecorded,
+    PrincipalChanged,
+}
+
+/// The resource an event carries, as it was after the change.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub enum EventResource {
+    Need(Need),
+    Offer(Offer),
+    Centre(TrainingCentre),
+    Principal(Principal),
+}
+
+impl EventResource {
+    pub fn resource_id(&self) -> String {
+        match self {
+            EventResource::Need(n) => n.meta.id.render(Kind::Need),
+            EventResource::Offer(o) => o.meta.id.render(Kind::Offer),
+            EventResource::Centre(c) => c.meta.id.render(Kind::Centre),
+            EventResource::Principal(p) => p.meta.id.render(Kind::Principal),
+        }
+    }
+}
+
+/// One entry of the audit log. `sequence` is gapless from 1.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct Event {
+    pub sequence: u64,
+    pub kind: EventKind,
+    pub time: UnixMicros,
+    pub actor: String,
+    pub resource: EventResource,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_reject_other_kinds_and_junk() {
+        let id = Id(17);
+        assert_eq!(id.render(Kind::Need), "need-17");
+        assert_eq!(Id::parse(Kind::Need, "need-17"), Some(id));
+        for bad in ["offer-17", "need-", "need-017", "need-1x", "need17", "", "need--1"] {
+            assert_eq!(Id::parse(Kind::Need, bad), None, "{bad}");
+        }
+        assert_eq!(Id::parse(Kind::Need, "need-99999999999999999999999"), None);
+    }
+
+    #[test]
+    fn day_of_micros_floors() {
+        assert_eq!(day_of_micros(86_400 * MICROS_PER_SECOND - 1), 0);
+        assert_eq!(day_of_micros(86_400 * MICROS_PER_SECOND), 1);
+    }
+}

@@ -1,0 +1,16 @@
+//! lcm: the UN light coordination mechanism for peacekeeping training and capacity
+//! building, as a gRPC service. The library holds everything; `main.rs` only parses the
+//! command line. Integration tests use the library to start real servers.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod auth;
+pub mod config;
+pub mod convert;
+pub mod domain;
+pub mod error;
+pub mod matching;
+pub mod server;
+pub mod service;
+pub mod store;
+pub mod telemetry;

@@ -1,0 +1,57 @@
+//! ExplainNeed: for one need, every DELIVERY offer of its category and capability that is
+//! not withdrawn, with every rule that keeps it from giving the need seats. The blockers
+//! come from the very rule functions the engine uses (`rules.rs`, `funding_rules.rs`).
+
+use super::funding_rules::rule_funding;
+use super::input::{MatchInput, OfferInput};
+use super::rules::{compatibility_and_seat_blockers, RuleContext};
+use crate::domain::OfferRole;
+
+/// One candidate offer of ExplainNeed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub offer_id: String,
+    /// True when no rule blocks the offer.
+    pub compatible: bool,
+    /// One plain sentence per failing rule (compatibility, seats, funding), in API order.
+    pub blockers: Vec<String>,
+    /// The offer's open seats (capacity − reserved − delivered).
+    pub remaining_capacity: u32,
+}
+
+/// The candidates for `need_id`, sorted by offer id; `None` when no such need exists.
+/// The capability filter of `input` is ignored.
+pub fn explain_need(input: &MatchInput, need_id: &str) -> Option<Vec<Candidate>> {
+    let need = input.needs.iter().find(|n| n.id == need_id)?;
+    let ctx = RuleContext::new(input);
+    let mut offers: Vec<&OfferInput> = input
+        .offers
+        .iter()
+        .filter(|o| {
+            o.role == OfferRole::Delivery
+                && !o.withdrawn
+                && o.category == need.category
+                && o.capability == need.capability
+        })
+        .collect();
+    offers.sort_by(|a, b| a.id.cmp(&b.id));
+    offers.dedup_by(|b, a| a.id == b.id);
+    let mut funders: Vec<&OfferInput> = input.offers.iter().filter(|o| o.role == OfferRole::Funding).collect();
+    funders.sort_by(|a, b| a.id.cmp(&b.id));
+    funders.dedup_by(|b, a| a.id == b.id);
+    Some(
+        offers
+            .into_iter()
+            .map(|offer| {
+                let mut blockers = compatibility_and_seat_blockers(&ctx, need, offer);
+                blockers.extend(rule_funding(&ctx, need, offer, funders.iter().copied()));
+                Candidate {
+                    offer_id: offer.id.clone(),
+                    compatible: blockers.is_empty(),
+                    blockers: blockers.iter().map(ToString::to_string).collect(),
+                    remaining_capacity: offer.open_seats(),
+                }
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,96 @@
+//! The funding rule of API.md: seats of a `requires_funding` DELIVERY offer are given only
+//! with a FUNDING offer that pays for each of them, with its own eligibility, exclusions,
+//! providers, per-recipient cap, open seats and dates (one start day fits the delivery
+//! window and the funder's availability). One function per rule, as in `rules.rs`.
+
+use super::input::{NeedInput, OfferInput};
+use super::rules::{
+    is_funding, offer_name, rule_eligible, rule_not_excluded, rule_not_provider, rule_not_barred,
+    rule_offer_seats, rule_recipient_cap, window_blocker, Blocker, RuleContext,
+};
+use crate::domain::Day;
+
+/// `funder` is an open FUNDING offer of the delivery's category and capability.
+pub fn rule_funder_kind(delivery: &OfferInput, funder: &OfferInput) -> bool {
+    is_funding(funder)
+        && !funder.withdrawn
+        && funder.category == delivery.category
+        && funder.capability == delivery.capability
+}
+
+/// Earliest start and latest end of a funded delivery, with the name of the binding end.
+pub fn funded_bounds(today: Day, need: &NeedInput, delivery: &OfferInput, funder: &OfferInput) -> (Day, Day, String) {
+    let earliest = today.max(delivery.available_from).max(funder.available_from);
+    let mut latest = need.needed_by;
+    let mut name = "the need's deadline".to_string();
+    if delivery.available_until < latest {
+        latest = delivery.available_until;
+        name = format!("the end of {}'s availability", offer_name(delivery));
+    }
+    if funder.available_until < latest {
+        latest = funder.available_until;
+        name = format!("the end of {}'s availability", offer_name(funder));
+    }
+    (earliest, latest, name)
+}
+
+/// One start day fits the delivery window and the funder's dates.
+pub fn rule_funded_window(today: Day, need: &NeedInput, delivery: &OfferInput, funder: &OfferInput) -> Option<Blocker> {
+    let (earliest, latest, name) = funded_bounds(today, need, delivery, funder);
+    window_blocker(earliest, delivery.duration_days(), latest, name)
+}
+
+/// Every rule `funder` fails for paying `delivery`'s seats for `need` (kind assumed).
+pub fn funder_blockers(ctx: &RuleContext, need: &NeedInput, delivery: &OfferInput, funder: &OfferInput) -> Vec<Blocker> {
+    let r = need.requester;
+    [
+        rule_eligible(r, funder),
+        rule_not_excluded(r, funder),
+        rule_not_provider(r, funder),
+        rule_not_barred(ctx, need, funder),
+        rule_offer_seats(funder),
+        rule_recipient_cap(ctx, r, funder),
+        rule_funded_window(ctx.today, need, delivery, funder),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// Whether `funder` may pay for `delivery`'s seats for `need` (short-circuits).
+pub fn funder_allowed(ctx: &RuleContext, need: &NeedInput, delivery: &OfferInput, funder: &OfferInput) -> bool {
+    let r = need.requester;
+    rule_funder_kind(delivery, funder)
+        && rule_eligible(r, funder).is_none()
+        && rule_not_excluded(r, funder).is_none()
+        && rule_not_provider(r, funder).is_none()
+        && rule_not_barred(ctx, need, funder).is_none()
+        && rule_offer_seats(funder).is_none()
+        && rule_recipient_cap(ctx, r, funder).is_none()
+        && rule_funded_window(ctx.today, need, delivery, funder).is_none()
+}
+
+/// A `requires_funding` offer has at least one FUNDING offer that can pay. `funders` are
+/// the candidate FUNDING offers (any order; those of another kind are skipped).
+pub fn rule_funding<'a>(
+    ctx: &RuleContext,
+    need: &NeedInput,
+    delivery: &OfferInput,
+    funders: impl IntoIterator<Item = &'a OfferInput>,
+) -> Option<Blocker> {
+    if !delivery.requires_funding() {
+        return None;
+    }
+    let mut reasons = Vec::new();
+    for funder in funders {
+        if !rule_funder_kind(delivery, funder) {
+            continue;
+        }
+        let blockers = funder_blockers(ctx, need, delivery, funder);
+        if blockers.is_empty() {
+            return None;
+        }
+        reasons.extend(blockers.into_iter().map(|b| (funder.id.clone(), b)));
+    }
+    Some(Blocker::NoFunder { reasons })
+}

@@ -1,0 +1,148 @@
+//! Wiring: opens the store, bootstraps the first Secretariat principal, builds the tonic
+//! router (auth layer, services, health, reflection) and serves on a pre-bound listener
+//! until shutdown, then flushes the store.
+
+use crate::api;
+use crate::auth::{AuthLayer, Authenticator};
+use crate::config::ServeArgs;
+use crate::domain::{Principal, Role};
+use crate::service::{Ctx, admin};
+use crate::store::{Durability, Store, StoreConfig, WriteSet};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+/// Largest request message the server reads (bigger ones are RESOURCE_EXHAUSTED).
+pub const MAX_REQUEST_BYTES: usize = 1 << 20;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("I/O on {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// The store and the bootstrap token, ready to serve.
+pub struct Opened {
+    pub ctx: Ctx,
+    /// Set when this start created the first Secretariat principal.
+    pub bootstrap_token: Option<String>,
+    pub admin_token_path: PathBuf,
+}
+
+pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
+    std::fs::create_dir_all(&args.data_dir).map_err(|source| ServeError::Io { path: args.data_dir.clone(), source })?;
+    let config = StoreConfig {
+        cache_bytes: args.cache_mb.saturating_mul(1 << 20),
+        durability: if args.unsafe_no_flush { Durability::UnsafeNoFlush } else { Durability::FlushBeforeAck },
+    };
+    let store = Store::open(&args.data_dir.join("store"), &config)?;
+    let auth = Authenticator::new(store.clone());
+    let admin_token_path = args.data_dir.join("admin.token");
+    let bootstrap_token = bootstrap(&store, &admin_token_path)?;
+    Ok(Opened { ctx: Ctx { store, auth }, bootstrap_token, admin_token_path })
+}
+
+/// On an empty store, creates the first Secretariat principal and writes its token to
+/// `<data-dir>/admin.token` (mode 0600). Logs the path, never the token.
+fn bootstrap(store: &Store, token_path: &Path) -> Result<Option<String>, ServeError> {
+    if store.scan::<Principal>(None).next().is_some() {
+        return Ok(None);
+    }
+    let mut w = store.writer()?;
+    let mut ws = WriteSet::default();
+    let now = crate::service::now_micros();
+    let (principal, token) = admin::create_principal(&mut w, &mut ws, now, "system", Role::Secretariat, "Secretariat (bootstrap)");
+    write_secret(token_path, &token)?;
+    let _ticket = w.commit(ws)?;
+    store.flush()?;
+    tracing::info!(principal_id = %crate::auth::caller_of(&principal).principal_id, path = %token_path.display(), "created the first Secretariat principal; its token is in the file");
+    Ok(Some(token))
+}
+
+fn write_secret(path: &Path, secret: &str) -> Result<(), ServeError> {
+    use std::io::Write;
+    let io = |source| ServeError::Io { path: path.to_path_buf(), source };
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(path).map_err(io)?;
+    f.write_all(secret.as_bytes()).map_err(io)?;
+    f.write_all(b"\n").map_err(io)?;
+    f.sync_all().map_err(io)
+}
+
+/// Serves `ctx` on `listener` until `shutdown` resolves; in-flight requests finish, then
+/// the store is flushed.
+pub async fn serve(ctx: Ctx, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter.set_serving::<api::need_service_server::NeedServiceServer<Ctx>>().await;
+    health_reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(api::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(api::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    macro_rules! svc {
+        ($server:path) => {
+            <$server>::new(ctx.clone()).max_decoding_message_size(MAX_REQUEST_BYTES)
+        };
+    }
+    let store = ctx.store.clone();
+    tonic::transport::Server::builder()
+        .layer(AuthLayer::new(ctx.auth.clone()))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(svc!(api::need_service_server::NeedServiceServer<Ctx>))
+        .add_service(svc!(api::offer_service_server::OfferServiceServer<Ctx>))
+        .add_service(svc!(api::training_centre_service_server::TrainingCentreServiceServer<Ctx>))
+        .add_service(svc!(api::matching_service_server::MatchingServiceServer<Ctx>))
+        .add_service(svc!(api::arrangement_service_server::ArrangementServiceServer<Ctx>))
+        .add_service(svc!(api::report_service_server::ReportServiceServer<Ctx>))
+        .add_service(svc!(api::event_service_server::EventServiceServer<Ctx>))
+        .add_service(svc!(api::admin_service_server::AdminServiceServer<Ctx>))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    store.flush()?;
+    tracing::info!("server stopped; store flushed");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr).await.map_err(|source| ServeError::Io { path: PathBuf::from(addr.to_string()), source })
+}

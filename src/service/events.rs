@@ -1,0 +1,132 @@
+//! `lcm.v1.EventService`: the audit trail (ListEvents) and live subscriptions
+//! (WatchEvents).
+//!
+//! A watcher reads the durable log from its own position, so replay and live following
+//! are one loop, a reconnect with the last sequence seen misses nothing and repeats
+//! nothing, and a watcher that stops reading costs a bounded buffer: when its buffer
+//! stays full for [`SLOW_WATCHER_TIMEOUT`], the stream ends with RESOURCE_EXHAUSTED and
+//! the client resumes by sequence.
+
+use super::*;
+use crate::api as pb;
+use crate::api::event_service_server::EventService;
+use crate::convert;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+/// Events buffered per watcher.
+pub const WATCH_BUFFER: usize = 256;
+/// How long a watcher's full buffer is tolerated.
+pub const SLOW_WATCHER_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_BATCH: usize = 512;
+
+fn kinds(raw: &[i32]) -> AppResult<Vec<EventKind>> {
+    let mut v = Violations::default();
+    let kinds = convert::event_kinds_from(&mut v, "kinds", raw);
+    v.finish(kinds)
+}
+
+#[tonic::async_trait]
+impl EventService for Ctx {
+    async fn list_events(&self, req: Request<pb::ListEventsRequest>) -> Result<Response<pb::ListEventsResponse>, Status> {
+        let caller = caller(&req)?;
+        require_secretariat(&caller)?;
+        let req = req.into_inner();
+        let kinds = kinds(&req.kinds)?;
+        let scope = format!("ListEvents|{}|{:?}", req.after_sequence, req.kinds);
+        let pager = Pager::new(&self.store, req.page_size, &req.page_token, &scope, &caller)?;
+        let start = pager.after.unwrap_or(req.after_sequence);
+        let store = &self.store;
+        let durable = store.durable_sequence();
+        let mut position = start;
+        let events = std::iter::from_fn(move || {
+            if position >= durable {
+                return None;
+            }
+            match store.events_after(position, READ_BATCH) {
+                Ok(batch) if batch.is_empty() => None,
+                Ok(batch) => {
+                    position = batch.last().map_or(durable, |e| e.sequence);
+                    Some(batch.into_iter().map(Ok).collect::<Vec<_>>())
+                }
+                Err(e) => {
+                    position = durable;
+                    Some(vec![Err(e)])
+                }
+            }
+        })
+        .flatten();
+        let (events, next_page_token) =
+            pager.page(store, events, |e| e.sequence, |e| kinds.is_empty() || kinds.contains(&e.kind))?;
+        Ok(Response::new(pb::ListEventsResponse { events: events.iter().map(convert::event_to_proto).collect(), next_page_token }))
+    }
+
+    type WatchEventsStream = ReceiverStream<Result<pb::Event, Status>>;
+
+    async fn watch_events(&self, req: Request<pb::WatchEventsRequest>) -> Result<Response<Self::WatchEventsStream>, Status> {
+        let caller = caller(&req)?;
+        let req = req.into_inner();
+        let kinds = kinds(&req.kinds)?;
+        let (tx, rx) = mpsc::channel(WATCH_BUFFER);
+        let ctx = self.clone();
+        tokio::spawn(async move {
+            let principal = caller.principal_id.clone();
+            let end = follow(ctx, caller, kinds, req.after_sequence, &tx).await;
+            if let Err(status) = end {
+                tracing::info!(principal = %principal, code = ?status.code(), "watch ended");
+                let _ = tx.send_timeout(Err(status), Duration::from_secs(1)).await;
+            }
+        });
+        Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+/// Sends every readable event after `after`, then follows the log until the client goes
+/// away (Ok) or the stream must end with a status (Err).
+async fn follow(
+    ctx: Ctx,
+    caller: Caller,
+    kinds: Vec<EventKind>,
+    mut after: u64,
+    tx: &mpsc::Sender<Result<pb::Event, Status>>,
+) -> Result<(), Status> {
+    let mut durable = ctx.store.subscribe();
+    let mut revocations = ctx.auth.revocations();
+    loop {
+        durable.borrow_and_update();
+        loop {
+            let batch = ctx.store.events_after(after, READ_BATCH).map_err(AppError::from)?;
+            if batch.is_empty() {
+                break;
+            }
+            for event in batch {
+                after = event.sequence;
+                if (!kinds.is_empty() && !kinds.contains(&event.kind)) || !caller.can_read_event(&event) {
+                    continue;
+                }
+                match tx.send_timeout(Ok(convert::event_to_proto(&event)), SLOW_WATCHER_TIMEOUT).await {
+                    Ok(()) => {}
+                    Err(mpsc::error::SendTimeoutError::Closed(_)) => return Ok(()),
+                    Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
+                        return Err(AppError::ResourceExhausted(format!(
+                            "the watcher fell too far behind; resume with after_sequence = {}",
+                            event.sequence - 1
+                        ))
+                        .into());
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            changed = durable.changed() => if changed.is_err() { return Ok(()) },
+            _ = revocations.changed() => {
+                if !ctx.auth.still_valid(&caller) {
+                    return Err(AppError::Unauthenticated("the token was revoked".into()).into());
+                }
+            }
+            _ = tx.closed() => return Ok(()),
+        }
+    }
+}

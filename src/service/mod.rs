@@ -1,0 +1,242 @@
+//! gRPC handlers, one file per service, kept thin: authorize, convert, decide, commit.
+//!
+//! This module holds what every handler shares: the caller, the idempotent write path
+//! (replay check, writer gate, one commit, durable wait) and opaque, tamper-evident page
+//! tokens.
+
+pub mod admin;
+pub mod centres;
+pub mod events;
+pub mod needs;
+pub mod offers;
+pub mod pending;
+
+use crate::auth::Authenticator;
+use crate::convert::{Violations, limits};
+use crate::domain::*;
+use crate::error::{AppError, AppResult, Reason};
+use crate::store::{IdempotencyEntry, Store, WriteSet, Writer};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use prost::Message;
+use sha2::{Digest, Sha256};
+use std::sync::Arc;
+
+/// What every handler needs.
+#[derive(Clone)]
+pub struct Ctx {
+    pub store: Store,
+    pub auth: Arc<Authenticator>,
+}
+
+pub fn now_micros() -> UnixMicros {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
+/// The authenticated caller that the auth layer put into the request.
+pub fn caller<T>(req: &tonic::Request<T>) -> AppResult<Caller> {
+    req.extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or_else(|| AppError::Unauthenticated("missing authorization metadata".into()))
+}
+
+pub fn require_secretariat(caller: &Caller) -> AppResult<()> {
+    if caller.is_secretariat() {
+        Ok(())
+    } else {
+        Err(AppError::PermissionDenied("only the Secretariat may call this method".into()))
+    }
+}
+
+/// A validated `request_id` (empty means none).
+fn request_id(raw: &str) -> AppResult<Option<String>> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    match uuid::Uuid::parse_str(raw) {
+        Ok(u) if raw.len() <= limits::MAX_REQUEST_ID_CHARS => Ok(Some(u.hyphenated().to_string())),
+        _ => Err(AppError::invalid("request_id", "must be a UUID")),
+    }
+}
+
+/// One idempotent state change: who, which method, the request's fingerprint.
+pub struct WriteCall {
+    caller: Caller,
+    method: &'static str,
+    request_id: Option<String>,
+    fingerprint: [u8; 32],
+}
+
+impl WriteCall {
+    /// Validates the request id; call after the permission checks that need no store.
+    pub fn new<M: Message>(caller: &Caller, method: &'static str, raw_request_id: &str, request: &M) -> AppResult<WriteCall> {
+        let request_id = request_id(raw_request_id)?;
+        let mut h = Sha256::new();
+        h.update(method.as_bytes());
+        h.update(request.encode_to_vec());
+        Ok(WriteCall { caller: caller.clone(), method, request_id, fingerprint: h.finalize().into() })
+    }
+
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// The first response, when this request id was seen before with the same request.
+    pub fn replayed<R: Message + Default>(&self, store: &Store) -> AppResult<Option<R>> {
+        let Some(rid) = &self.request_id else { return Ok(None) };
+        match store.idempotency(&self.caller.principal_id, rid)? {
+            None => Ok(None),
+            Some(e) if e.method == self.method && e.fingerprint == self.fingerprint => R::decode(e.response.as_slice())
+                .map(Some)
+                .map_err(|err| AppError::Internal(format!("stored response does not decode: {err}"))),
+            Some(_) => Err(AppError::InvalidWithReason {
+                reason: Reason::RequestIdReused,
+                message: "request_id was already used with a different request".into(),
+            }),
+        }
+    }
+
+    /// Runs `decide` under the writer gate and commits what it wrote with the events and
+    /// the idempotency entry, then waits until it is durable. `stored` turns the response
+    /// into what a replay returns.
+    pub async fn commit<R, F>(self, store: &Store, decide: F, stored: impl FnOnce(&R) -> R) -> AppResult<R>
+    where
+        R: Message + Default,
+        F: FnOnce(&mut Writer<'_>, &mut WriteSet, UnixMicros) -> AppResult<R>,
+    {
+        if let Some(r) = self.replayed(store)? {
+            return Ok(r);
+        }
+        let ticket = {
+            let mut writer = store.writer()?;
+            // Checked again under the gate: a concurrent twin may have just committed.
+            if let Some(r) = self.replayed(store)? {
+                return Ok(r);
+            }
+            let now = now_micros();
+            let mut ws = WriteSet::default();
+            let response = decide(&mut writer, &mut ws, now)?;
+            if let Some(rid) = &self.request_id {
+                let entry = IdempotencyEntry {
+                    method: self.method.to_string(),
+                    fingerprint: self.fingerprint,
+                    response: stored(&response).encode_to_vec(),
+                    time: now,
+                };
+                ws.idempotency(&self.caller.principal_id, rid, &entry);
+            }
+            let (ticket, _) = writer.commit(ws)?;
+            (ticket, response)
+        };
+        store.durable(ticket.0).await?;
+        Ok(ticket.1)
+    }
+}
+
+/// Checks an etag if one was sent (empty means "whatever the current version is").
+pub fn check_etag(sent: &str, meta: &Meta) -> AppResult<()> {
+    let current = meta.etag();
+    if sent.is_empty() || sent == current {
+        Ok(())
+    } else {
+        Err(AppError::EtagMismatch { sent: sent.to_string(), current })
+    }
+}
+
+pub fn parse_id(kind: Kind, text: &str) -> AppResult<Id> {
+    Id::parse(kind, text).ok_or_else(|| AppError::NotFound(format!("{} {text:?}", kind.prefix())))
+}
+
+pub fn not_found(kind: Kind, id: Id) -> AppError {
+    AppError::NotFound(id.render(kind))
+}
+
+/// Opaque page tokens: the last position, authenticated with HMAC-SHA256 over the
+/// position and the query's scope (method, filters, caller), so a token is refused when
+/// forged or replayed on another query.
+pub struct Pager {
+    pub size: usize,
+    pub after: Option<u64>,
+    scope: Vec<u8>,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+impl Pager {
+    pub fn new(store: &Store, page_size: i32, token: &str, scope: &str, caller: &Caller) -> AppResult<Pager> {
+        let mut v = Violations::default();
+        if page_size < 0 {
+            v.add("page_size", "must not be negative");
+        }
+        let size = match page_size {
+            0 => limits::DEFAULT_PAGE_SIZE,
+            n => n.clamp(1, limits::MAX_PAGE_SIZE),
+        } as usize;
+        let mut scope_bytes = scope.as_bytes().to_vec();
+        scope_bytes.push(0);
+        scope_bytes.extend_from_slice(caller.principal_id.as_bytes());
+        let mut pager = Pager { size, after: None, scope: scope_bytes };
+        if !token.is_empty() {
+            match pager.decode(store, token) {
+                Some(after) => pager.after = Some(after),
+                None => v.add("page_token", "is not a page token of this query"),
+            }
+        }
+        v.finish(pager)
+    }
+
+    fn mac(&self, store: &Store, position: u64) -> Option<HmacSha256> {
+        let mut mac = HmacSha256::new_from_slice(store.page_token_key()).ok()?;
+        mac.update(&self.scope);
+        mac.update(&position.to_be_bytes());
+        Some(mac)
+    }
+
+    fn decode(&self, store: &Store, token: &str) -> Option<u64> {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
+        if raw.len() != 8 + 32 {
+            return None;
+        }
+        let position = u64::from_be_bytes(raw[..8].try_into().ok()?);
+        self.mac(store, position)?.verify_slice(&raw[8..]).ok()?;
+        Some(position)
+    }
+
+    pub fn token(&self, store: &Store, position: u64) -> String {
+        let Some(mac) = self.mac(store, position) else { return String::new() };
+        let mut raw = position.to_be_bytes().to_vec();
+        raw.extend_from_slice(&mac.finalize().into_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    pub fn after_id(&self) -> Option<Id> {
+        self.after.map(Id)
+    }
+
+    /// Takes one page of the items that pass `keep` from an ordered iterator; the token
+    /// is empty when nothing that passes follows.
+    pub fn page<T>(
+        &self,
+        store: &Store,
+        items: impl Iterator<Item = crate::store::StoreResult<T>>,
+        position: impl Fn(&T) -> u64,
+        keep: impl Fn(&T) -> bool,
+    ) -> AppResult<(Vec<T>, String)> {
+        let mut out = Vec::with_capacity(self.size.min(64));
+        for item in items {
+            let item = item?;
+            if !keep(&item) {
+                continue;
+            }
+            if out.len() == self.size {
+                let next = out.last().map(&position).map(|p| self.token(store, p)).unwrap_or_default();
+                return Ok((out, next));
+            }
+            out.push(item);
+        }
+        Ok((out, String::new()))
+    }
+}

@@ -1,0 +1,279 @@
+//! `lcm.v1.NeedService`: needs filed by T/PCCs (or by the Secretariat for them).
+
+use super::*;
+use crate::api as pb;
+use crate::api::need_service_server::NeedService;
+use crate::convert::{self, Clock};
+use crate::store::TreeId;
+use tonic::{Request, Response, Status};
+
+/// Fields an update may name, and whether each is a matching field (frozen while seats
+/// are held) — `requester`, `category`, `capability` never change.
+const NEED_FIELDS: &[(&str, bool)] = &[
+    ("requester", true),
+    ("category", true),
+    ("capability", true),
+    ("title", false),
+    ("description", false),
+    ("quantity", true),
+    ("women_quantity", true),
+    ("languages", true),
+    ("needed_by", true),
+    ("priority", true),
+    ("pledge_ref", false),
+    ("pledge_level", false),
+    ("mission", false),
+    ("accepted_modes", true),
+];
+
+fn copy_need_field(dst: &mut pb::Need, src: &pb::Need, path: &str) {
+    match path {
+        "requester" => dst.requester.clone_from(&src.requester),
+        "category" => dst.category = src.category,
+        "capability" => dst.capability = src.capability,
+        "title" => dst.title.clone_from(&src.title),
+        "description" => dst.description.clone_from(&src.description),
+        "quantity" => dst.quantity = src.quantity,
+        "women_quantity" => dst.women_quantity = src.women_quantity,
+        "languages" => dst.languages.clone_from(&src.languages),
+        "needed_by" => dst.needed_by = src.needed_by,
+        "priority" => dst.priority = src.priority,
+        "pledge_ref" => dst.pledge_ref.clone_from(&src.pledge_ref),
+        "pledge_level" => dst.pledge_level = src.pledge_level,
+        "mission" => dst.mission.clone_from(&src.mission),
+        "accepted_modes" => dst.accepted_modes.clone_from(&src.accepted_modes),
+        _ => {}
+    }
+}
+
+/// The body permission rules of API.md: a state names only itself and never sets
+/// CRITICAL.
+fn check_state_body(caller: &Caller, need: &pb::Need, sets_priority: bool) -> AppResult<()> {
+    match caller.role {
+        Role::Secretariat => Ok(()),
+        Role::TrainingCentre(_) => Err(AppError::PermissionDenied("training centres cannot call NeedService".into())),
+        Role::MemberState(own) => {
+            if !need.requester.is_empty() && need.requester != own.as_str() {
+                return Err(AppError::PermissionDenied(format!("{own} cannot act for {}", need.requester)));
+            }
+            if sets_priority && need.priority == pb::Priority::Critical as i32 {
+                return Err(AppError::PermissionDenied("only the Secretariat sets CRITICAL priority".into()));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn readable_need(store: &Store, caller: &Caller, id: Id) -> AppResult<Need> {
+    store
+        .get::<Need>(id)?
+        .filter(|n| caller.can_read_need(n))
+        .ok_or_else(|| not_found(Kind::Need, id))
+}
+
+#[tonic::async_trait]
+impl NeedService for Ctx {
+    async fn create_need(&self, req: Request<pb::CreateNeedRequest>) -> Result<Response<pb::Need>, Status> {
+        let caller = caller(&req)?;
+        let req = req.into_inner();
+        let body = req.need.clone().unwrap_or_default();
+        check_state_body(&caller, &body, true)?;
+        if let Role::MemberState(own) = caller.role {
+            if body.requester.is_empty() {
+                return Err(AppError::PermissionDenied(format!("{own} must name itself as requester")).into());
+            }
+        }
+        let call = WriteCall::new(&caller, "CreateNeed", &req.request_id, &req)?;
+        if let Some(r) = call.replayed(&self.store)? {
+            return Ok(Response::new(r));
+        }
+        if req.need.is_none() {
+            return Err(AppError::invalid("need", "is required").into());
+        }
+        let spec = convert::need_spec(&body, "need", Clock { now: now_micros() }, true)?;
+        let actor = caller.principal_id.clone();
+        let need = call
+            .commit(
+                &self.store,
+                |w, ws, now| {
+                    let id = w.allocate_id(Kind::Need);
+                    let need = Need { meta: Meta::new(id, now), spec, withdrawn: false, seats: Seats::default() };
+                    ws.put_record(&need);
+                    ws.index(TreeId::NeedsByRequester, need.spec.requester, id);
+                    let out = convert::need_to_proto(&need);
+                    ws.event(EventKind::NeedCreated, now, &actor, EventResource::Need(need));
+                    Ok(out)
+                },
+                Clone::clone,
+            )
+            .await?;
+        tracing::info!(need_id = %need.id, requester = %need.requester, "need created");
+        Ok(Response::new(need))
+    }
+
+    async fn get_need(&self, req: Request<pb::GetNeedRequest>) -> Result<Response<pb::Need>, Status> {
+        let caller = caller(&req)?;
+        if matches!(caller.role, Role::TrainingCentre(_)) {
+            return Err(AppError::PermissionDenied("training centres cannot call NeedService".into()).into());
+        }
+        let id = parse_id(Kind::Need, &req.get_ref().id)?;
+        Ok(Response::new(convert::need_to_proto(&readable_need(&self.store, &caller, id)?)))
+    }
+
+    async fn list_needs(&self, req: Request<pb::ListNeedsRequest>) -> Result<Response<pb::ListNeedsResponse>, Status> {
+        let caller = caller(&req)?;
+        let req = req.into_inner();
+        check_state_body(&caller, &pb::Need { requester: req.requester.clone(), ..Default::default() }, false)?;
+        let mut v = Violations::default();
+        let requester = (!req.requester.is_empty()).then(|| v.state("requester", &req.requester)).flatten();
+        let capability = (req.capability != 0).then(|| v.enum_value("capability", req.capability, convert::capability_from)).flatten();
+        let state = (req.state != 0).then(|| v.enum_value("state", req.state, convert::need_state_from)).flatten();
+        v.finish(())?;
+        let scope = format!("ListNeeds|{}|{}|{}", req.requester, req.capability, req.state);
+        let pager = Pager::new(&self.store, req.page_size, &req.page_token, &scope, &caller)?;
+        let by_state = requester.or(caller.state());
+        let store = &self.store;
+        let items: Box<dyn Iterator<Item = crate::store::StoreResult<Need>>> = match by_state {
+            Some(s) => Box::new(
+                store
+                    .scan_index(TreeId::NeedsByRequester, s, pager.after_id())
+                    .filter_map(|id| id.and_then(|id| store.get::<Need>(id)).transpose()),
+            ),
+            None => Box::new(store.scan::<Need>(pager.after_id())),
+        };
+        let (needs, next_page_token) = pager.page(
+            store,
+            items,
+            |n| n.meta.id.0,
+            |n| {
+                caller.can_read_need(n)
+                    && capability.is_none_or(|c| n.spec.capability == c)
+                    && state.is_none_or(|s| n.state() == s)
+            },
+        )?;
+        Ok(Response::new(pb::ListNeedsResponse { needs: needs.iter().map(convert::need_to_proto).collect(), next_page_token }))
+    }
+
+    async fn update_need(&self, req: Request<pb::UpdateNeedRequest>) -> Result<Response<pb::Need>, Status> {
+        let caller = caller(&req)?;
+        let req = req.into_inner();
+        let body = req.need.clone().unwrap_or_default();
+        let paths: Vec<String> = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
+        check_state_body(&caller, &body, paths.iter().any(|p| p == "priority"))?;
+        let call = WriteCall::new(&caller, "UpdateNeed", &req.request_id, &req)?;
+        if let Some(r) = call.replayed(&self.store)? {
+            return Ok(Response::new(r));
+        }
+        let mut v = Violations::default();
+        if paths.is_empty() {
+            v.add("update_mask", "must name at least one field");
+        }
+        for (i, p) in paths.iter().enumerate() {
+            if !NEED_FIELDS.iter().any(|(f, _)| f == p) {
+                v.add(format!("update_mask.paths[{i}]"), format!("{p:?} is not a field of Need that can be updated"));
+            }
+        }
+        v.finish(())?;
+        let id = parse_id(Kind::Need, &body.id)?;
+        let actor = caller.principal_id.clone();
+        let need = call
+            .commit(
+                &self.store,
+                |_, ws, now| {
+                    let current = readable_need(&self.store, &caller, id)?;
+                    check_etag(&body.etag, &current.meta)?;
+                    if current.withdrawn {
+                        return Err(AppError::precondition(Reason::Withdrawn, "a withdrawn need cannot be updated"));
+                    }
+                    let mut merged = convert::need_to_proto(&current);
+                    for p in &paths {
+                        copy_need_field(&mut merged, &body, p);
+                    }
+                    let date_changed = merged.needed_by != convert::need_to_proto(&current).needed_by;
+                    let spec = convert::need_spec(&merged, "need", Clock { now }, date_changed)?;
+                    check_need_change(&current, &spec)?;
+                    let need = Need { meta: current.meta.touched(now), spec, ..current };
+                    ws.put_record(&need);
+                    let out = convert::need_to_proto(&need);
+                    ws.event(EventKind::NeedUpdated, now, &actor, EventResource::Need(need));
+                    Ok(out)
+                },
+                Clone::clone,
+            )
+            .await?;
+        Ok(Response::new(need))
+    }
+
+    async fn withdraw_need(&self, req: Request<pb::WithdrawNeedRequest>) -> Result<Response<pb::Need>, Status> {
+        let caller = caller(&req)?;
+        let req = req.into_inner();
+        check_state_body(&caller, &pb::Need::default(), false)?;
+        let call = WriteCall::new(&caller, "WithdrawNeed", &req.request_id, &req)?;
+        if let Some(r) = call.replayed(&self.store)? {
+            return Ok(Response::new(r));
+        }
+        let id = parse_id(Kind::Need, &req.id)?;
+        let actor = caller.principal_id.clone();
+        let need = call
+            .commit(
+                &self.store,
+                |_, ws, now| {
+                    let current = readable_need(&self.store, &caller, id)?;
+                    check_etag(&req.etag, &current.meta)?;
+                    if current.withdrawn {
+                        return Err(AppError::precondition(Reason::Withdrawn, "the need is already withdrawn"));
+                    }
+                    let need = Need { meta: current.meta.touched(now), withdrawn: true, ..current };
+                    ws.put_record(&need);
+                    let out = convert::need_to_proto(&need);
+                    ws.event(EventKind::NeedWithdrawn, now, &actor, EventResource::Need(need));
+                    Ok(out)
+                },
+                Clone::clone,
+            )
+            .await?;
+        Ok(Response::new(need))
+    }
+}
+
+/// API.md's update rules: identity fields never change; while seats are held, quantity
+/// may not drop below them and the other matching fields are frozen.
+fn check_need_change(current: &Need, next: &NeedSpec) -> AppResult<()> {
+    let c = &current.spec;
+    let mut v = Violations::default();
+    if next.requester != c.requester {
+        v.add("need.requester", "never changes");
+    }
+    if next.category != c.category {
+        v.add("need.category", "never changes");
+    }
+    if next.capability != c.capability {
+        v.add("need.capability", "never changes");
+    }
+    v.finish(())?;
+    if !current.seats.any() {
+        return Ok(());
+    }
+    if next.quantity < current.seats.consumed() {
+        return Err(AppError::precondition(
+            Reason::BelowReserved,
+            format!("quantity may not drop below the {} seats reserved or delivered", current.seats.consumed()),
+        ));
+    }
+    let frozen = [
+        ("women_quantity", next.women_quantity != c.women_quantity),
+        ("languages", next.languages != c.languages),
+        ("needed_by", next.needed_by != c.needed_by),
+        ("priority", next.priority != c.priority),
+        ("accepted_modes", next.accepted_modes != c.accepted_modes),
+    ];
+    let changed: Vec<&str> = frozen.iter().filter(|(_, ch)| *ch).map(|(f, _)| *f).collect();
+    if changed.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::precondition(
+            Reason::FrozenWhileReserved,
+            format!("{} cannot change while seats are reserved or delivered", changed.join(", ")),
+        ))
+    }
+}

@@ -1,0 +1,296 @@
+//! `lcm.v1.OfferService`: seats given (DELIVERY) or paid for (FUNDING) by member states.
+
+use super::*;
+use crate::api as pb;
+use crate::api::offer_service_server::OfferService;
+use crate::convert::{self, Clock};
+use crate::store::TreeId;
+use tonic::{Request, Response, Status};
+
+const OFFER_FIELDS: &[&str] = &[
+    "providers",
+    "role",
+    "category",
+    "capability",
+    "title",
+    "description",
+    "capacity",
+    "available_from",
+    "available_until",
+    "eligible_recipients",
+    "excluded_recipients",
+    "max_per_recipient",
+    "languages",
+    "mode",
+    "training_centre_id",
+    "duration_days",
+    "women_only",
+    "requires_funding",
+];
+
+fn copy_offer_field(dst: &mut pb::Offer, src: &pb::Offer, path: &str) {
+    match path {
+        "providers" => dst.providers.clone_from(&src.providers),
+        "role" => dst.role = src.role,
+        "category" => dst.category = src.category,
+        "capability" => dst.capability = src.capability,
+        "title" => dst.title.clone_from(&src.title),
+        "description" => dst.description.clone_from(&src.description),
+        "capacity" => dst.capacity = src.capacity,
+        "available_from" => dst.available_from = src.available_from,
+        "available_until" => dst.available_until = src.available_until,
+        "eligible_recipients" => dst.eligible_recipients.clone_from(&src.eligible_recipients),
+        "excluded_recipients" => dst.excluded_recipients.clone_from(&src.excluded_recipients),
+        "max_per_recipient" => dst.max_per_recipient = src.max_per_recipient,
+        "languages" => dst.languages.clone_from(&src.languages),
+        "mode" => dst.mode = src.mode,
+        "training_centre_id" => dst.training_centre_id.clone_from(&src.training_centre_id),
+        "duration_days" => dst.duration_days = src.duration_days,
+        "women_only" => dst.women_only = src.women_only,
+        "requires_funding" => dst.requires_funding = src.requires_funding,
+        _ => {}
+    }
+}
+
+/// A state acts only on offers it provides; centres never call this service.
+fn check_state_body(caller: &Caller, providers: &[String]) -> AppResult<()> {
+    match caller.role {
+        Role::Secretariat => Ok(()),
+        Role::TrainingCentre(_) => Err(AppError::PermissionDenied("training centres cannot call OfferService".into())),
+        Role::MemberState(own) => {
+            if providers.is_empty() || providers.iter().any(|p| p == own.as_str()) {
+                Ok(())
+            } else {
+                Err(AppError::PermissionDenied(format!("{own} is not among the offer's providers")))
+            }
+        }
+    }
+}
+
+fn readable_offer(store: &Store, caller: &Caller, id: Id) -> AppResult<Offer> {
+    store
+        .get::<Offer>(id)?
+        .filter(|o| caller.can_read_offer(o))
+        .ok_or_else(|| not_found(Kind::Offer, id))
+}
+
+/// An offer the caller may change: readable and, for a state, one it provides.
+fn writable_offer(store: &Store, caller: &Caller, id: Id) -> AppResult<Offer> {
+    let offer = readable_offer(store, caller, id)?;
+    if caller.can_write_offer(&offer.spec) {
+        Ok(offer)
+    } else {
+        Err(AppError::PermissionDenied("only the offer's providers or the Secretariat may change it".into()))
+    }
+}
+
+fn centre_exists(store: &Store) -> impl Fn(Id) -> bool + '_ {
+    move |id| matches!(store.get::<TrainingCentre>(id), Ok(Some(_)))
+}
+
+#[tonic::async_trait]
+impl OfferService for Ctx {
+    async fn create_offer(&self, req: Request<pb::CreateOfferRequest>) -> Result<Response<pb::Offer>, Status> {
+        let caller = caller(&req)?;
+        let req = req.into_inner();
+        let body = req.offer.clone().unwrap_or_default();
+        check_state_body(&caller, &body.providers)?;
+        if caller.state().is_some() && body.providers.is_empty() {
+            return Err(AppError::PermissionDenied("a state must list itself among the providers".into()).into());
+        }
+        let call = WriteCall::new(&caller, "CreateOffer", &req.request_id, &req)?;
+        if let Some(r) = call.replayed(&self.store)? {
+            return Ok(Response::new(r));
+        }
+        if req.offer.is_none() {
+            return Err(AppError::invalid("offer", "is required").into());
+        }
+        let spec = convert::offer_spec(&body, "offer", Clock { now: now_micros() }, &centre_exists(&self.store))?;
+        let actor = caller.principal_id.clone();
+        let offer = call
+            .commit(
+                &self.store,
+                |w, ws, now| {
+                    let id = w.allocate_id(Kind::Offer);
+                    let offer = Offer { meta: Meta::new(id, now), spec, withdrawn: false, seats: Seats::default() };
+                    ws.put_record(&offer);
+                    for p in &offer.spec.providers {
+                        ws.index(TreeId::OffersByProvider, *p, id);
+                    }
+                    let out = convert::offer_to_proto(&offer);
+                    ws.event(EventKind::OfferCreated, now, &actor, EventResource::Offer(offer));
+                    Ok(out)
+                },
+                Clone::clone,
+            )
+            .await?;
+        tracing::info!(offer_id = %offer.id, "offer created");
+        Ok(Response::new(offer))
+    }
+
+    async fn get_offer(&self, req: Request<pb::GetOfferRequest>) -> Result<Response<pb::Offer>, Status> {
+        let caller = caller(&req)?;
+        check_state_body(&caller, &[])?;
+        let id = parse_id(Kind::Offer, &req.get_ref().id)?;
+        Ok(Response::new(convert::offer_to_proto(&readable_offer(&self.store, &caller, id)?)))
+    }
+
+    async fn list_offers(&self, req: Request<pb::ListOffersRequest>) -> Result<Response<pb::ListOffersResponse>, Status> {
+        let caller = caller(&req)?;
+        check_state_body(&caller, &[])?;
+        let req = req.into_inner();
+        let mut v = Violations::default();
+        let provider = (!req.provider.is_empty()).then(|| v.state("provider", &req.provider)).flatten();
+        let capability = (req.capability != 0).then(|| v.enum_value("capability", req.capability, convert::capability_from)).flatten();
+        let role = (req.role != 0).then(|| v.enum_value("role", req.role, convert::role_from)).flatten();
+        let state = (req.state != 0).then(|| v.enum_value("state", req.state, convert::offer_state_from)).flatten();
+        v.finish(())?;
+        let scope = format!("ListOffers|{}|{}|{}|{}", req.provider, req.capability, req.role, req.state);
+        let pager = Pager::new(&self.store, req.page_size, &req.page_token, &scope, &caller)?;
+        let store = &self.store;
+        let items: Box<dyn Iterator<Item = crate::store::StoreResult<Offer>>> = match provider {
+            Some(p) => Box::new(
+                store
+                    .scan_index(TreeId::OffersByProvider, p, pager.after_id())
+                    .filter_map(|id| id.and_then(|id| store.get::<Offer>(id)).transpose()),
+            ),
+            None => Box::new(store.scan::<Offer>(pager.after_id())),
+        };
+        let (offers, next_page_token) = pager.page(
+            store,
+            items,
+            |o| o.meta.id.0,
+            |o| {
+                caller.can_read_offer(o)
+                    && capability.is_none_or(|c| o.spec.capability == c)
+                    && role.is_none_or(|r| o.spec.terms.role() == r)
+                    && state.is_none_or(|s| o.state() == s)
+            },
+        )?;
+        Ok(Response::new(pb::ListOffersResponse { offers: offers.iter().map(convert::offer_to_proto).collect(), next_page_token }))
+    }
+
+    async fn update_offer(&self, req: Request<pb::UpdateOfferRequest>) -> Result<Response<pb::Offer>, Status> {
+        let caller = caller(&req)?;
+        let req = req.into_inner();
+        let body = req.offer.clone().unwrap_or_default();
+        check_state_body(&caller, &body.providers)?;
+        let call = WriteCall::new(&caller, "UpdateOffer", &req.request_id, &req)?;
+        if let Some(r) = call.replayed(&self.store)? {
+            return Ok(Response::new(r));
+        }
+        let paths: Vec<String> = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
+        let mut v = Violations::default();
+        if paths.is_empty() {
+            v.add("update_mask", "must name at least one field");
+        }
+        for (i, p) in paths.iter().enumerate() {
+            if !OFFER_FIELDS.contains(&p.as_str()) {
+                v.add(format!("update_mask.paths[{i}]"), format!("{p:?} is not a field of Offer that can be updated"));
+            }
+        }
+        v.finish(())?;
+        let id = parse_id(Kind::Offer, &body.id)?;
+        let actor = caller.principal_id.clone();
+        let offer = call
+            .commit(
+                &self.store,
+                |_, ws, now| {
+                    let current = writable_offer(&self.store, &caller, id)?;
+                    check_etag(&body.etag, &current.meta)?;
+                    if current.withdrawn {
+                        return Err(AppError::precondition(Reason::Withdrawn, "a withdrawn offer cannot be updated"));
+                    }
+                    let mut merged = convert::offer_to_proto(&current);
+                    for p in &paths {
+                        copy_offer_field(&mut merged, &body, p);
+                    }
+                    let spec = convert::offer_spec(&merged, "offer", Clock { now }, &centre_exists(&self.store))?;
+                    check_offer_change(&current, &spec)?;
+                    let offer = Offer { meta: current.meta.touched(now), spec, ..current };
+                    ws.put_record(&offer);
+                    let out = convert::offer_to_proto(&offer);
+                    ws.event(EventKind::OfferUpdated, now, &actor, EventResource::Offer(offer));
+                    Ok(out)
+                },
+                Clone::clone,
+            )
+            .await?;
+        Ok(Response::new(offer))
+    }
+
+    async fn withdraw_offer(&self, req: Request<pb::WithdrawOfferRequest>) -> Result<Response<pb::Offer>, Status> {
+        let caller = caller(&req)?;
+        check_state_body(&caller, &[])?;
+        let req = req.into_inner();
+        let call = WriteCall::new(&caller, "WithdrawOffer", &req.request_id, &req)?;
+        if let Some(r) = call.replayed(&self.store)? {
+            return Ok(Response::new(r));
+        }
+        let id = parse_id(Kind::Offer, &req.id)?;
+        let actor = caller.principal_id.clone();
+        let offer = call
+            .commit(
+                &self.store,
+                |_, ws, now| {
+                    let current = writable_offer(&self.store, &caller, id)?;
+                    check_etag(&req.etag, &current.meta)?;
+                    if current.withdrawn {
+                        return Err(AppError::precondition(Reason::Withdrawn, "the offer is already withdrawn"));
+                    }
+                    let offer = Offer { meta: current.meta.touched(now), withdrawn: true, ..current };
+                    ws.put_record(&offer);
+                    let out = convert::offer_to_proto(&offer);
+                    ws.event(EventKind::OfferWithdrawn, now, &actor, EventResource::Offer(offer));
+                    Ok(out)
+                },
+                Clone::clone,
+            )
+            .await?;
+        Ok(Response::new(offer))
+    }
+}
+
+/// Identity fields never change; while seats are held, capacity may not drop below them
+/// and the other matching fields are frozen.
+fn check_offer_change(current: &Offer, next: &OfferSpec) -> AppResult<()> {
+    let c = &current.spec;
+    let mut v = Violations::default();
+    for (field, changed) in [
+        ("offer.providers", next.providers != c.providers),
+        ("offer.role", next.terms.role() != c.terms.role()),
+        ("offer.category", next.category != c.category),
+        ("offer.capability", next.capability != c.capability),
+    ] {
+        if changed {
+            v.add(field, "never changes");
+        }
+    }
+    v.finish(())?;
+    if !current.seats.any() {
+        return Ok(());
+    }
+    if next.capacity < current.seats.consumed() {
+        return Err(AppError::precondition(
+            Reason::BelowReserved,
+            format!("capacity may not drop below the {} seats reserved or delivered", current.seats.consumed()),
+        ));
+    }
+    let frozen = [
+        ("available_from", next.available_from != c.available_from),
+        ("available_until", next.available_until != c.available_until),
+        ("eligible_recipients", next.eligible_recipients != c.eligible_recipients),
+        ("excluded_recipients", next.excluded_recipients != c.excluded_recipients),
+        ("max_per_recipient", next.max_per_recipient != c.max_per_recipient),
+        ("delivery terms", next.terms != c.terms),
+    ];
+    let changed: Vec<&str> = frozen.iter().filter(|(_, ch)| *ch).map(|(f, _)| *f).collect();
+    if changed.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::precondition(
+            Reason::FrozenWhileReserved,
+            format!("{} cannot change while seats are reserved or delivered", changed.join(", ")),
+        ))
+    }
+}

@@ -1,0 +1,151 @@
+//! Group commit: one thread flushes sled for every writer that committed since the last
+//! flush, then wakes them all. Writers wait asynchronously; no request pays one fsync of
+//! its own.
+
+use super::{Durability, StoreError, StoreResult};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use tokio::sync::watch;
+
+#[derive(Clone, Debug, Default)]
+struct Flushed {
+    /// Every commit up to this one is on disk.
+    upto: u64,
+    /// Commits up to this one were covered by a failed flush.
+    failed_upto: u64,
+    error: Option<String>,
+}
+
+#[derive(Default)]
+struct Pending {
+    commit: u64,
+    last_event: u64,
+    stop: bool,
+}
+
+struct Shared {
+    pending: Mutex<Pending>,
+    wake: Condvar,
+}
+
+pub(super) struct Flusher {
+    shared: Arc<Shared>,
+    flushed: watch::Receiver<Flushed>,
+    flushed_tx: Arc<watch::Sender<Flushed>>,
+    events: watch::Receiver<u64>,
+    events_tx: Arc<watch::Sender<u64>>,
+    durability: Durability,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Flusher {
+    pub(super) fn start(db: sled::Db, durability: Durability, last_event: u64) -> Flusher {
+        let shared = Arc::new(Shared { pending: Mutex::new(Pending::default()), wake: Condvar::new() });
+        let (flushed_tx, flushed) = watch::channel(Flushed::default());
+        let (events_tx, events) = watch::channel(last_event);
+        let flushed_tx = Arc::new(flushed_tx);
+        let events_tx = Arc::new(events_tx);
+        let thread = (durability == Durability::FlushBeforeAck).then(|| {
+            let (shared, flushed_tx, events_tx) = (shared.clone(), flushed_tx.clone(), events_tx.clone());
+            std::thread::Builder::new()
+                .name("lcm-flusher".into())
+                .spawn(move || run(db, shared, flushed_tx, events_tx))
+                .ok()
+        });
+        Flusher {
+            shared,
+            flushed,
+            flushed_tx,
+            events,
+            events_tx,
+            durability,
+            thread: thread.flatten(),
+        }
+    }
+
+    /// Called under the writer gate right after a commit.
+    pub(super) fn committed(&self, commit: u64, last_event: u64) {
+        match self.durability {
+            Durability::UnsafeNoFlush => {
+                self.flushed_tx.send_modify(|f| f.upto = commit);
+                self.events_tx.send_modify(|e| *e = last_event);
+            }
+            Durability::FlushBeforeAck => {
+                if let Ok(mut p) = self.shared.pending.lock() {
+                    p.commit = commit;
+                    p.last_event = last_event;
+                }
+                self.shared.wake.notify_one();
+            }
+        }
+    }
+
+    pub(super) async fn wait(&self, commit: u64) -> StoreResult<()> {
+        let mut rx = self.flushed.clone();
+        loop {
+            {
+                let f = rx.borrow_and_update();
+                if f.upto >= commit {
+                    return Ok(());
+                }
+                if f.failed_upto >= commit {
+                    return Err(StoreError::Flush(f.error.clone().unwrap_or_default()));
+                }
+            }
+            if rx.changed().await.is_err() {
+                return Err(StoreError::Flush("the flusher stopped".into()));
+            }
+        }
+    }
+
+    pub(super) fn durable_events(&self) -> watch::Receiver<u64> {
+        self.events.clone()
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        if let Ok(mut p) = self.shared.pending.lock() {
+            p.stop = true;
+        }
+        self.shared.wake.notify_one();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run(db: sled::Db, shared: Arc<Shared>, flushed: Arc<watch::Sender<Flushed>>, events: Arc<watch::Sender<u64>>) {
+    let mut done = 0u64;
+    loop {
+        let (target, last_event, stop) = {
+            let Ok(mut p) = shared.pending.lock() else { return };
+            while p.commit <= done && !p.stop {
+                p = match shared.wake.wait(p) {
+                    Ok(p) => p,
+                    Err(_) => return,
+                };
+            }
+            (p.commit, p.last_event, p.stop)
+        };
+        if target > done {
+            match db.flush() {
+                Ok(_) => {
+                    flushed.send_modify(|f| f.upto = target);
+                    events.send_modify(|e| *e = (*e).max(last_event));
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "flush failed; writes covered by it are refused");
+                    flushed.send_modify(|f| {
+                        f.failed_upto = target;
+                        f.error = Some(e.to_string());
+                    });
+                }
+            }
+            done = target;
+        }
+        if stop {
+            return;
+        }
+    }
+}

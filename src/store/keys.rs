@@ -1,0 +1,122 @@
+//! Key layout of the sled trees. Integers are big-endian so that iteration order is
+//! numeric; composite keys put the fixed-width part first.
+
+use crate::domain::{Alpha3, Id};
+
+/// The trees of the store. Every state change is one transaction over the trees it
+/// touches.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TreeId {
+    /// Format version, page-token key.
+    Meta = 0,
+    Needs,
+    Offers,
+    Centres,
+    Principals,
+    /// SHA-256(token) → principal id.
+    Tokens,
+    /// sequence → event.
+    Events,
+    /// principal id, 0, request id → first response.
+    Idempotency,
+    /// requester (3 bytes) ++ need id → ().
+    NeedsByRequester,
+    /// provider (3 bytes) ++ offer id → ().
+    OffersByProvider,
+}
+
+impl TreeId {
+    pub const ALL: [TreeId; 10] = [
+        TreeId::Meta,
+        TreeId::Needs,
+        TreeId::Offers,
+        TreeId::Centres,
+        TreeId::Principals,
+        TreeId::Tokens,
+        TreeId::Events,
+        TreeId::Idempotency,
+        TreeId::NeedsByRequester,
+        TreeId::OffersByProvider,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TreeId::Meta => "meta",
+            TreeId::Needs => "needs",
+            TreeId::Offers => "offers",
+            TreeId::Centres => "centres",
+            TreeId::Principals => "principals",
+            TreeId::Tokens => "tokens",
+            TreeId::Events => "events",
+            TreeId::Idempotency => "idempotency",
+            TreeId::NeedsByRequester => "needs_by_requester",
+            TreeId::OffersByProvider => "offers_by_provider",
+        }
+    }
+}
+
+pub fn id_key(id: Id) -> [u8; 8] {
+    id.0.to_be_bytes()
+}
+
+pub fn id_from_key(key: &[u8]) -> Option<Id> {
+    Some(Id(u64::from_be_bytes(key.try_into().ok()?)))
+}
+
+pub fn sequence_key(sequence: u64) -> [u8; 8] {
+    sequence.to_be_bytes()
+}
+
+/// A secondary-index key: the state, then the record id.
+pub fn state_index_key(state: Alpha3, id: Id) -> Vec<u8> {
+    let mut k = Vec::with_capacity(11);
+    k.extend_from_slice(state.as_str().as_bytes());
+    k.extend_from_slice(&id_key(id));
+    k
+}
+
+/// The id at the end of a secondary-index key.
+pub fn id_from_index_key(key: &[u8]) -> Option<Id> {
+    key.len().checked_sub(8).and_then(|at| id_from_key(&key[at..]))
+}
+
+pub fn idempotency_key(principal_id: &str, request_id: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(principal_id.len() + 1 + request_id.len());
+    k.extend_from_slice(principal_id.as_bytes());
+    k.push(0);
+    k.extend_from_slice(request_id.as_bytes());
+    k
+}
+
+pub const META_FORMAT_VERSION: &[u8] = b"format_version";
+pub const META_PAGE_TOKEN_KEY: &[u8] = b"page_token_key";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn id_keys_sort_numerically() {
+        let mut keys: Vec<[u8; 8]> = [300u64, 2, 70_000, 1].iter().map(|n| id_key(Id(*n))).collect();
+        keys.sort();
+        let ids: Vec<u64> = keys.iter().filter_map(|k| id_from_key(k)).map(|i| i.0).collect();
+        assert_eq!(ids, vec![1, 2, 300, 70_000]);
+    }
+
+    #[test]
+    fn index_keys_group_by_state_then_id() {
+        let uga: Alpha3 = "UGA".parse().unwrap_or_else(|e| panic!("{e}"));
+        let ben: Alpha3 = "BEN".parse().unwrap_or_else(|e| panic!("{e}"));
+        let a = state_index_key(uga, Id(2));
+        let b = state_index_key(uga, Id(10));
+        let c = state_index_key(ben, Id(99));
+        assert!(c < a && a < b);
+        assert_eq!(id_from_index_key(&b), Some(Id(10)));
+        assert!(b.starts_with(b"UGA"));
+    }
+
+    #[test]
+    fn idempotency_keys_do_not_collide_across_principals() {
+        assert_ne!(idempotency_key("principal-1", "2x"), idempotency_key("principal-12", "x"));
+    }
+}

@@ -1,0 +1,382 @@
+//! The embedded store: the only module that touches sled.
+//!
+//! Writes are serialised by one writer gate ([`Store::writer`]): a writer reads what it
+//! needs, builds a [`WriteSet`] (records, indexes, events, the idempotency entry) and
+//! commits it as one sled transaction over every tree it touches. The writer then
+//! releases the gate and waits until a flush covers its commit ([`Store::durable`]):
+//! concurrent writers share one flush (group commit), so durability does not cost one
+//! fsync per request. Events become visible to readers of the log only once durable.
+//!
+//! Values carry a format-version byte so the encoding can evolve.
+
+pub mod keys;
+mod flusher;
+
+use crate::domain::*;
+use flusher::Flusher;
+pub use keys::TreeId;
+use serde::{Serialize, de::DeserializeOwned};
+use sled::Transactional;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::watch;
+
+/// The encoding version written in front of every value.
+pub const FORMAT_VERSION: u8 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("sled: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("corrupt value in tree {tree}: {detail}")]
+    Corrupt { tree: &'static str, detail: String },
+    #[error("the store was written by an unknown format version {0}")]
+    UnknownFormat(u8),
+    #[error("flush failed: {0}")]
+    Flush(String),
+    #[error("the writer gate is poisoned")]
+    Poisoned,
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Whether a write is acknowledged only after it is on disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Flush (group commit) before acknowledging. The only setting for production.
+    FlushBeforeAck,
+    /// TEST ONLY: acknowledge at once and never flush (sled's background flush is off
+    /// too). Exists so the crash harness can show that it catches lost writes.
+    UnsafeNoFlush,
+}
+
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    pub cache_bytes: u64,
+    pub durability: Durability,
+}
+
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = vec![FORMAT_VERSION];
+    // Encoding plain data into a Vec cannot fail.
+    out.extend(bincode::serde::encode_to_vec(value, bincode::config::standard()).unwrap_or_default());
+    out
+}
+
+pub fn decode<T: DeserializeOwned>(tree: TreeId, bytes: &[u8]) -> StoreResult<T> {
+    match bytes.split_first() {
+        Some((&FORMAT_VERSION, rest)) => bincode::serde::decode_from_slice(rest, bincode::config::standard())
+            .map(|(v, _)| v)
+            .map_err(|e| StoreError::Corrupt { tree: tree.name(), detail: e.to_string() }),
+        Some((&other, _)) => Err(StoreError::UnknownFormat(other)),
+        None => Err(StoreError::Corrupt { tree: tree.name(), detail: "empty value".into() }),
+    }
+}
+
+/// A stored resource with its tree.
+pub trait Record: Serialize + DeserializeOwned {
+    const TREE: TreeId;
+    fn id(&self) -> Id;
+}
+
+impl Record for Need {
+    const TREE: TreeId = TreeId::Needs;
+    fn id(&self) -> Id {
+        self.meta.id
+    }
+}
+impl Record for Offer {
+    const TREE: TreeId = TreeId::Offers;
+    fn id(&self) -> Id {
+        self.meta.id
+    }
+}
+impl Record for TrainingCentre {
+    const TREE: TreeId = TreeId::Centres;
+    fn id(&self) -> Id {
+        self.meta.id
+    }
+}
+impl Record for Principal {
+    const TREE: TreeId = TreeId::Principals;
+    fn id(&self) -> Id {
+        self.meta.id
+    }
+}
+
+/// The first response to a request that carried a `request_id`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct IdempotencyEntry {
+    pub method: String,
+    /// SHA-256 of the encoded request.
+    pub fingerprint: [u8; 32],
+    /// The encoded response to return on a replay.
+    pub response: Vec<u8>,
+    pub time: UnixMicros,
+}
+
+/// Everything one state change writes, applied atomically.
+#[derive(Default)]
+pub struct WriteSet {
+    ops: Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)>,
+    events: Vec<Event>,
+}
+
+impl WriteSet {
+    pub fn put_record<R: Record>(&mut self, record: &R) {
+        self.ops.push((R::TREE, keys::id_key(record.id()).to_vec(), Some(encode(record))));
+    }
+
+    pub fn put_raw(&mut self, tree: TreeId, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push((tree, key, Some(value)));
+    }
+
+    pub fn index(&mut self, tree: TreeId, state: Alpha3, id: Id) {
+        self.ops.push((tree, keys::state_index_key(state, id), Some(Vec::new())));
+    }
+
+    pub fn idempotency(&mut self, principal_id: &str, request_id: &str, entry: &IdempotencyEntry) {
+        self.ops.push((TreeId::Idempotency, keys::idempotency_key(principal_id, request_id), Some(encode(entry))));
+    }
+
+    /// Appends an event; the store assigns its sequence at commit.
+    pub fn event(&mut self, kind: EventKind, time: UnixMicros, actor: &str, resource: EventResource) {
+        self.events.push(Event { sequence: 0, kind, time, actor: actor.to_string(), resource });
+    }
+}
+
+/// Proof that a commit happened; wait on it with [`Store::durable`].
+#[derive(Clone, Copy, Debug)]
+#[must_use]
+pub struct Ticket(u64);
+
+struct WriterState {
+    next_event: u64,
+    next_id: [u64; Kind::ALL.len()],
+    commits: u64,
+}
+
+/// The writer gate: held while a change is read, decided and committed.
+pub struct Writer<'a> {
+    store: &'a Store,
+    state: MutexGuard<'a, WriterState>,
+}
+
+impl Writer<'_> {
+    pub fn allocate_id(&mut self, kind: Kind) -> Id {
+        let slot = &mut self.state.next_id[kind as usize];
+        let id = Id(*slot);
+        *slot += 1;
+        id
+    }
+
+    /// Commits `ws` as one transaction over every tree it touches. On error nothing of
+    /// it is applied.
+    pub fn commit(mut self, mut ws: WriteSet) -> StoreResult<(Ticket, Vec<Event>)> {
+        let first = self.state.next_event;
+        for (i, e) in ws.events.iter_mut().enumerate() {
+            e.sequence = first + i as u64;
+            ws.ops.push((TreeId::Events, keys::sequence_key(e.sequence).to_vec(), Some(encode(&*e))));
+        }
+        let trees = &self.store.inner.trees;
+        let result: Result<(), TransactionError<()>> = trees.as_slice().transaction(|tx| {
+            for (tree, key, value) in &ws.ops {
+                let t = &tx[*tree as usize];
+                match value {
+                    Some(v) => t.insert(key.as_slice(), v.as_slice())?,
+                    None => t.remove(key.as_slice())?,
+                };
+            }
+            Ok::<(), ConflictableTransactionError<()>>(())
+        });
+        match result {
+            Ok(()) => {}
+            Err(TransactionError::Storage(e)) => return Err(e.into()),
+            Err(TransactionError::Abort(())) => return Err(StoreError::Flush("transaction aborted".into())),
+        }
+        self.state.next_event = first + ws.events.len() as u64;
+        self.state.commits += 1;
+        let ticket = Ticket(self.state.commits);
+        self.store.inner.flusher.committed(ticket.0, self.state.next_event - 1);
+        Ok((ticket, ws.events))
+    }
+}
+
+struct Inner {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    writer: Mutex<WriterState>,
+    flusher: Flusher,
+    page_token_key: [u8; 32],
+}
+
+/// A handle on the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl Store {
+    pub fn open(path: &Path, config: &StoreConfig) -> StoreResult<Store> {
+        let flush_every = match config.durability {
+            Durability::FlushBeforeAck => Some(1000),
+            Durability::UnsafeNoFlush => None,
+        };
+        let db = sled::Config::new()
+            .path(path)
+            .cache_capacity(config.cache_bytes)
+            .flush_every_ms(flush_every)
+            .open()?;
+        let trees = TreeId::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let meta = &trees[TreeId::Meta as usize];
+        match meta.get(keys::META_FORMAT_VERSION)? {
+            Some(v) if v.as_ref() == [FORMAT_VERSION] => {}
+            Some(v) => return Err(StoreError::UnknownFormat(v.first().copied().unwrap_or(0))),
+            None => {
+                meta.insert(keys::META_FORMAT_VERSION, &[FORMAT_VERSION])?;
+            }
+        }
+        let page_token_key = match meta.get(keys::META_PAGE_TOKEN_KEY)? {
+            Some(k) if k.len() == 32 => {
+                let mut key = [0u8; 32];
+                key.copy_from_slice(&k);
+                key
+            }
+            _ => {
+                let key: [u8; 32] = rand::random();
+                meta.insert(keys::META_PAGE_TOKEN_KEY, &key)?;
+                key
+            }
+        };
+        db.flush()?;
+        let last_key = |tree: TreeId| -> StoreResult<u64> {
+            Ok(trees[tree as usize].last()?.and_then(|(k, _)| keys::id_from_key(&k)).map_or(0, |id| id.0))
+        };
+        let mut next_id = [1u64; Kind::ALL.len()];
+        for (kind, tree) in [
+            (Kind::Need, TreeId::Needs),
+            (Kind::Offer, TreeId::Offers),
+            (Kind::Centre, TreeId::Centres),
+            (Kind::Principal, TreeId::Principals),
+        ] {
+            next_id[kind as usize] = last_key(tree)? + 1;
+        }
+        let last_event = last_key(TreeId::Events)?;
+        let flusher = Flusher::start(db.clone(), config.durability, last_event);
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                trees,
+                writer: Mutex::new(WriterState { next_event: last_event + 1, next_id, commits: 0 }),
+                flusher,
+                page_token_key,
+            }),
+        })
+    }
+
+    fn tree(&self, t: TreeId) -> &sled::Tree {
+        &self.inner.trees[t as usize]
+    }
+
+    /// Takes the writer gate. Hold it only for synchronous work.
+    pub fn writer(&self) -> StoreResult<Writer<'_>> {
+        let state = self.inner.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        Ok(Writer { store: self, state })
+    }
+
+    /// Waits until the commit behind `ticket` is on disk.
+    pub async fn durable(&self, ticket: Ticket) -> StoreResult<()> {
+        self.inner.flusher.wait(ticket.0).await
+    }
+
+    /// Flushes everything now (shutdown, backups).
+    pub fn flush(&self) -> StoreResult<()> {
+        self.inner.db.flush()?;
+        Ok(())
+    }
+
+    pub fn page_token_key(&self) -> &[u8; 32] {
+        &self.inner.page_token_key
+    }
+
+    pub fn get<R: Record>(&self, id: Id) -> StoreResult<Option<R>> {
+        self.tree(R::TREE).get(keys::id_key(id))?.map(|v| decode(R::TREE, &v)).transpose()
+    }
+
+    /// Records in id order, starting after `after`.
+    pub fn scan<R: Record>(&self, after: Option<Id>) -> impl Iterator<Item = StoreResult<R>> + '_ {
+        let start = after.map_or(0, |id| id.0.saturating_add(1));
+        let range = if after.is_some_and(|id| id.0 == u64::MAX) { None } else { Some(start) };
+        range
+            .into_iter()
+            .flat_map(move |start| self.tree(R::TREE).range(keys::id_key(Id(start))..))
+            .map(|kv| {
+                let (_, v) = kv?;
+                decode(R::TREE, &v)
+            })
+    }
+
+    /// Ids in a state index (`tree`) for `state`, in id order, starting after `after`.
+    pub fn scan_index(&self, tree: TreeId, state: Alpha3, after: Option<Id>) -> impl Iterator<Item = StoreResult<Id>> + '_ {
+        let prefix = state.as_str().as_bytes().to_vec();
+        let start = keys::state_index_key(state, Id(after.map_or(0, |id| id.0.saturating_add(1))));
+        let done = after.is_some_and(|id| id.0 == u64::MAX);
+        self.tree(tree)
+            .range(start..)
+            .take_while(move |kv| !done && kv.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
+            .map(move |kv| {
+                let (k, _) = kv?;
+                keys::id_from_index_key(&k).ok_or(StoreError::Corrupt { tree: tree.name(), detail: "short index key".into() })
+            })
+    }
+
+    pub fn principal_by_token_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<Principal>> {
+        match self.tree(TreeId::Tokens).get(hash)? {
+            Some(v) => match keys::id_from_key(&v) {
+                Some(id) => self.get(id),
+                None => Err(StoreError::Corrupt { tree: "tokens", detail: "bad principal id".into() }),
+            },
+            None => Ok(None),
+        }
+    }
+
+    pub fn idempotency(&self, principal_id: &str, request_id: &str) -> StoreResult<Option<IdempotencyEntry>> {
+        self.tree(TreeId::Idempotency)
+            .get(keys::idempotency_key(principal_id, request_id))?
+            .map(|v| decode(TreeId::Idempotency, &v))
+            .transpose()
+    }
+
+    /// Durable events with sequence > `after`, at most `limit`.
+    pub fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
+        let durable = self.durable_sequence();
+        if after >= durable {
+            return Ok(Vec::new());
+        }
+        self.tree(TreeId::Events)
+            .range(keys::sequence_key(after + 1)..=keys::sequence_key(durable))
+            .take(limit)
+            .map(|kv| {
+                let (_, v) = kv?;
+                decode(TreeId::Events, &v)
+            })
+            .collect()
+    }
+
+    /// The highest event sequence that is on disk.
+    pub fn durable_sequence(&self) -> u64 {
+        *self.inner.flusher.durable_events().borrow()
+    }
+
+    /// Follows the durable event sequence.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.flusher.durable_events()
+    }
+}
+
+#[cfg(test)]
+mod tests;
