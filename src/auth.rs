@@ -150,12 +150,7 @@ where
                 }
                 Err(e) => tonic::Status::from(e).into_http(),
             };
-            let status = response
-                .headers()
-                .get("grpc-status")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("0")
-                .to_string();
+            let status = response.headers().get("grpc-status").and_then(|v| v.to_str().ok()).unwrap_or("0").to_string();
             tracing::info!(parent: &span, grpc_status = %status, latency_us = started.elapsed().as_micros() as u64, "handled");
             Ok(response)
         })

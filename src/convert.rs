@@ -37,11 +37,7 @@ impl Violations {
 
     /// `Ok(value)` when nothing was reported, else every violation at once.
     pub fn finish<T>(self, value: T) -> Result<T, AppError> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(AppError::InvalidArgument(self.0))
-        }
+        if self.0.is_empty() { Ok(value) } else { Err(AppError::InvalidArgument(self.0)) }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -57,10 +53,7 @@ impl Violations {
         } else if chars > max {
             self.add(field, format!("must have at most {max} characters (has {chars})"));
         }
-        if value
-            .chars()
-            .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')))
-        {
+        if value.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) {
             self.add(field, "must not contain control characters");
         }
     }
@@ -154,10 +147,7 @@ impl Violations {
 }
 
 pub fn timestamp(t: UnixMicros) -> Timestamp {
-    Timestamp {
-        seconds: t.div_euclid(MICROS_PER_SECOND),
-        nanos: (t.rem_euclid(MICROS_PER_SECOND) * 1_000) as i32,
-    }
+    Timestamp { seconds: t.div_euclid(MICROS_PER_SECOND), nanos: (t.rem_euclid(MICROS_PER_SECOND) * 1_000) as i32 }
 }
 
 // ---- enum mappings (both directions, one table each) ----
@@ -259,7 +249,12 @@ impl Clock {
 
 /// proto Need → NeedSpec. `prefix` scopes field paths (`need`); `needed_by_must_be_future`
 /// is set on create and when an update changes the date.
-pub fn need_spec(p: &pb::Need, prefix: &str, clock: Clock, needed_by_must_be_future: bool) -> Result<NeedSpec, AppError> {
+pub fn need_spec(
+    p: &pb::Need,
+    prefix: &str,
+    clock: Clock,
+    needed_by_must_be_future: bool,
+) -> Result<NeedSpec, AppError> {
     let mut v = Violations::default();
     let f = |name: &str| format!("{prefix}.{name}");
     let requester = v.state(&f("requester"), &p.requester);
@@ -273,7 +268,12 @@ pub fn need_spec(p: &pb::Need, prefix: &str, clock: Clock, needed_by_must_be_fut
     }
     if let Some(c) = category {
         if p.women_quantity > 0 && !c.has_women_seats() {
-            v.add(f("women_quantity"), format!("must be 0 for {c} needs (women seats exist only in TRAINING, MENTORING and ADVISE_AND_ASSIST)"));
+            v.add(
+                f("women_quantity"),
+                format!(
+                    "must be 0 for {c} needs (women seats exist only in TRAINING, MENTORING and ADVISE_AND_ASSIST)"
+                ),
+            );
         }
     }
     let languages = v.languages(&f("languages"), &p.languages, 1);
@@ -288,26 +288,29 @@ pub fn need_spec(p: &pb::Need, prefix: &str, clock: Clock, needed_by_must_be_fut
     }
     let priority = v.enum_value(&f("priority"), p.priority, priority_from);
     v.text(&f("pledge_ref"), &p.pledge_ref, 0, limits::MAX_SHORT_TEXT_CHARS, false);
-    let pledge_level = if p.pledge_level == 0 { None } else { v.enum_value(&f("pledge_level"), p.pledge_level, level_from) };
+    let pledge_level =
+        if p.pledge_level == 0 { None } else { v.enum_value(&f("pledge_level"), p.pledge_level, level_from) };
     v.text(&f("mission"), &p.mission, 0, 40, false);
     let accepted_modes = modes_from(&mut v, &f("accepted_modes"), &p.accepted_modes);
     match (requester, category, capability, needed_by, priority) {
-        (Some(requester), Some(category), Some(capability), Some(needed_by), Some(priority)) if v.is_empty() => Ok(NeedSpec {
-            requester,
-            category,
-            capability,
-            title: p.title.clone(),
-            description: p.description.clone(),
-            quantity,
-            women_quantity: p.women_quantity,
-            languages,
-            needed_by,
-            priority,
-            pledge_ref: p.pledge_ref.clone(),
-            pledge_level,
-            mission: p.mission.clone(),
-            accepted_modes,
-        }),
+        (Some(requester), Some(category), Some(capability), Some(needed_by), Some(priority)) if v.is_empty() => {
+            Ok(NeedSpec {
+                requester,
+                category,
+                capability,
+                title: p.title.clone(),
+                description: p.description.clone(),
+                quantity,
+                women_quantity: p.women_quantity,
+                languages,
+                needed_by,
+                priority,
+                pledge_ref: p.pledge_ref.clone(),
+                pledge_level,
+                mission: p.mission.clone(),
+                accepted_modes,
+            })
+        }
         _ => Err(AppError::InvalidArgument(v.0)),
     }
 }
@@ -388,7 +391,10 @@ pub fn offer_spec(
                 match Id::parse(Kind::Centre, &p.training_centre_id).filter(|id| centre_exists(*id)) {
                     Some(id) => Some(id),
                     None => {
-                        v.add(f("training_centre_id"), format!("no training centre {:?} is registered", p.training_centre_id));
+                        v.add(
+                            f("training_centre_id"),
+                            format!("no training centre {:?} is registered", p.training_centre_id),
+                        );
                         None
                     }
                 }
@@ -431,20 +437,24 @@ pub fn offer_spec(
         None => None,
     };
     match (terms, category, capability, from, until) {
-        (Some(terms), Some(category), Some(capability), Some(available_from), Some(available_until)) if v.is_empty() => Ok(OfferSpec {
-            providers,
-            terms,
-            category,
-            capability,
-            title: p.title.clone(),
-            description: p.description.clone(),
-            capacity,
-            available_from,
-            available_until,
-            eligible_recipients: eligible,
-            excluded_recipients: excluded,
-            max_per_recipient: p.max_per_recipient,
-        }),
+        (Some(terms), Some(category), Some(capability), Some(available_from), Some(available_until))
+            if v.is_empty() =>
+        {
+            Ok(OfferSpec {
+                providers,
+                terms,
+                category,
+                capability,
+                title: p.title.clone(),
+                description: p.description.clone(),
+                capacity,
+                available_from,
+                available_until,
+                eligible_recipients: eligible,
+                excluded_recipients: excluded,
+                max_per_recipient: p.max_per_recipient,
+            })
+        }
         _ => Err(AppError::InvalidArgument(v.0)),
     }
 }
@@ -489,13 +499,9 @@ pub fn centre_spec(p: &pb::TrainingCentre, prefix: &str) -> Result<CentreSpec, A
     let languages = v.languages(&f("languages"), &p.languages, 1);
     let capabilities = capabilities_from(&mut v, &f("capabilities"), &p.capabilities);
     match host_state {
-        Some(host_state) if v.is_empty() => Ok(CentreSpec {
-            name: p.name.clone(),
-            host_state,
-            languages,
-            capabilities,
-            un_recognized: p.un_recognized,
-        }),
+        Some(host_state) if v.is_empty() => {
+            Ok(CentreSpec { name: p.name.clone(), host_state, languages, capabilities, un_recognized: p.un_recognized })
+        }
         _ => Err(AppError::InvalidArgument(v.0)),
     }
 }

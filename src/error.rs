@@ -20,10 +20,7 @@ pub struct FieldViolation {
 
 impl FieldViolation {
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        FieldViolation {
-            field: field.into(),
-            description: description.into(),
-        }
+        FieldViolation { field: field.into(), description: description.into() }
     }
 }
 
@@ -89,11 +86,7 @@ pub enum AppError {
 }
 
 fn describe(violations: &[FieldViolation]) -> String {
-    violations
-        .iter()
-        .map(|v| format!("{}: {}", v.field, v.description))
-        .collect::<Vec<_>>()
-        .join("; ")
+    violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ")
 }
 
 impl AppError {
@@ -102,10 +95,7 @@ impl AppError {
     }
 
     pub fn precondition(reason: Reason, message: impl Into<String>) -> Self {
-        AppError::FailedPrecondition {
-            reason,
-            message: message.into(),
-        }
+        AppError::FailedPrecondition { reason, message: message.into() }
     }
 }
 
@@ -136,17 +126,11 @@ impl From<AppError> for Status {
                 d.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, std::collections::HashMap::<String, String>::new());
                 (Code::InvalidArgument, d)
             }
-            AppError::InvalidWithReason { reason, .. } => {
-                (Code::InvalidArgument, info(reason.as_str()))
-            }
+            AppError::InvalidWithReason { reason, .. } => (Code::InvalidArgument, info(reason.as_str())),
             AppError::NotFound(_) => (Code::NotFound, info("NOT_FOUND")),
             AppError::EtagMismatch { .. } => (Code::Aborted, info(Reason::EtagMismatch.as_str())),
-            AppError::FailedPrecondition { reason, .. } => {
-                (Code::FailedPrecondition, info(reason.as_str()))
-            }
-            AppError::ResourceExhausted(_) => {
-                (Code::ResourceExhausted, info("RESOURCE_EXHAUSTED"))
-            }
+            AppError::FailedPrecondition { reason, .. } => (Code::FailedPrecondition, info(reason.as_str())),
+            AppError::ResourceExhausted(_) => (Code::ResourceExhausted, info("RESOURCE_EXHAUSTED")),
             AppError::Unimplemented(_) => (Code::Unimplemented, info("UNIMPLEMENTED")),
             AppError::Unavailable(_) => (Code::Unavailable, info("STORE_UNAVAILABLE")),
             AppError::Internal(_) => (Code::Internal, info("INTERNAL")),

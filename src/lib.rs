@@ -5,11 +5,13 @@
 
 pub mod api;
 pub mod auth;
+pub mod cli;
 pub mod config;
 pub mod convert;
 pub mod domain;
 pub mod error;
 pub mod matching;
+pub mod scenario;
 pub mod server;
 pub mod service;
 pub mod store;

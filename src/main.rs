@@ -1,5 +1,6 @@
-//! The `lcm` command: `lcm serve` runs the service; the other subcommands are clients
-//! and benchmark drivers.
+//! The `lcm` command: `lcm serve` runs the service; the client subcommands talk to a
+//! running server (`LCM_ADDR`, `LCM_TOKEN`); `solve-dimacs` and `bench-match` drive the
+//! matching engine's benchmarks.
 
 use clap::{Parser, Subcommand};
 use lcm::config::ServeArgs;
@@ -8,6 +9,8 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(name = "lcm", version, about = "Light coordination mechanism for peacekeeping training and capacity building")]
 struct Cli {
+    #[command(flatten)]
+    client: lcm::cli::ClientArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -16,6 +19,8 @@ struct Cli {
 enum Command {
     /// Run the gRPC service.
     Serve(ServeArgs),
+    #[command(flatten)]
+    Client(lcm::cli::ClientCommand),
 }
 
 fn main() -> ExitCode {
@@ -27,12 +32,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async {
-        match cli.command {
-            Command::Serve(args) => serve(args).await,
-        }
-    });
-    match result {
+    let args = match cli.command {
+        Command::Client(command) => return runtime.block_on(lcm::cli::execute(&cli.client, command)),
+        Command::Serve(args) => args,
+    };
+    match runtime.block_on(serve(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lcm: {e}");
@@ -45,7 +49,44 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     lcm::telemetry::init(args.log_format);
     let opened = lcm::server::open(&args)?;
     let listener = lcm::server::bind(args.listen).await?;
-    tracing::info!(addr = %listener.local_addr()?, data_dir = %args.data_dir.display(), "serving");
-    lcm::server::serve(opened.ctx, listener, lcm::server::shutdown_signal()).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(addr = %addr, data_dir = %args.data_dir.display(), "serving");
+    let server = tokio::spawn(lcm::server::serve(opened.ctx, listener, lcm::server::shutdown_signal()));
+    if args.demo {
+        match &opened.bootstrap_token {
+            Some(token) => load_demo(addr, token, &opened.admin_token_path).await?,
+            None => tracing::warn!(
+                data_dir = %args.data_dir.display(),
+                "--demo ignored: the store is not empty (remove the data directory to start the demo afresh)"
+            ),
+        }
+    }
+    server.await??;
+    Ok(())
+}
+
+/// Loads the demo scenario through the server's own API, creates the demo principals and
+/// prints their tokens with first commands to try.
+async fn load_demo(
+    addr: std::net::SocketAddr,
+    secretariat_token: &str,
+    admin_token_path: &std::path::Path,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let client = lcm::cli::ClientArgs { addr: format!("http://{addr}"), ..Default::default() };
+    let channel = lcm::cli::connect(&client).await?;
+    let scenario = lcm::scenario::Scenario::from_json(include_str!("../fixtures/tpp-demo.json"))?;
+    let t0 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
+    let report = lcm::cli::import_scenario(channel.clone(), secretariat_token, &scenario, t0).await?;
+    let mut principals = vec![lcm::cli::DemoPrincipal {
+        id: "principal-1".into(),
+        display_name: "Secretariat (bootstrap)".into(),
+        kind: lcm::api::PrincipalKind::Secretariat,
+        member_state: String::new(),
+        training_centre_id: String::new(),
+        token: secretariat_token.to_string(),
+    }];
+    principals.extend(lcm::cli::create_demo_principals(channel, secretariat_token, &report).await?);
+    // The demo's banner is the one thing `serve` prints to stdout, on purpose.
+    print!("{}", lcm::cli::demo_banner(&addr.to_string(), admin_token_path, &report, &principals));
     Ok(())
 }

@@ -9,8 +9,7 @@
 //! input for tests and demos (ids = refs).
 
 use crate::domain::{
-    Alpha3, CapabilityArea, Day, DeliveryMode, Language, OfferRole, Priority, ReadinessLevel,
-    SupportCategory,
+    Alpha3, CapabilityArea, Day, DeliveryMode, Language, OfferRole, Priority, ReadinessLevel, SupportCategory,
 };
 use crate::matching::input::{CentreRef, DeliveryTerms, MatchInput, NeedInput, OfferInput};
 use serde::{Deserialize, Serialize};
@@ -99,14 +98,9 @@ pub struct ScenarioOffer {
 impl Scenario {
     /// Parses a scenario file and checks its internal consistency.
     pub fn from_json(text: &str) -> Result<Scenario, String> {
-        let scenario: Scenario =
-            serde_json::from_str(text).map_err(|e| format!("scenario file: {e}"))?;
+        let scenario: Scenario = serde_json::from_str(text).map_err(|e| format!("scenario file: {e}"))?;
         let problems = scenario.problems();
-        if problems.is_empty() {
-            Ok(scenario)
-        } else {
-            Err(format!("scenario file: {}", problems.join("; ")))
-        }
+        if problems.is_empty() { Ok(scenario) } else { Err(format!("scenario file: {}", problems.join("; "))) }
     }
 
     /// Every consistency problem of the file (empty when it is usable).
@@ -152,27 +146,20 @@ impl Scenario {
                     }
                     let at_centre = o.mode == Some(DeliveryMode::AtTrainingCentre);
                     match &o.training_centre {
-                        Some(c) if !at_centre => problems.push(format!(
-                            "offer {:?} names centre {c:?} but is not AT_TRAINING_CENTRE",
-                            o.reference
-                        )),
-                        None if at_centre => problems.push(format!(
-                            "offer {:?} is AT_TRAINING_CENTRE but names no centre",
-                            o.reference
-                        )),
-                        Some(c) if self.centre(c).is_none() => problems.push(format!(
-                            "offer {:?} names unknown centre {c:?}",
-                            o.reference
-                        )),
+                        Some(c) if !at_centre => problems
+                            .push(format!("offer {:?} names centre {c:?} but is not AT_TRAINING_CENTRE", o.reference)),
+                        None if at_centre => {
+                            problems.push(format!("offer {:?} is AT_TRAINING_CENTRE but names no centre", o.reference))
+                        }
+                        Some(c) if self.centre(c).is_none() => {
+                            problems.push(format!("offer {:?} names unknown centre {c:?}", o.reference))
+                        }
                         _ => {}
                     }
                 }
                 OfferRole::Funding => {
                     if delivery_keys.iter().any(|present| *present) || o.training_centre.is_some() {
-                        problems.push(format!(
-                            "FUNDING offer {:?} sets a DELIVERY-only key",
-                            o.reference
-                        ));
+                        problems.push(format!("FUNDING offer {:?} sets a DELIVERY-only key", o.reference));
                     }
                 }
             }

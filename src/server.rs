@@ -47,7 +47,7 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
     let auth = Authenticator::new(store.clone());
     let admin_token_path = args.data_dir.join("admin.token");
     let bootstrap_token = bootstrap(&store, &admin_token_path)?;
-    Ok(Opened { ctx: Ctx { store, auth }, bootstrap_token, admin_token_path })
+    Ok(Opened { ctx: Ctx::new(store, auth), bootstrap_token, admin_token_path })
 }
 
 /// On an empty store, creates the first Secretariat principal and writes its token to
@@ -59,7 +59,8 @@ fn bootstrap(store: &Store, token_path: &Path) -> Result<Option<String>, ServeEr
     let mut w = store.writer()?;
     let mut ws = WriteSet::default();
     let now = crate::service::now_micros();
-    let (principal, token) = admin::create_principal(&mut w, &mut ws, now, "system", Role::Secretariat, "Secretariat (bootstrap)");
+    let (principal, token) =
+        admin::create_principal(&mut w, &mut ws, now, "system", Role::Secretariat, "Secretariat (bootstrap)");
     write_secret(token_path, &token)?;
     let _ticket = w.commit(ws)?;
     store.flush()?;
@@ -82,7 +83,11 @@ fn write_secret(path: &Path, secret: &str) -> Result<(), ServeError> {
 
 /// Serves `ctx` on `listener` until `shutdown` resolves; in-flight requests finish, then
 /// the store is flushed.
-pub async fn serve(ctx: Ctx, listener: TcpListener, shutdown: impl Future<Output = ()> + Send) -> Result<(), ServeError> {
+pub async fn serve(
+    ctx: Ctx,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<api::need_service_server::NeedServiceServer<Ctx>>().await;
     health_reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
@@ -100,6 +105,12 @@ pub async fn serve(ctx: Ctx, listener: TcpListener, shutdown: impl Future<Output
         };
     }
     let store = ctx.store.clone();
+    let stopping = ctx.shutdown.clone();
+    let shutdown = async move {
+        shutdown.await;
+        // Streams (WatchEvents) end now, so the server does not wait on them.
+        stopping.send_replace(true);
+    };
     tonic::transport::Server::builder()
         .layer(AuthLayer::new(ctx.auth.clone()))
         .add_service(health_service)

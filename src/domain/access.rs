@@ -39,8 +39,7 @@ impl Caller {
         match self.role {
             Role::Secretariat => true,
             Role::MemberState(s) => {
-                offer.spec.providers.contains(&s)
-                    || (offer.state() == OfferState::Open && offer.spec.admits(s))
+                offer.spec.providers.contains(&s) || (offer.state() == OfferState::Open && offer.spec.admits(s))
             }
             Role::TrainingCentre(_) => false,
         }

@@ -30,14 +30,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
-        Kind::Need,
-        Kind::Offer,
-        Kind::Centre,
-        Kind::Principal,
-        Kind::Match,
-        Kind::Arrangement,
-    ];
+    pub const ALL: [Kind; 6] = [Kind::Need, Kind::Offer, Kind::Centre, Kind::Principal, Kind::Match, Kind::Arrangement];
 
     pub fn prefix(self) -> &'static str {
         match self {
@@ -85,12 +78,7 @@ pub struct Meta {
 
 impl Meta {
     pub fn new(id: Id, now: UnixMicros) -> Meta {
-        Meta {
-            id,
-            version: 1,
-            create_time: now,
-            update_time: now,
-        }
+        Meta { id, version: 1, create_time: now, update_time: now }
     }
 
     pub fn etag(&self) -> String {
@@ -99,11 +87,7 @@ impl Meta {
 
     /// The meta after one more write at `now`.
     pub fn touched(self, now: UnixMicros) -> Meta {
-        Meta {
-            version: self.version + 1,
-            update_time: now.max(self.update_time),
-            ..self
-        }
+        Meta { version: self.version + 1, update_time: now.max(self.update_time), ..self }
     }
 }
 

@@ -36,9 +36,7 @@ impl Alpha3 {
 
     /// Every member state, in the order of the shipped list.
     pub fn all() -> impl Iterator<Item = Alpha3> {
-        UN_MEMBER_STATES
-            .split_ascii_whitespace()
-            .filter_map(|code| code.parse().ok())
+        UN_MEMBER_STATES.split_ascii_whitespace().filter_map(|code| code.parse().ok())
     }
 }
 
@@ -52,9 +50,7 @@ impl FromStr for Alpha3 {
         {
             Ok(Alpha3([bytes[0], bytes[1], bytes[2]]))
         } else {
-            Err(format!(
-                "{s:?} is not the ISO 3166-1 alpha-3 code of a UN member state"
-            ))
+            Err(format!("{s:?} is not the ISO 3166-1 alpha-3 code of a UN member state"))
         }
     }
 }
@@ -102,9 +98,7 @@ impl FromStr for Language {
         if b.len() == 2 && b.iter().all(u8::is_ascii_lowercase) {
             Ok(Language([b[0], b[1]]))
         } else {
-            Err(format!(
-                "{s:?} is not an ISO 639-1 language code (two lower-case letters)"
-            ))
+            Err(format!("{s:?} is not an ISO 639-1 language code (two lower-case letters)"))
         }
     }
 }
@@ -186,10 +180,7 @@ api_enum!(
 impl SupportCategory {
     /// Whether needs of this category may reserve seats for women.
     pub fn has_women_seats(&self) -> bool {
-        matches!(
-            self,
-            SupportCategory::Training | SupportCategory::Mentoring | SupportCategory::AdviseAndAssist
-        )
+        matches!(self, SupportCategory::Training | SupportCategory::Mentoring | SupportCategory::AdviseAndAssist)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::funding_rules::rule_funding;
 use super::input::{MatchInput, OfferInput};
-use super::rules::{compatibility_and_seat_blockers, RuleContext};
+use super::rules::{RuleContext, compatibility_and_seat_blockers};
 use crate::domain::OfferRole;
 
 /// One candidate offer of ExplainNeed.

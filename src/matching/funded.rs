@@ -1,19 +1,25 @@
-//! The exact integer program for a component that contains funded seats.
+//! The exact optimum of a component that contains funded seats.
 //!
 //! A funded seat uses a DELIVERY offer's capacity and a FUNDING offer's capacity, each
 //! with its own per-recipient cap, so the component is not a flow and its linear
-//! relaxation can be fractional. We solve it as a pure integer program with `microlp`
-//! (pure Rust, branch and bound with exact-optimality proof, `mip_gap` 0), one goal at a
-//! time: after goal k reaches its optimum z_k, the next phases keep `goal_k ≥ z_k − ½`
-//! (or `≤ z_k + ½` for the minimised goals 5 and 6), which, every goal being an integer
-//! combination of integer variables, is exactly `goal_k = z_k`. Values are rounded and
-//! then checked against every constraint in integer arithmetic, and the goal totals are
-//! recomputed exactly, so float round-off can never leak into a proposal (see
-//! docs/MATCHING.md for why this is exact).
+//! relaxation can be fractional. Method (docs/MATCHING.md argues exactness):
+//!
+//! 1. A mixed integer program with `microlp` (pure Rust, branch and bound, `mip_gap` 0):
+//!    funded seat variables (need, delivery, funder) are integer; unfunded seat variables
+//!    and the women counts are continuous. Goals are solved one at a time; after goal k
+//!    reaches z_k the later phases keep it at z_k (within ~1e-7). Once the funded values are
+//!    fixed, what is left is a transportation problem (totally unimodular), so the
+//!    continuous part loses nothing against an all-integer program.
+//! 2. The funded values are rounded and fixed; what is left (the unfunded seats) is solved
+//!    exactly by the flow model in the same six phases.
+//! 3. The result is checked in integer arithmetic against every capacity and cap, and its
+//!    six goal totals against z_1..z_6; on any disagreement the component is re-solved as an
+//!    all-integer program (slower, same optimum).
 
 use super::input::OfferInput;
+use super::network::FlowModel;
 use super::prepare::{Pair, Prepared, Triple};
-use super::solution::{MatchError, SeatGrant};
+use super::solution::{MatchError, SeatGrant, objective_of};
 use crate::domain::Priority;
 use microlp::{ComparisonOp, OptimizationDirection, Problem, SolveOptions, Variable};
 use std::collections::BTreeMap;
@@ -34,6 +40,19 @@ struct Row {
 
 /// Solves one funded component exactly; returns its grants.
 pub fn solve_component(p: &Prepared, pairs: &[Pair], triples: &[Triple]) -> Result<Vec<SeatGrant>, MatchError> {
+    match solve_lexicographic(p, pairs, triples, false) {
+        Ok(grants) => Ok(grants),
+        Err(_) => solve_lexicographic(p, pairs, triples, true),
+    }
+}
+
+/// The lexicographic program; `all_integer` makes every variable integer (fallback).
+fn solve_lexicographic(
+    p: &Prepared,
+    pairs: &[Pair],
+    triples: &[Triple],
+    all_integer: bool,
+) -> Result<Vec<SeatGrant>, MatchError> {
     let mut vars: Vec<SeatVar> = Vec::new();
     let room = |offer: &OfferInput, need: u32| p.ctx.remaining_for(offer, p.needs[need as usize].requester);
     for pr in pairs {
@@ -61,11 +80,12 @@ pub fn solve_component(p: &Prepared, pairs: &[Pair], triples: &[Triple]) -> Resu
     let var_count = vars.len() + needs.len();
 
     let mut rows: Vec<Row> = Vec::new();
-    let mut group = |key_rows: BTreeMap<(u8, u32, u32), Vec<usize>>, rows: &mut Vec<Row>, rhs: &dyn Fn(u8, u32, u32) -> i64| {
-        for ((kind, a, b), members) in key_rows {
-            rows.push(Row { terms: members.into_iter().map(|v| (v, 1)).collect(), rhs: rhs(kind, a, b) });
-        }
-    };
+    let group =
+        |key_rows: BTreeMap<(u8, u32, u32), Vec<usize>>, rows: &mut Vec<Row>, rhs: &dyn Fn(u8, u32, u32) -> i64| {
+            for ((kind, a, b), members) in key_rows {
+                rows.push(Row { terms: members.into_iter().map(|v| (v, 1)).collect(), rhs: rhs(kind, a, b) });
+            }
+        };
     // Capacity and cap groups: 0 offer, 1 offer×recipient need, 2 funder, 3 funder×recipient
     // need (keyed by need index; needs of one recipient are merged through the recipient's
     // first need), 4 need total, 5 need women-only seats.
@@ -133,11 +153,14 @@ pub fn solve_component(p: &Prepared, pairs: &[Pair], triples: &[Triple]) -> Resu
         })
         .collect();
     let uppers: Vec<u32> = (0..var_count)
-        .map(|v| if v < vars.len() { vars[v].upper } else { p.needs[needs[v - vars.len()] as usize].open_women_seats() })
+        .map(
+            |v| if v < vars.len() { vars[v].upper } else { p.needs[needs[v - vars.len()] as usize].open_women_seats() },
+        )
         .collect();
 
-    let mut optimum: Vec<Option<i64>> = vec![None; 6];
-    let mut values: Vec<i64> = vec![0; var_count];
+    let mut optimum: Vec<Option<f64>> = vec![None; 6];
+    let mut values: Vec<f64> = vec![0.0; var_count];
+    let is_integer = |v: usize| all_integer || (v < vars.len() && vars[v].funder.is_some());
     for k in 0..6 {
         if goals[k].iter().all(|&c| c == 0) {
             continue;
@@ -147,7 +170,12 @@ pub fn solve_component(p: &Prepared, pairs: &[Pair], triples: &[Triple]) -> Resu
         let handles: Vec<Variable> = (0..var_count)
             .map(|v| {
                 let upper = i32::try_from(uppers[v]).unwrap_or(i32::MAX);
-                problem.add_integer_var(sign * goals[k][v] as f64, (0, upper))
+                let cost = sign * goals[k][v] as f64;
+                if is_integer(v) {
+                    problem.add_integer_var(cost, (0, upper))
+                } else {
+                    problem.add_var(cost, (0.0, f64::from(upper)))
+                }
             })
             .collect();
         for row in &rows {
@@ -156,59 +184,128 @@ pub fn solve_component(p: &Prepared, pairs: &[Pair], triples: &[Triple]) -> Resu
         }
         for (j, opt) in optimum.iter().enumerate().take(k) {
             let Some(opt) = *opt else { continue };
-            let expr: Vec<(Variable, f64)> = goals[j]
-                .iter()
-                .enumerate()
-                .filter(|(_, &c)| c != 0)
-                .map(|(v, &c)| (handles[v], c as f64))
-                .collect();
+            let expr: Vec<(Variable, f64)> =
+                goals[j].iter().enumerate().filter(|(_, c)| **c != 0).map(|(v, &c)| (handles[v], c as f64)).collect();
+            // All-integer goals move in whole steps, so ¼ is exact; with continuous
+            // variables the slack must stay far below what one seat can change.
+            let slack = if all_integer { 0.25 } else { 1e-7 + 1e-9 * opt.abs() };
             if j <= 3 {
-                problem.add_constraint(expr, ComparisonOp::Ge, opt as f64 - 0.5);
+                problem.add_constraint(expr, ComparisonOp::Ge, opt - slack);
             } else {
-                problem.add_constraint(expr, ComparisonOp::Le, opt as f64 + 0.5);
+                problem.add_constraint(expr, ComparisonOp::Le, opt + slack);
             }
         }
         let mut options = SolveOptions::default();
+        // Every phase optimum is a whole number (see the module docs), so an incumbent
+        // less than one unit from the bound is optimal: stop there instead of closing
+        // the gap among ties. |objective| ≤ reach, presolve offsets included ≤ 2·reach.
+        let reach: f64 = goals[k].iter().zip(&uppers).map(|(&c, &u)| (c as f64).abs() * f64::from(u)).sum();
+        options.mip_gap = 0.45 / (2.0 * reach + 1.0);
         if k > 0 {
-            options.warm_start = Some(handles.iter().zip(&values).map(|(&h, &x)| (h, x as f64)).collect());
+            options.warm_start = Some(handles.iter().zip(&values).map(|(&h, &x)| (h, x)).collect());
         }
         let outcome = problem.solve_with(options).map_err(|e| MatchError::Solver(format!("integer program: {e}")))?;
         let solution = outcome
             .into_solution()
             .map_err(|_| MatchError::Solver("integer program stopped without a solution".into()))?;
         for (v, h) in handles.iter().enumerate() {
-            values[v] = solution.var_value(*h).round() as i64;
+            let x = solution.var_value(*h);
+            values[v] = if is_integer(v) { x.round() } else { x };
         }
-        optimum[k] = Some(goals[k].iter().zip(&values).map(|(c, x)| c * x).sum());
+        optimum[k] = Some(goals[k].iter().zip(&values).map(|(&c, x)| c as f64 * x).sum());
     }
-    check_exact(&rows, &uppers, &goals, &optimum, &values)?;
-    Ok(vars
-        .iter()
-        .zip(&values)
-        .filter(|(_, &x)| x > 0)
-        .map(|(s, &x)| SeatGrant {
+    // Fix the funded seats; solve what is left as a flow (or take every value when all
+    // variables were integer).
+    let mut grants: Vec<SeatGrant> = Vec::new();
+    let mut funded_of_need: BTreeMap<u32, (u32, u32)> = BTreeMap::new();
+    for (s, &x) in vars.iter().zip(&values) {
+        let seats = x.round().max(0.0) as u32;
+        if seats == 0 || (s.funder.is_none() && !all_integer) {
+            continue;
+        }
+        if s.funder.is_some() {
+            let e = funded_of_need.entry(s.need).or_default();
+            e.0 += seats;
+            if p.offers[s.offer as usize].women_only() {
+                e.1 += seats;
+            }
+        }
+        grants.push(SeatGrant {
             need_id: p.needs[s.need as usize].id.clone(),
             offer_id: p.offers[s.offer as usize].id.clone(),
             funder_id: s.funder.map(|f| p.funders[f as usize].id.clone()),
-            seats: u32::try_from(x).unwrap_or(0),
-        })
-        .collect())
+            seats,
+        });
+    }
+    if !all_integer && !pairs.is_empty() {
+        let mut model = FlowModel::new(base_needed, base_until);
+        for pr in pairs {
+            let need = p.needs[pr.need as usize];
+            let offer = p.offers[pr.offer as usize];
+            let (funded, funded_women_only) = funded_of_need.get(&pr.need).copied().unwrap_or((0, 0));
+            let open = need.open_seats().saturating_sub(funded);
+            let women = need.open_women_seats();
+            let n =
+                model.add_need_with(need, open, women.saturating_sub(funded), women.saturating_sub(funded_women_only));
+            let o = model.add_offer(offer);
+            model.add_pair(n, o, p.ctx.cap_left(offer, need.requester), open);
+        }
+        model.solve()?;
+        grants.extend(model.grants());
+    }
+    check_grants(p, &grants, &optimum, [base_needed, base_until])?;
+    Ok(grants)
 }
 
-/// The rounded solution meets every bound and row exactly and keeps every goal optimum.
-fn check_exact(rows: &[Row], uppers: &[u32], goals: &[Vec<i64>], optimum: &[Option<i64>], values: &[i64]) -> Result<(), MatchError> {
-    let bad = |what: &str| Err(MatchError::Solver(format!("integer program: rounded solution breaks {what}")));
-    if values.iter().zip(uppers).any(|(&x, &u)| x < 0 || x > i64::from(u)) {
-        return bad("a variable bound");
+/// The grants obey every capacity, cap and women-only limit exactly, use only allowed
+/// pairs and triples (by construction), and reach the phase optima z_1..z_6.
+fn check_grants(
+    p: &Prepared,
+    grants: &[SeatGrant],
+    optimum: &[Option<f64>],
+    bases: [i64; 2],
+) -> Result<(), MatchError> {
+    let bad = |what: &str| Err(MatchError::Solver(format!("integer program: the solution breaks {what}")));
+    let mut used: BTreeMap<(&str, Option<crate::domain::Alpha3>), u64> = BTreeMap::new();
+    let mut need_seats: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    let offers: BTreeMap<&str, &OfferInput> = p.offers.iter().chain(&p.funders).map(|o| (o.id.as_str(), *o)).collect();
+    let needs: BTreeMap<&str, &crate::matching::input::NeedInput> =
+        p.needs.iter().map(|n| (n.id.as_str(), *n)).collect();
+    for g in grants {
+        let Some(need) = needs.get(g.need_id.as_str()) else { return bad("a need id") };
+        let seats = u64::from(g.seats);
+        let e = need_seats.entry(need.id.as_str()).or_default();
+        e.0 += seats;
+        if offers.get(g.offer_id.as_str()).is_some_and(|o| o.women_only()) {
+            e.1 += seats;
+        }
+        for id in std::iter::once(g.offer_id.as_str()).chain(g.funder_id.as_deref()) {
+            *used.entry((id, None)).or_default() += seats;
+            *used.entry((id, Some(need.requester))).or_default() += seats;
+        }
     }
-    if rows.iter().any(|r| r.terms.iter().map(|&(v, c)| c * values[v]).sum::<i64>() > r.rhs) {
-        return bad("a capacity");
+    for ((id, recipient), seats) in &used {
+        let Some(offer) = offers.get(id) else { return bad("an offer id") };
+        let limit = match recipient {
+            None => u64::from(offer.open_seats()),
+            Some(r) => u64::from(p.ctx.remaining_for(offer, *r)),
+        };
+        if *seats > limit {
+            return bad("a capacity or a per-recipient cap");
+        }
     }
+    for (id, (seats, women_only)) in &need_seats {
+        let Some(need) = needs.get(id) else { return bad("a need id") };
+        if *seats > u64::from(need.open_seats()) || *women_only > u64::from(need.open_women_seats()) {
+            return bad("a need's open seats");
+        }
+    }
+    let total = objective_of(grants, &p.needs, &p.offers);
+    let seats = total[0] + total[1] + total[2];
+    let base = [0, 0, 0, 0, bases[0] * seats, bases[1] * seats];
     for (k, opt) in optimum.iter().enumerate() {
-        if let Some(opt) = opt {
-            if goals[k].iter().zip(values).map(|(c, x)| c * x).sum::<i64>() != *opt {
-                return bad("a goal optimum");
-            }
+        if opt.is_some_and(|opt| ((total[k] - base[k]) as f64 - opt).abs() > 0.5) {
+            return bad("a goal optimum");
         }
     }
     Ok(())

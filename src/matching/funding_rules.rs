@@ -5,8 +5,8 @@
 
 use super::input::{NeedInput, OfferInput};
 use super::rules::{
-    is_funding, offer_name, rule_eligible, rule_not_excluded, rule_not_provider, rule_not_barred,
-    rule_offer_seats, rule_recipient_cap, window_blocker, Blocker, RuleContext,
+    Blocker, RuleContext, is_funding, offer_name, rule_eligible, rule_not_barred, rule_not_excluded, rule_not_provider,
+    rule_offer_seats, rule_recipient_cap, window_blocker,
 };
 use crate::domain::Day;
 
@@ -36,12 +36,22 @@ pub fn funded_bounds(today: Day, need: &NeedInput, delivery: &OfferInput, funder
 
 /// One start day fits the delivery window and the funder's dates.
 pub fn rule_funded_window(today: Day, need: &NeedInput, delivery: &OfferInput, funder: &OfferInput) -> Option<Blocker> {
+    let earliest = today.max(delivery.available_from).max(funder.available_from);
+    let latest = need.needed_by.min(delivery.available_until).min(funder.available_until);
+    if earliest.saturating_add(delivery.duration_days()) <= latest {
+        return None;
+    }
     let (earliest, latest, name) = funded_bounds(today, need, delivery, funder);
     window_blocker(earliest, delivery.duration_days(), latest, name)
 }
 
 /// Every rule `funder` fails for paying `delivery`'s seats for `need` (kind assumed).
-pub fn funder_blockers(ctx: &RuleContext, need: &NeedInput, delivery: &OfferInput, funder: &OfferInput) -> Vec<Blocker> {
+pub fn funder_blockers(
+    ctx: &RuleContext,
+    need: &NeedInput,
+    delivery: &OfferInput,
+    funder: &OfferInput,
+) -> Vec<Blocker> {
     let r = need.requester;
     [
         rule_eligible(r, funder),

@@ -4,9 +4,7 @@
 //! above quantity, ids repeated) and the engine must still answer without panicking. The
 //! `open_*` helpers clamp such figures to what the seat rules of API.md allow.
 
-use crate::domain::{
-    Alpha3, CapabilityArea, Day, DeliveryMode, Language, OfferRole, Priority, SupportCategory,
-};
+use crate::domain::{Alpha3, CapabilityArea, Day, DeliveryMode, Language, OfferRole, Priority, SupportCategory};
 
 /// One need as the engine sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,9 +39,7 @@ impl NeedInput {
 
     /// Women seats still open, never more than the open seats.
     pub fn open_women_seats(&self) -> u32 {
-        self.women_quantity
-            .saturating_sub(self.consumed_women)
-            .min(self.open_seats())
+        self.women_quantity.saturating_sub(self.consumed_women).min(self.open_seats())
     }
 }
 
@@ -129,9 +125,7 @@ impl OfferInput {
 
     /// The host state of the offer's centre, if any.
     pub fn host_state(&self) -> Option<Alpha3> {
-        self.delivery_terms()
-            .and_then(|d| d.training_centre.as_ref())
-            .map(|c| c.host_state)
+        self.delivery_terms().and_then(|d| d.training_centre.as_ref()).map(|c| c.host_state)
     }
 }
 

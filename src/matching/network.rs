@@ -32,6 +32,7 @@ struct ModelNeed {
     priority: Priority,
     needed_by: Day,
     women_open: u32,
+    women_only_cap: u32,
     node: NodeId,
     women_only_node: Option<NodeId>,
     recipient: Alpha3,
@@ -134,13 +135,20 @@ impl FlowModel {
 
     /// Adds a need (once); returns its model index.
     pub fn add_need(&mut self, need: &NeedInput) -> u32 {
+        let women = need.open_women_seats();
+        self.add_need_with(need, need.open_seats(), women, women)
+    }
+
+    /// Adds a need with explicit room: `open` seats in all, of which the sink's women arc
+    /// takes `women_open` (≤ open) and women-only offers may fill `women_only_cap`. Used for
+    /// what is left of a need after its funded seats are fixed.
+    pub fn add_need_with(&mut self, need: &NeedInput, open: u32, women_open: u32, women_only_cap: u32) -> u32 {
         if let Some(&i) = self.need_index.get(&need.id) {
             return i;
         }
+        let women_open = women_open.min(open);
         let i = self.needs.len() as u32;
         let node = self.simplex.add_node();
-        let open = need.open_seats();
-        let women_open = need.open_women_seats();
         self.arc(node, self.sink, women_open, ArcKind::NeedSink { need: i, women: true });
         self.arc(node, self.sink, open - women_open, ArcKind::NeedSink { need: i, women: false });
         self.needs.push(ModelNeed {
@@ -148,6 +156,7 @@ impl FlowModel {
             priority: need.priority,
             needed_by: need.needed_by,
             women_open,
+            women_only_cap,
             node,
             women_only_node: None,
             recipient: need.requester,
@@ -180,12 +189,12 @@ impl FlowModel {
                 Some(w) => w,
                 None => {
                     let w = self.simplex.add_node();
-                    self.arc(w, need.node, need.women_open, ArcKind::Other);
+                    self.arc(w, need.node, need.women_only_cap, ArcKind::Other);
                     self.needs[n as usize].women_only_node = Some(w);
                     w
                 }
             };
-            self.arc(from, w, need.women_open, ArcKind::Pair { need: n, offer: o });
+            self.arc(from, w, need.women_only_cap, ArcKind::Pair { need: n, offer: o });
         } else {
             self.arc(from, need.node, need_open, ArcKind::Pair { need: n, offer: o });
         }
@@ -267,6 +276,45 @@ impl FlowModel {
             }
         }
         Ok(())
+    }
+
+    /// Ids of the model's needs, in model order.
+    pub fn need_ids(&self) -> impl Iterator<Item = &str> {
+        self.needs.iter().map(|n| n.id.as_str())
+    }
+
+    /// Ids of the model's offers, in model order.
+    pub fn offer_ids(&self) -> impl Iterator<Item = &str> {
+        self.offers.iter().map(|o| o.id.as_str())
+    }
+
+    /// The six goal totals of the current flows (same definition as
+    /// `solution::objective_of`), in exact integer arithmetic.
+    pub fn objective(&self) -> [i128; 6] {
+        let mut total = [0i128; 6];
+        let mut per_need = vec![0i128; self.needs.len()];
+        for (a, kind) in self.kinds.iter().enumerate() {
+            if let ArcKind::Pair { need, offer } = *kind {
+                let seats = i128::from(self.simplex.flow(a as ArcId));
+                if seats == 0 {
+                    continue;
+                }
+                let n = &self.needs[need as usize];
+                let slot = match n.priority {
+                    Priority::Critical => 0,
+                    Priority::High => 1,
+                    Priority::Routine => 2,
+                };
+                total[slot] += seats;
+                total[4] += seats * i128::from(n.needed_by);
+                total[5] += seats * i128::from(self.offers[offer as usize].available_until);
+                per_need[need as usize] += seats;
+            }
+        }
+        for (n, seats) in self.needs.iter().zip(per_need) {
+            total[3] += seats.min(i128::from(n.women_open));
+        }
+        total
     }
 
     /// The seats granted on each pair arc with flow, in arc order.

@@ -6,7 +6,7 @@ use super::funding_rules::funded_bounds;
 use super::input::{NeedInput, OfferInput};
 use super::prepare::Prepared;
 use super::rules::delivery_bounds;
-use super::solution::{objective_of, SeatGrant};
+use super::solution::{SeatGrant, objective_of};
 use super::text::{join_languages, show_day};
 use crate::domain::{Alpha3, Priority};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -137,10 +137,7 @@ fn build_match(
             funding_offer_id: g.funder_id.clone(),
             quantity: g.seats,
             women_quantity: w,
-            training_centre_id: offer
-                .delivery_terms()
-                .and_then(|d| d.training_centre.as_ref())
-                .map(|c| c.id.clone()),
+            training_centre_id: offer.delivery_terms().and_then(|d| d.training_centre.as_ref()).map(|c| c.id.clone()),
             triangular: parties.len() >= 3,
             parties,
         });
@@ -166,7 +163,14 @@ fn build_match(
 
 /// "Title (JPN) at Centre (KEN): 8 seats, 2 for women; en; can end 21 days before the
 /// need's deadline (2027-03-01); funded by jpn-fund (JPN)."
-fn reason(p: &Prepared, need: &NeedInput, offer: &OfferInput, funder: Option<&OfferInput>, seats: u32, women: u32) -> String {
+fn reason(
+    p: &Prepared,
+    need: &NeedInput,
+    offer: &OfferInput,
+    funder: Option<&OfferInput>,
+    seats: u32,
+    women: u32,
+) -> String {
     let name = if offer.title.is_empty() { offer.id.clone() } else { offer.title.clone() };
     let providers: Vec<&str> = offer.providers.iter().map(Alpha3::as_str).collect();
     let mut s = format!("{name} ({})", providers.join(", "));

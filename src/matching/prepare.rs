@@ -10,7 +10,7 @@
 
 use super::funding_rules::funder_allowed;
 use super::input::{MatchInput, NeedInput, OfferInput};
-use super::rules::{delivery_allowed, RuleContext};
+use super::rules::{RuleContext, delivery_allowed};
 use crate::domain::{CapabilityArea, Language, OfferRole, SupportCategory};
 use std::collections::{BTreeSet, HashMap};
 
@@ -64,22 +64,16 @@ impl<'a> Prepared<'a> {
         // its state.
         let all_needs = sorted_unique(input.needs.iter(), |n| n.id.as_str());
         let all_offers = sorted_unique(input.offers.iter(), |o| o.id.as_str());
-        let needs: Vec<&NeedInput> = all_needs
-            .into_iter()
-            .filter(|n| wanted(n.capability) && !n.withdrawn && n.open_seats() > 0)
-            .collect();
+        let needs: Vec<&NeedInput> =
+            all_needs.into_iter().filter(|n| wanted(n.capability) && !n.withdrawn && n.open_seats() > 0).collect();
         let offers: Vec<&OfferInput> = all_offers
             .iter()
             .copied()
-            .filter(|o| {
-                wanted(o.capability) && !o.withdrawn && o.open_seats() > 0 && o.delivery_terms().is_some()
-            })
+            .filter(|o| wanted(o.capability) && !o.withdrawn && o.open_seats() > 0 && o.delivery_terms().is_some())
             .collect();
         let funders: Vec<&OfferInput> = all_offers
             .into_iter()
-            .filter(|o| {
-                wanted(o.capability) && !o.withdrawn && o.open_seats() > 0 && o.role == OfferRole::Funding
-            })
+            .filter(|o| wanted(o.capability) && !o.withdrawn && o.open_seats() > 0 && o.role == OfferRole::Funding)
             .collect();
         let mut prepared = Prepared { ctx, needs, offers, funders, pairs: Vec::new(), triples: Vec::new() };
         prepared.find_candidates();
@@ -153,9 +147,7 @@ impl<'a> Prepared<'a> {
         for t in &self.triples {
             has_edge[t.need as usize] = true;
         }
-        let comp: Vec<u32> = (0..n)
-            .map(|i| if has_edge[i] { uf.find(i) as u32 } else { u32::MAX })
-            .collect();
+        let comp: Vec<u32> = (0..n).map(|i| if has_edge[i] { uf.find(i) as u32 } else { u32::MAX }).collect();
         let funded: BTreeSet<u32> = self.triples.iter().map(|t| comp[t.need as usize]).collect();
         (comp, funded)
     }

@@ -54,26 +54,19 @@ pub enum Blocker {
 impl fmt::Display for Blocker {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Blocker::OtherKind { offer, need } => write!(
-                f,
-                "offer is {} {}; need is {} {}",
-                offer.0, offer.1, need.0, need.1
-            ),
+            Blocker::OtherKind { offer, need } => {
+                write!(f, "offer is {} {}; need is {} {}", offer.0, offer.1, need.0, need.1)
+            }
             Blocker::OfferWithdrawn => f.write_str("the offer is withdrawn"),
             Blocker::NotDelivery => f.write_str("the offer has no delivery terms"),
             Blocker::NeedWithdrawn => f.write_str("the need is withdrawn"),
             Blocker::NeedFulfilled => f.write_str("the need has no open seats left"),
-            Blocker::Language { offer, need } => write!(
-                f,
-                "offer delivers in {}; need accepts {}",
-                join_languages(offer),
-                join_languages(need)
-            ),
-            Blocker::Mode { offer, accepted } => write!(
-                f,
-                "offer is {offer}; need accepts only {}",
-                join_modes(accepted)
-            ),
+            Blocker::Language { offer, need } => {
+                write!(f, "offer delivers in {}; need accepts {}", join_languages(offer), join_languages(need))
+            }
+            Blocker::Mode { offer, accepted } => {
+                write!(f, "offer is {offer}; need accepts only {}", join_modes(accepted))
+            }
             Blocker::Window { earliest_start, duration_days, latest_end, limit_name } => write!(
                 f,
                 "the course cannot start before {} and lasts {duration_days} days, so it cannot end before {}, after {limit_name} ({})",
@@ -88,18 +81,14 @@ impl fmt::Display for Blocker {
             Blocker::SelfProvision { recipient, who } => {
                 write!(f, "{recipient} is one of the providers of {who}")
             }
-            Blocker::Barred { who } => write!(
-                f,
-                "a refusal of this need with {who} is remembered until the need or the offer is updated"
-            ),
+            Blocker::Barred { who } => {
+                write!(f, "a refusal of this need with {who} is remembered until the need or the offer is updated")
+            }
             Blocker::NoOpenSeats { who } => write!(f, "{who} has no open seats left"),
-            Blocker::RecipientCap { recipient, cap, who } => write!(
-                f,
-                "{who} gives at most {cap} seats per recipient and {recipient} has used them up"
-            ),
-            Blocker::WomenOnly => f.write_str(
-                "the offer is women-only and the need has no open women seats",
-            ),
+            Blocker::RecipientCap { recipient, cap, who } => {
+                write!(f, "{who} gives at most {cap} seats per recipient and {recipient} has used them up")
+            }
+            Blocker::WomenOnly => f.write_str("the offer is women-only and the need has no open women seats"),
             Blocker::NoFunder { reasons } => {
                 if reasons.is_empty() {
                     return f.write_str(
@@ -130,11 +119,7 @@ pub struct RuleContext {
 impl RuleContext {
     /// Builds the lookup tables (lookups only: no iteration order leaks into output).
     pub fn new(input: &super::input::MatchInput) -> RuleContext {
-        let barred = input
-            .barred
-            .iter()
-            .map(|b| (b.need_id.clone(), b.offer_id.clone()))
-            .collect();
+        let barred = input.barred.iter().map(|b| (b.need_id.clone(), b.offer_id.clone())).collect();
         let mut consumption: HashMap<(String, Alpha3), u64> = HashMap::new();
         for c in &input.recipient_consumption {
             *consumption.entry((c.offer_id.clone(), c.recipient)).or_default() += u64::from(c.seats);
@@ -182,7 +167,7 @@ pub fn offer_name(offer: &OfferInput) -> String {
 
 /// Same category and capability.
 pub fn rule_same_kind(need: &NeedInput, offer: &OfferInput) -> Option<Blocker> {
-    (need.category != offer.category || need.capability != offer.capability).then(|| Blocker::OtherKind {
+    (need.category != offer.category || need.capability != offer.capability).then_some(Blocker::OtherKind {
         offer: (offer.category, offer.capability),
         need: (need.category, need.capability),
     })
@@ -226,20 +211,32 @@ pub fn rule_mode(need: &NeedInput, offer: &OfferInput) -> Option<Blocker> {
 
 /// The earliest start day and the latest end day of a delivery of `offer` to `need`
 /// (before any funding offer's dates): start ≥ max(today, from), end ≤ min(until, needed_by).
+/// The third value names the binding end, for sentences.
 pub fn delivery_bounds(today: Day, need: &NeedInput, offer: &OfferInput) -> (Day, Day, String) {
-    let earliest = today.max(offer.available_from);
+    let (earliest, latest_end) = delivery_days(today, need, offer);
+    (earliest, latest_end, delivery_limit_name(need, offer))
+}
+
+fn delivery_days(today: Day, need: &NeedInput, offer: &OfferInput) -> (Day, Day) {
+    (today.max(offer.available_from), need.needed_by.min(offer.available_until))
+}
+
+fn delivery_limit_name(need: &NeedInput, offer: &OfferInput) -> String {
     if need.needed_by <= offer.available_until {
-        (earliest, need.needed_by, "the need's deadline".to_string())
+        "the need's deadline".to_string()
     } else {
-        (earliest, offer.available_until, format!("the end of {}'s availability", offer_name(offer)))
+        format!("the end of {}'s availability", offer_name(offer))
     }
 }
 
 /// A delivery window exists: some start day `s` with max(today, from) ≤ s and
 /// s + duration ≤ min(until, needed_by).
 pub fn rule_window(today: Day, need: &NeedInput, offer: &OfferInput) -> Option<Blocker> {
-    let (earliest, latest_end, limit_name) = delivery_bounds(today, need, offer);
-    window_blocker(earliest, offer.duration_days(), latest_end, limit_name)
+    let (earliest, latest_end) = delivery_days(today, need, offer);
+    if earliest.saturating_add(offer.duration_days()) <= latest_end {
+        return None;
+    }
+    window_blocker(earliest, offer.duration_days(), latest_end, delivery_limit_name(need, offer))
 }
 
 /// `Some(Blocker::Window)` when a course of `duration_days` starting no earlier than
@@ -261,18 +258,12 @@ pub fn rule_eligible(recipient: Alpha3, offer: &OfferInput) -> Option<Blocker> {
 
 /// The requester is not excluded.
 pub fn rule_not_excluded(recipient: Alpha3, offer: &OfferInput) -> Option<Blocker> {
-    offer
-        .excluded_recipients
-        .contains(&recipient)
-        .then(|| Blocker::Excluded { recipient, who: offer_name(offer) })
+    offer.excluded_recipients.contains(&recipient).then(|| Blocker::Excluded { recipient, who: offer_name(offer) })
 }
 
 /// The requester is not one of the offer's providers.
 pub fn rule_not_provider(recipient: Alpha3, offer: &OfferInput) -> Option<Blocker> {
-    offer
-        .providers
-        .contains(&recipient)
-        .then(|| Blocker::SelfProvision { recipient, who: offer_name(offer) })
+    offer.providers.contains(&recipient).then(|| Blocker::SelfProvision { recipient, who: offer_name(offer) })
 }
 
 /// No remembered refusal bars the pair.
@@ -287,9 +278,8 @@ pub fn rule_offer_seats(offer: &OfferInput) -> Option<Blocker> {
 
 /// `max_per_recipient` leaves seats for the requester.
 pub fn rule_recipient_cap(ctx: &RuleContext, recipient: Alpha3, offer: &OfferInput) -> Option<Blocker> {
-    (offer.max_per_recipient > 0 && offer.open_seats() > 0 && ctx.remaining_for(offer, recipient) == 0).then(|| {
-        Blocker::RecipientCap { recipient, cap: offer.max_per_recipient, who: offer_name(offer) }
-    })
+    (offer.max_per_recipient > 0 && offer.open_seats() > 0 && ctx.remaining_for(offer, recipient) == 0)
+        .then(|| Blocker::RecipientCap { recipient, cap: offer.max_per_recipient, who: offer_name(offer) })
 }
 
 /// A women-only offer needs open women seats.

@@ -35,10 +35,15 @@ pub fn create_principal(
 fn role_of(store: &Store, req: &pb::CreatePrincipalRequest) -> AppResult<Role> {
     let mut v = Violations::default();
     v.text("display_name", &req.display_name, 1, convert::limits::MAX_TITLE_CHARS, false);
-    let kind = v.enum_value("kind", req.kind, |k| pb::PrincipalKind::try_from(k).ok().filter(|k| *k != pb::PrincipalKind::Unspecified));
+    let kind = v.enum_value("kind", req.kind, |k| {
+        pb::PrincipalKind::try_from(k).ok().filter(|k| *k != pb::PrincipalKind::Unspecified)
+    });
     let role = match kind {
         Some(pb::PrincipalKind::Secretariat) => {
-            for (field, set) in [("member_state", !req.member_state.is_empty()), ("training_centre_id", !req.training_centre_id.is_empty())] {
+            for (field, set) in [
+                ("member_state", !req.member_state.is_empty()),
+                ("training_centre_id", !req.training_centre_id.is_empty()),
+            ] {
                 if set {
                     v.add(field, "must be empty for a SECRETARIAT principal");
                 }
@@ -58,7 +63,10 @@ fn role_of(store: &Store, req: &pb::CreatePrincipalRequest) -> AppResult<Role> {
             match Id::parse(Kind::Centre, &req.training_centre_id) {
                 Some(id) if store.get::<TrainingCentre>(id)?.is_some() => Some(Role::TrainingCentre(id)),
                 _ => {
-                    v.add("training_centre_id", format!("no training centre {:?} is registered", req.training_centre_id));
+                    v.add(
+                        "training_centre_id",
+                        format!("no training centre {:?} is registered", req.training_centre_id),
+                    );
                     None
                 }
             }
@@ -117,7 +125,10 @@ impl AdminService for Ctx {
         }))
     }
 
-    async fn revoke_principal(&self, req: Request<pb::RevokePrincipalRequest>) -> Result<Response<pb::Principal>, Status> {
+    async fn revoke_principal(
+        &self,
+        req: Request<pb::RevokePrincipalRequest>,
+    ) -> Result<Response<pb::Principal>, Status> {
         let caller = caller(&req)?;
         require_secretariat(&caller)?;
         let id = parse_id(Kind::Principal, &req.get_ref().id)?;

@@ -48,7 +48,8 @@ impl TrainingCentreService for Ctx {
     ) -> Result<Response<pb::TrainingCentre>, Status> {
         let _caller = caller(&req)?;
         let id = parse_id(Kind::Centre, &req.get_ref().id)?;
-        let centre = self.store.get::<TrainingCentre>(id).map_err(AppError::from)?.ok_or_else(|| not_found(Kind::Centre, id))?;
+        let centre =
+            self.store.get::<TrainingCentre>(id).map_err(AppError::from)?.ok_or_else(|| not_found(Kind::Centre, id))?;
         Ok(Response::new(convert::centre_to_proto(&centre)))
     }
 
@@ -59,12 +60,8 @@ impl TrainingCentreService for Ctx {
         let caller = caller(&req)?;
         let req = req.into_inner();
         let pager = Pager::new(&self.store, req.page_size, &req.page_token, "ListTrainingCentres", &caller)?;
-        let (centres, next_page_token) = pager.page(
-            &self.store,
-            self.store.scan::<TrainingCentre>(pager.after_id()),
-            |c| c.meta.id.0,
-            |_| true,
-        )?;
+        let (centres, next_page_token) =
+            pager.page(&self.store, self.store.scan::<TrainingCentre>(pager.after_id()), |c| c.meta.id.0, |_| true)?;
         Ok(Response::new(pb::ListTrainingCentresResponse {
             training_centres: centres.iter().map(convert::centre_to_proto).collect(),
             next_page_token,

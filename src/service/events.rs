@@ -30,7 +30,10 @@ fn kinds(raw: &[i32]) -> AppResult<Vec<EventKind>> {
 
 #[tonic::async_trait]
 impl EventService for Ctx {
-    async fn list_events(&self, req: Request<pb::ListEventsRequest>) -> Result<Response<pb::ListEventsResponse>, Status> {
+    async fn list_events(
+        &self,
+        req: Request<pb::ListEventsRequest>,
+    ) -> Result<Response<pb::ListEventsResponse>, Status> {
         let caller = caller(&req)?;
         require_secretariat(&caller)?;
         let req = req.into_inner();
@@ -60,12 +63,18 @@ impl EventService for Ctx {
         .flatten();
         let (events, next_page_token) =
             pager.page(store, events, |e| e.sequence, |e| kinds.is_empty() || kinds.contains(&e.kind))?;
-        Ok(Response::new(pb::ListEventsResponse { events: events.iter().map(convert::event_to_proto).collect(), next_page_token }))
+        Ok(Response::new(pb::ListEventsResponse {
+            events: events.iter().map(convert::event_to_proto).collect(),
+            next_page_token,
+        }))
     }
 
     type WatchEventsStream = ReceiverStream<Result<pb::Event, Status>>;
 
-    async fn watch_events(&self, req: Request<pb::WatchEventsRequest>) -> Result<Response<Self::WatchEventsStream>, Status> {
+    async fn watch_events(
+        &self,
+        req: Request<pb::WatchEventsRequest>,
+    ) -> Result<Response<Self::WatchEventsStream>, Status> {
         let caller = caller(&req)?;
         let req = req.into_inner();
         let kinds = kinds(&req.kinds)?;
@@ -94,7 +103,11 @@ async fn follow(
 ) -> Result<(), Status> {
     let mut durable = ctx.store.subscribe();
     let mut revocations = ctx.auth.revocations();
+    let mut stopping = ctx.shutdown.subscribe();
     loop {
+        if *stopping.borrow_and_update() {
+            return Err(AppError::Unavailable("the server is shutting down; resume by sequence".into()).into());
+        }
         durable.borrow_and_update();
         loop {
             let batch = ctx.store.events_after(after, READ_BATCH).map_err(AppError::from)?;
@@ -126,6 +139,7 @@ async fn follow(
                     return Err(AppError::Unauthenticated("the token was revoked".into()).into());
                 }
             }
+            _ = stopping.changed() => {}
             _ = tx.closed() => return Ok(()),
         }
     }

@@ -27,12 +27,18 @@ use std::sync::Arc;
 pub struct Ctx {
     pub store: Store,
     pub auth: Arc<Authenticator>,
+    /// Set to true when the server starts shutting down; open streams end then.
+    pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Ctx {
+    pub fn new(store: Store, auth: Arc<Authenticator>) -> Ctx {
+        Ctx { store, auth, shutdown: Arc::new(tokio::sync::watch::channel(false).0) }
+    }
 }
 
 pub fn now_micros() -> UnixMicros {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
 }
 
 /// The authenticated caller that the auth layer put into the request.
@@ -72,7 +78,12 @@ pub struct WriteCall {
 
 impl WriteCall {
     /// Validates the request id; call after the permission checks that need no store.
-    pub fn new<M: Message>(caller: &Caller, method: &'static str, raw_request_id: &str, request: &M) -> AppResult<WriteCall> {
+    pub fn new<M: Message>(
+        caller: &Caller,
+        method: &'static str,
+        raw_request_id: &str,
+        request: &M,
+    ) -> AppResult<WriteCall> {
         let request_id = request_id(raw_request_id)?;
         let mut h = Sha256::new();
         h.update(method.as_bytes());

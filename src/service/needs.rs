@@ -65,10 +65,7 @@ fn check_state_body(caller: &Caller, need: &pb::Need, sets_priority: bool) -> Ap
 }
 
 fn readable_need(store: &Store, caller: &Caller, id: Id) -> AppResult<Need> {
-    store
-        .get::<Need>(id)?
-        .filter(|n| caller.can_read_need(n))
-        .ok_or_else(|| not_found(Kind::Need, id))
+    store.get::<Need>(id)?.filter(|n| caller.can_read_need(n)).ok_or_else(|| not_found(Kind::Need, id))
 }
 
 #[tonic::async_trait]
@@ -126,7 +123,9 @@ impl NeedService for Ctx {
         check_state_body(&caller, &pb::Need { requester: req.requester.clone(), ..Default::default() }, false)?;
         let mut v = Violations::default();
         let requester = (!req.requester.is_empty()).then(|| v.state("requester", &req.requester)).flatten();
-        let capability = (req.capability != 0).then(|| v.enum_value("capability", req.capability, convert::capability_from)).flatten();
+        let capability = (req.capability != 0)
+            .then(|| v.enum_value("capability", req.capability, convert::capability_from))
+            .flatten();
         let state = (req.state != 0).then(|| v.enum_value("state", req.state, convert::need_state_from)).flatten();
         v.finish(())?;
         let scope = format!("ListNeeds|{}|{}|{}", req.requester, req.capability, req.state);
@@ -151,7 +150,10 @@ impl NeedService for Ctx {
                     && state.is_none_or(|s| n.state() == s)
             },
         )?;
-        Ok(Response::new(pb::ListNeedsResponse { needs: needs.iter().map(convert::need_to_proto).collect(), next_page_token }))
+        Ok(Response::new(pb::ListNeedsResponse {
+            needs: needs.iter().map(convert::need_to_proto).collect(),
+            next_page_token,
+        }))
     }
 
     async fn update_need(&self, req: Request<pb::UpdateNeedRequest>) -> Result<Response<pb::Need>, Status> {

@@ -68,10 +68,7 @@ fn check_state_body(caller: &Caller, providers: &[String]) -> AppResult<()> {
 }
 
 fn readable_offer(store: &Store, caller: &Caller, id: Id) -> AppResult<Offer> {
-    store
-        .get::<Offer>(id)?
-        .filter(|o| caller.can_read_offer(o))
-        .ok_or_else(|| not_found(Kind::Offer, id))
+    store.get::<Offer>(id)?.filter(|o| caller.can_read_offer(o)).ok_or_else(|| not_found(Kind::Offer, id))
 }
 
 /// An offer the caller may change: readable and, for a state, one it provides.
@@ -135,13 +132,18 @@ impl OfferService for Ctx {
         Ok(Response::new(convert::offer_to_proto(&readable_offer(&self.store, &caller, id)?)))
     }
 
-    async fn list_offers(&self, req: Request<pb::ListOffersRequest>) -> Result<Response<pb::ListOffersResponse>, Status> {
+    async fn list_offers(
+        &self,
+        req: Request<pb::ListOffersRequest>,
+    ) -> Result<Response<pb::ListOffersResponse>, Status> {
         let caller = caller(&req)?;
         check_state_body(&caller, &[])?;
         let req = req.into_inner();
         let mut v = Violations::default();
         let provider = (!req.provider.is_empty()).then(|| v.state("provider", &req.provider)).flatten();
-        let capability = (req.capability != 0).then(|| v.enum_value("capability", req.capability, convert::capability_from)).flatten();
+        let capability = (req.capability != 0)
+            .then(|| v.enum_value("capability", req.capability, convert::capability_from))
+            .flatten();
         let role = (req.role != 0).then(|| v.enum_value("role", req.role, convert::role_from)).flatten();
         let state = (req.state != 0).then(|| v.enum_value("state", req.state, convert::offer_state_from)).flatten();
         v.finish(())?;
@@ -167,7 +169,10 @@ impl OfferService for Ctx {
                     && state.is_none_or(|s| o.state() == s)
             },
         )?;
-        Ok(Response::new(pb::ListOffersResponse { offers: offers.iter().map(convert::offer_to_proto).collect(), next_page_token }))
+        Ok(Response::new(pb::ListOffersResponse {
+            offers: offers.iter().map(convert::offer_to_proto).collect(),
+            next_page_token,
+        }))
     }
 
     async fn update_offer(&self, req: Request<pb::UpdateOfferRequest>) -> Result<Response<pb::Offer>, Status> {

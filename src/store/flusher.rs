@@ -52,23 +52,16 @@ impl Flusher {
                 .spawn(move || run(db, shared, flushed_tx, events_tx))
                 .ok()
         });
-        Flusher {
-            shared,
-            flushed,
-            flushed_tx,
-            events,
-            events_tx,
-            durability,
-            thread: thread.flatten(),
-        }
+        Flusher { shared, flushed, flushed_tx, events, events_tx, durability, thread: thread.flatten() }
     }
 
     /// Called under the writer gate right after a commit.
     pub(super) fn committed(&self, commit: u64, last_event: u64) {
         match self.durability {
             Durability::UnsafeNoFlush => {
-                self.flushed_tx.send_modify(|f| f.upto = commit);
+                // Events first: once a writer is acknowledged, its events must be readable.
                 self.events_tx.send_modify(|e| *e = last_event);
+                self.flushed_tx.send_modify(|f| f.upto = commit);
             }
             Durability::FlushBeforeAck => {
                 if let Ok(mut p) = self.shared.pending.lock() {
@@ -131,8 +124,9 @@ fn run(db: sled::Db, shared: Arc<Shared>, flushed: Arc<watch::Sender<Flushed>>, 
         if target > done {
             match db.flush() {
                 Ok(_) => {
-                    flushed.send_modify(|f| f.upto = target);
+                    // Events first: once a writer is acknowledged, its events must be readable.
                     events.send_modify(|e| *e = (*e).max(last_event));
+                    flushed.send_modify(|f| f.upto = target);
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "flush failed; writes covered by it are refused");

@@ -9,8 +9,8 @@
 //!
 //! Values carry a format-version byte so the encoding can evolve.
 
-pub mod keys;
 mod flusher;
+pub mod keys;
 
 use crate::domain::*;
 use flusher::Flusher;
@@ -223,15 +223,9 @@ impl Store {
             Durability::FlushBeforeAck => Some(1000),
             Durability::UnsafeNoFlush => None,
         };
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(config.cache_bytes)
-            .flush_every_ms(flush_every)
-            .open()?;
-        let trees = TreeId::ALL
-            .iter()
-            .map(|t| db.open_tree(t.name()))
-            .collect::<Result<Vec<_>, _>>()?;
+        let db =
+            sled::Config::new().path(path).cache_capacity(config.cache_bytes).flush_every_ms(flush_every).open()?;
+        let trees = TreeId::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>()?;
         let meta = &trees[TreeId::Meta as usize];
         match meta.get(keys::META_FORMAT_VERSION)? {
             Some(v) if v.as_ref() == [FORMAT_VERSION] => {}
@@ -311,17 +305,19 @@ impl Store {
     pub fn scan<R: Record>(&self, after: Option<Id>) -> impl Iterator<Item = StoreResult<R>> + '_ {
         let start = after.map_or(0, |id| id.0.saturating_add(1));
         let range = if after.is_some_and(|id| id.0 == u64::MAX) { None } else { Some(start) };
-        range
-            .into_iter()
-            .flat_map(move |start| self.tree(R::TREE).range(keys::id_key(Id(start))..))
-            .map(|kv| {
-                let (_, v) = kv?;
-                decode(R::TREE, &v)
-            })
+        range.into_iter().flat_map(move |start| self.tree(R::TREE).range(keys::id_key(Id(start))..)).map(|kv| {
+            let (_, v) = kv?;
+            decode(R::TREE, &v)
+        })
     }
 
     /// Ids in a state index (`tree`) for `state`, in id order, starting after `after`.
-    pub fn scan_index(&self, tree: TreeId, state: Alpha3, after: Option<Id>) -> impl Iterator<Item = StoreResult<Id>> + '_ {
+    pub fn scan_index(
+        &self,
+        tree: TreeId,
+        state: Alpha3,
+        after: Option<Id>,
+    ) -> impl Iterator<Item = StoreResult<Id>> + '_ {
         let prefix = state.as_str().as_bytes().to_vec();
         let start = keys::state_index_key(state, Id(after.map_or(0, |id| id.0.saturating_add(1))));
         let done = after.is_some_and(|id| id.0 == u64::MAX);
@@ -330,7 +326,8 @@ impl Store {
             .take_while(move |kv| !done && kv.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
             .map(move |kv| {
                 let (k, _) = kv?;
-                keys::id_from_index_key(&k).ok_or(StoreError::Corrupt { tree: tree.name(), detail: "short index key".into() })
+                keys::id_from_index_key(&k)
+                    .ok_or(StoreError::Corrupt { tree: tree.name(), detail: "short index key".into() })
             })
     }
 

@@ -41,10 +41,8 @@ async fn committed_records_and_events_survive_reopen_with_gapless_sequences() {
         assert_eq!(store.durable_sequence(), 5);
     }
     let store = Store::open(dir.path(), &config()).unwrap_or_else(|e| panic!("{e}"));
-    let names: Vec<String> = store
-        .scan::<TrainingCentre>(None)
-        .map(|c| c.unwrap_or_else(|e| panic!("{e}")).spec.name)
-        .collect();
+    let names: Vec<String> =
+        store.scan::<TrainingCentre>(None).map(|c| c.unwrap_or_else(|e| panic!("{e}")).spec.name).collect();
     assert_eq!(names, ["c0", "c1", "c2", "c3", "c4"]);
     let events = store.events_after(0, 100).unwrap_or_else(|e| panic!("{e}"));
     let seqs: Vec<u64> = events.iter().map(|e| e.sequence).collect();
@@ -95,7 +93,8 @@ fn scan_starts_after_the_cursor() {
     for i in 0..4 {
         let _ = commit_centre(&store, &format!("c{i}"));
     }
-    let after_two: Vec<Id> = store.scan::<TrainingCentre>(Some(Id(2))).map(|c| c.unwrap_or_else(|e| panic!("{e}")).meta.id).collect();
+    let after_two: Vec<Id> =
+        store.scan::<TrainingCentre>(Some(Id(2))).map(|c| c.unwrap_or_else(|e| panic!("{e}")).meta.id).collect();
     assert_eq!(after_two, [Id(3), Id(4)]);
     assert_eq!(store.scan::<TrainingCentre>(Some(Id(u64::MAX))).count(), 0);
 }

@@ -30,11 +30,22 @@
 //! * Limits: with `C = max |cost|` and `n = node_count()`, `(C + 1) * (n + 1)` must not exceed
 //!   2^60, else [`FlowError::CostRange`]; `Σ|supply| + Σ(|lower| + |upper|)` must not exceed
 //!   2^62, else [`FlowError::CapacityRange`].
-//! * DIMACS: [`dimacs::solve_dimacs_command`] (used by `lcm solve-dimacs`).
+//! * Also: `network()` (the network as modified), `status()`, `is_fixed(arc)`,
+//!   `pivot_count()`.
+//! * After `Infeasible`, flows and potentials describe the big-M relaxation; do not use them.
+//! * DIMACS: [`dimacs::parse_dimacs`], [`dimacs::format_solution`] and
+//!   [`dimacs::solve_dimacs_command`]`(path: &Path, solution_out: Option<&Path>) ->
+//!   Result<String, String>` (one JSON line; used by `lcm solve-dimacs FILE [--solution OUT]`).
 //!
 //! The algorithm is a primal network simplex in the style of LEMON's `NetworkSimplex`
-//! (block-search pivoting, thread/rev-thread spanning tree, strongly feasible trees,
-//! artificial root with big-M arcs); see `network_simplex.rs`.
+//! (arcs stored in LEMON's mixed order, block-search pivoting, thread/rev-thread spanning
+//! tree, strongly feasible trees, artificial root with big-M arcs, cheap initial pivots),
+//! plus two additions: nodes are periodically renumbered in thread order so that subtree
+//! walks are sequential in memory, and a potential update shifts whichever side of the tree
+//! is smaller (potentials are kept modulo 2^64; only their differences, which the range
+//! check bounds, are ever used). Files: `network_simplex.rs` (state, pivoting),
+//! `start_tree.rs` (cold and warm starting trees), `tree_update.rs` (tree update after a
+//! pivot), `dimacs.rs`, `tests.rs`. Performance: docs/PERFORMANCE.md.
 
 pub mod dimacs;
 mod network_simplex;
@@ -62,18 +73,16 @@ pub enum FlowError {
 impl fmt::Display for FlowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            FlowError::CostRange { max_abs_cost, nodes } => write!(
-                f,
-                "cost range too large: (max |cost| {max_abs_cost} + 1) * (nodes {nodes} + 1) exceeds 2^60"
-            ),
+            FlowError::CostRange { max_abs_cost, nodes } => {
+                write!(f, "cost range too large: (max |cost| {max_abs_cost} + 1) * (nodes {nodes} + 1) exceeds 2^60")
+            }
             FlowError::SupplyImbalance { total } => {
                 write!(f, "supplies do not sum to zero (sum = {total})")
             }
             FlowError::BadArc { arc, reason } => write!(f, "bad arc {arc}: {reason}"),
-            FlowError::CapacityRange { total } => write!(
-                f,
-                "capacity range too large: sum of |supply|, |lower| and |upper| is {total}, above 2^62"
-            ),
+            FlowError::CapacityRange { total } => {
+                write!(f, "capacity range too large: sum of |supply|, |lower| and |upper| is {total}, above 2^62")
+            }
         }
     }
 }
@@ -237,6 +246,17 @@ impl NetworkSimplex {
         Ok(status)
     }
 
+    /// Tuning for tests: renumber the nodes at least every `pivots` tree changes.
+    #[doc(hidden)]
+    pub fn set_relabel_interval(&mut self, pivots: usize) {
+        self.core.relabel_min = pivots.max(1);
+    }
+
+    /// Number of simplex pivots done so far (all solves), for statistics.
+    pub fn pivot_count(&self) -> u64 {
+        self.core.pivots
+    }
+
     /// Status of the last `solve()`, if any.
     pub fn status(&self) -> Option<Status> {
         self.last
@@ -245,7 +265,12 @@ impl NetworkSimplex {
     /// Flow on `arc` from the last solve (its lower bound if the arc is newer).
     pub fn flow(&self, arc: ArcId) -> i64 {
         let a = arc as usize;
-        if a < self.core.m { self.core.lo[a] + self.core.flow[a] } else { self.net.lower[a] }
+        if a < self.core.m {
+            let i = self.core.pos[a] as usize;
+            self.core.lo[i] + self.core.flow[i]
+        } else {
+            self.net.lower[a]
+        }
     }
 
     pub fn flows(&self) -> Vec<i64> {
@@ -259,7 +284,8 @@ impl NetworkSimplex {
 
     /// Node potential of the last solve (0 for nodes added since).
     pub fn potential(&self, node: NodeId) -> i64 {
-        self.core.pi.get(node as usize).copied().filter(|_| (node as usize) < self.core.n).unwrap_or(0)
+        let v = node as usize;
+        if v < self.core.n { self.core.potential(v) } else { 0 }
     }
 
     /// `cost + potential(from) - potential(to)`, saturated to i64.

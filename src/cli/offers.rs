@@ -1,0 +1,288 @@
+//! `lcm offers create|get|list|update|withdraw`.
+
+use super::args::{Paging, collect_pages, parse_language, parse_state, parse_time, parse_trimmed};
+use super::connect::request_id;
+use super::error::CliError;
+use super::{Ctx, Mask};
+use crate::api;
+use api::{CapabilityArea, DeliveryMode, OfferRole, OfferState, SupportCategory};
+use prost_types::Timestamp;
+
+/// Offers: seats or units a member state gives, or seats it pays for.
+#[derive(Debug, clap::Subcommand)]
+pub enum OffersCmd {
+    /// Make a new offer (as one of its providers, or as the Secretariat).
+    Create(Box<OfferCreate>),
+    /// Show every field of one offer.
+    Get {
+        /// The offer's id.
+        id: String,
+    },
+    /// List offers, following pages to the end.
+    List(OfferList),
+    /// Change fields of an offer; only the fields given are sent in `update_mask`.
+    Update(Box<OfferUpdate>),
+    /// Withdraw an offer: it is matched no more.
+    Withdraw {
+        /// The offer's id.
+        id: String,
+        /// The etag last read (default: read the offer now and use its etag).
+        #[arg(long)]
+        etag: Option<String>,
+    },
+}
+
+/// Fields of a new offer. A FUNDING offer leaves the DELIVERY-only flags out.
+#[derive(Debug, clap::Args)]
+pub struct OfferCreate {
+    /// Providing member states, comma-separated; the first is the lead.
+    #[arg(long, value_delimiter = ',', required = true, value_parser = parse_state)]
+    pub providers: Vec<String>,
+    #[arg(long, value_enum, ignore_case = true)]
+    pub role: OfferRole,
+    #[arg(long, value_enum, ignore_case = true)]
+    pub category: SupportCategory,
+    #[arg(long, value_enum, ignore_case = true)]
+    pub capability: CapabilityArea,
+    /// A short title, 1..200 characters.
+    #[arg(long, value_parser = parse_trimmed)]
+    pub title: String,
+    /// Free text, up to 4000 characters.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Seats or units given, or seats funded (1..100000).
+    #[arg(long)]
+    pub capacity: u32,
+    /// YYYY-MM-DD, RFC 3339 or +N days.
+    #[arg(long, value_parser = parse_time)]
+    pub available_from: Timestamp,
+    /// YYYY-MM-DD, RFC 3339 or +N days.
+    #[arg(long, value_parser = parse_time)]
+    pub available_until: Timestamp,
+    /// States that may receive (default: any), comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = parse_state)]
+    pub eligible_recipients: Vec<String>,
+    /// States that may not receive, comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = parse_state)]
+    pub excluded_recipients: Vec<String>,
+    /// Most seats one recipient may get (0 = no cap).
+    #[arg(long, default_value_t = 0)]
+    pub max_per_recipient: u32,
+    /// DELIVERY: languages taught, comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = parse_language)]
+    pub languages: Vec<String>,
+    /// DELIVERY: how it is delivered.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub mode: Option<DeliveryMode>,
+    /// DELIVERY: the hosting centre (required iff --mode AT_TRAINING_CENTRE).
+    #[arg(long, default_value = "")]
+    pub training_centre_id: String,
+    /// DELIVERY: course length in days.
+    #[arg(long, default_value_t = 0)]
+    pub duration_days: u32,
+    /// DELIVERY: seats for women only.
+    #[arg(long)]
+    pub women_only: bool,
+    /// DELIVERY: seats are given only when a FUNDING offer pays for them.
+    #[arg(long)]
+    pub requires_funding: bool,
+}
+
+/// Filters of `offers list`.
+#[derive(Debug, clap::Args)]
+pub struct OfferList {
+    #[arg(long, value_parser = parse_state)]
+    pub provider: Option<String>,
+    #[arg(long, value_enum, ignore_case = true)]
+    pub capability: Option<CapabilityArea>,
+    #[arg(long, value_enum, ignore_case = true)]
+    pub role: Option<OfferRole>,
+    #[arg(long, value_enum, ignore_case = true)]
+    pub state: Option<OfferState>,
+    #[command(flatten)]
+    pub paging: Paging,
+}
+
+/// The fields `offers update` may change; each one given goes into `update_mask`.
+#[derive(Debug, clap::Args)]
+pub struct OfferUpdate {
+    /// The offer's id.
+    pub id: String,
+    /// The etag last read (default: read the offer now and use its etag).
+    #[arg(long)]
+    pub etag: Option<String>,
+    #[arg(long, value_parser = parse_trimmed)]
+    pub title: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+    #[arg(long)]
+    pub capacity: Option<u32>,
+    #[arg(long, value_parser = parse_time)]
+    pub available_from: Option<Timestamp>,
+    #[arg(long, value_parser = parse_time)]
+    pub available_until: Option<Timestamp>,
+    /// Give the flag with no value to open the offer to any state.
+    #[arg(long, value_delimiter = ',', num_args = 0.., value_parser = parse_state)]
+    pub eligible_recipients: Option<Vec<String>>,
+    /// Give the flag with no value to exclude nobody.
+    #[arg(long, value_delimiter = ',', num_args = 0.., value_parser = parse_state)]
+    pub excluded_recipients: Option<Vec<String>>,
+    #[arg(long)]
+    pub max_per_recipient: Option<u32>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_language)]
+    pub languages: Option<Vec<String>>,
+    #[arg(long, value_enum, ignore_case = true)]
+    pub mode: Option<DeliveryMode>,
+    #[arg(long)]
+    pub training_centre_id: Option<String>,
+    #[arg(long)]
+    pub duration_days: Option<u32>,
+    /// true or false.
+    #[arg(long)]
+    pub women_only: Option<bool>,
+    /// true or false.
+    #[arg(long)]
+    pub requires_funding: Option<bool>,
+}
+
+impl OfferCreate {
+    /// The offer message this command sends.
+    pub fn to_offer(&self) -> api::Offer {
+        api::Offer {
+            providers: self.providers.clone(),
+            role: self.role.into(),
+            category: self.category.into(),
+            capability: self.capability.into(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            capacity: self.capacity,
+            available_from: Some(self.available_from),
+            available_until: Some(self.available_until),
+            eligible_recipients: self.eligible_recipients.clone(),
+            excluded_recipients: self.excluded_recipients.clone(),
+            max_per_recipient: self.max_per_recipient,
+            languages: self.languages.clone(),
+            mode: self.mode.map_or(0, i32::from),
+            training_centre_id: self.training_centre_id.clone(),
+            duration_days: self.duration_days,
+            women_only: self.women_only,
+            requires_funding: self.requires_funding,
+            ..api::Offer::default()
+        }
+    }
+}
+
+impl OfferUpdate {
+    /// The offer carrying the given fields, and the mask naming exactly those fields.
+    pub fn to_offer_and_mask(&self, etag: String) -> (api::Offer, Mask) {
+        let mut offer = api::Offer {
+            id: self.id.clone(),
+            etag,
+            ..api::Offer::default()
+        };
+        let o = &mut offer;
+        let mut mask = Mask::default();
+        mask.set("title", self.title.clone(), &mut o.title);
+        mask.set("description", self.description.clone(), &mut o.description);
+        mask.set("capacity", self.capacity, &mut o.capacity);
+        mask.set(
+            "available_from",
+            self.available_from.map(Some),
+            &mut o.available_from,
+        );
+        mask.set(
+            "available_until",
+            self.available_until.map(Some),
+            &mut o.available_until,
+        );
+        let eligible = self.eligible_recipients.clone();
+        mask.set("eligible_recipients", eligible, &mut o.eligible_recipients);
+        let excluded = self.excluded_recipients.clone();
+        mask.set("excluded_recipients", excluded, &mut o.excluded_recipients);
+        mask.set(
+            "max_per_recipient",
+            self.max_per_recipient,
+            &mut o.max_per_recipient,
+        );
+        mask.set("languages", self.languages.clone(), &mut o.languages);
+        mask.set("mode", self.mode.map(i32::from), &mut o.mode);
+        let centre = self.training_centre_id.clone();
+        mask.set("training_centre_id", centre, &mut o.training_centre_id);
+        mask.set("duration_days", self.duration_days, &mut o.duration_days);
+        mask.set("women_only", self.women_only, &mut o.women_only);
+        mask.set(
+            "requires_funding",
+            self.requires_funding,
+            &mut o.requires_funding,
+        );
+        (offer, mask)
+    }
+}
+
+/// Runs one `offers` command.
+pub async fn run(cmd: OffersCmd, ctx: &Ctx) -> Result<(), CliError> {
+    let mut client = ctx.clients.offers();
+    match cmd {
+        OffersCmd::Create(args) => {
+            let req = api::CreateOfferRequest {
+                offer: Some(args.to_offer()),
+                request_id: request_id(),
+            };
+            ctx.one(&client.create_offer(req).await?.into_inner())
+        }
+        OffersCmd::Get { id } => {
+            let offer = client.get_offer(api::GetOfferRequest { id }).await?;
+            ctx.one(&offer.into_inner())
+        }
+        OffersCmd::List(args) => {
+            let offers = collect_pages(&args.paging, |page_token| {
+                let mut client = client.clone();
+                let req = api::ListOffersRequest {
+                    page_size: args.paging.page_size(),
+                    page_token,
+                    provider: args.provider.clone().unwrap_or_default(),
+                    capability: args.capability.map_or(0, i32::from),
+                    role: args.role.map_or(0, i32::from),
+                    state: args.state.map_or(0, i32::from),
+                };
+                async move {
+                    let resp = client.list_offers(req).await?.into_inner();
+                    Ok((resp.offers, resp.next_page_token))
+                }
+            })
+            .await?;
+            ctx.list(&offers)
+        }
+        OffersCmd::Update(args) => {
+            let (mut offer, mask) = args.to_offer_and_mask(String::new());
+            let update_mask = mask.into_field_mask()?;
+            offer.etag = match &args.etag {
+                Some(etag) => etag.clone(),
+                None => current_etag(ctx, &args.id).await?,
+            };
+            let req = api::UpdateOfferRequest {
+                offer: Some(offer),
+                update_mask: Some(update_mask),
+                request_id: request_id(),
+            };
+            ctx.one(&client.update_offer(req).await?.into_inner())
+        }
+        OffersCmd::Withdraw { id, etag } => {
+            let etag = match etag {
+                Some(etag) => etag,
+                None => current_etag(ctx, &id).await?,
+            };
+            let req = api::WithdrawOfferRequest {
+                id,
+                etag,
+                request_id: request_id(),
+            };
+            ctx.one(&client.withdraw_offer(req).await?.into_inner())
+        }
+    }
+}
+
+async fn current_etag(ctx: &Ctx, id: &str) -> Result<String, CliError> {
+    let req = api::GetOfferRequest { id: id.to_string() };
+    Ok(ctx.clients.offers().get_offer(req).await?.into_inner().etag)
+}

@@ -1,0 +1,230 @@
+//! Incremental re-matching: an [`Engine`] keeps one flow model (with its solver state) per
+//! unfunded connected component, so a single change (a new need, a withdrawn offer, a
+//! capacity change, a priority change) re-solves only the component it touches, warm from
+//! the previous optimum. A change that touches a funded component, joins two components or
+//! reopens an exhausted offer falls back to a cold build; either way the result is the
+//! exact optimum of the changed input.
+
+use super::input::{MatchInput, NeedInput, OfferInput};
+use super::network::FlowModel;
+use super::prepare::Prepared;
+use super::rules::{RuleContext, delivery_allowed};
+use super::solution::MatchError;
+use super::{Proposal, Solved, output, solve_prepared};
+use crate::domain::Priority;
+use std::collections::{BTreeSet, HashMap};
+
+/// One change to the engine's input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    AddNeed(NeedInput),
+    WithdrawOffer(String),
+    SetCapacity { offer_id: String, capacity: u32 },
+    SetPriority { need_id: String, priority: Priority },
+}
+
+/// The input plus the solved state.
+pub struct Engine {
+    input: MatchInput,
+    solved: Solved,
+    ctx: RuleContext,
+    need_model: HashMap<String, usize>,
+    offer_model: HashMap<String, usize>,
+    model_objective: Vec<[i128; 6]>,
+    /// Whether the last `apply` was solved warm (false: it fell back to a cold build).
+    pub last_was_warm: bool,
+}
+
+/// What a change needs after the input is updated.
+enum Step {
+    /// Re-solve these models warm (possibly none).
+    Warm(Vec<usize>),
+    Cold,
+}
+
+impl Engine {
+    /// Solves `input` cold.
+    pub fn new(input: MatchInput) -> Result<Engine, MatchError> {
+        let solved = solve_prepared(&Prepared::new(&input))?;
+        let ctx = RuleContext::new(&input);
+        let mut engine = Engine {
+            input,
+            solved,
+            ctx,
+            need_model: HashMap::new(),
+            offer_model: HashMap::new(),
+            model_objective: Vec::new(),
+            last_was_warm: false,
+        };
+        engine.index();
+        Ok(engine)
+    }
+
+    fn index(&mut self) {
+        self.need_model.clear();
+        self.offer_model.clear();
+        for (k, model) in self.solved.models.iter().enumerate() {
+            self.need_model.extend(model.need_ids().map(|id| (id.to_string(), k)));
+            self.offer_model.extend(model.offer_ids().map(|id| (id.to_string(), k)));
+        }
+        self.model_objective = self.solved.models.iter().map(FlowModel::objective).collect();
+    }
+
+    /// The current input.
+    pub fn input(&self) -> &MatchInput {
+        &self.input
+    }
+
+    /// The six goal totals of the current optimum.
+    pub fn objective(&self) -> [i64; 6] {
+        let mut total = self.solved.funded_objective.map(i128::from);
+        for o in &self.model_objective {
+            for (t, x) in total.iter_mut().zip(o) {
+                *t += x;
+            }
+        }
+        total.map(|t| t.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+    }
+
+    /// The full proposal of the current optimum (allocations, reasons, summary).
+    pub fn proposal(&self) -> Proposal {
+        output::assemble(&Prepared::new(&self.input), self.solved.grants(), 0)
+    }
+
+    /// Applies one change and re-solves; returns the new goal totals.
+    pub fn apply(&mut self, change: Change) -> Result<[i64; 6], MatchError> {
+        match self.apply_in_place(change)? {
+            Step::Warm(models) => {
+                for k in models {
+                    if let Some(model) = self.solved.models.get_mut(k) {
+                        model.solve()?;
+                        self.model_objective[k] = model.objective();
+                    }
+                }
+                self.last_was_warm = true;
+            }
+            Step::Cold => {
+                self.solved = solve_prepared(&Prepared::new(&self.input))?;
+                self.ctx = RuleContext::new(&self.input);
+                self.index();
+                self.last_was_warm = false;
+            }
+        }
+        Ok(self.objective())
+    }
+
+    fn wanted(&self, c: crate::domain::CapabilityArea) -> bool {
+        self.input.capabilities.is_empty() || self.input.capabilities.contains(&c)
+    }
+
+    /// Updates the input, and the model when it can absorb the change.
+    fn apply_in_place(&mut self, change: Change) -> Result<Step, MatchError> {
+        match change {
+            Change::AddNeed(need) => self.add_need(need),
+            Change::WithdrawOffer(id) => {
+                self.offer_mut(&id)?.withdrawn = true;
+                Ok(self.offer_open_changed(&id, 0))
+            }
+            Change::SetCapacity { offer_id, capacity } => {
+                let offer = self.offer_mut(&offer_id)?;
+                let was_open = if offer.withdrawn { 0 } else { offer.open_seats() };
+                offer.capacity = capacity;
+                let open = if offer.withdrawn { 0 } else { offer.open_seats() };
+                if was_open == 0 && open > 0 {
+                    return Ok(Step::Cold); // an exhausted offer comes back: its pairs are new
+                }
+                Ok(self.offer_open_changed(&offer_id, open))
+            }
+            Change::SetPriority { need_id, priority } => {
+                let Some(need) = self.input.needs.iter_mut().find(|n| n.id == need_id) else {
+                    return Err(MatchError::UnknownRecord(need_id));
+                };
+                need.priority = priority;
+                if self.solved.funded_ids.contains(&need_id) {
+                    return Ok(Step::Cold);
+                }
+                match self.need_model.get(&need_id) {
+                    Some(&k) => {
+                        let model = &mut self.solved.models[k];
+                        if let Some(n) = model.need_of(&need_id) {
+                            model.set_need_priority(n, priority);
+                        }
+                        Ok(Step::Warm(vec![k]))
+                    }
+                    None => Ok(Step::Warm(Vec::new())),
+                }
+            }
+        }
+    }
+
+    fn add_need(&mut self, need: NeedInput) -> Result<Step, MatchError> {
+        if self.input.needs.iter().any(|n| n.id == need.id) {
+            return Err(MatchError::UnknownRecord(format!("need {} already exists", need.id)));
+        }
+        let mut offers: Vec<&OfferInput> = self.input.offers.iter().collect();
+        offers.sort_by(|a, b| a.id.cmp(&b.id));
+        offers.dedup_by(|b, a| a.id == b.id);
+        let mut pairs: Vec<OfferInput> = Vec::new();
+        if self.wanted(need.capability) {
+            for offer in offers {
+                if self.wanted(offer.capability) && delivery_allowed(&self.ctx, &need, offer) {
+                    if offer.requires_funding() || self.solved.funded_ids.contains(&offer.id) {
+                        self.input.needs.push(need);
+                        return Ok(Step::Cold);
+                    }
+                    pairs.push(offer.clone());
+                }
+            }
+        }
+        let touched: BTreeSet<usize> = pairs.iter().filter_map(|o| self.offer_model.get(&o.id).copied()).collect();
+        if touched.len() > 1 {
+            self.input.needs.push(need);
+            return Ok(Step::Cold); // the need joins two components
+        }
+        if pairs.is_empty() {
+            self.input.needs.push(need);
+            return Ok(Step::Warm(Vec::new()));
+        }
+        let k = match touched.first() {
+            Some(&k) => k,
+            None => {
+                let base_until = pairs.iter().map(|o| o.available_until).min().unwrap_or(0);
+                self.solved.models.push(FlowModel::new(need.needed_by, base_until));
+                self.model_objective.push([0; 6]);
+                self.solved.models.len() - 1
+            }
+        };
+        let model = &mut self.solved.models[k];
+        let n = model.add_need(&need);
+        for offer in &pairs {
+            let o = model.add_offer(offer);
+            model.add_pair(n, o, self.ctx.cap_left(offer, need.requester), need.open_seats());
+            self.offer_model.insert(offer.id.clone(), k);
+        }
+        self.need_model.insert(need.id.clone(), k);
+        self.input.needs.push(need);
+        Ok(Step::Warm(vec![k]))
+    }
+
+    fn offer_mut(&mut self, id: &str) -> Result<&mut OfferInput, MatchError> {
+        self.input.offers.iter_mut().find(|o| o.id == id).ok_or_else(|| MatchError::UnknownRecord(id.to_string()))
+    }
+
+    fn offer_open_changed(&mut self, id: &str, open: u32) -> Step {
+        if self.solved.funded_ids.contains(id) {
+            return Step::Cold;
+        }
+        match self.offer_model.get(id) {
+            Some(&k) => {
+                let model = &mut self.solved.models[k];
+                if let Some(o) = model.offer_of(id) {
+                    model.set_offer_open(o, open);
+                }
+                Step::Warm(vec![k])
+            }
+            // Not in any flow model: it had no allowed pair and still has none (a reopened
+            // offer went cold above; funders live only in funded components).
+            None => Step::Warm(Vec::new()),
+        }
+    }
+}

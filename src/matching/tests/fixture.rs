@@ -1,0 +1,251 @@
+//! The demo scenario (`fixtures/tpp-demo.json`) must give exactly the outcomes listed in
+//! `fixtures/README.md`.
+
+use crate::domain::Alpha3;
+use crate::matching::{MatchInput, Proposal, ProposedMatch, explain_need, propose};
+use crate::scenario::Scenario;
+
+const T0: i64 = 20_000;
+
+fn demo() -> MatchInput {
+    let text = include_str!("../../../fixtures/tpp-demo.json");
+    match Scenario::from_json(text) {
+        Ok(s) => s.to_match_input(T0),
+        Err(e) => panic!("fixture does not parse: {e}"),
+    }
+}
+
+fn solved() -> (MatchInput, Proposal) {
+    let input = demo();
+    let proposal = propose(&input).unwrap_or_else(|e| panic!("{e}"));
+    (input, proposal)
+}
+
+fn get<'a>(p: &'a Proposal, need: &str) -> Option<&'a ProposedMatch> {
+    p.matches.iter().find(|m| m.need_id == need)
+}
+
+fn states(codes: &[&str]) -> Vec<Alpha3> {
+    let mut v: Vec<Alpha3> = codes.iter().filter_map(|c| c.parse().ok()).collect();
+    v.sort();
+    v
+}
+
+fn seats_from(m: &ProposedMatch, offer: &str) -> u32 {
+    m.allocations.iter().filter(|a| a.offer_id == offer).map(|a| a.quantity).sum()
+}
+
+#[test]
+fn every_need_gets_the_documented_seats() {
+    let (_, p) = solved();
+    let expected: [(&str, u32); 35] = [
+        ("uga-hee-2027", 20),
+        ("rwa-hee-2027", 16),
+        ("sen-hee-fr", 12),
+        ("ben-hee-fr", 4),
+        ("khm-hee-vnpkc", 12),
+        ("vnm-hee-unisfa", 0),
+        ("gha-epm", 8),
+        ("zmb-fmac-minusca", 12),
+        ("tza-fmac-monusco", 8),
+        ("npl-fmac", 2),
+        ("cmr-med-fr", 0),
+        ("cmr-cied-minusca", 24),
+        ("ner-cied", 24),
+        ("bfa-cied", 12),
+        ("npl-cied-bipsot", 0),
+        ("bfa-cied-kits", 20),
+        ("bgd-avn-nvg", 0),
+        ("rwa-qrf-minusca", 30),
+        ("sen-qrf", 10),
+        ("mar-uas-minusca", 10),
+        ("khm-uas", 0),
+        ("uga-c4isr", 4),
+        ("tza-sig-women", 8),
+        ("cmr-camp-fr", 15),
+        ("sen-fpu-minusca", 140),
+        ("cmr-fpu-cmd", 30),
+        ("ben-fpu-cmd", 10),
+        ("gha-unwmoc", 6),
+        ("npl-staff", 4),
+        ("khm-milobs", 0),
+        ("gha-poc", 0),
+        ("ben-poc-fr", 10),
+        ("bfa-sea", 12),
+        ("tza-sea", 12),
+        ("vnm-french", 15),
+    ];
+    for (need, seats) in expected {
+        let got = get(&p, need).map_or(0, |m| m.quantity);
+        assert_eq!(got, seats, "{need}");
+    }
+    assert_eq!(p.matches.len(), 28);
+    let input = demo();
+    for m in &p.matches {
+        let need = input.needs.iter().find(|n| n.id == m.need_id).unwrap_or_else(|| panic!("need"));
+        assert_eq!(m.women_quantity, need.women_quantity.min(m.quantity), "{}", m.need_id);
+        assert_eq!(m.quantity, m.allocations.iter().map(|a| a.quantity).sum::<u32>());
+        assert_eq!(m.women_quantity, m.allocations.iter().map(|a| a.women_quantity).sum::<u32>());
+    }
+}
+
+#[test]
+fn summary_matches_the_readme() {
+    let (_, p) = solved();
+    let s = &p.summary;
+    assert_eq!(s.needs_considered, 35);
+    assert_eq!(s.offers_considered, 30);
+    assert_eq!(s.seats_demanded, 646);
+    assert_eq!(s.seats_matched, 490);
+    assert_eq!(s.women_seats_matched, 103);
+    assert_eq!(s.critical_seats_unmatched, 18);
+    assert_eq!(s.objective, [100, 343, 47, 103, 490 * T0 + 69_230, 490 * T0 + 109_380]);
+}
+
+#[test]
+fn fixed_splits_and_funders() {
+    let (_, p) = solved();
+    let m = |id: &str| -> &ProposedMatch { get(&p, id).unwrap_or_else(|| panic!("{id} unmatched")) };
+    let ner = m("ner-cied");
+    assert_eq!(seats_from(ner, "usa-cied-mtt"), 16);
+    assert_eq!(seats_from(ner, "irl-cied-mtt"), 8);
+    assert_eq!(ner.parties, states(&["NER", "USA", "IRL"]));
+    assert!(!ner.triangular);
+    assert_eq!(seats_from(m("cmr-cied-minusca"), "usa-cied-mtt"), 24);
+    assert_eq!(seats_from(m("bfa-cied"), "irl-cied-mtt"), 12);
+    assert_eq!(seats_from(m("sen-qrf"), "fra-qrf-mtt"), 10);
+    let funded = |need: &str, offer: &str, funder: &str, seats: u32| {
+        let a = &m(need).allocations;
+        assert_eq!(a.len(), 1, "{need}");
+        assert_eq!(a[0].offer_id, offer);
+        assert_eq!(a[0].funding_offer_id.as_deref(), Some(funder), "{need}");
+        assert_eq!(a[0].quantity, seats);
+    };
+    funded("sen-hee-fr", "mar-hee-tot-fr", "jpn-tpp-eng-fund", 12);
+    funded("gha-epm", "bra-epm-ipstc", "jpn-tpp-eng-fund", 8);
+    funded("ben-hee-fr", "mar-hee-tot-fr", "che-hee-fr-fund", 4);
+    funded("npl-staff", "ind-unwmoc-cunpk", "nor-unwmoc-fund", 4);
+    for need in ["cmr-fpu-cmd", "ben-fpu-cmd"] {
+        let a = &m(need).allocations;
+        assert!(
+            a.iter().all(
+                |a| a.offer_id == "ita-coespu-fpu" && a.funding_offer_id.as_deref() == Some("usa-gpoi-coespu-fund")
+            )
+        );
+    }
+    for need in ["zmb-fmac-minusca", "tza-fmac-monusco", "npl-fmac"] {
+        for a in &m(need).allocations {
+            assert_eq!(a.offer_id, "deu-fmac-entebbe");
+            assert!(matches!(a.funding_offer_id.as_deref(), Some("jpn-fmac-fund" | "ind-fmac-fund")));
+            assert!(a.triangular);
+            assert_eq!(a.training_centre_id.as_deref(), Some("rsce-entebbe"));
+        }
+    }
+    for a in &m("gha-unwmoc").allocations {
+        assert!(matches!(a.funding_offer_id.as_deref(), Some("nor-unwmoc-fund" | "can-elsie-fund")));
+    }
+    let uga = m("uga-hee-2027");
+    assert_eq!(seats_from(uga, "jpn-hee-mtt-uga"), 16, "goal 6 uses the offer expiring first");
+    let swiss = seats_from(uga, "che-hee-mtt") + seats_from(m("rwa-hee-2027"), "che-hee-mtt");
+    assert_eq!(swiss, 12);
+    assert_eq!(seats_from(m("sen-fpu-minusca"), "usa-fpu-pdt-mtt"), 140);
+    for m in &p.matches {
+        for a in &m.allocations {
+            let needs_funding =
+                ["mar-hee-tot-fr", "bra-epm-ipstc", "deu-fmac-entebbe", "ita-coespu-fpu", "ind-unwmoc-cunpk"];
+            assert_eq!(a.funding_offer_id.is_some(), needs_funding.contains(&a.offer_id.as_str()));
+        }
+    }
+}
+
+#[test]
+fn triangular_flags_and_parties() {
+    let (_, p) = solved();
+    let m = |id: &str| -> &ProposedMatch { get(&p, id).unwrap_or_else(|| panic!("{id} unmatched")) };
+    let triangular = [
+        "sen-hee-fr",
+        "ben-hee-fr",
+        "gha-epm",
+        "khm-hee-vnpkc",
+        "rwa-hee-2027",
+        "zmb-fmac-minusca",
+        "tza-fmac-monusco",
+        "npl-fmac",
+        "cmr-fpu-cmd",
+        "ben-fpu-cmd",
+        "gha-unwmoc",
+        "npl-staff",
+        "ben-poc-fr",
+        "mar-uas-minusca",
+        "tza-sig-women",
+    ];
+    for m in &p.matches {
+        let uga_ipstc = m.need_id == "uga-hee-2027" && seats_from(m, "jpn-hee-ipstc") > 0;
+        assert_eq!(m.triangular, triangular.contains(&m.need_id.as_str()) || uga_ipstc, "{}", m.need_id);
+    }
+    assert_eq!(m("sen-hee-fr").parties, states(&["SEN", "MAR", "JPN"]));
+    assert_eq!(m("gha-epm").parties, states(&["GHA", "BRA", "JPN", "KEN"]));
+    assert_eq!(m("ben-hee-fr").parties, states(&["BEN", "MAR", "CHE"]));
+    assert_eq!(m("khm-hee-vnpkc").parties, states(&["KHM", "JPN", "VNM"]));
+    assert_eq!(m("uga-c4isr").parties, states(&["UGA", "JPN"]));
+    assert_eq!(m("sen-fpu-minusca").parties, states(&["SEN", "USA"]));
+    assert_eq!(m("cmr-fpu-cmd").parties, states(&["CMR", "ITA", "USA"]));
+    assert_eq!(m("npl-staff").parties, states(&["NPL", "IND", "NOR"]));
+    assert_eq!(m("ben-poc-fr").parties, states(&["BEN", "DEU", "GHA"]));
+    assert_eq!(m("vnm-french").parties, states(&["VNM", "FRA"]));
+    assert_eq!(m("mar-uas-minusca").parties, states(&["MAR", "FRA", "UGA"]));
+    assert_eq!(m("tza-sig-women").parties, states(&["TZA", "JPN", "UGA"]));
+    let rwa = m("rwa-hee-2027");
+    for a in &rwa.allocations {
+        let want = if a.offer_id == "jpn-hee-ipstc" { states(&["RWA", "JPN", "KEN"]) } else { states(&["RWA", "CHE"]) };
+        assert_eq!(a.parties, want);
+    }
+    let arrangements: usize = p.matches.iter().map(|m| m.allocations.len()).sum();
+    assert!((31..=36).contains(&arrangements), "{arrangements}");
+    let tri: usize = p.matches.iter().flat_map(|m| &m.allocations).filter(|a| a.triangular).count();
+    assert!((15..=20).contains(&tri), "{tri}");
+}
+
+#[test]
+fn blocked_needs_have_one_offer_with_exactly_the_documented_blocker() {
+    let input = demo();
+    let cases = [
+        ("vnm-hee-unisfa", "jpn-vnm-hee-vnpkc", "VNM is one of the providers"),
+        ("cmr-med-fr", "deu-fmac-entebbe", "offer delivers in en; need accepts fr"),
+        ("bgd-avn-nvg", "usa-avn-nvg-mtt", "cannot end before 2024-12-16, after the need's deadline (2024-12-03)"),
+        ("gha-poc", "deu-poc-kaiptc", "excludes GHA"),
+        ("khm-uas", "fra-uas-uncap", "offer is AT_TRAINING_CENTRE; need accepts only MOBILE_TRAINING_TEAM"),
+        ("khm-milobs", "ind-unwmoc-cunpk", "women-only"),
+        ("npl-cied-bipsot", "bgd-cied-bipsot", "usa-gpoi-cied-fund's availability"),
+    ];
+    for (need, offer, words) in cases {
+        let candidates = explain_need(&input, need).unwrap_or_else(|| panic!("{need} unknown"));
+        assert!(!candidates.is_empty());
+        assert!(candidates.iter().all(|c| !c.compatible && !c.blockers.is_empty()), "{need}: {candidates:?}");
+        let c = candidates.iter().find(|c| c.offer_id == offer).unwrap_or_else(|| panic!("{offer}"));
+        assert_eq!(c.blockers.len(), 1, "{need}: {:?}", c.blockers);
+        assert!(c.blockers[0].contains(words), "{need}: {}", c.blockers[0]);
+    }
+}
+
+#[test]
+fn every_offer_that_gives_seats_is_compatible_before_anything_is_reserved() {
+    let (input, p) = solved();
+    for m in &p.matches {
+        let candidates = explain_need(&input, &m.need_id).unwrap_or_default();
+        for a in &m.allocations {
+            let c = candidates.iter().find(|c| c.offer_id == a.offer_id);
+            assert!(c.is_some_and(|c| c.compatible && c.blockers.is_empty()), "{} {}", m.need_id, a.offer_id);
+        }
+    }
+}
+
+#[test]
+fn proposals_are_deterministic() {
+    let (mut input, p) = solved();
+    input.needs.reverse();
+    input.offers.reverse();
+    let mut q = propose(&input).unwrap_or_else(|e| panic!("{e}"));
+    q.summary.solve_micros = p.summary.solve_micros;
+    assert_eq!(p, q);
+}

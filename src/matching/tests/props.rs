@@ -1,0 +1,124 @@
+//! Property tests: on small random instances, with and without funding, the engine's
+//! optimum equals the brute-force optimum of all six goals, every allocation obeys every
+//! rule, and the output is deterministic; warm re-solves equal cold solves.
+
+use super::brute::{brute_force_objective, instance, Rng};
+use crate::domain::Alpha3;
+use crate::matching::funding_rules::funder_allowed;
+use crate::matching::rules::{delivery_allowed, RuleContext};
+use crate::matching::{propose, Change, Engine, MatchInput, Proposal};
+use proptest::prelude::*;
+use std::collections::HashMap;
+
+fn solve(input: &MatchInput) -> Proposal {
+    propose(input).unwrap_or_else(|e| panic!("engine failed: {e}"))
+}
+
+/// Every allocation uses an allowed pair or triple and no limit is exceeded.
+fn obeys_rules(input: &MatchInput, p: &Proposal) {
+    let ctx = RuleContext::new(input);
+    let offer = |id: &str| input.offers.iter().find(|o| o.id == id).unwrap_or_else(|| panic!("offer {id}"));
+    let mut used: HashMap<(String, Option<Alpha3>), u32> = HashMap::new();
+    for m in &p.matches {
+        let need = input.needs.iter().find(|n| n.id == m.need_id).unwrap_or_else(|| panic!("need"));
+        let mut women_only = 0;
+        for a in &m.allocations {
+            let d = offer(&a.offer_id);
+            assert!(delivery_allowed(&ctx, need, d), "{} {}", m.need_id, a.offer_id);
+            assert_eq!(d.requires_funding(), a.funding_offer_id.is_some());
+            if let Some(f) = &a.funding_offer_id {
+                assert!(funder_allowed(&ctx, need, d, offer(f)));
+                *used.entry((f.clone(), None)).or_default() += a.quantity;
+                *used.entry((f.clone(), Some(need.requester))).or_default() += a.quantity;
+            }
+            *used.entry((a.offer_id.clone(), None)).or_default() += a.quantity;
+            *used.entry((a.offer_id.clone(), Some(need.requester))).or_default() += a.quantity;
+            if d.women_only() {
+                women_only += a.quantity;
+                assert_eq!(a.women_quantity, a.quantity);
+            }
+            assert!(a.women_quantity <= a.quantity);
+        }
+        assert!(m.quantity <= need.open_seats());
+        assert!(women_only <= need.open_women_seats());
+        assert_eq!(m.women_quantity, need.open_women_seats().min(m.quantity));
+    }
+    for ((id, recipient), seats) in used {
+        let o = offer(&id);
+        let limit = match recipient {
+            None => o.open_seats(),
+            Some(r) => ctx.remaining_for(o, r),
+        };
+        assert!(seats <= limit, "{id} {recipient:?}: {seats} > {limit}");
+    }
+}
+
+fn check(seed: u64, funding: bool) {
+    let input = instance(seed, funding);
+    let p = solve(&input);
+    assert_eq!(p.summary.objective, brute_force_objective(&input), "seed {seed} funding {funding}");
+    obeys_rules(&input, &p);
+    let mut shuffled = input.clone();
+    let mut rng = Rng(seed);
+    let turn = rng.below(3) as usize % shuffled.needs.len().max(1);
+    shuffled.needs.rotate_left(turn);
+    shuffled.offers.reverse();
+    let mut q = solve(&shuffled);
+    q.summary.solve_micros = p.summary.solve_micros;
+    assert_eq!(p, q, "not deterministic");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn optimal_and_lawful_without_funding(seed in any::<u64>()) {
+        check(seed, false);
+    }
+
+    #[test]
+    fn optimal_and_lawful_with_funding(seed in any::<u64>()) {
+        check(seed, true);
+    }
+
+    #[test]
+    fn warm_resolves_equal_cold_solves(seed in any::<u64>()) {
+        let input = instance(seed, seed % 2 == 0);
+        let mut engine = Engine::new(input.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let mut rng = Rng(seed ^ 7);
+        for step in 0..4 {
+            let current = engine.input().clone();
+            let change = match rng.below(4) {
+                0 => {
+                    let mut n = instance(seed.wrapping_add(step), false).needs[0].clone();
+                    n.id = format!("new{step}");
+                    Change::AddNeed(n)
+                }
+                1 => Change::WithdrawOffer(current.offers[rng.below(current.offers.len() as u64) as usize].id.clone()),
+                2 => Change::SetCapacity {
+                    offer_id: current.offers[rng.below(current.offers.len() as u64) as usize].id.clone(),
+                    capacity: rng.below(4) as u32,
+                },
+                _ => Change::SetPriority {
+                    need_id: current.needs[rng.below(current.needs.len() as u64) as usize].id.clone(),
+                    priority: [crate::domain::Priority::Routine, crate::domain::Priority::High, crate::domain::Priority::Critical][rng.below(3) as usize],
+                },
+            };
+            let warm = engine.apply(change).unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(warm, solve(engine.input()).summary.objective);
+            prop_assert_eq!(warm, brute_force_objective(engine.input()));
+        }
+    }
+}
+
+#[test]
+fn random_instances_are_not_trivial() {
+    let (mut matched, mut funded) = (0, 0);
+    for seed in 0..300u64 {
+        let input = instance(seed, true);
+        let p = solve(&input);
+        matched += usize::from(p.summary.seats_matched > 0);
+        funded += usize::from(p.matches.iter().flat_map(|m| &m.allocations).any(|a| a.funding_offer_id.is_some()));
+    }
+    eprintln!("matched {matched} funded {funded}"); assert!(matched > 150 && funded > 50, "matched {matched} funded {funded}");
+}

@@ -1,0 +1,189 @@
+//! A real server on loopback with a fresh store, and helpers to call it.
+
+use lcm::api;
+use lcm::config::ServeArgs;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub admin: String,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_in(tempfile::tempdir().unwrap()).await
+    }
+
+    pub async fn start_in(dir: tempfile::TempDir) -> TestServer {
+        let args = ServeArgs::for_data_dir(dir.path().to_path_buf());
+        let opened = lcm::server::open(&args).unwrap();
+        let admin = std::fs::read_to_string(&opened.admin_token_path).unwrap().trim().to_string();
+        let listener = lcm::server::bind(args.listen).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            lcm::server::serve(opened.ctx, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestServer { addr, admin, dir, shutdown: Some(tx), handle: Some(handle) }
+    }
+
+    /// Stops the server gracefully and starts a new one on the same store.
+    pub async fn restart(mut self) -> TestServer {
+        self.stop().await;
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        TestServer::start_in(dir).await
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap();
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect().await.unwrap()
+    }
+
+    pub async fn needs(&self) -> api::need_service_client::NeedServiceClient<Channel> {
+        api::need_service_client::NeedServiceClient::new(self.channel().await)
+    }
+    pub async fn offers(&self) -> api::offer_service_client::OfferServiceClient<Channel> {
+        api::offer_service_client::OfferServiceClient::new(self.channel().await)
+    }
+    pub async fn centres(&self) -> api::training_centre_service_client::TrainingCentreServiceClient<Channel> {
+        api::training_centre_service_client::TrainingCentreServiceClient::new(self.channel().await)
+    }
+    pub async fn admin_client(&self) -> api::admin_service_client::AdminServiceClient<Channel> {
+        api::admin_service_client::AdminServiceClient::new(self.channel().await)
+    }
+    pub async fn events(&self) -> api::event_service_client::EventServiceClient<Channel> {
+        api::event_service_client::EventServiceClient::new(self.channel().await)
+    }
+
+    /// Creates a principal and returns its token.
+    pub async fn principal(&self, kind: api::PrincipalKind, member_state: &str, centre: &str) -> String {
+        let r = self
+            .admin_client()
+            .await
+            .create_principal(authed(
+                &self.admin,
+                api::CreatePrincipalRequest {
+                    kind: kind as i32,
+                    member_state: member_state.into(),
+                    training_centre_id: centre.into(),
+                    display_name: format!("{member_state}{centre} test"),
+                    request_id: String::new(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        r.token
+    }
+
+    pub async fn state(&self, code: &str) -> String {
+        self.principal(api::PrincipalKind::MemberState, code, "").await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn authed<T>(token: &str, msg: T) -> Request<T> {
+    let mut r = Request::new(msg);
+    r.metadata_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
+    r
+}
+
+pub fn ts_days(days: i64) -> prost_types::Timestamp {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    prost_types::Timestamp { seconds: now + days * 86_400, nanos: 0 }
+}
+
+pub fn new_request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+pub fn need(requester: &str) -> api::Need {
+    api::Need {
+        requester: requester.into(),
+        category: api::SupportCategory::Training as i32,
+        capability: api::CapabilityArea::Engineering as i32,
+        title: "HEE operators".into(),
+        description: "Operators for an engineering company".into(),
+        quantity: 20,
+        women_quantity: 4,
+        languages: vec!["en".into()],
+        needed_by: Some(ts_days(120)),
+        priority: api::Priority::High as i32,
+        pledge_level: api::ReadinessLevel::Level2 as i32,
+        ..Default::default()
+    }
+}
+
+pub fn delivery_offer(provider: &str) -> api::Offer {
+    api::Offer {
+        providers: vec![provider.into()],
+        role: api::OfferRole::Delivery as i32,
+        category: api::SupportCategory::Training as i32,
+        capability: api::CapabilityArea::Engineering as i32,
+        title: "HEE course".into(),
+        description: String::new(),
+        capacity: 24,
+        available_from: Some(ts_days(10)),
+        available_until: Some(ts_days(200)),
+        languages: vec!["en".into()],
+        mode: api::DeliveryMode::MobileTrainingTeam as i32,
+        duration_days: 28,
+        ..Default::default()
+    }
+}
+
+/// The field paths of a status's BadRequest details.
+pub fn violations(status: &Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+pub fn reason(status: &Status) -> String {
+    use tonic_types::StatusExt;
+    status.get_details_error_info().map(|i| i.reason).unwrap_or_default()
+}
+
+#[track_caller]
+pub fn assert_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code) -> Status {
+    match result {
+        Ok(v) => panic!("expected {code:?}, got Ok({v:?})"),
+        Err(s) => {
+            assert_eq!(s.code(), code, "unexpected status: {s:?}");
+            s
+        }
+    }
+}

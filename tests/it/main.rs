@@ -1,0 +1,12 @@
+//! Integration tests: each starts a real server on 127.0.0.1:0 with a fresh temporary
+//! store and talks to it with real tonic clients over a real socket.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+
+mod admin;
+mod auth;
+mod events;
+mod needs;
+mod offers;
+mod restart;
