@@ -52,8 +52,7 @@ impl Violations {
             self.add(field, format!("must have at least {min} character(s)"));
         } else if chars > max {
             self.add(field, format!("must have at most {max} characters (has {chars})"));
-        }
-        if value.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) {
+        } else if value.chars().any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) {
             self.add(field, "must not contain control characters");
         }
     }
@@ -265,8 +264,7 @@ pub fn need_spec(
     let quantity = v.quantity(&f("quantity"), p.quantity, 1);
     if p.women_quantity > p.quantity {
         v.add(f("women_quantity"), "must not exceed quantity");
-    }
-    if let Some(c) = category {
+    } else if let Some(c) = category {
         if p.women_quantity > 0 && !c.has_women_seats() {
             v.add(
                 f("women_quantity"),
