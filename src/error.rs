@@ -140,3 +140,9 @@ impl From<AppError> for Status {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+impl From<crate::store::StoreError> for Status {
+    fn from(e: crate::store::StoreError) -> Status {
+        AppError::from(e).into()
+    }
+}

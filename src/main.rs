@@ -19,6 +19,28 @@ struct Cli {
 enum Command {
     /// Run the gRPC service.
     Serve(ServeArgs),
+    /// Solve a min-cost-flow instance in DIMACS format; print one JSON line.
+    SolveDimacs {
+        file: std::path::PathBuf,
+        /// Write the flows here (one `f FROM TO FLOW` line per arc, then `s COST`).
+        #[arg(long)]
+        solution: Option<std::path::PathBuf>,
+    },
+    /// Generate a synthetic matching scenario, solve it, print one JSON line.
+    BenchMatch {
+        #[arg(long)]
+        needs: usize,
+        #[arg(long)]
+        offers: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Share of DELIVERY offers that require funding.
+        #[arg(long, default_value_t = 0.0)]
+        funded_share: f64,
+        /// Single changes re-solved warm after the cold solve.
+        #[arg(long, default_value_t = 0)]
+        changes: usize,
+    },
     #[command(flatten)]
     Client(lcm::cli::ClientCommand),
 }
@@ -34,10 +56,31 @@ fn main() -> ExitCode {
     };
     let args = match cli.command {
         Command::Client(command) => return runtime.block_on(lcm::cli::execute(&cli.client, command)),
+        Command::SolveDimacs { file, solution } => {
+            return print_line(lcm::matching::flow::dimacs::solve_dimacs_command(&file, solution.as_deref()));
+        }
+        Command::BenchMatch { needs, offers, seed, funded_share, changes } => {
+            let args = lcm::matching::bench::BenchArgs { needs, offers, seed, funded_share, changes };
+            return print_line(lcm::matching::bench::run_bench(&args));
+        }
         Command::Serve(args) => args,
     };
     match runtime.block_on(serve(args)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lcm: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints a benchmark's JSON line, or its error.
+fn print_line(result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("lcm: {e}");
             ExitCode::FAILURE

@@ -6,6 +6,7 @@
 
 use super::records::*;
 use super::types::Alpha3;
+use super::workflow::{Arrangement, Match};
 
 /// The authenticated principal behind a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,6 +71,26 @@ impl Caller {
             EventResource::Offer(o) => self.can_read_offer(o),
             EventResource::Centre(_) => true,
             EventResource::Principal(_) => self.is_secretariat(),
+            EventResource::Match(m) => self.can_read_match(m),
+            EventResource::Arrangement(a) => self.can_read_arrangement(a),
+        }
+    }
+
+    /// The Secretariat and the match's parties.
+    pub fn can_read_match(&self, m: &Match) -> bool {
+        match self.role {
+            Role::Secretariat => true,
+            Role::MemberState(s) => m.parties.contains(&s),
+            Role::TrainingCentre(_) => false,
+        }
+    }
+
+    /// The Secretariat, the parties, and the centre that hosts it.
+    pub fn can_read_arrangement(&self, a: &Arrangement) -> bool {
+        match self.role {
+            Role::Secretariat => true,
+            Role::MemberState(s) => a.is_party(s),
+            Role::TrainingCentre(c) => a.allocation.training_centre == Some(c),
         }
     }
 }

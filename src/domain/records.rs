@@ -326,6 +326,8 @@ pub enum EventResource {
     Offer(Offer),
     Centre(TrainingCentre),
     Principal(Principal),
+    Match(super::workflow::Match),
+    Arrangement(super::workflow::Arrangement),
 }
 
 impl EventResource {
@@ -335,6 +337,8 @@ impl EventResource {
             EventResource::Offer(o) => o.meta.id.render(Kind::Offer),
             EventResource::Centre(c) => c.meta.id.render(Kind::Centre),
             EventResource::Principal(p) => p.meta.id.render(Kind::Principal),
+            EventResource::Match(m) => m.meta.id.render(Kind::Match),
+            EventResource::Arrangement(a) => a.meta.id.render(Kind::Arrangement),
         }
     }
 }

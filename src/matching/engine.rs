@@ -2,15 +2,17 @@
 //! unfunded connected component, so a single change (a new need, a withdrawn offer, a
 //! capacity change, a priority change) re-solves only the component it touches, warm from
 //! the previous optimum. A change that touches a funded component, joins two components or
-//! reopens an exhausted offer falls back to a cold build; either way the result is the
-//! exact optimum of the changed input.
+//! reopens an exhausted offer falls back to a rebuild, in which every funded component
+//! that does not contain the changed record keeps its previous grants (same data, same
+//! optimum) and only the touched one is solved again; either way the result is the exact
+//! optimum of the changed input.
 
 use super::input::{MatchInput, NeedInput, OfferInput};
 use super::network::FlowModel;
 use super::prepare::Prepared;
 use super::rules::{RuleContext, delivery_allowed};
 use super::solution::MatchError;
-use super::{Proposal, Solved, output, solve_prepared};
+use super::{Proposal, Solved, build, output, solve_prepared};
 use crate::domain::Priority;
 use std::collections::{BTreeSet, HashMap};
 
@@ -39,7 +41,8 @@ pub struct Engine {
 enum Step {
     /// Re-solve these models warm (possibly none).
     Warm(Vec<usize>),
-    Cold,
+    /// Rebuild; funded components not containing this record id keep their grants.
+    Cold(String),
 }
 
 impl Engine {
@@ -103,8 +106,9 @@ impl Engine {
                 }
                 self.last_was_warm = true;
             }
-            Step::Cold => {
-                self.solved = solve_prepared(&Prepared::new(&self.input))?;
+            Step::Cold(changed) => {
+                let prepared = Prepared::new(&self.input);
+                self.solved = build(&prepared).solve_reusing(&prepared, Some((&self.solved, &changed)))?;
                 self.ctx = RuleContext::new(&self.input);
                 self.index();
                 self.last_was_warm = false;
@@ -131,7 +135,7 @@ impl Engine {
                 offer.capacity = capacity;
                 let open = if offer.withdrawn { 0 } else { offer.open_seats() };
                 if was_open == 0 && open > 0 {
-                    return Ok(Step::Cold); // an exhausted offer comes back: its pairs are new
+                    return Ok(Step::Cold(offer_id)); // an exhausted offer comes back: new pairs
                 }
                 Ok(self.offer_open_changed(&offer_id, open))
             }
@@ -141,7 +145,7 @@ impl Engine {
                 };
                 need.priority = priority;
                 if self.solved.funded_ids.contains(&need_id) {
-                    return Ok(Step::Cold);
+                    return Ok(Step::Cold(need_id));
                 }
                 match self.need_model.get(&need_id) {
                     Some(&k) => {
@@ -169,8 +173,9 @@ impl Engine {
             for offer in offers {
                 if self.wanted(offer.capability) && delivery_allowed(&self.ctx, &need, offer) {
                     if offer.requires_funding() || self.solved.funded_ids.contains(&offer.id) {
+                        let id = need.id.clone();
                         self.input.needs.push(need);
-                        return Ok(Step::Cold);
+                        return Ok(Step::Cold(id));
                     }
                     pairs.push(offer.clone());
                 }
@@ -178,8 +183,9 @@ impl Engine {
         }
         let touched: BTreeSet<usize> = pairs.iter().filter_map(|o| self.offer_model.get(&o.id).copied()).collect();
         if touched.len() > 1 {
+            let id = need.id.clone();
             self.input.needs.push(need);
-            return Ok(Step::Cold); // the need joins two components
+            return Ok(Step::Cold(id)); // the need joins two components
         }
         if pairs.is_empty() {
             self.input.needs.push(need);
@@ -212,7 +218,7 @@ impl Engine {
 
     fn offer_open_changed(&mut self, id: &str, open: u32) -> Step {
         if self.solved.funded_ids.contains(id) {
-            return Step::Cold;
+            return Step::Cold(id.to_string());
         }
         match self.offer_model.get(id) {
             Some(&k) => {

@@ -301,10 +301,10 @@ fn check_grants(
         }
     }
     let total = objective_of(grants, &p.needs, &p.offers);
-    let seats = total[0] + total[1] + total[2];
-    let base = [0, 0, 0, 0, bases[0] * seats, bases[1] * seats];
+    let seats = i128::from(total[0]) + i128::from(total[1]) + i128::from(total[2]);
+    let base = [0, 0, 0, 0, i128::from(bases[0]) * seats, i128::from(bases[1]) * seats];
     for (k, opt) in optimum.iter().enumerate() {
-        if opt.is_some_and(|opt| ((total[k] - base[k]) as f64 - opt).abs() > 0.5) {
+        if opt.is_some_and(|opt| ((i128::from(total[k]) - base[k]) as f64 - opt).abs() > 0.5) {
             return bad("a goal optimum");
         }
     }

@@ -59,6 +59,8 @@ pub(crate) struct Solved {
     pub funded_objective: [i64; 6],
     /// Ids of the needs and offers (both roles) that sit in funded components.
     pub funded_ids: BTreeSet<String>,
+    /// Grants of each funded component, keyed by its sorted record ids.
+    pub funded_parts: BTreeMap<Vec<String>, Vec<SeatGrant>>,
 }
 
 impl Solved {
@@ -84,26 +86,48 @@ impl Built {
     }
 
     /// Solves each flow model (six phases) and each funded component.
-    pub fn solve(mut self, p: &Prepared) -> Result<Solved, MatchError> {
+    pub fn solve(self, p: &Prepared) -> Result<Solved, MatchError> {
+        self.solve_reusing(p, None)
+    }
+
+    /// Like [`Built::solve`], but a funded component whose records are exactly those of a
+    /// component of `previous` and do not include the `changed` id takes its grants from
+    /// `previous`: its data are the same, so its (deterministic) optimum is too.
+    pub fn solve_reusing(mut self, p: &Prepared, previous: Option<(&Solved, &str)>) -> Result<Solved, MatchError> {
         for model in &mut self.models {
             model.solve()?;
         }
         let mut funded_grants = Vec::new();
         let mut funded_ids = BTreeSet::new();
+        let mut funded_parts = BTreeMap::new();
         for (pairs, triples) in self.funded_parts.values() {
-            funded_grants.extend(funded::solve_component(p, pairs, triples)?);
+            let mut members = BTreeSet::new();
             for pr in pairs {
-                funded_ids.insert(p.needs[pr.need as usize].id.clone());
-                funded_ids.insert(p.offers[pr.offer as usize].id.clone());
+                members.insert(p.needs[pr.need as usize].id.clone());
+                members.insert(p.offers[pr.offer as usize].id.clone());
             }
             for t in triples {
-                funded_ids.insert(p.needs[t.need as usize].id.clone());
-                funded_ids.insert(p.offers[t.offer as usize].id.clone());
-                funded_ids.insert(p.funders[t.funder as usize].id.clone());
+                members.insert(p.needs[t.need as usize].id.clone());
+                members.insert(p.offers[t.offer as usize].id.clone());
+                members.insert(p.funders[t.funder as usize].id.clone());
             }
+            let members: Vec<String> = members.into_iter().collect();
+            let reused = previous.and_then(|(prev, changed)| {
+                if members.iter().any(|m| m == changed) {
+                    return None;
+                }
+                prev.funded_parts.get(&members).cloned()
+            });
+            let grants = match reused {
+                Some(g) => g,
+                None => funded::solve_component(p, pairs, triples)?,
+            };
+            funded_grants.extend(grants.iter().cloned());
+            funded_ids.extend(members.iter().cloned());
+            funded_parts.insert(members, grants);
         }
         let funded_objective = solution::objective_of(&funded_grants, &p.needs, &p.offers);
-        Ok(Solved { models: self.models, funded_grants, funded_objective, funded_ids })
+        Ok(Solved { models: self.models, funded_grants, funded_objective, funded_ids, funded_parts })
     }
 }
 

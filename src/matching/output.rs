@@ -145,7 +145,7 @@ fn build_match(
     let open = need.open_seats();
     if quantity < open {
         reasons.push(format!(
-            "{quantity} of the need's {open} open seats are matched: no other compatible offer has seats left for it after needs that rank first"
+            "{quantity} of the need's {open} open seats are matched: the compatible offers have no more seats for it within their capacity, caps and funding once needs that rank first are served"
         ));
     }
     let parties: BTreeSet<Alpha3> = allocations.iter().flat_map(|a| a.parties.iter().copied()).collect();

@@ -5,11 +5,14 @@
 //! tokens.
 
 pub mod admin;
+pub mod arrangements;
 pub mod centres;
 pub mod events;
 pub mod needs;
+pub mod matching;
 pub mod offers;
 pub mod pending;
+pub mod workflow;
 
 use crate::auth::Authenticator;
 use crate::convert::{Violations, limits};

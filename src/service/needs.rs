@@ -187,6 +187,10 @@ impl NeedService for Ctx {
                     if current.withdrawn {
                         return Err(AppError::precondition(Reason::Withdrawn, "a withdrawn need cannot be updated"));
                     }
+                    {
+                        let mut tx = super::workflow::Tx::new(&self.store, ws, now, &actor);
+                        tx.resource_updated(Kind::Need, id)?;
+                    }
                     let mut merged = convert::need_to_proto(&current);
                     for p in &paths {
                         copy_need_field(&mut merged, &body, p);

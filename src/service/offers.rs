@@ -206,6 +206,10 @@ impl OfferService for Ctx {
                     if current.withdrawn {
                         return Err(AppError::precondition(Reason::Withdrawn, "a withdrawn offer cannot be updated"));
                     }
+                    {
+                        let mut tx = super::workflow::Tx::new(&self.store, ws, now, &actor);
+                        tx.resource_updated(Kind::Offer, id)?;
+                    }
                     let mut merged = convert::offer_to_proto(&current);
                     for p in &paths {
                         copy_offer_field(&mut merged, &body, p);

@@ -23,10 +23,24 @@ pub enum TreeId {
     NeedsByRequester,
     /// provider (3 bytes) ++ offer id → ().
     OffersByProvider,
+    Matches,
+    Arrangements,
+    /// match id → () for every match still PROPOSED.
+    ProposedMatches,
+    /// need id ++ match id → ().
+    MatchesByNeed,
+    /// offer id ++ match id → ().
+    MatchesByOffer,
+    /// need id ++ offer id → (): remembered refusals.
+    Refusals,
+    /// offer id ++ need id → (): the same refusals, by offer.
+    RefusalsByOffer,
+    /// offer id ++ recipient (3 bytes) → u32 seats reserved or delivered.
+    RecipientSeats,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 10] = [
+    pub const ALL: [TreeId; 18] = [
         TreeId::Meta,
         TreeId::Needs,
         TreeId::Offers,
@@ -37,6 +51,14 @@ impl TreeId {
         TreeId::Idempotency,
         TreeId::NeedsByRequester,
         TreeId::OffersByProvider,
+        TreeId::Matches,
+        TreeId::Arrangements,
+        TreeId::ProposedMatches,
+        TreeId::MatchesByNeed,
+        TreeId::MatchesByOffer,
+        TreeId::Refusals,
+        TreeId::RefusalsByOffer,
+        TreeId::RecipientSeats,
     ];
 
     pub fn name(self) -> &'static str {
@@ -51,6 +73,14 @@ impl TreeId {
             TreeId::Idempotency => "idempotency",
             TreeId::NeedsByRequester => "needs_by_requester",
             TreeId::OffersByProvider => "offers_by_provider",
+            TreeId::Matches => "matches",
+            TreeId::Arrangements => "arrangements",
+            TreeId::ProposedMatches => "proposed_matches",
+            TreeId::MatchesByNeed => "matches_by_need",
+            TreeId::MatchesByOffer => "matches_by_offer",
+            TreeId::Refusals => "refusals",
+            TreeId::RefusalsByOffer => "refusals_by_offer",
+            TreeId::RecipientSeats => "recipient_seats",
         }
     }
 }
@@ -78,6 +108,22 @@ pub fn state_index_key(state: Alpha3, id: Id) -> Vec<u8> {
 /// The id at the end of a secondary-index key.
 pub fn id_from_index_key(key: &[u8]) -> Option<Id> {
     key.len().checked_sub(8).and_then(|at| id_from_key(&key[at..]))
+}
+
+/// Two ids, the first one grouping.
+pub fn pair_key(first: Id, second: Id) -> [u8; 16] {
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&id_key(first));
+    k[8..].copy_from_slice(&id_key(second));
+    k
+}
+
+/// An offer and a recipient state.
+pub fn recipient_key(offer: Id, state: Alpha3) -> [u8; 11] {
+    let mut k = [0u8; 11];
+    k[..8].copy_from_slice(&id_key(offer));
+    k[8..].copy_from_slice(state.as_str().as_bytes());
+    k
 }
 
 pub fn idempotency_key(principal_id: &str, request_id: &str) -> Vec<u8> {

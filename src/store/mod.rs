@@ -98,6 +98,18 @@ impl Record for TrainingCentre {
         self.meta.id
     }
 }
+impl Record for Match {
+    const TREE: TreeId = TreeId::Matches;
+    fn id(&self) -> Id {
+        self.meta.id
+    }
+}
+impl Record for Arrangement {
+    const TREE: TreeId = TreeId::Arrangements;
+    fn id(&self) -> Id {
+        self.meta.id
+    }
+}
 impl Record for Principal {
     const TREE: TreeId = TreeId::Principals;
     fn id(&self) -> Id {
@@ -138,6 +150,14 @@ impl WriteSet {
 
     pub fn idempotency(&mut self, principal_id: &str, request_id: &str, entry: &IdempotencyEntry) {
         self.ops.push((TreeId::Idempotency, keys::idempotency_key(principal_id, request_id), Some(encode(entry))));
+    }
+
+    pub fn put_key(&mut self, tree: TreeId, key: &[u8]) {
+        self.ops.push((tree, key.to_vec(), Some(Vec::new())));
+    }
+
+    pub fn delete(&mut self, tree: TreeId, key: &[u8]) {
+        self.ops.push((tree, key.to_vec(), None));
     }
 
     /// Appends an event; the store assigns its sequence at commit.
@@ -256,6 +276,8 @@ impl Store {
             (Kind::Offer, TreeId::Offers),
             (Kind::Centre, TreeId::Centres),
             (Kind::Principal, TreeId::Principals),
+            (Kind::Match, TreeId::Matches),
+            (Kind::Arrangement, TreeId::Arrangements),
         ] {
             next_id[kind as usize] = last_key(tree)? + 1;
         }
@@ -329,6 +351,20 @@ impl Store {
                 keys::id_from_index_key(&k)
                     .ok_or(StoreError::Corrupt { tree: tree.name(), detail: "short index key".into() })
             })
+    }
+
+    /// Every key of `tree` that starts with `prefix`.
+    pub fn keys_with_prefix(&self, tree: TreeId, prefix: &[u8]) -> StoreResult<Vec<Vec<u8>>> {
+        self.tree(tree).scan_prefix(prefix).map(|kv| Ok(kv?.0.to_vec())).collect()
+    }
+
+    /// Every (key, value) of `tree`.
+    pub fn entries(&self, tree: TreeId) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.tree(tree).iter().map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into)).collect()
+    }
+
+    pub fn raw_get(&self, tree: TreeId, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
+        Ok(self.tree(tree).get(key)?.map(|v| v.to_vec()))
     }
 
     pub fn principal_by_token_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<Principal>> {

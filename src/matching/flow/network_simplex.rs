@@ -83,12 +83,6 @@ pub(super) struct Core {
     dirty_revs: Vec<u32>,
     // Pivot state.
     block_size: usize,
-    /// Candidate-list pricing: the list, its target length, minor iterations done / allowed.
-    candidates: Vec<u32>,
-    list_length: usize,
-    minor_count: usize,
-    minor_limit: usize,
-    use_list: bool,
     next_arc: usize,
     in_arc: usize,
     join: usize,
@@ -282,30 +276,35 @@ impl Core {
     /// Block search: scan `block_size` arcs round-robin, take the best; stop at the first
     /// block with a candidate.
     fn find_entering_arc(&mut self) -> bool {
-        if self.use_list {
-            return self.find_entering_list();
-        }
         let m = self.m;
         let (state, cost, source, target, pi) =
             (&self.state[..m], &self.cost[..m], &self.source[..m], &self.target[..m], &self.pi[..]);
+        let bs = self.block_size;
+        let start = self.next_arc;
         let mut min = 0i64;
         let mut best = 0usize;
-        let mut cnt = self.block_size;
-        let start = self.next_arc;
-        for e in (start..m).chain(0..start) {
-            let c = state[e] as i64 * cost[e].wrapping_add(pi[source[e] as usize]).wrapping_sub(pi[target[e] as usize]);
-            if c < min {
-                min = c;
-                best = e;
+        let (mut e, mut scanned, mut left) = (start, 0usize, bs);
+        while scanned < m {
+            // a run of arcs inside one block and before the wrap-around
+            let end = (e + left).min(m).min(e + (m - scanned));
+            let run = state[e..end].iter().zip(&cost[e..end]).zip(&source[e..end]).zip(&target[e..end]);
+            for (k, (((&st, &c), &s), &t)) in run.enumerate() {
+                let r = st as i64 * c.wrapping_add(pi[s as usize]).wrapping_sub(pi[t as usize]);
+                if r < min {
+                    min = r;
+                    best = e + k;
+                }
             }
-            cnt -= 1;
-            if cnt == 0 {
+            scanned += end - e;
+            left -= end - e;
+            e = if end == m { 0 } else { end };
+            if left == 0 {
                 if min < 0 {
                     self.in_arc = best;
-                    self.next_arc = if e + 1 == m { 0 } else { e + 1 };
+                    self.next_arc = e;
                     return true;
                 }
-                cnt = self.block_size;
+                left = bs;
             }
         }
         if min < 0 {
@@ -314,67 +313,6 @@ impl Core {
             return true;
         }
         false
-    }
-
-    /// LEMON's candidate-list rule: major iterations collect up to `list_length` eligible
-    /// arcs (taking the best), minor iterations pick the best arc still eligible on the list.
-    fn find_entering_list(&mut self) -> bool {
-        let m = self.m;
-        let (state, cost, source, target, pi) =
-            (&self.state[..m], &self.cost[..m], &self.source[..m], &self.target[..m], &self.pi[..]);
-        let rc = |e: usize| state[e] as i64 * cost[e].wrapping_add(pi[source[e] as usize]).wrapping_sub(pi[target[e] as usize]);
-        if !self.candidates.is_empty() && self.minor_count < self.minor_limit {
-            self.minor_count += 1;
-            let mut min = 0i64;
-            let mut best = 0usize;
-            let mut i = 0;
-            while i < self.candidates.len() {
-                let e = self.candidates[i] as usize;
-                let c = rc(e);
-                if c < min {
-                    min = c;
-                    best = e;
-                    i += 1;
-                } else if c >= 0 {
-                    self.candidates.swap_remove(i);
-                } else {
-                    i += 1;
-                }
-            }
-            if min < 0 {
-                self.in_arc = best;
-                return true;
-            }
-        }
-        self.candidates.clear();
-        let mut min = 0i64;
-        let mut best = 0usize;
-        let start = self.next_arc;
-        let mut stop = None;
-        for e in (start..m).chain(0..start) {
-            let c = rc(e);
-            if c < 0 {
-                self.candidates.push(e as u32);
-                if c < min {
-                    min = c;
-                    best = e;
-                }
-                if self.candidates.len() == self.list_length {
-                    stop = Some(e);
-                    break;
-                }
-            }
-        }
-        if self.candidates.is_empty() {
-            return false;
-        }
-        self.minor_count = 1;
-        self.next_arc = match stop {
-            Some(e) => if e + 1 == m { 0 } else { e + 1 },
-            None => start,
-        };
-        self.in_arc = best;
-        true
     }
 
     /// Finds the join node and, in the same climb, the leaving arc by the strongly feasible

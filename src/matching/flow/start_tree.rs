@@ -6,7 +6,7 @@
 
 #![allow(clippy::needless_range_loop)] // parallel arrays are indexed by arc / node id
 
-use super::{Core, DOWN, Hint, INF, TreeNode, LOWER, NONE, TREE, UP, UPPER};
+use super::{Core, DOWN, Hint, INF, LOWER, NONE, TREE, TreeNode, UP, UPPER};
 use crate::matching::flow::Network;
 
 impl Core {
@@ -283,11 +283,6 @@ impl Core {
         self.compute_potentials();
         self.block_size = ((m as f64).sqrt() as usize).max(10);
         self.next_arc = 0;
-        let lf: f64 = std::env::var("LCM_LIST").ok().and_then(|v| v.parse().ok()).unwrap_or(0.0);
-        self.use_list = lf > 0.0;
-        self.list_length = ((lf * (m as f64).sqrt()) as usize).max(10);
-        self.minor_limit = ((0.1 * self.list_length as f64) as usize).max(3);
-        self.candidates.clear();
     }
 
     /// thread / rev_thread / succ_num / last_succ from `parent` (preorder DFS from the root).

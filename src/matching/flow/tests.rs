@@ -380,3 +380,72 @@ fn generator_mix() {
     eprintln!("generator mix: optimal {opt}, infeasible {inf}");
     assert!(opt > 300 && inf > 100, "optimal {opt}, infeasible {inf}");
 }
+
+fn arb_medium_network() -> impl Strategy<Value = Network> {
+    (20usize..60, prop::collection::vec((0u32..60, 0u32..60, 0i64..2, 0i64..30, -50i64..200), 40..300), any::<u64>())
+        .prop_map(|(n, arcs, seed)| {
+            let mut net = Network::new();
+            net.add_nodes(n);
+            for (u, v, l, w, c) in arcs {
+                net.add_arc(u % n as u32, v % n as u32, l, l + w, c);
+            }
+            // transportation-like supplies: first third supplies, last third demands
+            let mut x = seed | 1;
+            let mut sum = 0;
+            for i in 0..n - 1 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let s = (x % 20) as i64;
+                let s = if i < n / 3 {
+                    s
+                } else if i >= 2 * n / 3 {
+                    -s
+                } else {
+                    0
+                };
+                net.set_supply(i as u32, s);
+                sum += s;
+            }
+            net.set_supply((n - 1) as u32, -sum);
+            net
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn medium_cold_and_warm_match_reference(net in arb_medium_network(), changes in prop::collection::vec(arb_change(), 1..6)) {
+        let mut ns = NetworkSimplex::new(net);
+        solve_and_compare(&mut ns);
+        for ch in &changes {
+            apply(&mut ns, ch);
+            solve_and_compare(&mut ns);
+        }
+    }
+
+    #[test]
+    fn frozen_arcs_survive_structure_changes(net in arb_medium_network(), a in 0u32..40, d in 1i64..4) {
+        let mut ns = NetworkSimplex::new(net);
+        ns.set_relabel_interval(3);
+        if ns.solve().unwrap() != Status::Optimal {
+            return Ok(());
+        }
+        ns.fix_nonoptimal_arcs();
+        let before: Vec<(bool, i64)> = (0..ns.arc_count() as u32).map(|e| (ns.is_fixed(e), ns.flow(e))).collect();
+        // widen one arc's bounds (keeps the old flow feasible): frozen arcs keep their flow
+        let e = a % ns.arc_count() as u32;
+        let (_, _, l, u, _) = ns.network().arc(e);
+        ns.set_bounds(e, l - d, u + d);
+        prop_assert_eq!(ns.solve().unwrap(), Status::Optimal);
+        for (i, &(fixed, f)) in before.iter().enumerate() {
+            if fixed {
+                prop_assert!(ns.is_fixed(i as u32));
+                prop_assert_eq!(ns.flow(i as u32), f);
+            }
+        }
+        let net2 = ns.network().clone();
+        check(&ns, &net2);
+    }
+}

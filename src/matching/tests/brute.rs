@@ -7,7 +7,7 @@ use crate::matching::funding_rules::funder_allowed;
 use crate::matching::input::{
     BarredPair, CentreRef, DeliveryTerms, MatchInput, NeedInput, OfferInput, RecipientConsumption,
 };
-use crate::matching::rules::{delivery_allowed, RuleContext};
+use crate::matching::rules::{RuleContext, delivery_allowed};
 use std::collections::HashMap;
 
 /// SplitMix64, so an instance is a pure function of its seed.
@@ -42,12 +42,8 @@ fn languages(rng: &mut Rng) -> Vec<Language> {
     }
 }
 
-const MODES: [DeliveryMode; 4] = [
-    DeliveryMode::MobileTrainingTeam,
-    DeliveryMode::AtProvider,
-    DeliveryMode::AtTrainingCentre,
-    DeliveryMode::Remote,
-];
+const MODES: [DeliveryMode; 4] =
+    [DeliveryMode::MobileTrainingTeam, DeliveryMode::AtProvider, DeliveryMode::AtTrainingCentre, DeliveryMode::Remote];
 
 /// A random instance with up to 3 needs, 3 DELIVERY offers and (when `funding`) 2
 /// FUNDING offers, all small enough to enumerate.
@@ -103,8 +99,11 @@ pub fn instance(seed: u64, funding: bool) -> MatchInput {
             delivery: Some(DeliveryTerms {
                 languages: languages(&mut rng),
                 mode,
-                training_centre: (mode == DeliveryMode::AtTrainingCentre)
-                    .then(|| CentreRef { id: "c".into(), name: String::new(), host_state: st[3] }),
+                training_centre: (mode == DeliveryMode::AtTrainingCentre).then(|| CentreRef {
+                    id: "c".into(),
+                    name: String::new(),
+                    host_state: st[3],
+                }),
                 duration_days: 1 + rng.below(10) as i64,
                 women_only: rng.chance(15),
                 requires_funding: funding && rng.chance(50),
@@ -137,7 +136,11 @@ pub fn instance(seed: u64, funding: bool) -> MatchInput {
     let mut input = MatchInput { today, needs, offers, ..MatchInput::default() };
     if rng.chance(20) {
         let o = &input.offers[rng.below(input.offers.len() as u64) as usize];
-        input.recipient_consumption.push(RecipientConsumption { offer_id: o.id.clone(), recipient: pick(&mut rng), seats: 1 });
+        input.recipient_consumption.push(RecipientConsumption {
+            offer_id: o.id.clone(),
+            recipient: pick(&mut rng),
+            seats: 1,
+        });
     }
     if rng.chance(20) {
         let n = input.needs[rng.below(input.needs.len() as u64) as usize].id.clone();

@@ -249,3 +249,91 @@ fn proposals_are_deterministic() {
     q.summary.solve_micros = p.summary.solve_micros;
     assert_eq!(p, q);
 }
+
+#[test]
+fn capability_filter_keeps_only_those_needs_and_offers() {
+    let mut input = demo();
+    input.capabilities = vec![crate::domain::CapabilityArea::Medical];
+    let p = propose(&input).unwrap_or_else(|e| panic!("{e}"));
+    let got: Vec<(&str, u32)> = p.matches.iter().map(|m| (m.need_id.as_str(), m.quantity)).collect();
+    assert_eq!(got, vec![("npl-fmac", 2), ("tza-fmac-monusco", 8), ("zmb-fmac-minusca", 12)]);
+    assert_eq!(p.summary.needs_considered, 4);
+    assert_eq!(p.summary.offers_considered, 3);
+    assert_eq!(p.summary.seats_demanded, 36);
+}
+
+#[test]
+fn a_remembered_refusal_bars_the_pair_and_is_explained() {
+    let mut input = demo();
+    input.barred.push(crate::matching::BarredPair { need_id: "ner-cied".into(), offer_id: "irl-cied-mtt".into() });
+    let p = propose(&input).unwrap_or_else(|e| panic!("{e}"));
+    let ner = get(&p, "ner-cied").unwrap_or_else(|| panic!("ner-cied unmatched"));
+    assert!(ner.allocations.iter().all(|a| a.offer_id != "irl-cied-mtt"));
+    let c = explain_need(&input, "ner-cied").unwrap_or_default();
+    let irl = c.iter().find(|c| c.offer_id == "irl-cied-mtt").unwrap_or_else(|| panic!("irl"));
+    assert!(!irl.compatible);
+    assert_eq!(irl.blockers.len(), 1);
+    assert!(irl.blockers[0].contains("refusal"), "{}", irl.blockers[0]);
+}
+
+#[test]
+fn reserved_seats_and_recipient_caps_are_never_offered_again() {
+    let mut input = demo();
+    for o in &mut input.offers {
+        if o.id == "usa-cied-mtt" {
+            o.consumed = 24;
+        }
+    }
+    input.recipient_consumption.push(crate::matching::RecipientConsumption {
+        offer_id: "usa-cied-mtt".into(),
+        recipient: "CMR".parse().unwrap_or_else(|e| panic!("{e}")),
+        seats: 24,
+    });
+    let p = propose(&input).unwrap_or_else(|e| panic!("{e}"));
+    assert!(get(&p, "cmr-cied-minusca").is_none());
+    assert_eq!(get(&p, "ner-cied").map(|m| seats_from(m, "usa-cied-mtt")), Some(16));
+    let c = explain_need(&input, "cmr-cied-minusca").unwrap_or_default();
+    let usa = c.iter().find(|c| c.offer_id == "usa-cied-mtt").unwrap_or_else(|| panic!("usa"));
+    assert_eq!(usa.remaining_capacity, 16);
+    assert_eq!(usa.blockers.len(), 1);
+    assert!(usa.blockers[0].contains("at most 24 seats per recipient"), "{}", usa.blockers[0]);
+}
+
+#[test]
+fn reasons_are_plain_sentences() {
+    let (_, p) = solved();
+    let gha = get(&p, "gha-epm").unwrap_or_else(|| panic!("gha-epm"));
+    let r = &gha.reasons[0];
+    assert!(r.contains("(BRA) at") && r.contains("(KEN)") && r.contains("8 seats, 2 for women"), "{r}");
+    assert!(r.contains("funded by jpn-tpp-eng-fund (JPN)"), "{r}");
+    let partial = get(&p, "ben-hee-fr").unwrap_or_else(|| panic!("ben-hee-fr"));
+    assert!(partial.reasons.iter().any(|r| r.starts_with("4 of the need's 10 open seats")));
+    assert!(partial.score > 0.39 && partial.score < 0.41);
+}
+
+#[test]
+fn warm_changes_on_the_demo_equal_cold_solves() {
+    use crate::domain::Priority;
+    use crate::matching::{Change, Engine};
+    let input = demo();
+    let mut engine = Engine::new(input.clone()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(engine.objective(), propose(&input).unwrap_or_else(|e| panic!("{e}")).summary.objective);
+    let mut extra = input.needs.iter().find(|n| n.id == "bfa-cied").cloned().unwrap_or_else(|| panic!("bfa-cied"));
+    extra.id = "mrt-cied".into();
+    extra.requester = "MRT".parse().unwrap_or_else(|e| panic!("{e}"));
+    let changes = [
+        Change::AddNeed(extra),
+        Change::WithdrawOffer("usa-cied-mtt".into()),
+        Change::SetCapacity { offer_id: "jpn-fmac-fund".into(), capacity: 4 },
+        Change::SetPriority { need_id: "sen-qrf".into(), priority: Priority::Critical },
+        Change::SetCapacity { offer_id: "deu-poc-kaiptc".into(), capacity: 5 },
+    ];
+    for change in changes {
+        let warm = engine.apply(change.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let cold = propose(engine.input()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(warm, cold.summary.objective, "{change:?}");
+        let mut proposal = engine.proposal();
+        proposal.summary.solve_micros = cold.summary.solve_micros;
+        assert_eq!(proposal.summary, cold.summary, "{change:?}");
+    }
+}

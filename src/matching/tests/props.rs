@@ -2,11 +2,11 @@
 //! optimum equals the brute-force optimum of all six goals, every allocation obeys every
 //! rule, and the output is deterministic; warm re-solves equal cold solves.
 
-use super::brute::{brute_force_objective, instance, Rng};
+use super::brute::{Rng, brute_force_objective, instance};
 use crate::domain::Alpha3;
 use crate::matching::funding_rules::funder_allowed;
-use crate::matching::rules::{delivery_allowed, RuleContext};
-use crate::matching::{propose, Change, Engine, MatchInput, Proposal};
+use crate::matching::rules::{RuleContext, delivery_allowed};
+use crate::matching::{Change, Engine, MatchInput, Proposal, propose};
 use proptest::prelude::*;
 use std::collections::HashMap;
 
@@ -120,5 +120,53 @@ fn random_instances_are_not_trivial() {
         matched += usize::from(p.summary.seats_matched > 0);
         funded += usize::from(p.matches.iter().flat_map(|m| &m.allocations).any(|a| a.funding_offer_id.is_some()));
     }
-    eprintln!("matched {matched} funded {funded}"); assert!(matched > 150 && funded > 50, "matched {matched} funded {funded}");
+    eprintln!("matched {matched} funded {funded}");
+    assert!(matched > 150 && funded > 50, "matched {matched} funded {funded}");
+}
+
+/// Odd figures (consumed above capacity, women above quantity, extreme days, repeated ids,
+/// DELIVERY offers without terms, empty languages) never make the engine panic.
+fn mangle(input: &mut MatchInput, seed: u64) {
+    let mut rng = Rng(seed);
+    for n in &mut input.needs {
+        match rng.below(6) {
+            0 => n.consumed = n.quantity + 5,
+            1 => n.women_quantity = n.quantity + 3,
+            2 => n.needed_by = if rng.chance(50) { i64::MAX } else { i64::MIN },
+            3 => n.languages.clear(),
+            4 => n.consumed_women = u32::MAX,
+            _ => {}
+        }
+    }
+    for o in &mut input.offers {
+        match rng.below(6) {
+            0 => o.consumed = o.capacity + 1,
+            1 => o.delivery = None,
+            2 => o.available_until = i64::MAX,
+            3 => o.available_from = i64::MIN,
+            4 => o.capacity = u32::MAX,
+            _ => {}
+        }
+    }
+    if let Some(first) = input.needs.first().cloned() {
+        input.needs.push(first);
+    }
+    if let Some(first) = input.offers.first().cloned() {
+        input.offers.push(first);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn odd_input_never_panics(seed in any::<u64>(), funding in any::<bool>()) {
+        let mut input = instance(seed, funding);
+        mangle(&mut input, seed);
+        let _ = propose(&input);
+        for n in &input.needs {
+            let _ = crate::matching::explain_need(&input, &n.id);
+        }
+        let _ = Engine::new(input).map(|mut e| e.apply(Change::WithdrawOffer("d0".into())));
+    }
 }

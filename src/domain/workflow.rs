@@ -1,0 +1,216 @@
+//! Matches and arrangements: from a proposal to delivered training.
+//!
+//! The state machines live here as plain functions over records, so the rules (who may
+//! move an arrangement where, how seats follow its status) are stated once.
+
+use super::records::*;
+use super::types::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum MatchState {
+    Proposed,
+    Approved,
+    Rejected,
+    Stale,
+}
+
+/// Seats of one delivery offer for one need, paid by at most one funding offer.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct AllocationRecord {
+    pub offer: Id,
+    pub funding_offer: Option<Id>,
+    pub quantity: u32,
+    pub women_quantity: u32,
+    pub training_centre: Option<Id>,
+    /// Distinct states of the arrangement it becomes, sorted.
+    pub parties: Vec<Alpha3>,
+}
+
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct Match {
+    pub meta: Meta,
+    pub need: Id,
+    pub recipient: Alpha3,
+    pub capability: CapabilityArea,
+    pub allocations: Vec<AllocationRecord>,
+    pub quantity: u32,
+    pub women_quantity: u32,
+    pub parties: Vec<Alpha3>,
+    pub triangular: bool,
+    pub score: f64,
+    pub reasons: Vec<String>,
+    pub state: MatchState,
+    pub decided_by: String,
+    pub decision_comment: String,
+    pub decide_time: Option<UnixMicros>,
+    pub arrangements: Vec<Id>,
+}
+
+impl Match {
+    /// Every offer the match draws on, delivery and funding.
+    pub fn offers(&self) -> Vec<Id> {
+        let mut ids: Vec<Id> =
+            self.allocations.iter().flat_map(|a| std::iter::once(a.offer).chain(a.funding_offer)).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum ArrangementStatus {
+    PendingConsent,
+    Agreed,
+    Scheduled,
+    InDelivery,
+    Completed,
+    Declined,
+    Cancelled,
+}
+
+impl ArrangementStatus {
+    pub fn is_final(self) -> bool {
+        matches!(self, ArrangementStatus::Completed | ArrangementStatus::Declined | ArrangementStatus::Cancelled)
+    }
+
+    /// Whether the arrangement holds its seats as reserved.
+    pub fn reserves(self) -> bool {
+        matches!(
+            self,
+            ArrangementStatus::PendingConsent
+                | ArrangementStatus::Agreed
+                | ArrangementStatus::Scheduled
+                | ArrangementStatus::InDelivery
+        )
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub enum ConsentDecision {
+    Pending,
+    Accepted,
+    Refused,
+}
+
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct Consent {
+    pub state: Alpha3,
+    pub decision: ConsentDecision,
+    pub note: String,
+    pub time: Option<UnixMicros>,
+}
+
+#[derive(Clone, PartialEq, Debug, Default, Serialize, Deserialize)]
+pub struct Outcome {
+    pub trained: u32,
+    pub women_trained: u32,
+    pub certified: u32,
+    pub deployed_missions: Vec<String>,
+}
+
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub from: Option<ArrangementStatus>,
+    pub to: ArrangementStatus,
+    pub actor: String,
+    pub time: UnixMicros,
+    pub note: String,
+}
+
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct Arrangement {
+    pub meta: Meta,
+    pub match_id: Id,
+    pub need: Id,
+    pub recipient: Alpha3,
+    pub allocation: AllocationRecord,
+    pub category: SupportCategory,
+    pub capability: CapabilityArea,
+    /// The delivery offer's providers: the states that deliver.
+    pub delivering: Vec<Alpha3>,
+    pub scheduled_start: Option<UnixMicros>,
+    pub scheduled_end: Option<UnixMicros>,
+    pub consents: Vec<Consent>,
+    pub outcome: Option<Outcome>,
+    pub history: Vec<HistoryEntry>,
+    pub status: ArrangementStatus,
+}
+
+impl Arrangement {
+    pub fn triangular(&self) -> bool {
+        self.allocation.parties.len() >= 3
+    }
+
+    pub fn is_party(&self, state: Alpha3) -> bool {
+        self.allocation.parties.contains(&state)
+    }
+
+    /// Moves to `to`, recording who and why.
+    pub fn move_to(&mut self, to: ArrangementStatus, actor: &str, time: UnixMicros, note: &str) {
+        self.history.push(HistoryEntry { from: Some(self.status), to, actor: actor.into(), time, note: note.into() });
+        self.status = to;
+    }
+}
+
+/// Who may ask for a transition to a status, per API.md.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mover {
+    Secretariat,
+    /// The hosting centre, a delivering party, or the Secretariat.
+    DeliveryTeam,
+}
+
+/// The one allowed way into `to`: the status it comes from and who may move it. `None`
+/// for statuses reached only by consent (AGREED, DECLINED) or never by request.
+pub fn transition_rule(to: ArrangementStatus) -> Option<(&'static [ArrangementStatus], Mover)> {
+    use ArrangementStatus::*;
+    match to {
+        Scheduled => Some((&[Agreed], Mover::Secretariat)),
+        InDelivery => Some((&[Scheduled], Mover::DeliveryTeam)),
+        Completed => Some((&[InDelivery], Mover::DeliveryTeam)),
+        Cancelled => Some((&[PendingConsent, Agreed, Scheduled, InDelivery], Mover::Secretariat)),
+        PendingConsent | Agreed | Declined => None,
+    }
+}
+
+/// Adds (`sign` = 1) or removes (-1) an arrangement's seats on a seat counter, as
+/// reserved or delivered.
+pub fn shift_seats(seats: &mut Seats, quantity: u32, women: u32, from_reserved: bool, to_delivered: bool) {
+    if from_reserved {
+        seats.reserved = seats.reserved.saturating_sub(quantity);
+        seats.reserved_women = seats.reserved_women.saturating_sub(women);
+    }
+    if to_delivered {
+        seats.delivered = seats.delivered.saturating_add(quantity);
+        seats.delivered_women = seats.delivered_women.saturating_add(women);
+    }
+}
+
+/// The days on which a delivery may start: max(today, from) ..= min(until, deadline) − duration.
+pub fn start_window(today: Day, from: Day, until: Day, deadline: Day, duration_days: i64) -> Option<(Day, Day)> {
+    let first = today.max(from);
+    let last = until.min(deadline) - duration_days;
+    (first <= last).then_some((first, last))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transitions_follow_the_api_table() {
+        use ArrangementStatus::*;
+        assert_eq!(transition_rule(Scheduled), Some((&[Agreed][..], Mover::Secretariat)));
+        assert_eq!(transition_rule(Completed).map(|r| r.1), Some(Mover::DeliveryTeam));
+        assert!(transition_rule(Agreed).is_none());
+        let (from, _) = transition_rule(Cancelled).unwrap();
+        assert!(from.iter().all(|s| !s.is_final()));
+    }
+
+    #[test]
+    fn start_window_needs_room_for_the_course() {
+        assert_eq!(start_window(10, 5, 100, 60, 28), Some((10, 32)));
+        assert_eq!(start_window(45, 45, 200, 60, 28), None);
+    }
+}

@@ -1,0 +1,360 @@
+//! `lcm.v1.MatchingService`: proposals of the matching engine, approval (which reserves
+//! every allocation in one transaction with the new arrangements), rejection (which the
+//! engine remembers) and ExplainNeed.
+
+use super::workflow::{self, Tx};
+use super::*;
+use crate::api as pb;
+use crate::api::matching_service_server::MatchingService;
+use crate::convert;
+use crate::matching;
+use crate::store::{TreeId, keys};
+use std::collections::BTreeMap;
+use tonic::{Request, Response, Status};
+
+fn day(t: UnixMicros) -> Day {
+    day_of_micros(t)
+}
+
+/// Maps the store onto the engine's input. Read under the writer gate, so it is one
+/// consistent state.
+pub fn match_input(store: &Store, today: Day, capabilities: Vec<CapabilityArea>) -> AppResult<matching::MatchInput> {
+    let centres: BTreeMap<Id, TrainingCentre> =
+        store.scan::<TrainingCentre>(None).map(|c| c.map(|c| (c.meta.id, c))).collect::<Result<_, _>>()?;
+    let mut needs = Vec::new();
+    for n in store.scan::<Need>(None) {
+        let n = n?;
+        needs.push(matching::NeedInput {
+            id: n.meta.id.render(Kind::Need),
+            requester: n.spec.requester,
+            category: n.spec.category,
+            capability: n.spec.capability,
+            quantity: n.spec.quantity,
+            women_quantity: n.spec.women_quantity,
+            consumed: n.seats.consumed(),
+            consumed_women: n.seats.consumed_women(),
+            languages: n.spec.languages.clone(),
+            needed_by: day(n.spec.needed_by),
+            priority: n.spec.priority,
+            accepted_modes: n.spec.accepted_modes.clone(),
+            withdrawn: n.withdrawn,
+        });
+    }
+    let mut offers = Vec::new();
+    for o in store.scan::<Offer>(None) {
+        let o = o?;
+        let delivery = o.spec.terms.delivery().map(|d| matching::DeliveryTerms {
+            languages: d.languages.clone(),
+            mode: d.mode,
+            training_centre: d.training_centre.and_then(|id| centres.get(&id)).map(|c| matching::CentreRef {
+                id: c.meta.id.render(Kind::Centre),
+                name: c.spec.name.clone(),
+                host_state: c.spec.host_state,
+            }),
+            duration_days: i64::from(d.duration_days),
+            women_only: d.women_only,
+            requires_funding: d.requires_funding,
+        });
+        offers.push(matching::OfferInput {
+            id: o.meta.id.render(Kind::Offer),
+            title: o.spec.title.clone(),
+            providers: o.spec.providers.clone(),
+            role: o.spec.terms.role(),
+            category: o.spec.category,
+            capability: o.spec.capability,
+            capacity: o.spec.capacity,
+            consumed: o.seats.consumed(),
+            available_from: day(o.spec.available_from),
+            available_until: day(o.spec.available_until),
+            eligible_recipients: o.spec.eligible_recipients.clone(),
+            excluded_recipients: o.spec.excluded_recipients.clone(),
+            max_per_recipient: o.spec.max_per_recipient,
+            delivery,
+            withdrawn: o.withdrawn,
+        });
+    }
+    let mut recipient_consumption = Vec::new();
+    for (k, v) in store.entries(TreeId::RecipientSeats)? {
+        let (Some(offer), Ok(state), Ok(seats)) = (
+            keys::id_from_key(&k[..8.min(k.len())]),
+            std::str::from_utf8(&k[8.min(k.len())..]).unwrap_or("").parse::<Alpha3>(),
+            <[u8; 4]>::try_from(v.as_slice()).map(u32::from_be_bytes),
+        ) else {
+            continue;
+        };
+        recipient_consumption.push(matching::RecipientConsumption {
+            offer_id: offer.render(Kind::Offer),
+            recipient: state,
+            seats,
+        });
+    }
+    let mut barred = Vec::new();
+    for (k, _) in store.entries(TreeId::Refusals)? {
+        if k.len() == 16 {
+            if let (Some(n), Some(o)) = (keys::id_from_key(&k[..8]), keys::id_from_key(&k[8..])) {
+                barred.push(matching::BarredPair { need_id: n.render(Kind::Need), offer_id: o.render(Kind::Offer) });
+            }
+        }
+    }
+    Ok(matching::MatchInput { today, needs, offers, recipient_consumption, barred, capabilities })
+}
+
+fn summary_to_proto(s: &matching::Summary) -> pb::MatchSummary {
+    pb::MatchSummary {
+        needs_considered: u32::try_from(s.needs_considered).unwrap_or(u32::MAX),
+        offers_considered: u32::try_from(s.offers_considered).unwrap_or(u32::MAX),
+        seats_demanded: s.seats_demanded,
+        seats_matched: s.seats_matched,
+        women_seats_matched: s.women_seats_matched,
+        critical_seats_unmatched: s.critical_seats_unmatched,
+        objective: s.objective.to_vec(),
+        solve_micros: s.solve_micros,
+    }
+}
+
+/// The engine's proposal for one need as a match record (not yet stored).
+fn match_record(p: &matching::ProposedMatch, meta: Meta, need: &Need) -> AppResult<Match> {
+    let bad = |what: &str| AppError::Internal(format!("the engine returned an unknown {what}"));
+    let mut allocations = Vec::new();
+    for a in &p.allocations {
+        allocations.push(AllocationRecord {
+            offer: Id::parse(Kind::Offer, &a.offer_id).ok_or_else(|| bad("offer"))?,
+            funding_offer: match &a.funding_offer_id {
+                Some(f) => Some(Id::parse(Kind::Offer, f).ok_or_else(|| bad("funding offer"))?),
+                None => None,
+            },
+            quantity: a.quantity,
+            women_quantity: a.women_quantity,
+            training_centre: match &a.training_centre_id {
+                Some(c) => Some(Id::parse(Kind::Centre, c).ok_or_else(|| bad("centre"))?),
+                None => None,
+            },
+            parties: a.parties.clone(),
+        });
+    }
+    Ok(Match {
+        meta,
+        need: need.meta.id,
+        recipient: need.spec.requester,
+        capability: need.spec.capability,
+        allocations,
+        quantity: p.quantity,
+        women_quantity: p.women_quantity,
+        parties: p.parties.clone(),
+        triangular: p.triangular,
+        score: p.score,
+        reasons: p.reasons.clone(),
+        state: MatchState::Proposed,
+        decided_by: String::new(),
+        decision_comment: String::new(),
+        decide_time: None,
+        arrangements: Vec::new(),
+    })
+}
+
+fn readable_match(store: &Store, caller: &Caller, id: Id) -> AppResult<Match> {
+    store.get::<Match>(id)?.filter(|m| caller.can_read_match(m)).ok_or_else(|| not_found(Kind::Match, id))
+}
+
+fn no_centres(caller: &Caller) -> AppResult<()> {
+    if matches!(caller.role, Role::TrainingCentre(_)) {
+        Err(AppError::PermissionDenied("training centres cannot call MatchingService".into()))
+    } else {
+        Ok(())
+    }
+}
+
+#[tonic::async_trait]
+impl MatchingService for Ctx {
+    async fn propose_matches(
+        &self,
+        req: Request<pb::ProposeMatchesRequest>,
+    ) -> Result<Response<pb::ProposeMatchesResponse>, Status> {
+        let caller = caller(&req)?;
+        require_secretariat(&caller)?;
+        let req = req.into_inner();
+        let call = WriteCall::new(&caller, "ProposeMatches", &req.request_id, &req)?;
+        if let Some(r) = call.replayed(&self.store)? {
+            return Ok(Response::new(r));
+        }
+        let mut v = Violations::default();
+        let capabilities = convert::capabilities_from(&mut v, "capabilities", &req.capabilities);
+        v.finish(())?;
+        let actor = caller.principal_id.clone();
+        let store = &self.store;
+        let dry_run = req.dry_run;
+        let response = call
+            .commit(
+                store,
+                |w, ws, now| {
+                    let input = match_input(store, day(now), capabilities.clone())?;
+                    let proposal = matching::propose(&input).map_err(|e| AppError::Internal(e.to_string()))?;
+                    let mut tx = Tx::new(store, ws, now, &actor);
+                    if !dry_run {
+                        tx.stale_proposals(|m| capabilities.is_empty() || capabilities.contains(&m.capability))?;
+                    }
+                    let mut matches = Vec::with_capacity(proposal.matches.len());
+                    for p in &proposal.matches {
+                        let need_id = Id::parse(Kind::Need, &p.need_id)
+                            .ok_or_else(|| AppError::Internal("the engine returned an unknown need".into()))?;
+                        let need = tx.need(need_id)?;
+                        if dry_run {
+                            let m = match_record(p, Meta::new(Id(0), now), &need)?;
+                            matches.push(pb::Match { id: String::new(), etag: String::new(), ..convert::match_to_proto(&m) });
+                            continue;
+                        }
+                        let m = match_record(p, Meta::new(w.allocate_id(Kind::Match), now), &need)?;
+                        tx.put_new_match(&m);
+                        matches.push(convert::match_to_proto(&m));
+                    }
+                    tracing::info!(matches = matches.len(), dry_run, seats = proposal.summary.seats_matched, solve_us = proposal.summary.solve_micros, "matches proposed");
+                    Ok(pb::ProposeMatchesResponse { matches, summary: Some(summary_to_proto(&proposal.summary)) })
+                },
+                Clone::clone,
+            )
+            .await?;
+        Ok(Response::new(response))
+    }
+
+    async fn get_match(&self, req: Request<pb::GetMatchRequest>) -> Result<Response<pb::Match>, Status> {
+        let caller = caller(&req)?;
+        no_centres(&caller)?;
+        let id = parse_id(Kind::Match, &req.get_ref().id)?;
+        Ok(Response::new(convert::match_to_proto(&readable_match(&self.store, &caller, id)?)))
+    }
+
+    async fn list_matches(&self, req: Request<pb::ListMatchesRequest>) -> Result<Response<pb::ListMatchesResponse>, Status> {
+        let caller = caller(&req)?;
+        no_centres(&caller)?;
+        let req = req.into_inner();
+        let mut v = Violations::default();
+        let state = (req.state != 0).then(|| v.enum_value("state", req.state, convert::match_state_from)).flatten();
+        let need = if req.need_id.is_empty() {
+            None
+        } else {
+            match Id::parse(Kind::Need, &req.need_id) {
+                Some(id) => Some(id),
+                None => {
+                    v.add("need_id", "is not a need id");
+                    None
+                }
+            }
+        };
+        v.finish(())?;
+        let scope = format!("ListMatches|{}|{}", req.state, req.need_id);
+        let pager = Pager::new(&self.store, req.page_size, &req.page_token, &scope, &caller)?;
+        let (matches, next_page_token) = pager.page(
+            &self.store,
+            self.store.scan::<Match>(pager.after_id()),
+            |m| m.meta.id.0,
+            |m| caller.can_read_match(m) && state.is_none_or(|s| m.state == s) && need.is_none_or(|n| m.need == n),
+        )?;
+        Ok(Response::new(pb::ListMatchesResponse { matches: matches.iter().map(convert::match_to_proto).collect(), next_page_token }))
+    }
+
+    async fn approve_match(&self, req: Request<pb::ApproveMatchRequest>) -> Result<Response<pb::ApproveMatchResponse>, Status> {
+        let caller = caller(&req)?;
+        require_secretariat(&caller)?;
+        let req = req.into_inner();
+        let call = WriteCall::new(&caller, "ApproveMatch", &req.request_id, &req)?;
+        if let Some(r) = call.replayed(&self.store)? {
+            return Ok(Response::new(r));
+        }
+        let mut v = Violations::default();
+        v.text("comment", &req.comment, 0, convert::limits::MAX_NOTE_CHARS, true);
+        v.finish(())?;
+        let id = parse_id(Kind::Match, &req.id)?;
+        let actor = caller.principal_id.clone();
+        let store = &self.store;
+        let result = call
+            .commit(
+                store,
+                |w, ws, now| {
+                    let m = readable_match(store, &caller, id)?;
+                    check_etag(&req.etag, &m.meta)?;
+                    if m.state != MatchState::Proposed {
+                        return Err(AppError::precondition(Reason::WrongState, format!("the match is {:?}, not PROPOSED", m.state)));
+                    }
+                    let mut tx = Tx::new(store, ws, now, &actor);
+                    let arrangements = tx.approve(w, m, &req.comment)?;
+                    let m = tx.match_after_approval(id)?;
+                    Ok(pb::ApproveMatchResponse {
+                        r#match: Some(convert::match_to_proto(&m)),
+                        arrangements: arrangements.iter().map(convert::arrangement_to_proto).collect(),
+                    })
+                },
+                Clone::clone,
+            )
+            .await;
+        if let Err(AppError::FailedPrecondition { reason, .. }) = &result {
+            if *reason != Reason::WrongState {
+                workflow::mark_stale(store, &caller.principal_id, id).await?;
+            }
+        }
+        Ok(Response::new(result?))
+    }
+
+    async fn reject_match(&self, req: Request<pb::RejectMatchRequest>) -> Result<Response<pb::Match>, Status> {
+        let caller = caller(&req)?;
+        require_secretariat(&caller)?;
+        let req = req.into_inner();
+        let call = WriteCall::new(&caller, "RejectMatch", &req.request_id, &req)?;
+        if let Some(r) = call.replayed(&self.store)? {
+            return Ok(Response::new(r));
+        }
+        let mut v = Violations::default();
+        v.text("reason", &req.reason, 0, convert::limits::MAX_NOTE_CHARS, true);
+        v.finish(())?;
+        let id = parse_id(Kind::Match, &req.id)?;
+        let actor = caller.principal_id.clone();
+        let store = &self.store;
+        let m = call
+            .commit(
+                store,
+                |_, ws, now| {
+                    let m = readable_match(store, &caller, id)?;
+                    check_etag(&req.etag, &m.meta)?;
+                    if m.state != MatchState::Proposed {
+                        return Err(AppError::precondition(Reason::WrongState, format!("the match is {:?}, not PROPOSED", m.state)));
+                    }
+                    let mut tx = Tx::new(store, ws, now, &actor);
+                    for offer in m.offers() {
+                        tx.remember_refusal(m.need, offer);
+                    }
+                    let m = Match {
+                        meta: m.meta.touched(now),
+                        state: MatchState::Rejected,
+                        decided_by: actor.clone(),
+                        decision_comment: req.reason.clone(),
+                        decide_time: Some(now),
+                        ..m
+                    };
+                    tx.put_match(&m, EventKind::MatchRejected);
+                    Ok(convert::match_to_proto(&m))
+                },
+                Clone::clone,
+            )
+            .await?;
+        Ok(Response::new(m))
+    }
+
+    async fn explain_need(&self, req: Request<pb::ExplainNeedRequest>) -> Result<Response<pb::ExplainNeedResponse>, Status> {
+        let caller = caller(&req)?;
+        no_centres(&caller)?;
+        let id = parse_id(Kind::Need, &req.get_ref().need_id)?;
+        let need = self.store.get::<Need>(id)?.filter(|n| caller.can_read_need(n)).ok_or_else(|| not_found(Kind::Need, id))?;
+        let input = match_input(&self.store, day(now_micros()), Vec::new())?;
+        let candidates = matching::explain_need(&input, &need.meta.id.render(Kind::Need)).unwrap_or_default();
+        Ok(Response::new(pb::ExplainNeedResponse {
+            candidates: candidates
+                .into_iter()
+                .map(|c| pb::Candidate {
+                    offer_id: c.offer_id,
+                    compatible: c.compatible,
+                    blockers: c.blockers,
+                    remaining_capacity: c.remaining_capacity,
+                })
+                .collect(),
+        }))
+    }
+}
