@@ -7,7 +7,11 @@ use lcm::config::ServeArgs;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "lcm", version, about = "Light coordination mechanism for peacekeeping training and capacity building")]
+#[command(
+    name = "lcm",
+    version,
+    about = "Light coordination mechanism for peacekeeping training and capacity building"
+)]
 struct Cli {
     #[command(flatten)]
     client: lcm::cli::ClientArgs,

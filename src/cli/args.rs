@@ -17,24 +17,15 @@ pub fn parse_time(text: &str) -> Result<Timestamp, String> {
             .parse()
             .map_err(|_| format!("{text:?}: expected +N or +Nd (days from today)"))?;
         let today = now_unix_seconds().div_euclid(SECONDS_PER_DAY);
-        return Ok(Timestamp {
-            seconds: (today + days) * SECONDS_PER_DAY,
-            nanos: 0,
-        });
+        return Ok(Timestamp { seconds: (today + days) * SECONDS_PER_DAY, nanos: 0 });
     }
-    text.parse::<Timestamp>().map_err(|_| {
-        format!(
-            "{text:?} is not a date: use YYYY-MM-DD, RFC 3339 (2027-03-01T12:00:00Z) or +N days"
-        )
-    })
+    text.parse::<Timestamp>()
+        .map_err(|_| format!("{text:?} is not a date: use YYYY-MM-DD, RFC 3339 (2027-03-01T12:00:00Z) or +N days"))
 }
 
 /// Seconds since the Unix epoch, now.
 pub fn now_unix_seconds() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)).unwrap_or(0)
 }
 
 /// An ISO 3166-1 alpha-3 code, upper-cased (`uga` → `UGA`). Membership is the server's to
@@ -54,9 +45,7 @@ pub fn parse_language(text: &str) -> Result<String, String> {
     if code.len() == 2 && code.bytes().all(|b| b.is_ascii_lowercase()) {
         Ok(code)
     } else {
-        Err(format!(
-            "{text:?} is not a two-letter ISO 639-1 code such as fr"
-        ))
+        Err(format!("{text:?} is not a two-letter ISO 639-1 code such as fr"))
     }
 }
 
@@ -89,10 +78,7 @@ impl Paging {
 
 /// Fetches pages until `next_page_token` is empty or `--limit` items are in hand.
 /// `fetch` takes a page token and returns one page's items and the next token.
-pub async fn collect_pages<T, F, Fut>(
-    paging: &Paging,
-    mut fetch: F,
-) -> Result<Vec<T>, tonic::Status>
+pub async fn collect_pages<T, F, Fut>(paging: &Paging, mut fetch: F) -> Result<Vec<T>, tonic::Status>
 where
     F: FnMut(String) -> Fut,
     Fut: Future<Output = Result<(Vec<T>, String), tonic::Status>>,
@@ -112,9 +98,7 @@ where
             break;
         }
         if next == token {
-            return Err(tonic::Status::internal(
-                "the server returned the same page token twice",
-            ));
+            return Err(tonic::Status::internal("the server returned the same page token twice"));
         }
         token = next;
     }
@@ -142,10 +126,7 @@ mod tests {
     #[test]
     fn relative_days_count_from_today_midnight() {
         let today = now_unix_seconds().div_euclid(SECONDS_PER_DAY) * SECONDS_PER_DAY;
-        assert_eq!(
-            parse_time("+30d").expect("+30d").seconds,
-            today + 30 * SECONDS_PER_DAY
-        );
+        assert_eq!(parse_time("+30d").expect("+30d").seconds, today + 30 * SECONDS_PER_DAY);
         assert_eq!(parse_time("+0").expect("+0").seconds, today);
     }
 
@@ -170,24 +151,12 @@ mod tests {
     async fn pages_are_followed_to_the_end_or_the_limit() {
         let pages = |token: String| async move {
             let n: usize = token.parse().unwrap_or(0);
-            let next = if n < 4 {
-                (n + 1).to_string()
-            } else {
-                String::new()
-            };
+            let next = if n < 4 { (n + 1).to_string() } else { String::new() };
             Ok::<_, tonic::Status>((vec![n * 10, n * 10 + 1], next))
         };
-        let all = collect_pages(&Paging::default(), pages)
-            .await
-            .expect("pages");
+        let all = collect_pages(&Paging::default(), pages).await.expect("pages");
         assert_eq!(all.len(), 10);
-        let limited = Paging {
-            page_size: None,
-            limit: Some(3),
-        };
-        assert_eq!(
-            collect_pages(&limited, pages).await.expect("pages"),
-            vec![0, 1, 10]
-        );
+        let limited = Paging { page_size: None, limit: Some(3) };
+        assert_eq!(collect_pages(&limited, pages).await.expect("pages"), vec![0, 1, 10]);
     }
 }

@@ -81,12 +81,7 @@ pub struct Step {
 pub async fn run(cmd: ArrangementsCmd, ctx: &Ctx) -> Result<(), CliError> {
     let mut client = ctx.clients.arrangements();
     let changed = match cmd {
-        ArrangementsCmd::List {
-            status,
-            party,
-            training_centre_id,
-            paging,
-        } => {
+        ArrangementsCmd::List { status, party, training_centre_id, paging } => {
             let arrangements = collect_pages(&paging, |page_token| {
                 let mut client = client.clone();
                 let req = api::ListArrangementsRequest {
@@ -120,23 +115,12 @@ pub async fn run(cmd: ArrangementsCmd, ctx: &Ctx) -> Result<(), CliError> {
         ArrangementsCmd::Start(step) => move_to(ctx, step, ArrangementStatus::InDelivery).await?,
         ArrangementsCmd::Complete(step) => move_to(ctx, step, ArrangementStatus::Completed).await?,
         ArrangementsCmd::Cancel(step) => move_to(ctx, step, ArrangementStatus::Cancelled).await?,
-        ArrangementsCmd::Outcome {
-            step,
-            trained,
-            women_trained,
-            certified,
-            deployed_missions,
-        } => {
+        ArrangementsCmd::Outcome { step, trained, women_trained, certified, deployed_missions } => {
             let etag = etag_of(ctx, &step).await?;
             let req = api::RecordOutcomeRequest {
                 id: step.id,
                 etag,
-                outcome: Some(api::Outcome {
-                    trained,
-                    women_trained,
-                    certified,
-                    deployed_missions,
-                }),
+                outcome: Some(api::Outcome { trained, women_trained, certified, deployed_missions }),
                 request_id: request_id(),
             };
             client.record_outcome(req).await?.into_inner()
@@ -147,12 +131,7 @@ pub async fn run(cmd: ArrangementsCmd, ctx: &Ctx) -> Result<(), CliError> {
 
 async fn get(ctx: &Ctx, id: &str) -> Result<api::Arrangement, CliError> {
     let req = api::GetArrangementRequest { id: id.to_string() };
-    Ok(ctx
-        .clients
-        .arrangements()
-        .get_arrangement(req)
-        .await?
-        .into_inner())
+    Ok(ctx.clients.arrangements().get_arrangement(req).await?.into_inner())
 }
 
 async fn etag_of(ctx: &Ctx, step: &Step) -> Result<String, CliError> {
@@ -164,34 +143,14 @@ async fn etag_of(ctx: &Ctx, step: &Step) -> Result<String, CliError> {
 
 async fn respond(ctx: &Ctx, step: Step, accept: bool) -> Result<api::Arrangement, CliError> {
     let etag = etag_of(ctx, &step).await?;
-    let req = api::RespondToArrangementRequest {
-        id: step.id,
-        etag,
-        accept,
-        note: step.note,
-        request_id: request_id(),
-    };
-    Ok(ctx
-        .clients
-        .arrangements()
-        .respond_to_arrangement(req)
-        .await?
-        .into_inner())
+    let req = api::RespondToArrangementRequest { id: step.id, etag, accept, note: step.note, request_id: request_id() };
+    Ok(ctx.clients.arrangements().respond_to_arrangement(req).await?.into_inner())
 }
 
-async fn move_to(
-    ctx: &Ctx,
-    step: Step,
-    to: ArrangementStatus,
-) -> Result<api::Arrangement, CliError> {
+async fn move_to(ctx: &Ctx, step: Step, to: ArrangementStatus) -> Result<api::Arrangement, CliError> {
     let etag = etag_of(ctx, &step).await?;
     let req = transition(step, etag, to, None);
-    Ok(ctx
-        .clients
-        .arrangements()
-        .transition_arrangement(req)
-        .await?
-        .into_inner())
+    Ok(ctx.clients.arrangements().transition_arrangement(req).await?.into_inner())
 }
 
 fn transition(
@@ -225,8 +184,5 @@ async fn start_plus_duration(
         .ok_or_else(|| usage("the arrangement names no delivery offer: give --end"))?;
     let req = api::GetOfferRequest { id: offer_id };
     let offer = ctx.clients.offers().get_offer(req).await?.into_inner();
-    Ok(Timestamp {
-        seconds: start.seconds + i64::from(offer.duration_days) * 86_400,
-        nanos: start.nanos,
-    })
+    Ok(Timestamp { seconds: start.seconds + i64::from(offer.duration_days) * 86_400, nanos: start.nanos })
 }

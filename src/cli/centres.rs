@@ -105,10 +105,7 @@ pub async fn run_centres(cmd: CentresCmd, ctx: &Ctx) -> Result<(), CliError> {
         CentresCmd::List { paging } => {
             let centres = collect_pages(&paging, |page_token| {
                 let mut client = client.clone();
-                let req = api::ListTrainingCentresRequest {
-                    page_size: paging.page_size(),
-                    page_token,
-                };
+                let req = api::ListTrainingCentresRequest { page_size: paging.page_size(), page_token };
                 async move {
                     let resp = client.list_training_centres(req).await?.into_inner();
                     Ok((resp.training_centres, resp.next_page_token))
@@ -125,12 +122,7 @@ pub async fn run_admin(cmd: AdminCmd, ctx: &Ctx) -> Result<(), CliError> {
     let mut client = ctx.clients.admin();
     let AdminCmd::Principals(cmd) = cmd;
     match cmd {
-        PrincipalsCmd::Create {
-            kind,
-            member_state,
-            training_centre_id,
-            display_name,
-        } => {
+        PrincipalsCmd::Create { kind, member_state, training_centre_id, display_name } => {
             let req = api::CreatePrincipalRequest {
                 kind: kind.into(),
                 member_state: member_state.unwrap_or_default(),
@@ -143,10 +135,7 @@ pub async fn run_admin(cmd: AdminCmd, ctx: &Ctx) -> Result<(), CliError> {
         PrincipalsCmd::List { paging } => {
             let principals = collect_pages(&paging, |page_token| {
                 let mut client = client.clone();
-                let req = api::ListPrincipalsRequest {
-                    page_size: paging.page_size(),
-                    page_token,
-                };
+                let req = api::ListPrincipalsRequest { page_size: paging.page_size(), page_token };
                 async move {
                     let resp = client.list_principals(req).await?.into_inner();
                     Ok((resp.principals, resp.next_page_token))

@@ -6,8 +6,7 @@ use crate::api::{
     admin_service_client::AdminServiceClient, arrangement_service_client::ArrangementServiceClient,
     event_service_client::EventServiceClient, matching_service_client::MatchingServiceClient,
     need_service_client::NeedServiceClient, offer_service_client::OfferServiceClient,
-    report_service_client::ReportServiceClient,
-    training_centre_service_client::TrainingCentreServiceClient,
+    report_service_client::ReportServiceClient, training_centre_service_client::TrainingCentreServiceClient,
 };
 use std::path::PathBuf;
 use std::time::Duration;
@@ -29,33 +28,17 @@ pub struct ClientArgs {
     )]
     pub addr: String,
     /// Bearer token of the calling principal.
-    #[arg(
-        long,
-        env = "LCM_TOKEN",
-        hide_env_values = true,
-        global = true,
-        help_heading = "Connection and output"
-    )]
+    #[arg(long, env = "LCM_TOKEN", hide_env_values = true, global = true, help_heading = "Connection and output")]
     pub token: Option<String>,
     /// Read the bearer token from this file (e.g. `lcm-data/admin.token`) when `--token`
     /// is not given.
-    #[arg(
-        long,
-        env = "LCM_TOKEN_FILE",
-        global = true,
-        help_heading = "Connection and output"
-    )]
+    #[arg(long, env = "LCM_TOKEN_FILE", global = true, help_heading = "Connection and output")]
     pub token_file: Option<PathBuf>,
     /// Print JSON instead of tables.
     #[arg(long, global = true, help_heading = "Connection and output")]
     pub json: bool,
     /// PEM file of the CA that signed the server's certificate; switches to TLS (https).
-    #[arg(
-        long,
-        env = "LCM_CA_CERT",
-        global = true,
-        help_heading = "Connection and output"
-    )]
+    #[arg(long, env = "LCM_CA_CERT", global = true, help_heading = "Connection and output")]
     pub ca_cert: Option<PathBuf>,
 }
 
@@ -68,10 +51,7 @@ impl ClientArgs {
         match &self.token_file {
             Some(path) => std::fs::read_to_string(path)
                 .map(|t| t.trim().to_string())
-                .map_err(|source| CliError::Io {
-                    path: path.display().to_string(),
-                    source,
-                }),
+                .map_err(|source| CliError::Io { path: path.display().to_string(), source }),
             None => Ok(String::new()),
         }
     }
@@ -97,22 +77,11 @@ pub async fn connect(args: &ClientArgs) -> Result<Channel, CliError> {
         .connect_timeout(Duration::from_secs(10))
         .tcp_nodelay(true);
     if let Some(path) = &args.ca_cert {
-        let pem = std::fs::read(path).map_err(|source| CliError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let pem = std::fs::read(path).map_err(|source| CliError::Io { path: path.display().to_string(), source })?;
         let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem));
-        endpoint = endpoint
-            .tls_config(tls)
-            .map_err(|source| CliError::Connect {
-                addr: uri.clone(),
-                source,
-            })?;
+        endpoint = endpoint.tls_config(tls).map_err(|source| CliError::Connect { addr: uri.clone(), source })?;
     }
-    endpoint
-        .connect()
-        .await
-        .map_err(|source| CliError::Connect { addr: uri, source })
+    endpoint.connect().await.map_err(|source| CliError::Connect { addr: uri, source })
 }
 
 /// Adds `authorization: Bearer <token>` to every call (nothing when the token is empty).
@@ -155,10 +124,7 @@ pub struct Clients {
 impl Clients {
     /// Clients over `channel` that authenticate with `token`.
     pub fn new(channel: Channel, token: &str) -> Result<Self, CliError> {
-        Ok(Clients {
-            channel,
-            auth: BearerAuth::new(token)?,
-        })
+        Ok(Clients { channel, auth: BearerAuth::new(token)? })
     }
 
     fn authed(&self) -> Authed {
@@ -201,23 +167,13 @@ mod tests {
     use super::*;
 
     fn args(addr: &str, tls: bool) -> ClientArgs {
-        ClientArgs {
-            addr: addr.into(),
-            ca_cert: tls.then(|| PathBuf::from("ca.pem")),
-            ..ClientArgs::default()
-        }
+        ClientArgs { addr: addr.into(), ca_cert: tls.then(|| PathBuf::from("ca.pem")), ..ClientArgs::default() }
     }
 
     #[test]
     fn address_without_scheme_gets_one() {
-        assert_eq!(
-            args("127.0.0.1:50051", false).uri(),
-            "http://127.0.0.1:50051"
-        );
-        assert_eq!(
-            args("lcm.example:443", true).uri(),
-            "https://lcm.example:443"
-        );
+        assert_eq!(args("127.0.0.1:50051", false).uri(), "http://127.0.0.1:50051");
+        assert_eq!(args("lcm.example:443", true).uri(), "https://lcm.example:443");
         assert_eq!(args("http://h:1", true).uri(), "https://h:1");
         assert_eq!(args("https://h:1", false).uri(), "https://h:1");
     }
@@ -226,12 +182,7 @@ mod tests {
     fn bearer_header_is_added_only_with_a_token() {
         let mut auth = BearerAuth::new("abc123").expect("valid token");
         let req = auth.call(tonic::Request::new(())).expect("intercepted");
-        assert_eq!(
-            req.metadata()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok()),
-            Some("Bearer abc123")
-        );
+        assert_eq!(req.metadata().get("authorization").and_then(|v| v.to_str().ok()), Some("Bearer abc123"));
         let mut none = BearerAuth::new("").expect("empty token");
         let req = none.call(tonic::Request::new(())).expect("intercepted");
         assert!(req.metadata().get("authorization").is_none());

@@ -89,17 +89,11 @@ mod tests {
 
     #[test]
     fn parses_api_names_and_rejects_others() {
-        assert_eq!(
-            parse_api_enum::<api::DeliveryMode>("AT_TRAINING_CENTRE"),
-            Ok(api::DeliveryMode::AtTrainingCentre)
-        );
+        assert_eq!(parse_api_enum::<api::DeliveryMode>("AT_TRAINING_CENTRE"), Ok(api::DeliveryMode::AtTrainingCentre));
         assert!(parse_api_enum::<api::Priority>("UNSPECIFIED").is_err());
         assert!(parse_api_enum::<api::Priority>("PRIORITY_HIGH").is_err());
         let err = parse_api_enum::<api::OfferRole>("LENDING").expect_err("not a role");
         assert!(err.contains("DELIVERY, FUNDING"), "{err}");
-        assert_eq!(
-            api::Priority::from_str("critical", true),
-            Ok(api::Priority::Critical)
-        );
+        assert_eq!(api::Priority::from_str("critical", true), Ok(api::Priority::Critical));
     }
 }

@@ -43,10 +43,7 @@ pub enum CliError {
 impl CliError {
     /// Wraps the error with what was being done, e.g. ``need `uga-hee-2027` ``.
     pub fn context(self, context: impl Into<String>) -> CliError {
-        CliError::Context {
-            context: context.into(),
-            source: Box::new(self),
-        }
+        CliError::Context { context: context.into(), source: Box::new(self) }
     }
 
     /// The gRPC status behind this error, if the server gave one.
@@ -149,11 +146,7 @@ mod tests {
             FieldViolation::new("need.languages[1]", "\"xx1\" is not a language"),
             FieldViolation::new("need.quantity", "must be 1..100000"),
         ]);
-        let status = tonic::Status::with_error_details(
-            tonic::Code::InvalidArgument,
-            "invalid need",
-            details,
-        );
+        let status = tonic::Status::with_error_details(tonic::Code::InvalidArgument, "invalid need", details);
         let text = CliError::from(status).to_string();
         assert!(text.starts_with("INVALID_ARGUMENT: invalid need"), "{text}");
         assert!(text.contains("reason: VALIDATION_FAILED"), "{text}");

@@ -47,11 +47,7 @@ pub enum EventsCmd {
 /// Runs one `events` command.
 pub async fn run(cmd: EventsCmd, ctx: &Ctx) -> Result<(), CliError> {
     match cmd {
-        EventsCmd::List {
-            after,
-            kinds,
-            paging,
-        } => {
+        EventsCmd::List { after, kinds, paging } => {
             let client = ctx.clients.events();
             let kinds: Vec<i32> = kinds.into_iter().map(i32::from).collect();
             let events = collect_pages(&paging, |page_token| {
@@ -70,35 +66,17 @@ pub async fn run(cmd: EventsCmd, ctx: &Ctx) -> Result<(), CliError> {
             .await?;
             ctx.list(&events)
         }
-        EventsCmd::Watch {
-            after,
-            kinds,
-            limit,
-        } => {
-            watch(
-                ctx,
-                after,
-                kinds.into_iter().map(i32::from).collect(),
-                limit,
-            )
-            .await
+        EventsCmd::Watch { after, kinds, limit } => {
+            watch(ctx, after, kinds.into_iter().map(i32::from).collect(), limit).await
         }
     }
 }
 
-async fn watch(
-    ctx: &Ctx,
-    mut after: u64,
-    kinds: Vec<i32>,
-    limit: Option<u64>,
-) -> Result<(), CliError> {
+async fn watch(ctx: &Ctx, mut after: u64, kinds: Vec<i32>, limit: Option<u64>) -> Result<(), CliError> {
     let mut printed = 0u64;
     let mut failures = 0u32;
     loop {
-        let req = api::WatchEventsRequest {
-            after_sequence: after,
-            kinds: kinds.clone(),
-        };
+        let req = api::WatchEventsRequest { after_sequence: after, kinds: kinds.clone() };
         let outcome = match ctx.clients.events().watch_events(req).await {
             Ok(resp) => {
                 let mut stream = resp.into_inner();
@@ -138,10 +116,7 @@ async fn watch(
 
 /// Errors after which a watcher reconnects and resumes by sequence.
 fn resumable(status: &tonic::Status) -> bool {
-    matches!(
-        status.code(),
-        tonic::Code::Unavailable | tonic::Code::ResourceExhausted | tonic::Code::Unknown
-    )
+    matches!(status.code(), tonic::Code::Unavailable | tonic::Code::ResourceExhausted | tonic::Code::Unknown)
 }
 
 /// One event as one line: compact JSON, or sequence, time, kind, resource and actor.
@@ -151,12 +126,7 @@ fn print_event(ctx: &Ctx, event: &api::Event) -> Result<(), CliError> {
     if ctx.format == Format::Json {
         writeln!(out, "{json}")?;
     } else {
-        let text = |key: &str| {
-            json.get(key)
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string()
-        };
+        let text = |key: &str| json.get(key).and_then(|v| v.as_str()).unwrap_or("").to_string();
         let time = text("time");
         let time = match time.split_once('.') {
             Some((seconds, _)) => format!("{seconds}Z"),

@@ -38,17 +38,11 @@ pub async fn import_scenario(
     t0_unix_seconds: i64,
 ) -> Result<ImportReport, CliError> {
     let clients = Clients::new(channel, token)?;
-    let mut report = ImportReport {
-        t0_unix_seconds,
-        ..ImportReport::default()
-    };
+    let mut report = ImportReport { t0_unix_seconds, ..ImportReport::default() };
     for centre in &scenario.training_centres {
         let context = || format!("training centre `{}`", centre.reference);
         let message = centre_message(centre).map_err(|e| e.context(context()))?;
-        let req = api::CreateTrainingCentreRequest {
-            training_centre: Some(message),
-            request_id: request_id(),
-        };
+        let req = api::CreateTrainingCentreRequest { training_centre: Some(message), request_id: request_id() };
         let created = retrying(|| {
             let mut client = clients.centres();
             let req = req.clone();
@@ -56,17 +50,12 @@ pub async fn import_scenario(
         })
         .await
         .map_err(|e| CliError::from(e).context(context()))?;
-        report
-            .training_centres
-            .insert(centre.reference.clone(), created.id);
+        report.training_centres.insert(centre.reference.clone(), created.id);
     }
     for need in &scenario.needs {
         let context = || format!("need `{}`", need.reference);
         let message = need_message(need, t0_unix_seconds).map_err(|e| e.context(context()))?;
-        let req = api::CreateNeedRequest {
-            need: Some(message),
-            request_id: request_id(),
-        };
+        let req = api::CreateNeedRequest { need: Some(message), request_id: request_id() };
         let created = retrying(|| {
             let mut client = clients.needs();
             let req = req.clone();
@@ -78,12 +67,9 @@ pub async fn import_scenario(
     }
     for offer in &scenario.offers {
         let context = || format!("offer `{}`", offer.reference);
-        let message = offer_message(offer, t0_unix_seconds, &report.training_centres)
-            .map_err(|e| e.context(context()))?;
-        let req = api::CreateOfferRequest {
-            offer: Some(message),
-            request_id: request_id(),
-        };
+        let message =
+            offer_message(offer, t0_unix_seconds, &report.training_centres).map_err(|e| e.context(context()))?;
+        let req = api::CreateOfferRequest { offer: Some(message), request_id: request_id() };
         let created = retrying(|| {
             let mut client = clients.offers();
             let req = req.clone();
@@ -123,10 +109,7 @@ fn to_api<E: ApiEnum + clap::ValueEnum + Into<i32>>(name: &str) -> Result<i32, C
 
 /// T0 + `days` whole days.
 fn day_timestamp(t0_unix_seconds: i64, days: i64) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: t0_unix_seconds + days * SECONDS_PER_DAY,
-        nanos: 0,
-    }
+    prost_types::Timestamp { seconds: t0_unix_seconds + days * SECONDS_PER_DAY, nanos: 0 }
 }
 
 fn strings<T: ToString>(items: &[T]) -> Vec<String> {
@@ -188,8 +171,7 @@ pub fn offer_message(
         None => String::new(),
     };
     let duration_days = match offer.duration_days {
-        Some(days) => u32::try_from(days)
-            .map_err(|_| usage(format!("duration_days {days} is out of range")))?,
+        Some(days) => u32::try_from(days).map_err(|_| usage(format!("duration_days {days} is out of range")))?,
         None => 0,
     };
     let mode = match &offer.mode {
@@ -251,10 +233,8 @@ const DEMO_STATES: &[(&str, &str)] = &[
 ];
 
 /// Centres of the demo scenario (by ref) that get a principal.
-const DEMO_CENTRES: &[(&str, &str)] = &[
-    ("ipstc", "IPSTC Nairobi training office"),
-    ("rsce-entebbe", "RSCE Entebbe training office"),
-];
+const DEMO_CENTRES: &[(&str, &str)] =
+    &[("ipstc", "IPSTC Nairobi training office"), ("rsce-entebbe", "RSCE Entebbe training office")];
 
 /// Creates principals for a few member states and for the IPSTC and Entebbe centres
 /// (skipping a centre the import did not create), with `token` (Secretariat).
@@ -264,22 +244,12 @@ pub async fn create_demo_principals(
     report: &ImportReport,
 ) -> Result<Vec<DemoPrincipal>, CliError> {
     let clients = Clients::new(channel, token)?;
-    let states = DEMO_STATES.iter().map(|(state, name)| {
-        (
-            api::PrincipalKind::MemberState,
-            state.to_string(),
-            String::new(),
-            *name,
-        )
-    });
+    let states = DEMO_STATES
+        .iter()
+        .map(|(state, name)| (api::PrincipalKind::MemberState, state.to_string(), String::new(), *name));
     let centres = DEMO_CENTRES.iter().filter_map(|(reference, name)| {
         let id = report.training_centres.get(*reference)?;
-        Some((
-            api::PrincipalKind::TrainingCentre,
-            String::new(),
-            id.clone(),
-            *name,
-        ))
+        Some((api::PrincipalKind::TrainingCentre, String::new(), id.clone(), *name))
     });
     let mut created = Vec::new();
     for (kind, member_state, training_centre_id, display_name) in states.chain(centres) {
@@ -325,18 +295,8 @@ pub fn demo_banner(
         report.offers.len()
     );
     for p in principals {
-        let bound = if p.member_state.is_empty() {
-            &p.training_centre_id
-        } else {
-            &p.member_state
-        };
-        text.push_str(&format!(
-            "  {:<16} {:<10} {:<36} LCM_TOKEN={}\n",
-            p.kind_name(),
-            bound,
-            p.display_name,
-            p.token
-        ));
+        let bound = if p.member_state.is_empty() { &p.training_centre_id } else { &p.member_state };
+        text.push_str(&format!("  {:<16} {:<10} {:<36} LCM_TOKEN={}\n", p.kind_name(), bound, p.display_name, p.token));
     }
     text.push_str(&format!(
         "\nTry, as the Secretariat:\n  \

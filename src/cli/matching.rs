@@ -16,12 +16,7 @@ pub enum MatchCmd {
         #[arg(long)]
         dry_run: bool,
         /// Only these capability areas (repeat or comma-separate; default: all).
-        #[arg(
-            long = "capability",
-            value_enum,
-            ignore_case = true,
-            value_delimiter = ','
-        )]
+        #[arg(long = "capability", value_enum, ignore_case = true, value_delimiter = ',')]
         capabilities: Vec<CapabilityArea>,
     },
     /// List matches.
@@ -64,10 +59,7 @@ pub enum MatchCmd {
 pub async fn run(cmd: MatchCmd, ctx: &Ctx) -> Result<(), CliError> {
     let mut client = ctx.clients.matching();
     match cmd {
-        MatchCmd::Propose {
-            dry_run,
-            capabilities,
-        } => {
+        MatchCmd::Propose { dry_run, capabilities } => {
             let req = api::ProposeMatchesRequest {
                 capabilities: capabilities.into_iter().map(i32::from).collect(),
                 dry_run,
@@ -83,11 +75,7 @@ pub async fn run(cmd: MatchCmd, ctx: &Ctx) -> Result<(), CliError> {
             }
             ctx.list(&resp.matches)
         }
-        MatchCmd::List {
-            state,
-            need_id,
-            paging,
-        } => {
+        MatchCmd::List { state, need_id, paging } => {
             let matches = collect_pages(&paging, |page_token| {
                 let mut client = client.clone();
                 let req = api::ListMatchesRequest {
@@ -113,12 +101,7 @@ pub async fn run(cmd: MatchCmd, ctx: &Ctx) -> Result<(), CliError> {
                 Some(etag) => etag,
                 None => current_etag(ctx, &id).await?,
             };
-            let req = api::ApproveMatchRequest {
-                id,
-                etag,
-                request_id: request_id(),
-                comment,
-            };
+            let req = api::ApproveMatchRequest { id, etag, request_id: request_id(), comment };
             let resp = client.approve_match(req).await?.into_inner();
             if ctx.format == Format::Json {
                 return ctx.one(&resp);
@@ -134,12 +117,7 @@ pub async fn run(cmd: MatchCmd, ctx: &Ctx) -> Result<(), CliError> {
                 Some(etag) => etag,
                 None => current_etag(ctx, &id).await?,
             };
-            let req = api::RejectMatchRequest {
-                id,
-                etag,
-                reason,
-                request_id: request_id(),
-            };
+            let req = api::RejectMatchRequest { id, etag, reason, request_id: request_id() };
             ctx.one(&client.reject_match(req).await?.into_inner())
         }
     }
@@ -147,13 +125,7 @@ pub async fn run(cmd: MatchCmd, ctx: &Ctx) -> Result<(), CliError> {
 
 async fn current_etag(ctx: &Ctx, id: &str) -> Result<String, CliError> {
     let req = api::GetMatchRequest { id: id.to_string() };
-    Ok(ctx
-        .clients
-        .matching()
-        .get_match(req)
-        .await?
-        .into_inner()
-        .etag)
+    Ok(ctx.clients.matching().get_match(req).await?.into_inner().etag)
 }
 
 /// Runs `explain NEED_ID`: every candidate offer, whether it fits, and why not.

@@ -28,9 +28,7 @@ mod tests;
 pub use connect::{Authed, BearerAuth, ClientArgs, Clients, connect, request_id};
 pub use enums::ApiEnum;
 pub use error::{CliError, describe_status};
-pub use import::{
-    DemoPrincipal, ImportReport, create_demo_principals, demo_banner, import_scenario,
-};
+pub use import::{DemoPrincipal, ImportReport, create_demo_principals, demo_banner, import_scenario};
 pub use render::{Format, View, to_json};
 
 use crate::scenario::Scenario;
@@ -100,11 +98,7 @@ pub async fn run(args: &ClientArgs, command: ClientCommand) -> Result<(), CliErr
     let channel = connect(args).await?;
     let ctx = Ctx {
         clients: Clients::new(channel.clone(), &token)?,
-        format: if args.json {
-            Format::Json
-        } else {
-            Format::Table
-        },
+        format: if args.json { Format::Json } else { Format::Table },
     };
     match command {
         ClientCommand::Needs(cmd) => needs::run(cmd, &ctx).await,
@@ -129,18 +123,13 @@ pub async fn run(args: &ClientArgs, command: ClientCommand) -> Result<(), CliErr
 
 /// Reads and checks a scenario file.
 pub fn read_scenario(path: &std::path::Path) -> Result<Scenario, CliError> {
-    let text = std::fs::read_to_string(path).map_err(|source| CliError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| CliError::Io { path: path.display().to_string(), source })?;
     Scenario::from_json(&text).map_err(|e| error::usage(format!("{}: {e}", path.display())))
 }
 
 fn print_import_report(ctx: &Ctx, report: &ImportReport) -> Result<(), CliError> {
-    let t0 = prost_types::Timestamp {
-        seconds: report.t0_unix_seconds,
-        nanos: 0,
-    };
+    let t0 = prost_types::Timestamp { seconds: report.t0_unix_seconds, nanos: 0 };
     if ctx.format == Format::Json {
         let mut json = serde_json::to_value(report).map_err(std::io::Error::other)?;
         json["t0"] = serde_json::Value::String(t0.to_string());
@@ -152,17 +141,13 @@ fn print_import_report(ctx: &Ctx, report: &ImportReport) -> Result<(), CliError>
         report.needs.len(),
         report.offers.len()
     ))?;
-    let rows: Vec<serde_json::Value> = [
-        ("centre", &report.training_centres),
-        ("need", &report.needs),
-        ("offer", &report.offers),
-    ]
-    .into_iter()
-    .flat_map(|(kind, map)| {
-        map.iter()
-            .map(move |(r, id)| serde_json::json!({"kind": kind, "ref": r, "id": id}))
-    })
-    .collect();
+    let rows: Vec<serde_json::Value> =
+        [("centre", &report.training_centres), ("need", &report.needs), ("offer", &report.offers)]
+            .into_iter()
+            .flat_map(|(kind, map)| {
+                map.iter().map(move |(r, id)| serde_json::json!({"kind": kind, "ref": r, "id": id}))
+            })
+            .collect();
     let columns = [
         render::Column("KIND", "kind", render::Cell::Plain),
         render::Column("REF", "ref", render::Cell::Plain),
@@ -216,12 +201,8 @@ impl Mask {
     /// The protobuf mask; an empty one is a usage error (the server would refuse it).
     pub fn into_field_mask(self) -> Result<prost_types::FieldMask, CliError> {
         if self.0.is_empty() {
-            return Err(error::usage(
-                "nothing to update: give at least one field to change (see --help)",
-            ));
+            return Err(error::usage("nothing to update: give at least one field to change (see --help)"));
         }
-        Ok(prost_types::FieldMask {
-            paths: self.0.into_iter().map(String::from).collect(),
-        })
+        Ok(prost_types::FieldMask { paths: self.0.into_iter().map(String::from).collect() })
     }
 }

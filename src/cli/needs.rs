@@ -148,36 +148,17 @@ impl NeedCreate {
 impl NeedUpdate {
     /// The need carrying the given fields, and the mask naming exactly those fields.
     pub fn to_need_and_mask(&self, etag: String) -> (api::Need, Mask) {
-        let mut need = api::Need {
-            id: self.id.clone(),
-            etag,
-            ..api::Need::default()
-        };
+        let mut need = api::Need { id: self.id.clone(), etag, ..api::Need::default() };
         let mut mask = Mask::default();
         mask.set("title", self.title.clone(), &mut need.title);
-        mask.set(
-            "description",
-            self.description.clone(),
-            &mut need.description,
-        );
+        mask.set("description", self.description.clone(), &mut need.description);
         mask.set("quantity", self.quantity, &mut need.quantity);
-        mask.set(
-            "women_quantity",
-            self.women_quantity,
-            &mut need.women_quantity,
-        );
+        mask.set("women_quantity", self.women_quantity, &mut need.women_quantity);
         mask.set("languages", self.languages.clone(), &mut need.languages);
         mask.set("needed_by", self.needed_by.map(Some), &mut need.needed_by);
         mask.set("priority", self.priority.map(i32::from), &mut need.priority);
-        mask.set(
-            "pledge_level",
-            self.pledge_level.map(i32::from),
-            &mut need.pledge_level,
-        );
-        let modes = self
-            .accepted_modes
-            .as_ref()
-            .map(|v| v.iter().map(|m| i32::from(*m)).collect());
+        mask.set("pledge_level", self.pledge_level.map(i32::from), &mut need.pledge_level);
+        let modes = self.accepted_modes.as_ref().map(|v| v.iter().map(|m| i32::from(*m)).collect());
         mask.set("accepted_modes", modes, &mut need.accepted_modes);
         mask.set("pledge_ref", self.pledge_ref.clone(), &mut need.pledge_ref);
         mask.set("mission", self.mission.clone(), &mut need.mission);
@@ -190,10 +171,7 @@ pub async fn run(cmd: NeedsCmd, ctx: &Ctx) -> Result<(), CliError> {
     let mut client = ctx.clients.needs();
     match cmd {
         NeedsCmd::Create(args) => {
-            let req = api::CreateNeedRequest {
-                need: Some(args.to_need()),
-                request_id: request_id(),
-            };
+            let req = api::CreateNeedRequest { need: Some(args.to_need()), request_id: request_id() };
             ctx.one(&client.create_need(req).await?.into_inner())
         }
         NeedsCmd::Get { id } => {
@@ -225,11 +203,8 @@ pub async fn run(cmd: NeedsCmd, ctx: &Ctx) -> Result<(), CliError> {
                 Some(etag) => etag.clone(),
                 None => current_etag(ctx, &args.id).await?,
             };
-            let req = api::UpdateNeedRequest {
-                need: Some(need),
-                update_mask: Some(update_mask),
-                request_id: request_id(),
-            };
+            let req =
+                api::UpdateNeedRequest { need: Some(need), update_mask: Some(update_mask), request_id: request_id() };
             ctx.one(&client.update_need(req).await?.into_inner())
         }
         NeedsCmd::Withdraw { id, etag } => {
@@ -237,11 +212,7 @@ pub async fn run(cmd: NeedsCmd, ctx: &Ctx) -> Result<(), CliError> {
                 Some(etag) => etag,
                 None => current_etag(ctx, &id).await?,
             };
-            let req = api::WithdrawNeedRequest {
-                id,
-                etag,
-                request_id: request_id(),
-            };
+            let req = api::WithdrawNeedRequest { id, etag, request_id: request_id() };
             ctx.one(&client.withdraw_need(req).await?.into_inner())
         }
     }

@@ -175,46 +175,26 @@ impl OfferCreate {
 impl OfferUpdate {
     /// The offer carrying the given fields, and the mask naming exactly those fields.
     pub fn to_offer_and_mask(&self, etag: String) -> (api::Offer, Mask) {
-        let mut offer = api::Offer {
-            id: self.id.clone(),
-            etag,
-            ..api::Offer::default()
-        };
+        let mut offer = api::Offer { id: self.id.clone(), etag, ..api::Offer::default() };
         let o = &mut offer;
         let mut mask = Mask::default();
         mask.set("title", self.title.clone(), &mut o.title);
         mask.set("description", self.description.clone(), &mut o.description);
         mask.set("capacity", self.capacity, &mut o.capacity);
-        mask.set(
-            "available_from",
-            self.available_from.map(Some),
-            &mut o.available_from,
-        );
-        mask.set(
-            "available_until",
-            self.available_until.map(Some),
-            &mut o.available_until,
-        );
+        mask.set("available_from", self.available_from.map(Some), &mut o.available_from);
+        mask.set("available_until", self.available_until.map(Some), &mut o.available_until);
         let eligible = self.eligible_recipients.clone();
         mask.set("eligible_recipients", eligible, &mut o.eligible_recipients);
         let excluded = self.excluded_recipients.clone();
         mask.set("excluded_recipients", excluded, &mut o.excluded_recipients);
-        mask.set(
-            "max_per_recipient",
-            self.max_per_recipient,
-            &mut o.max_per_recipient,
-        );
+        mask.set("max_per_recipient", self.max_per_recipient, &mut o.max_per_recipient);
         mask.set("languages", self.languages.clone(), &mut o.languages);
         mask.set("mode", self.mode.map(i32::from), &mut o.mode);
         let centre = self.training_centre_id.clone();
         mask.set("training_centre_id", centre, &mut o.training_centre_id);
         mask.set("duration_days", self.duration_days, &mut o.duration_days);
         mask.set("women_only", self.women_only, &mut o.women_only);
-        mask.set(
-            "requires_funding",
-            self.requires_funding,
-            &mut o.requires_funding,
-        );
+        mask.set("requires_funding", self.requires_funding, &mut o.requires_funding);
         (offer, mask)
     }
 }
@@ -224,10 +204,7 @@ pub async fn run(cmd: OffersCmd, ctx: &Ctx) -> Result<(), CliError> {
     let mut client = ctx.clients.offers();
     match cmd {
         OffersCmd::Create(args) => {
-            let req = api::CreateOfferRequest {
-                offer: Some(args.to_offer()),
-                request_id: request_id(),
-            };
+            let req = api::CreateOfferRequest { offer: Some(args.to_offer()), request_id: request_id() };
             ctx.one(&client.create_offer(req).await?.into_inner())
         }
         OffersCmd::Get { id } => {
@@ -272,11 +249,7 @@ pub async fn run(cmd: OffersCmd, ctx: &Ctx) -> Result<(), CliError> {
                 Some(etag) => etag,
                 None => current_etag(ctx, &id).await?,
             };
-            let req = api::WithdrawOfferRequest {
-                id,
-                etag,
-                request_id: request_id(),
-            };
+            let req = api::WithdrawOfferRequest { id, etag, request_id: request_id() };
             ctx.one(&client.withdraw_offer(req).await?.into_inner())
         }
     }

@@ -8,9 +8,7 @@
 
 use super::error::CliError;
 use crate::api::FILE_DESCRIPTOR_SET;
-use prost_reflect::{
-    DescriptorPool, DynamicMessage, Kind, MessageDescriptor, ReflectMessage, Value as PValue,
-};
+use prost_reflect::{DescriptorPool, DynamicMessage, Kind, MessageDescriptor, ReflectMessage, Value as PValue};
 use serde_json::{Map, Value};
 use std::io::Write;
 use std::sync::OnceLock;
@@ -63,11 +61,9 @@ fn pool() -> Result<&'static DescriptorPool, CliError> {
 }
 
 fn descriptor(full_name: &str) -> Result<MessageDescriptor, CliError> {
-    pool()?.get_message_by_name(full_name).ok_or_else(|| {
-        CliError::Output(std::io::Error::other(format!(
-            "unknown message {full_name}"
-        )))
-    })
+    pool()?
+        .get_message_by_name(full_name)
+        .ok_or_else(|| CliError::Output(std::io::Error::other(format!("unknown message {full_name}"))))
 }
 
 /// The message as JSON (field names as in the proto, snake_case).
@@ -100,14 +96,9 @@ fn message_json(message: &DynamicMessage) -> Value {
 }
 
 fn timestamp_json(message: &DynamicMessage) -> Value {
-    let seconds = message
-        .get_field_by_name("seconds")
-        .and_then(|v| v.as_i64());
+    let seconds = message.get_field_by_name("seconds").and_then(|v| v.as_i64());
     let nanos = message.get_field_by_name("nanos").and_then(|v| v.as_i32());
-    let ts = prost_types::Timestamp {
-        seconds: seconds.unwrap_or(0),
-        nanos: nanos.unwrap_or(0),
-    };
+    let ts = prost_types::Timestamp { seconds: seconds.unwrap_or(0), nanos: nanos.unwrap_or(0) };
     Value::String(ts.to_string())
 }
 
@@ -151,24 +142,13 @@ fn enum_json(number: i32, kind: &Kind) -> Value {
     let Some(value) = desc.get_value(number) else {
         return Value::from(number);
     };
-    let prefix = desc
-        .get_value(0)
-        .map(|v| v.name().trim_end_matches("UNSPECIFIED").to_string())
-        .unwrap_or_default();
+    let prefix = desc.get_value(0).map(|v| v.name().trim_end_matches("UNSPECIFIED").to_string()).unwrap_or_default();
     let name = value.name();
-    Value::String(
-        name.strip_prefix(prefix.as_str())
-            .unwrap_or(name)
-            .to_string(),
-    )
+    Value::String(name.strip_prefix(prefix.as_str()).unwrap_or(name).to_string())
 }
 
 /// Prints one message: every field (`get`, `show`), or JSON.
-pub fn print_one<M: View>(
-    out: &mut dyn Write,
-    message: &M,
-    format: Format,
-) -> Result<(), CliError> {
+pub fn print_one<M: View>(out: &mut dyn Write, message: &M, format: Format) -> Result<(), CliError> {
     let json = to_json(message)?;
     match format {
         Format::Json => writeln!(out, "{}", pretty(&json))?,
@@ -181,11 +161,7 @@ pub fn print_one<M: View>(
 }
 
 /// Prints a list of messages: a table, a JSON array, or CSV.
-pub fn print_list<M: View>(
-    out: &mut dyn Write,
-    items: &[M],
-    format: Format,
-) -> Result<(), CliError> {
+pub fn print_list<M: View>(out: &mut dyn Write, items: &[M], format: Format) -> Result<(), CliError> {
     let rows = items.iter().map(to_json).collect::<Result<Vec<_>, _>>()?;
     match format {
         Format::Json => writeln!(out, "{}", pretty(&Value::Array(rows)))?,
@@ -250,12 +226,7 @@ pub fn scalar_text(value: &Value) -> String {
     match value {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
-        Value::Array(items) => items
-            .iter()
-            .map(scalar_text)
-            .filter(|t| !t.is_empty())
-            .collect::<Vec<_>>()
-            .join(","),
+        Value::Array(items) => items.iter().map(scalar_text).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(","),
         Value::Object(_) => value.to_string(),
         other => other.to_string(),
     }
@@ -267,9 +238,7 @@ fn lookup(json: &Value, path: &str) -> Value {
     match path.split_once('.') {
         None => json.get(path).cloned().unwrap_or(Value::Null),
         Some((head, rest)) => match json.get(head) {
-            Some(Value::Array(items)) => {
-                Value::Array(items.iter().map(|item| lookup(item, rest)).collect())
-            }
+            Some(Value::Array(items)) => Value::Array(items.iter().map(|item| lookup(item, rest)).collect()),
             Some(inner) => lookup(inner, rest),
             None => Value::Null,
         },
@@ -280,11 +249,7 @@ fn cell_text(json: &Value, column: &Column, in_table: bool) -> String {
     let value = lookup(json, column.1);
     let text = scalar_text(&value);
     // An enum left unset (e.g. the mode of a FUNDING offer) reads better as nothing.
-    let text = if text == "UNSPECIFIED" {
-        String::new()
-    } else {
-        text
-    };
+    let text = if text == "UNSPECIFIED" { String::new() } else { text };
     match column.2 {
         Cell::Plain => text,
         Cell::Date => text.chars().take(10).collect(),
@@ -306,30 +271,17 @@ fn cell_text(json: &Value, column: &Column, in_table: bool) -> String {
 }
 
 /// An aligned text table with a header row, or `(none)` when there are no rows.
-pub fn write_table(
-    out: &mut dyn Write,
-    columns: &[Column],
-    rows: &[Value],
-) -> Result<(), CliError> {
+pub fn write_table(out: &mut dyn Write, columns: &[Column], rows: &[Value]) -> Result<(), CliError> {
     if rows.is_empty() {
         writeln!(out, "(none)")?;
         return Ok(());
     }
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|r| columns.iter().map(|c| cell_text(r, c, true)).collect())
-        .collect();
+    let cells: Vec<Vec<String>> =
+        rows.iter().map(|r| columns.iter().map(|c| cell_text(r, c, true)).collect()).collect();
     let widths: Vec<usize> = columns
         .iter()
         .enumerate()
-        .map(|(i, c)| {
-            cells
-                .iter()
-                .map(|row| row[i].chars().count())
-                .chain([c.0.len()])
-                .max()
-                .unwrap_or(0)
-        })
+        .map(|(i, c)| cells.iter().map(|row| row[i].chars().count()).chain([c.0.len()]).max().unwrap_or(0))
         .collect();
     let line = |items: Vec<&str>| -> String {
         let mut s = String::new();
@@ -354,19 +306,12 @@ pub fn write_csv(out: &mut dyn Write, columns: &[Column], rows: &[Value]) -> Res
     let header: Vec<String> = columns.iter().map(|c| csv_field(c.0)).collect();
     writeln!(out, "{}", header.join(","))?;
     for row in rows {
-        let fields: Vec<String> = columns
-            .iter()
-            .map(|c| csv_field(&cell_text(row, c, false)))
-            .collect();
+        let fields: Vec<String> = columns.iter().map(|c| csv_field(&cell_text(row, c, false))).collect();
         writeln!(out, "{}", fields.join(","))?;
     }
     Ok(())
 }
 
 fn csv_field(text: &str) -> String {
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text.to_string()
-    }
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
 }

@@ -21,12 +21,7 @@ pub enum ReportCmd {
     /// Seats needed, reserved, delivered and open, per capability or per requester.
     Gaps {
         /// Group rows by CAPABILITY or REQUESTER.
-        #[arg(
-            long = "by",
-            value_enum,
-            ignore_case = true,
-            default_value = "CAPABILITY"
-        )]
+        #[arg(long = "by", value_enum, ignore_case = true, default_value = "CAPABILITY")]
         group_by: GapGrouping,
     },
     /// The same support coming from several sources at overlapping times.
@@ -45,9 +40,7 @@ pub async fn run(args: ReportArgs, ctx: &Ctx) -> Result<(), CliError> {
     let mut client = ctx.clients.reports();
     match args.which {
         ReportCmd::Gaps { group_by } => {
-            let req = api::GetGapReportRequest {
-                group_by: group_by.into(),
-            };
+            let req = api::GetGapReportRequest { group_by: group_by.into() };
             let resp = client.get_gap_report(req).await?.into_inner();
             emit(ctx, format, &resp, &resp.rows)
         }
@@ -61,10 +54,7 @@ pub async fn run(args: ReportArgs, ctx: &Ctx) -> Result<(), CliError> {
             let resp = client.get_gender_report(req).await?.into_inner();
             let mut rows = resp.rows.clone();
             if let Some(overall) = &resp.overall {
-                rows.push(api::GenderRow {
-                    requester: "overall".to_string(),
-                    ..overall.clone()
-                });
+                rows.push(api::GenderRow { requester: "overall".to_string(), ..overall.clone() });
             }
             emit(ctx, format, &resp, &rows)
         }
@@ -72,12 +62,7 @@ pub async fn run(args: ReportArgs, ctx: &Ctx) -> Result<(), CliError> {
 }
 
 /// The whole response as JSON, or its rows as a table or CSV.
-fn emit<R: View, Row: View>(
-    ctx: &Ctx,
-    format: Format,
-    resp: &R,
-    rows: &[Row],
-) -> Result<(), CliError> {
+fn emit<R: View, Row: View>(ctx: &Ctx, format: Format, resp: &R, rows: &[Row]) -> Result<(), CliError> {
     if format == Format::Json {
         return ctx.line(&super::render::pretty(&to_json(resp)?));
     }

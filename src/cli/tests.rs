@@ -46,10 +46,7 @@ fn needs_create_parses_codes_enums_lists_and_dates() {
     assert_eq!(need.needed_by.map(|t| t.seconds), Some(1_803_859_200));
     assert_eq!(need.priority, i32::from(api::Priority::High));
     assert_eq!(need.pledge_level, i32::from(api::ReadinessLevel::Level2));
-    let modes = [
-        api::DeliveryMode::MobileTrainingTeam,
-        api::DeliveryMode::Remote,
-    ];
+    let modes = [api::DeliveryMode::MobileTrainingTeam, api::DeliveryMode::Remote];
     assert_eq!(need.accepted_modes, modes.map(i32::from));
     assert!(need.pledge_ref.is_empty() && need.mission.is_empty());
 }
@@ -67,10 +64,7 @@ fn bad_values_are_refused_before_anything_is_sent() {
         let line = NEED.replace(from, to);
         assert!(parse(&line).is_err(), "accepted: {to}");
     }
-    assert!(
-        parse("needs create --requester UGA").is_err(),
-        "missing flags accepted"
-    );
+    assert!(parse("needs create --requester UGA").is_err(), "missing flags accepted");
 }
 
 #[test]
@@ -90,10 +84,7 @@ fn update_mask_names_exactly_the_fields_given() {
         panic!("not offers update");
     };
     let (offer, mask) = args.to_offer_and_mask(String::new());
-    assert_eq!(
-        mask.paths(),
-        ["capacity", "eligible_recipients", "women_only"]
-    );
+    assert_eq!(mask.paths(), ["capacity", "eligible_recipients", "women_only"]);
     assert_eq!(offer.eligible_recipients, ["UGA", "RWA"]);
     assert!(!offer.women_only);
 
@@ -101,10 +92,7 @@ fn update_mask_names_exactly_the_fields_given() {
         panic!("not needs update");
     };
     let (_, mask) = args.to_need_and_mask(String::new());
-    assert!(
-        mask.into_field_mask().is_err(),
-        "an empty mask must not be sent"
-    );
+    assert!(mask.into_field_mask().is_err(), "an empty mask must not be sent");
     assert!(Mask::default().paths().is_empty());
 }
 
@@ -124,23 +112,16 @@ fn offers_create_leaves_delivery_fields_unset_for_funding() {
 
 #[test]
 fn global_flags_and_other_commands_parse() {
-    let cli = parse("events watch --after 42 --kinds ARRANGEMENT_CHANGED,outcome_recorded --json")
-        .expect("events watch");
+    let cli =
+        parse("events watch --after 42 --kinds ARRANGEMENT_CHANGED,outcome_recorded --json").expect("events watch");
     assert!(cli.client.json);
     let ClientCommand::Events(EventsCmd::Watch { after, kinds, .. }) = cli.command else {
         panic!("not events watch");
     };
     assert_eq!(after, 42);
-    assert_eq!(
-        kinds,
-        [
-            api::EventKind::ArrangementChanged,
-            api::EventKind::OutcomeRecorded
-        ]
-    );
+    assert_eq!(kinds, [api::EventKind::ArrangementChanged, api::EventKind::OutcomeRecorded]);
     let line = "arrangements schedule a1 --start 2027-02-01 --note go";
-    let ClientCommand::Arrangements(ArrangementsCmd::Schedule { step, start, end }) = command(line)
-    else {
+    let ClientCommand::Arrangements(ArrangementsCmd::Schedule { step, start, end }) = command(line) else {
         panic!("not arrangements schedule");
     };
     assert_eq!((step.id.as_str(), step.note.as_str()), ("a1", "go"));
@@ -170,10 +151,7 @@ fn sample_need() -> api::Need {
         title: "Field medical, \"FMAC\"".into(),
         quantity: 12,
         languages: vec!["en".into(), "fr".into()],
-        needed_by: Some(prost_types::Timestamp {
-            seconds: 1_803_859_200,
-            nanos: 0,
-        }),
+        needed_by: Some(prost_types::Timestamp { seconds: 1_803_859_200, nanos: 0 }),
         accepted_modes: vec![api::DeliveryMode::Remote.into()],
         state: api::NeedState::Open.into(),
         ..api::Need::default()
@@ -229,11 +207,7 @@ fn tables_csv_and_details_show_key_columns() {
     let mut detail = Vec::new();
     print_one(&mut detail, &needs[0], Format::Table).expect("detail");
     let detail = String::from_utf8(detail).expect("utf8");
-    assert!(
-        detail
-            .lines()
-            .any(|l| l.starts_with("languages") && l.ends_with("en,fr"))
-    );
+    assert!(detail.lines().any(|l| l.starts_with("languages") && l.ends_with("en,fr")));
     assert!(detail.contains("2027-03-01T00:00:00Z"));
 
     let mut empty = Vec::new();
@@ -246,15 +220,8 @@ fn nested_lists_are_collected_through_paths() {
     let found = api::Match {
         id: "m1".into(),
         allocations: vec![
-            api::Allocation {
-                offer_id: "o1".into(),
-                funding_offer_id: "f1".into(),
-                ..api::Allocation::default()
-            },
-            api::Allocation {
-                offer_id: "o2".into(),
-                ..api::Allocation::default()
-            },
+            api::Allocation { offer_id: "o1".into(), funding_offer_id: "f1".into(), ..api::Allocation::default() },
+            api::Allocation { offer_id: "o2".into(), ..api::Allocation::default() },
         ],
         ..api::Match::default()
     };
@@ -268,8 +235,7 @@ fn nested_lists_are_collected_through_paths() {
 fn scenario_records_map_onto_create_messages() {
     use super::import::{centre_message, need_message, offer_message};
     let scenario =
-        crate::scenario::Scenario::from_json(include_str!("../../fixtures/tpp-demo.json"))
-            .expect("fixture parses");
+        crate::scenario::Scenario::from_json(include_str!("../../fixtures/tpp-demo.json")).expect("fixture parses");
     let t0 = 1_800_000_123;
     let centres: std::collections::BTreeMap<String, String> = scenario
         .training_centres
@@ -298,20 +264,12 @@ fn scenario_records_map_onto_create_messages() {
         let at_centre = message.mode == i32::from(api::DeliveryMode::AtTrainingCentre);
         assert_eq!(at_centre, message.training_centre_id.starts_with("centre-"));
     }
-    let with_centre = scenario
-        .offers
-        .iter()
-        .find(|o| o.training_centre.is_some())
-        .expect("an offer at a centre");
+    let with_centre = scenario.offers.iter().find(|o| o.training_centre.is_some()).expect("an offer at a centre");
     assert!(offer_message(with_centre, t0, &Default::default()).is_err());
 }
 
 #[test]
 fn client_command_stays_small_enough_to_sit_beside_serve() {
     // clippy's large_enum_variant fires on the binary's top-level enum otherwise.
-    assert!(
-        std::mem::size_of::<ClientCommand>() <= 256,
-        "{}",
-        std::mem::size_of::<ClientCommand>()
-    );
+    assert!(std::mem::size_of::<ClientCommand>() <= 256, "{}", std::mem::size_of::<ClientCommand>());
 }

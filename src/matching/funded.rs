@@ -4,7 +4,8 @@
 //! with its own per-recipient cap, so the component is not a flow and its linear
 //! relaxation can be fractional. Method (docs/MATCHING.md argues exactness):
 //!
-//! 1. A mixed integer program with `microlp` (pure Rust, branch and bound, `mip_gap` 0):
+//! 1. A mixed integer program with `microlp` (pure Rust, branch and bound; each phase stops
+//!    once the incumbent is proven within ½ of the optimum, which is a whole number):
 //!    funded seat variables (need, delivery, funder) are integer; unfunded seat variables
 //!    and the women counts are continuous. Goals are solved one at a time; after goal k
 //!    reaches z_k the later phases keep it at z_k (within ~1e-7). Once the funded values are
@@ -21,7 +22,7 @@ use super::network::FlowModel;
 use super::prepare::{Pair, Prepared, Triple};
 use super::solution::{MatchError, SeatGrant, objective_of};
 use crate::domain::Priority;
-use microlp::{ComparisonOp, OptimizationDirection, Problem, SolveOptions, Variable};
+use microlp::{ComparisonOp, OptimizationDirection, Problem, SolveOptions, TerminationReason, Variable};
 use std::collections::BTreeMap;
 
 /// One seat variable: (need, delivery offer, funder) with its upper bound.
@@ -195,19 +196,33 @@ fn solve_lexicographic(
                 problem.add_constraint(expr, ComparisonOp::Le, opt + slack);
             }
         }
-        let mut options = SolveOptions::default();
         // Every phase optimum is a whole number (see the module docs), so an incumbent
-        // less than one unit from the bound is optimal: stop there instead of closing
-        // the gap among ties. |objective| ≤ reach, presolve offsets included ≤ 2·reach.
+        // less than ½ from the proven bound is optimal: stop there instead of closing the
+        // gap among ties. microlp's gap is relative to |incumbent|, which is at most the
+        // previous solution's value for the minimised goals (it is feasible here and the
+        // coefficients are ≥ 0) and at most `reach` for the others. The absolute gap is
+        // checked after the solve; if it is not below ½ the phase is solved with gap 0.
         let reach: f64 = goals[k].iter().zip(&uppers).map(|(&c, &u)| (c as f64).abs() * f64::from(u)).sum();
-        options.mip_gap = 0.45 / (2.0 * reach + 1.0);
-        if k > 0 {
-            options.warm_start = Some(handles.iter().zip(&values).map(|(&h, &x)| (h, x)).collect());
+        let previous: f64 = goals[k].iter().zip(&values).map(|(&c, x)| c as f64 * x).sum();
+        let scale = if k >= 4 && previous.is_finite() { previous.abs().min(reach) } else { reach };
+        let warm: Vec<(Variable, f64)> = handles.iter().zip(&values).map(|(&h, &x)| (h, x)).collect();
+        let solve = |mip_gap: f64| -> Result<microlp::Solution, MatchError> {
+            let mut options = SolveOptions::default();
+            options.mip_gap = mip_gap;
+            if k > 0 {
+                options.warm_start = Some(warm.clone());
+            }
+            problem
+                .solve_with(options)
+                .map_err(|e| MatchError::Solver(format!("integer program: {e}")))?
+                .into_solution()
+                .map_err(|_| MatchError::Solver("integer program stopped without a solution".into()))
+        };
+        let mut solution = solve(0.45 / (scale + 1.0))?;
+        let proven = solution.stats().best_bound.is_some_and(|b| (solution.objective() - b).abs() < 0.5);
+        if !proven && solution.termination_reason() != TerminationReason::ProvenOptimal {
+            solution = solve(0.0)?;
         }
-        let outcome = problem.solve_with(options).map_err(|e| MatchError::Solver(format!("integer program: {e}")))?;
-        let solution = outcome
-            .into_solution()
-            .map_err(|_| MatchError::Solver("integer program stopped without a solution".into()))?;
         for (v, h) in handles.iter().enumerate() {
             let x = solution.var_value(*h);
             values[v] = if is_integer(v) { x.round() } else { x };

@@ -8,7 +8,10 @@ use crate::convert;
 use tonic::{Request, Response, Status};
 
 fn readable(store: &Store, caller: &Caller, id: Id) -> AppResult<Arrangement> {
-    store.get::<Arrangement>(id)?.filter(|a| caller.can_read_arrangement(a)).ok_or_else(|| not_found(Kind::Arrangement, id))
+    store
+        .get::<Arrangement>(id)?
+        .filter(|a| caller.can_read_arrangement(a))
+        .ok_or_else(|| not_found(Kind::Arrangement, id))
 }
 
 /// The hosting centre, a delivering party, or the Secretariat.
@@ -31,7 +34,10 @@ fn parse_status(raw: i32) -> AppResult<ArrangementStatus> {
 
 #[tonic::async_trait]
 impl ArrangementService for Ctx {
-    async fn get_arrangement(&self, req: Request<pb::GetArrangementRequest>) -> Result<Response<pb::Arrangement>, Status> {
+    async fn get_arrangement(
+        &self,
+        req: Request<pb::GetArrangementRequest>,
+    ) -> Result<Response<pb::Arrangement>, Status> {
         let caller = caller(&req)?;
         let id = parse_id(Kind::Arrangement, &req.get_ref().id)?;
         Ok(Response::new(convert::arrangement_to_proto(&readable(&self.store, &caller, id)?)))
@@ -101,13 +107,19 @@ impl ArrangementService for Ctx {
                     let mut a = readable(store, &caller, id)?;
                     check_etag(&req.etag, &a.meta)?;
                     if a.status != ArrangementStatus::PendingConsent {
-                        return Err(AppError::precondition(Reason::WrongState, "the arrangement is no longer waiting for consent"));
+                        return Err(AppError::precondition(
+                            Reason::WrongState,
+                            "the arrangement is no longer waiting for consent",
+                        ));
                     }
                     let Some(consent) = a.consents.iter_mut().find(|c| c.state == state) else {
                         return Err(not_found(Kind::Arrangement, id));
                     };
                     if consent.decision != ConsentDecision::Pending {
-                        return Err(AppError::precondition(Reason::AlreadyAnswered, format!("{state} has already answered")));
+                        return Err(AppError::precondition(
+                            Reason::AlreadyAnswered,
+                            format!("{state} has already answered"),
+                        ));
                     }
                     consent.decision = if req.accept { ConsentDecision::Accepted } else { ConsentDecision::Refused };
                     consent.note.clone_from(&req.note);
@@ -151,7 +163,10 @@ impl ArrangementService for Ctx {
         let mut v = Violations::default();
         v.text("note", &req.note, 0, convert::limits::MAX_NOTE_CHARS, true);
         let dates = if to == ArrangementStatus::Scheduled {
-            (v.time("scheduled_start", req.scheduled_start.as_ref()), v.time("scheduled_end", req.scheduled_end.as_ref()))
+            (
+                v.time("scheduled_start", req.scheduled_start.as_ref()),
+                v.time("scheduled_end", req.scheduled_end.as_ref()),
+            )
         } else {
             (None, None)
         };
@@ -165,14 +180,22 @@ impl ArrangementService for Ctx {
                 |_, ws, now| {
                     let mut a = readable(store, &caller, id)?;
                     let Some((from, mover)) = rule else {
-                        return Err(AppError::precondition(Reason::WrongState, format!("{to:?} is reached by consent, not by a transition")));
+                        return Err(AppError::precondition(
+                            Reason::WrongState,
+                            format!("{to:?} is reached by consent, not by a transition"),
+                        ));
                     };
                     if mover == Mover::DeliveryTeam && !is_delivery_team(&caller, &a) {
-                        return Err(AppError::PermissionDenied("only the hosting centre, a delivering party or the Secretariat may do this".into()));
+                        return Err(AppError::PermissionDenied(
+                            "only the hosting centre, a delivering party or the Secretariat may do this".into(),
+                        ));
                     }
                     check_etag(&req.etag, &a.meta)?;
                     if !from.contains(&a.status) {
-                        return Err(AppError::precondition(Reason::WrongState, format!("cannot move from {:?} to {to:?}", a.status)));
+                        return Err(AppError::precondition(
+                            Reason::WrongState,
+                            format!("cannot move from {:?} to {to:?}", a.status),
+                        ));
                     }
                     let mut tx = Tx::new(store, ws, now, &actor);
                     match to {
@@ -196,7 +219,10 @@ impl ArrangementService for Ctx {
         Ok(Response::new(out))
     }
 
-    async fn record_outcome(&self, req: Request<pb::RecordOutcomeRequest>) -> Result<Response<pb::Arrangement>, Status> {
+    async fn record_outcome(
+        &self,
+        req: Request<pb::RecordOutcomeRequest>,
+    ) -> Result<Response<pb::Arrangement>, Status> {
         let caller = caller(&req)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "RecordOutcome", &req.request_id, &req)?;
@@ -230,14 +256,22 @@ impl ArrangementService for Ctx {
                 |_, ws, now| {
                     let mut a = readable(store, &caller, id)?;
                     if !is_delivery_team(&caller, &a) {
-                        return Err(AppError::PermissionDenied("only the hosting centre, a delivering party or the Secretariat record outcomes".into()));
+                        return Err(AppError::PermissionDenied(
+                            "only the hosting centre, a delivering party or the Secretariat record outcomes".into(),
+                        ));
                     }
                     check_etag(&req.etag, &a.meta)?;
                     if o.trained > a.allocation.quantity {
-                        return Err(AppError::invalid("outcome.trained", format!("must not exceed the arrangement's {} seats", a.allocation.quantity)));
+                        return Err(AppError::invalid(
+                            "outcome.trained",
+                            format!("must not exceed the arrangement's {} seats", a.allocation.quantity),
+                        ));
                     }
                     if !matches!(a.status, ArrangementStatus::InDelivery | ArrangementStatus::Completed) {
-                        return Err(AppError::precondition(Reason::WrongState, "outcomes are recorded in IN_DELIVERY or COMPLETED"));
+                        return Err(AppError::precondition(
+                            Reason::WrongState,
+                            "outcomes are recorded in IN_DELIVERY or COMPLETED",
+                        ));
                     }
                     a.outcome = Some(Outcome {
                         trained: o.trained,
@@ -282,11 +316,15 @@ fn schedule(
     let mut ok = window.is_some_and(|(first, last)| first <= s && s <= last);
     if let Some(f) = a.allocation.funding_offer {
         let funder = tx.offer(f)?;
-        ok &= day_of_micros(funder.spec.available_from) <= s && s + duration <= day_of_micros(funder.spec.available_until);
+        ok &= day_of_micros(funder.spec.available_from) <= s
+            && s + duration <= day_of_micros(funder.spec.available_until);
     }
     let mut v = Violations::default();
     if !ok {
-        v.add("scheduled_start", "the start day does not fit the delivery window (offer availability, need deadline, funding dates)");
+        v.add(
+            "scheduled_start",
+            "the start day does not fit the delivery window (offer availability, need deadline, funding dates)",
+        );
     }
     if day_of_micros(end) != s + duration {
         v.add("scheduled_end", format!("must be the start day + {duration} days"));

@@ -200,14 +200,24 @@ impl MatchingService for Ctx {
                         let need = tx.need(need_id)?;
                         if dry_run {
                             let m = match_record(p, Meta::new(Id(0), now), &need)?;
-                            matches.push(pb::Match { id: String::new(), etag: String::new(), ..convert::match_to_proto(&m) });
+                            matches.push(pb::Match {
+                                id: String::new(),
+                                etag: String::new(),
+                                ..convert::match_to_proto(&m)
+                            });
                             continue;
                         }
                         let m = match_record(p, Meta::new(w.allocate_id(Kind::Match), now), &need)?;
                         tx.put_new_match(&m);
                         matches.push(convert::match_to_proto(&m));
                     }
-                    tracing::info!(matches = matches.len(), dry_run, seats = proposal.summary.seats_matched, solve_us = proposal.summary.solve_micros, "matches proposed");
+                    tracing::info!(
+                        matches = matches.len(),
+                        dry_run,
+                        seats = proposal.summary.seats_matched,
+                        solve_us = proposal.summary.solve_micros,
+                        "matches proposed"
+                    );
                     Ok(pb::ProposeMatchesResponse { matches, summary: Some(summary_to_proto(&proposal.summary)) })
                 },
                 Clone::clone,
@@ -223,7 +233,10 @@ impl MatchingService for Ctx {
         Ok(Response::new(convert::match_to_proto(&readable_match(&self.store, &caller, id)?)))
     }
 
-    async fn list_matches(&self, req: Request<pb::ListMatchesRequest>) -> Result<Response<pb::ListMatchesResponse>, Status> {
+    async fn list_matches(
+        &self,
+        req: Request<pb::ListMatchesRequest>,
+    ) -> Result<Response<pb::ListMatchesResponse>, Status> {
         let caller = caller(&req)?;
         no_centres(&caller)?;
         let req = req.into_inner();
@@ -249,10 +262,16 @@ impl MatchingService for Ctx {
             |m| m.meta.id.0,
             |m| caller.can_read_match(m) && state.is_none_or(|s| m.state == s) && need.is_none_or(|n| m.need == n),
         )?;
-        Ok(Response::new(pb::ListMatchesResponse { matches: matches.iter().map(convert::match_to_proto).collect(), next_page_token }))
+        Ok(Response::new(pb::ListMatchesResponse {
+            matches: matches.iter().map(convert::match_to_proto).collect(),
+            next_page_token,
+        }))
     }
 
-    async fn approve_match(&self, req: Request<pb::ApproveMatchRequest>) -> Result<Response<pb::ApproveMatchResponse>, Status> {
+    async fn approve_match(
+        &self,
+        req: Request<pb::ApproveMatchRequest>,
+    ) -> Result<Response<pb::ApproveMatchResponse>, Status> {
         let caller = caller(&req)?;
         require_secretariat(&caller)?;
         let req = req.into_inner();
@@ -273,7 +292,10 @@ impl MatchingService for Ctx {
                     let m = readable_match(store, &caller, id)?;
                     check_etag(&req.etag, &m.meta)?;
                     if m.state != MatchState::Proposed {
-                        return Err(AppError::precondition(Reason::WrongState, format!("the match is {:?}, not PROPOSED", m.state)));
+                        return Err(AppError::precondition(
+                            Reason::WrongState,
+                            format!("the match is {:?}, not PROPOSED", m.state),
+                        ));
                     }
                     let mut tx = Tx::new(store, ws, now, &actor);
                     let arrangements = tx.approve(w, m, &req.comment)?;
@@ -315,7 +337,10 @@ impl MatchingService for Ctx {
                     let m = readable_match(store, &caller, id)?;
                     check_etag(&req.etag, &m.meta)?;
                     if m.state != MatchState::Proposed {
-                        return Err(AppError::precondition(Reason::WrongState, format!("the match is {:?}, not PROPOSED", m.state)));
+                        return Err(AppError::precondition(
+                            Reason::WrongState,
+                            format!("the match is {:?}, not PROPOSED", m.state),
+                        ));
                     }
                     let mut tx = Tx::new(store, ws, now, &actor);
                     for offer in m.offers() {
@@ -338,11 +363,15 @@ impl MatchingService for Ctx {
         Ok(Response::new(m))
     }
 
-    async fn explain_need(&self, req: Request<pb::ExplainNeedRequest>) -> Result<Response<pb::ExplainNeedResponse>, Status> {
+    async fn explain_need(
+        &self,
+        req: Request<pb::ExplainNeedRequest>,
+    ) -> Result<Response<pb::ExplainNeedResponse>, Status> {
         let caller = caller(&req)?;
         no_centres(&caller)?;
         let id = parse_id(Kind::Need, &req.get_ref().need_id)?;
-        let need = self.store.get::<Need>(id)?.filter(|n| caller.can_read_need(n)).ok_or_else(|| not_found(Kind::Need, id))?;
+        let need =
+            self.store.get::<Need>(id)?.filter(|n| caller.can_read_need(n)).ok_or_else(|| not_found(Kind::Need, id))?;
         let input = match_input(&self.store, day(now_micros()), Vec::new())?;
         let candidates = matching::explain_need(&input, &need.meta.id.render(Kind::Need)).unwrap_or_default();
         Ok(Response::new(pb::ExplainNeedResponse {

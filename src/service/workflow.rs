@@ -150,7 +150,10 @@ impl<'a> Tx<'a> {
             let (from, until) = (day_of_micros(offer.spec.available_from), day_of_micros(offer.spec.available_until));
             let window = start_window(today, from, until, day_of_micros(need.spec.needed_by), duration);
             let Some((mut first, mut last)) = window else {
-                return Err(AppError::precondition(Reason::Expired, format!("{} can no longer be delivered in time", a.offer.render(Kind::Offer))));
+                return Err(AppError::precondition(
+                    Reason::Expired,
+                    format!("{} can no longer be delivered in time", a.offer.render(Kind::Offer)),
+                ));
             };
             if let Some(fid) = a.funding_offer {
                 let mut funder = self.offer(fid)?;
@@ -158,7 +161,10 @@ impl<'a> Tx<'a> {
                 first = first.max(day_of_micros(funder.spec.available_from));
                 last = last.min(day_of_micros(funder.spec.available_until) - duration);
                 if first > last {
-                    return Err(AppError::precondition(Reason::Expired, format!("{} can no longer fund a start day", fid.render(Kind::Offer))));
+                    return Err(AppError::precondition(
+                        Reason::Expired,
+                        format!("{} can no longer fund a start day", fid.render(Kind::Offer)),
+                    ));
                 }
                 self.offers.insert(fid, funder);
             }
@@ -176,12 +182,22 @@ impl<'a> Tx<'a> {
                 delivering,
                 scheduled_start: None,
                 scheduled_end: None,
-                consents: a.parties.iter().map(|s| Consent { state: *s, decision: ConsentDecision::Pending, note: String::new(), time: None }).collect(),
+                consents: a
+                    .parties
+                    .iter()
+                    .map(|s| Consent { state: *s, decision: ConsentDecision::Pending, note: String::new(), time: None })
+                    .collect(),
                 outcome: None,
                 history: Vec::new(),
                 status: ArrangementStatus::PendingConsent,
             };
-            arr.history.push(HistoryEntry { from: None, to: ArrangementStatus::PendingConsent, actor: self.actor.into(), time: self.now, note: comment.into() });
+            arr.history.push(HistoryEntry {
+                from: None,
+                to: ArrangementStatus::PendingConsent,
+                actor: self.actor.into(),
+                time: self.now,
+                note: comment.into(),
+            });
             arrangements.push(arr);
         }
         need.seats.reserved += m.quantity;
@@ -211,7 +227,10 @@ impl<'a> Tx<'a> {
             return Err(AppError::precondition(Reason::Withdrawn, format!("{} was withdrawn", id.render(Kind::Offer))));
         }
         if offer.open_seats() < quantity {
-            return Err(AppError::precondition(Reason::CapacityExhausted, format!("{} has only {} seats open", id.render(Kind::Offer), offer.open_seats())));
+            return Err(AppError::precondition(
+                Reason::CapacityExhausted,
+                format!("{} has only {} seats open", id.render(Kind::Offer), offer.open_seats()),
+            ));
         }
         let held = self.recipient_seats(id, recipient)?;
         if offer.spec.max_per_recipient > 0 && held + quantity > offer.spec.max_per_recipient {
@@ -267,7 +286,11 @@ impl<'a> Tx<'a> {
             self.event(EventKind::OfferUpdated, EventResource::Offer(offer));
         }
         for ((offer, state), seats) in std::mem::take(&mut self.recipient_seats) {
-            self.ws.put_raw(TreeId::RecipientSeats, keys::recipient_key(offer, state).to_vec(), seats.to_be_bytes().to_vec());
+            self.ws.put_raw(
+                TreeId::RecipientSeats,
+                keys::recipient_key(offer, state).to_vec(),
+                seats.to_be_bytes().to_vec(),
+            );
         }
     }
 }

@@ -75,6 +75,20 @@ impl TestServer {
     pub async fn admin_client(&self) -> api::admin_service_client::AdminServiceClient<Channel> {
         api::admin_service_client::AdminServiceClient::new(self.channel().await)
     }
+    pub async fn matching(&self) -> api::matching_service_client::MatchingServiceClient<Channel> {
+        api::matching_service_client::MatchingServiceClient::new(self.channel().await)
+    }
+    pub async fn arrangements(&self) -> api::arrangement_service_client::ArrangementServiceClient<Channel> {
+        api::arrangement_service_client::ArrangementServiceClient::new(self.channel().await)
+    }
+
+    /// Loads the demo scenario through the API, as the Secretariat.
+    pub async fn import_demo(&self) -> lcm::cli::ImportReport {
+        let scenario = lcm::scenario::Scenario::from_json(include_str!("../../fixtures/tpp-demo.json")).unwrap();
+        let t0 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        lcm::cli::import_scenario(self.channel().await, &self.admin, &scenario, t0).await.unwrap()
+    }
+
     pub async fn events(&self) -> api::event_service_client::EventServiceClient<Channel> {
         api::event_service_client::EventServiceClient::new(self.channel().await)
     }

@@ -10,3 +10,4 @@ mod events;
 mod needs;
 mod offers;
 mod restart;
+mod workflow;

@@ -1,0 +1,366 @@
+//! The matching workflow over a real socket: proposals on the demo scenario, approval,
+//! consent, scheduling, delivery, outcomes, refusals and all-or-nothing approval.
+
+use crate::harness::*;
+use lcm::api;
+use tonic::Code;
+
+async fn propose(s: &TestServer, dry_run: bool) -> api::ProposeMatchesResponse {
+    s.matching()
+        .await
+        .propose_matches(authed(
+            &s.admin,
+            api::ProposeMatchesRequest { capabilities: vec![], dry_run, request_id: new_request_id() },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+fn match_for<'a>(r: &'a api::ProposeMatchesResponse, need_id: &str) -> &'a api::Match {
+    r.matches.iter().find(|m| m.need_id == need_id).unwrap_or_else(|| panic!("no match for {need_id}"))
+}
+
+async fn need(s: &TestServer, id: &str) -> api::Need {
+    s.needs().await.get_need(authed(&s.admin, api::GetNeedRequest { id: id.into() })).await.unwrap().into_inner()
+}
+
+async fn offer(s: &TestServer, id: &str) -> api::Offer {
+    s.offers().await.get_offer(authed(&s.admin, api::GetOfferRequest { id: id.into() })).await.unwrap().into_inner()
+}
+
+async fn approve(s: &TestServer, m: &api::Match, request_id: &str) -> Result<api::ApproveMatchResponse, tonic::Status> {
+    s.matching()
+        .await
+        .approve_match(authed(
+            &s.admin,
+            api::ApproveMatchRequest {
+                id: m.id.clone(),
+                etag: m.etag.clone(),
+                request_id: request_id.into(),
+                comment: "ok".into(),
+            },
+        ))
+        .await
+        .map(|r| r.into_inner())
+}
+
+#[tokio::test]
+async fn demo_proposals_reach_the_fixture_optimum() {
+    let s = TestServer::start().await;
+    let demo = s.import_demo().await;
+    let dry = propose(&s, true).await;
+    let sum = dry.summary.clone().unwrap();
+    assert_eq!(sum.needs_considered, 35);
+    assert_eq!(sum.seats_demanded, 646);
+    assert_eq!(sum.seats_matched, 490);
+    assert_eq!(sum.women_seats_matched, 103);
+    assert_eq!(sum.critical_seats_unmatched, 18);
+    assert_eq!(&sum.objective[..4], &[100, 343, 47, 103]);
+    assert_eq!(dry.matches.len(), 28);
+    let listed = s
+        .matching()
+        .await
+        .list_matches(authed(&s.admin, api::ListMatchesRequest::default()))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.matches.is_empty(), "a dry run stores nothing");
+    let r = propose(&s, false).await;
+    assert_eq!(r.summary.as_ref().unwrap().objective, sum.objective, "the same store gives the same proposals");
+    let ner = match_for(&r, &demo.needs["ner-cied"]);
+    let usa = &demo.offers["usa-cied-mtt"];
+    let irl = &demo.offers["irl-cied-mtt"];
+    let mut split: Vec<(String, u32)> = ner.allocations.iter().map(|a| (a.offer_id.clone(), a.quantity)).collect();
+    split.sort();
+    let mut want = vec![(usa.clone(), 16), (irl.clone(), 8)];
+    want.sort();
+    assert_eq!(split, want);
+    assert!(!ner.triangular);
+    let sen = match_for(&r, &demo.needs["sen-hee-fr"]);
+    assert!(sen.triangular);
+    assert_eq!(sen.parties, ["JPN", "MAR", "SEN"]);
+    assert_eq!(sen.allocations[0].funding_offer_id, demo.offers["jpn-tpp-eng-fund"]);
+    // A second run makes the first run's proposals STALE.
+    let again = propose(&s, false).await;
+    let first = s
+        .matching()
+        .await
+        .get_match(authed(&s.admin, api::GetMatchRequest { id: ner.id.clone() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.state, api::MatchState::Stale as i32);
+    assert_eq!(again.matches.len(), 28);
+}
+
+#[tokio::test]
+async fn a_triangular_match_goes_from_approval_to_a_recorded_outcome() {
+    let s = TestServer::start().await;
+    let demo = s.import_demo().await;
+    let (sen, mar, jpn, uga) = (s.state("SEN").await, s.state("MAR").await, s.state("JPN").await, s.state("UGA").await);
+    let r = propose(&s, false).await;
+    let m = match_for(&r, &demo.needs["sen-hee-fr"]).clone();
+    // A party reads the match; a state that is not a party does not.
+    let mut matching = s.matching().await;
+    matching.get_match(authed(&mar, api::GetMatchRequest { id: m.id.clone() })).await.unwrap();
+    assert_code(matching.get_match(authed(&uga, api::GetMatchRequest { id: m.id.clone() })).await, Code::NotFound);
+    assert_code(
+        matching.approve_match(authed(&sen, api::ApproveMatchRequest { id: m.id.clone(), ..Default::default() })).await,
+        Code::PermissionDenied,
+    );
+    let approved = approve(&s, &m, "").await.unwrap();
+    assert_eq!(approved.r#match.unwrap().state, api::MatchState::Approved as i32);
+    assert_eq!(approved.arrangements.len(), 1);
+    let mut a = approved.arrangements[0].clone();
+    assert_eq!(a.status, api::ArrangementStatus::PendingConsent as i32);
+    assert!(a.triangular);
+    assert_eq!(a.consents.iter().map(|c| c.state.as_str()).collect::<Vec<_>>(), ["JPN", "MAR", "SEN"]);
+    let need_id = demo.needs["sen-hee-fr"].clone();
+    assert_eq!(need(&s, &need_id).await.reserved_quantity, 12);
+    assert_eq!(need(&s, &need_id).await.state, api::NeedState::Fulfilled as i32);
+    assert_eq!(offer(&s, &demo.offers["jpn-tpp-eng-fund"]).await.reserved_quantity, 12);
+    // Consent: the Secretariat cannot answer for a state; each party answers once.
+    let mut arrs = s.arrangements().await;
+    let respond = |token: &str, a: &api::Arrangement, accept: bool| {
+        authed(
+            token,
+            api::RespondToArrangementRequest {
+                id: a.id.clone(),
+                etag: String::new(),
+                accept,
+                note: "agreed".into(),
+                request_id: String::new(),
+            },
+        )
+    };
+    assert_code(arrs.respond_to_arrangement(respond(&s.admin, &a, true)).await, Code::PermissionDenied);
+    assert_code(arrs.respond_to_arrangement(respond(&uga, &a, true)).await, Code::NotFound);
+    for t in [&sen, &mar] {
+        a = arrs.respond_to_arrangement(respond(t, &a, true)).await.unwrap().into_inner();
+        assert_eq!(a.status, api::ArrangementStatus::PendingConsent as i32);
+    }
+    let status = assert_code(arrs.respond_to_arrangement(respond(&sen, &a, false)).await, Code::FailedPrecondition);
+    assert_eq!(reason(&status), "ALREADY_ANSWERED");
+    a = arrs.respond_to_arrangement(respond(&jpn, &a, true)).await.unwrap().into_inner();
+    assert_eq!(a.status, api::ArrangementStatus::Agreed as i32);
+    // Scheduling: Secretariat only, dates inside the window, end = start + duration.
+    let o = offer(&s, &demo.offers["mar-hee-tot-fr"]).await;
+    let start = o.available_from.unwrap().seconds.div_euclid(86_400) * 86_400 + 86_400;
+    let ts = |secs: i64| Some(prost_types::Timestamp { seconds: secs, nanos: 0 });
+    let end = start + i64::from(o.duration_days) * 86_400;
+    let transition = |token: &str, a: &api::Arrangement, to: api::ArrangementStatus, start: i64, end: i64| {
+        authed(
+            token,
+            api::TransitionArrangementRequest {
+                id: a.id.clone(),
+                etag: a.etag.clone(),
+                to: to as i32,
+                note: String::new(),
+                scheduled_start: ts(start),
+                scheduled_end: ts(end),
+                request_id: String::new(),
+            },
+        )
+    };
+    use api::ArrangementStatus as S;
+    assert_code(
+        arrs.transition_arrangement(transition(&mar, &a, S::Scheduled, start, end)).await,
+        Code::PermissionDenied,
+    );
+    let status = assert_code(
+        arrs.transition_arrangement(transition(&s.admin, &a, S::Scheduled, start, end + 86_400)).await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(violations(&status), ["scheduled_end"]);
+    assert_code(
+        arrs.transition_arrangement(transition(&s.admin, &a, S::Completed, 0, 0)).await,
+        Code::FailedPrecondition,
+    );
+    a = arrs.transition_arrangement(transition(&s.admin, &a, S::Scheduled, start, end)).await.unwrap().into_inner();
+    assert_eq!(a.status, S::Scheduled as i32);
+    // Delivery: the delivering party starts it; the recipient may not.
+    assert_code(arrs.transition_arrangement(transition(&sen, &a, S::InDelivery, 0, 0)).await, Code::PermissionDenied);
+    a = arrs.transition_arrangement(transition(&mar, &a, S::InDelivery, 0, 0)).await.unwrap().into_inner();
+    let outcome = |a: &api::Arrangement, trained: u32, women: u32| {
+        authed(
+            &mar,
+            api::RecordOutcomeRequest {
+                id: a.id.clone(),
+                etag: String::new(),
+                outcome: Some(api::Outcome {
+                    trained,
+                    women_trained: women,
+                    certified: trained,
+                    deployed_missions: vec!["MINUSCA".into()],
+                }),
+                request_id: String::new(),
+            },
+        )
+    };
+    let status = assert_code(arrs.record_outcome(outcome(&a, 10, 11)).await, Code::InvalidArgument);
+    assert_eq!(violations(&status), ["outcome.women_trained"]);
+    assert_code(arrs.record_outcome(outcome(&a, 13, 1)).await, Code::InvalidArgument);
+    a = arrs.record_outcome(outcome(&a, 12, 2)).await.unwrap().into_inner();
+    a = arrs.transition_arrangement(transition(&mar, &a, S::Completed, 0, 0)).await.unwrap().into_inner();
+    assert_eq!(a.status, S::Completed as i32);
+    assert_eq!(a.outcome.as_ref().unwrap().trained, 12);
+    let history: Vec<i32> = a.history.iter().map(|h| h.to_status).collect();
+    assert_eq!(
+        history,
+        [S::PendingConsent as i32, S::Agreed as i32, S::Scheduled as i32, S::InDelivery as i32, S::Completed as i32]
+    );
+    let n = need(&s, &need_id).await;
+    assert_eq!((n.reserved_quantity, n.delivered_quantity), (0, 12));
+    assert_eq!(n.state, api::NeedState::Fulfilled as i32);
+    // Final: no way out of COMPLETED.
+    assert_code(
+        arrs.transition_arrangement(transition(&s.admin, &a, S::Cancelled, 0, 0)).await,
+        Code::FailedPrecondition,
+    );
+}
+
+#[tokio::test]
+async fn refused_consent_releases_the_seats_and_is_remembered() {
+    let s = TestServer::start().await;
+    let demo = s.import_demo().await;
+    let gha = s.state("GHA").await;
+    let r = propose(&s, false).await;
+    let need_id = demo.needs["gha-epm"].clone();
+    let m = match_for(&r, &need_id).clone();
+    let a = approve(&s, &m, "").await.unwrap().arrangements.remove(0);
+    assert_eq!(need(&s, &need_id).await.reserved_quantity, 8);
+    let declined = s
+        .arrangements()
+        .await
+        .respond_to_arrangement(authed(
+            &gha,
+            api::RespondToArrangementRequest {
+                id: a.id.clone(),
+                accept: false,
+                note: "not now".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(declined.status, api::ArrangementStatus::Declined as i32);
+    let n = need(&s, &need_id).await;
+    assert_eq!((n.reserved_quantity, n.state), (0, api::NeedState::Open as i32));
+    assert_eq!(offer(&s, &demo.offers["bra-epm-ipstc"]).await.reserved_quantity, 0);
+    // The engine no longer proposes that need with those offers.
+    let again = propose(&s, true).await;
+    assert!(again.matches.iter().all(|m| m.need_id != need_id));
+    let explained = s
+        .matching()
+        .await
+        .explain_need(authed(&s.admin, api::ExplainNeedRequest { need_id: need_id.clone() }))
+        .await
+        .unwrap()
+        .into_inner();
+    let bra = explained.candidates.iter().find(|c| c.offer_id == demo.offers["bra-epm-ipstc"]).unwrap();
+    assert!(!bra.compatible);
+}
+
+#[tokio::test]
+async fn approval_is_all_or_nothing_and_retries_reserve_once() {
+    let s = TestServer::start().await;
+    let demo = s.import_demo().await;
+    let r = propose(&s, false).await;
+    // Retried with the same request id after a lost response: same arrangements, one reservation.
+    let uga = match_for(&r, &demo.needs["uga-hee-2027"]).clone();
+    let rid = new_request_id();
+    let first = approve(&s, &uga, &rid).await.unwrap();
+    let second = approve(&s, &uga, &rid).await.unwrap();
+    assert_eq!(first, second);
+    assert_eq!(need(&s, &demo.needs["uga-hee-2027"]).await.reserved_quantity, 20);
+    // Approving again (new request id): the old etag is stale, and without an etag the
+    // match is no longer PROPOSED.
+    assert_code(approve(&s, &uga, &new_request_id()).await, Code::Aborted);
+    let no_etag = api::Match { etag: String::new(), ..uga.clone() };
+    let status = assert_code(approve(&s, &no_etag, &new_request_id()).await, Code::FailedPrecondition);
+    assert_eq!(reason(&status), "WRONG_STATE");
+    // An offer withdrawn after the proposal: nothing is reserved and the match turns STALE.
+    let ner = match_for(&r, &demo.needs["ner-cied"]).clone();
+    let irl = offer(&s, &demo.offers["irl-cied-mtt"]).await;
+    s.offers()
+        .await
+        .withdraw_offer(authed(
+            &s.admin,
+            api::WithdrawOfferRequest { id: irl.id.clone(), etag: irl.etag, request_id: String::new() },
+        ))
+        .await
+        .unwrap();
+    let status = assert_code(approve(&s, &ner, "").await, Code::FailedPrecondition);
+    assert_eq!(reason(&status), "WITHDRAWN");
+    assert_eq!(need(&s, &demo.needs["ner-cied"]).await.reserved_quantity, 0);
+    assert_eq!(
+        offer(&s, &demo.offers["usa-cied-mtt"]).await.reserved_quantity,
+        0,
+        "the other allocation reserved nothing"
+    );
+    let after =
+        s.matching().await.get_match(authed(&s.admin, api::GetMatchRequest { id: ner.id })).await.unwrap().into_inner();
+    assert_eq!(after.state, api::MatchState::Stale as i32);
+    // Updating a need makes its PROPOSED matches STALE.
+    let sen = match_for(&r, &demo.needs["sen-qrf"]).clone();
+    let mut n = need(&s, &demo.needs["sen-qrf"]).await;
+    n.title = "Quick reaction force, updated".into();
+    s.needs()
+        .await
+        .update_need(authed(
+            &s.admin,
+            api::UpdateNeedRequest {
+                need: Some(n),
+                update_mask: Some(prost_types::FieldMask { paths: vec!["title".into()] }),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    let stale =
+        s.matching().await.get_match(authed(&s.admin, api::GetMatchRequest { id: sen.id })).await.unwrap().into_inner();
+    assert_eq!(stale.state, api::MatchState::Stale as i32);
+}
+
+#[tokio::test]
+async fn rejected_matches_are_not_proposed_again_until_an_update() {
+    let s = TestServer::start().await;
+    let demo = s.import_demo().await;
+    let r = propose(&s, false).await;
+    let need_id = demo.needs["vnm-french"].clone();
+    let m = match_for(&r, &need_id).clone();
+    let rejected = s
+        .matching()
+        .await
+        .reject_match(authed(
+            &s.admin,
+            api::RejectMatchRequest {
+                id: m.id,
+                etag: m.etag,
+                reason: "duplicate of a bilateral course".into(),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(rejected.state, api::MatchState::Rejected as i32);
+    assert!(propose(&s, true).await.matches.iter().all(|m| m.need_id != need_id));
+    let mut n = need(&s, &need_id).await;
+    n.description = "Updated".into();
+    s.needs()
+        .await
+        .update_need(authed(
+            &s.admin,
+            api::UpdateNeedRequest {
+                need: Some(n),
+                update_mask: Some(prost_types::FieldMask { paths: vec!["description".into()] }),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .unwrap();
+    assert!(propose(&s, true).await.matches.iter().any(|m| m.need_id == need_id));
+}
