@@ -10,6 +10,7 @@ pub mod config;
 pub mod convert;
 pub mod domain;
 pub mod error;
+pub mod loadtest;
 pub mod matching;
 pub mod scenario;
 pub mod server;

@@ -45,6 +45,8 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         changes: usize,
     },
+    /// Drive a running server (or lcm-echo) with load; print throughput and latency.
+    Loadtest(lcm::loadtest::LoadtestArgs),
     #[command(flatten)]
     Client(lcm::cli::ClientCommand),
 }
@@ -67,6 +69,7 @@ fn main() -> ExitCode {
             let args = lcm::matching::bench::BenchArgs { needs, offers, seed, funded_share, changes };
             return print_line(lcm::matching::bench::run_bench(&args));
         }
+        Command::Loadtest(args) => return runtime.block_on(lcm::loadtest::execute(&cli.client, args)),
         Command::Serve(args) => args,
     };
     match runtime.block_on(serve(args)) {
