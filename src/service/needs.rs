@@ -242,44 +242,24 @@ impl NeedService for Ctx {
     }
 }
 
-/// API.md's update rules: identity fields never change; while seats are held, quantity
-/// may not drop below them and the other matching fields are frozen.
+/// API.md's update rules for needs (see [`check_update`]).
 fn check_need_change(current: &Need, next: &NeedSpec) -> AppResult<()> {
     let c = &current.spec;
-    let mut v = Violations::default();
-    if next.requester != c.requester {
-        v.add("need.requester", "never changes");
-    }
-    if next.category != c.category {
-        v.add("need.category", "never changes");
-    }
-    if next.capability != c.capability {
-        v.add("need.capability", "never changes");
-    }
-    v.finish(())?;
-    if !current.seats.any() {
-        return Ok(());
-    }
-    if next.quantity < current.seats.consumed() {
-        return Err(AppError::precondition(
-            Reason::BelowReserved,
-            format!("quantity may not drop below the {} seats reserved or delivered", current.seats.consumed()),
-        ));
-    }
-    let frozen = [
-        ("women_quantity", next.women_quantity != c.women_quantity),
-        ("languages", next.languages != c.languages),
-        ("needed_by", next.needed_by != c.needed_by),
-        ("priority", next.priority != c.priority),
-        ("accepted_modes", next.accepted_modes != c.accepted_modes),
-    ];
-    let changed: Vec<&str> = frozen.iter().filter(|(_, ch)| *ch).map(|(f, _)| *f).collect();
-    if changed.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::precondition(
-            Reason::FrozenWhileReserved,
-            format!("{} cannot change while seats are reserved or delivered", changed.join(", ")),
-        ))
-    }
+    check_update(
+        &[
+            ("need.requester", next.requester != c.requester),
+            ("need.category", next.category != c.category),
+            ("need.capability", next.capability != c.capability),
+        ],
+        &current.seats,
+        "quantity",
+        next.quantity,
+        &[
+            ("women_quantity", next.women_quantity != c.women_quantity),
+            ("languages", next.languages != c.languages),
+            ("needed_by", next.needed_by != c.needed_by),
+            ("priority", next.priority != c.priority),
+            ("accepted_modes", next.accepted_modes != c.accepted_modes),
+        ],
+    )
 }

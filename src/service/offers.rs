@@ -260,46 +260,26 @@ impl OfferService for Ctx {
     }
 }
 
-/// Identity fields never change; while seats are held, capacity may not drop below them
-/// and the other matching fields are frozen.
+/// API.md's update rules for offers (see [`check_update`]).
 fn check_offer_change(current: &Offer, next: &OfferSpec) -> AppResult<()> {
     let c = &current.spec;
-    let mut v = Violations::default();
-    for (field, changed) in [
-        ("offer.providers", next.providers != c.providers),
-        ("offer.role", next.terms.role() != c.terms.role()),
-        ("offer.category", next.category != c.category),
-        ("offer.capability", next.capability != c.capability),
-    ] {
-        if changed {
-            v.add(field, "never changes");
-        }
-    }
-    v.finish(())?;
-    if !current.seats.any() {
-        return Ok(());
-    }
-    if next.capacity < current.seats.consumed() {
-        return Err(AppError::precondition(
-            Reason::BelowReserved,
-            format!("capacity may not drop below the {} seats reserved or delivered", current.seats.consumed()),
-        ));
-    }
-    let frozen = [
-        ("available_from", next.available_from != c.available_from),
-        ("available_until", next.available_until != c.available_until),
-        ("eligible_recipients", next.eligible_recipients != c.eligible_recipients),
-        ("excluded_recipients", next.excluded_recipients != c.excluded_recipients),
-        ("max_per_recipient", next.max_per_recipient != c.max_per_recipient),
-        ("delivery terms", next.terms != c.terms),
-    ];
-    let changed: Vec<&str> = frozen.iter().filter(|(_, ch)| *ch).map(|(f, _)| *f).collect();
-    if changed.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::precondition(
-            Reason::FrozenWhileReserved,
-            format!("{} cannot change while seats are reserved or delivered", changed.join(", ")),
-        ))
-    }
+    check_update(
+        &[
+            ("offer.providers", next.providers != c.providers),
+            ("offer.role", next.terms.role() != c.terms.role()),
+            ("offer.category", next.category != c.category),
+            ("offer.capability", next.capability != c.capability),
+        ],
+        &current.seats,
+        "capacity",
+        next.capacity,
+        &[
+            ("available_from", next.available_from != c.available_from),
+            ("available_until", next.available_until != c.available_until),
+            ("eligible_recipients", next.eligible_recipients != c.eligible_recipients),
+            ("excluded_recipients", next.excluded_recipients != c.excluded_recipients),
+            ("max_per_recipient", next.max_per_recipient != c.max_per_recipient),
+            ("delivery terms", next.terms != c.terms),
+        ],
+    )
 }

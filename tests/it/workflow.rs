@@ -364,3 +364,35 @@ async fn rejected_matches_are_not_proposed_again_until_an_update() {
         .unwrap();
     assert!(propose(&s, true).await.matches.iter().any(|m| m.need_id == need_id));
 }
+
+#[tokio::test]
+async fn reserved_seats_freeze_matching_fields_and_floor_quantities() {
+    let s = TestServer::start().await;
+    let demo = s.import_demo().await;
+    let r = propose(&s, false).await;
+    let m = match_for(&r, &demo.needs["vnm-french"]).clone();
+    approve(&s, &m, "").await.unwrap();
+    let o = offer(&s, &demo.offers["fra-french-vnpkc"]).await;
+    assert!(o.reserved_quantity >= 15);
+    let update = |o: api::Offer, path: &str| {
+        authed(
+            &s.admin,
+            api::UpdateOfferRequest {
+                offer: Some(o),
+                update_mask: Some(prost_types::FieldMask { paths: vec![path.into()] }),
+                request_id: String::new(),
+            },
+        )
+    };
+    let mut offers = s.offers().await;
+    let below = api::Offer { capacity: o.reserved_quantity - 1, ..o.clone() };
+    let status = assert_code(offers.update_offer(update(below, "capacity")).await, Code::FailedPrecondition);
+    assert_eq!(reason(&status), "BELOW_RESERVED");
+    let langs = api::Offer { languages: vec!["en".into()], ..o.clone() };
+    let status = assert_code(offers.update_offer(update(langs, "languages")).await, Code::FailedPrecondition);
+    assert_eq!(reason(&status), "FROZEN_WHILE_RESERVED");
+    // Raising the capacity and changing the title remain allowed.
+    let more = api::Offer { capacity: o.capacity + 5, title: "More seats".into(), ..o };
+    let updated = offers.update_offer(update(more.clone(), "capacity")).await.unwrap().into_inner();
+    assert_eq!(updated.capacity, more.capacity);
+}
