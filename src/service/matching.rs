@@ -156,6 +156,16 @@ fn readable_match(store: &Store, caller: &Caller, id: Id) -> AppResult<Match> {
     store.get::<Match>(id)?.filter(|m| caller.can_read_match(m)).ok_or_else(|| not_found(Kind::Match, id))
 }
 
+/// A match the caller may decide on: readable, the etag current, still PROPOSED.
+fn proposed_match(store: &Store, caller: &Caller, id: Id, etag: &str) -> AppResult<Match> {
+    let m = readable_match(store, caller, id)?;
+    check_etag(etag, &m.meta)?;
+    if m.state != MatchState::Proposed {
+        return Err(AppError::precondition(Reason::WrongState, format!("the match is {:?}, not PROPOSED", m.state)));
+    }
+    Ok(m)
+}
+
 fn no_centres(caller: &Caller) -> AppResult<()> {
     if matches!(caller.role, Role::TrainingCentre(_)) {
         Err(AppError::PermissionDenied("training centres cannot call MatchingService".into()))
@@ -289,14 +299,7 @@ impl MatchingService for Ctx {
             .commit(
                 store,
                 |w, ws, now| {
-                    let m = readable_match(store, &caller, id)?;
-                    check_etag(&req.etag, &m.meta)?;
-                    if m.state != MatchState::Proposed {
-                        return Err(AppError::precondition(
-                            Reason::WrongState,
-                            format!("the match is {:?}, not PROPOSED", m.state),
-                        ));
-                    }
+                    let m = proposed_match(store, &caller, id, &req.etag)?;
                     let mut tx = Tx::new(store, ws, now, &actor);
                     let arrangements = tx.approve(w, m, &req.comment)?;
                     let m = tx.match_after_approval(id)?;
@@ -334,14 +337,7 @@ impl MatchingService for Ctx {
             .commit(
                 store,
                 |_, ws, now| {
-                    let m = readable_match(store, &caller, id)?;
-                    check_etag(&req.etag, &m.meta)?;
-                    if m.state != MatchState::Proposed {
-                        return Err(AppError::precondition(
-                            Reason::WrongState,
-                            format!("the match is {:?}, not PROPOSED", m.state),
-                        ));
-                    }
+                    let m = proposed_match(store, &caller, id, &req.etag)?;
                     let mut tx = Tx::new(store, ws, now, &actor);
                     for offer in m.offers() {
                         tx.remember_refusal(m.need, offer);
