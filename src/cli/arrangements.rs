@@ -23,6 +23,7 @@ pub enum ArrangementsCmd {
         paging: Paging,
     },
     /// Show every field of one arrangement, with consents and history.
+    #[command(visible_alias = "get")]
     Show {
         /// The arrangement's id.
         id: String,

@@ -13,6 +13,7 @@ pub enum CentresCmd {
     /// Register a training centre (Secretariat).
     Create(CentreCreate),
     /// Show every field of one centre.
+    #[command(visible_alias = "show")]
     Get {
         /// The centre's id.
         id: String,

@@ -29,6 +29,7 @@ pub enum MatchCmd {
         paging: Paging,
     },
     /// Show every field of one match.
+    #[command(visible_alias = "get")]
     Show {
         /// The match's id.
         id: String,

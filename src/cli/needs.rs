@@ -14,6 +14,7 @@ pub enum NeedsCmd {
     /// File a new need (as its requester, or as the Secretariat for any state).
     Create(Box<NeedCreate>),
     /// Show every field of one need.
+    #[command(visible_alias = "show")]
     Get {
         /// The need's id.
         id: String,

@@ -14,6 +14,7 @@ pub enum OffersCmd {
     /// Make a new offer (as one of its providers, or as the Secretariat).
     Create(Box<OfferCreate>),
     /// Show every field of one offer.
+    #[command(visible_alias = "show")]
     Get {
         /// The offer's id.
         id: String,

@@ -15,6 +15,17 @@ pub enum MatchState {
     Stale,
 }
 
+impl std::fmt::Display for MatchState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MatchState::Proposed => "PROPOSED",
+            MatchState::Approved => "APPROVED",
+            MatchState::Rejected => "REJECTED",
+            MatchState::Stale => "STALE",
+        })
+    }
+}
+
 /// Seats of one delivery offer for one need, paid by at most one funding offer.
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct AllocationRecord {
@@ -67,6 +78,20 @@ pub enum ArrangementStatus {
     Completed,
     Declined,
     Cancelled,
+}
+
+impl std::fmt::Display for ArrangementStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ArrangementStatus::PendingConsent => "PENDING_CONSENT",
+            ArrangementStatus::Agreed => "AGREED",
+            ArrangementStatus::Scheduled => "SCHEDULED",
+            ArrangementStatus::InDelivery => "IN_DELIVERY",
+            ArrangementStatus::Completed => "COMPLETED",
+            ArrangementStatus::Declined => "DECLINED",
+            ArrangementStatus::Cancelled => "CANCELLED",
+        })
+    }
 }
 
 impl ArrangementStatus {

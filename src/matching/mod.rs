@@ -32,6 +32,7 @@ pub use input::{BarredPair, CentreRef, DeliveryTerms, MatchInput, NeedInput, Off
 pub use output::{Allocation, Proposal, ProposedMatch, Summary};
 pub use rules::Blocker;
 pub use solution::MatchError;
+pub use text::show_day;
 
 use network::FlowModel;
 use prepare::{Pair, Prepared, Triple};

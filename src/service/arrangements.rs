@@ -5,6 +5,7 @@ use super::*;
 use crate::api as pb;
 use crate::api::arrangement_service_server::ArrangementService;
 use crate::convert;
+use crate::matching::show_day;
 use tonic::{Request, Response, Status};
 
 fn readable(store: &Store, caller: &Caller, id: Id) -> AppResult<Arrangement> {
@@ -182,7 +183,7 @@ impl ArrangementService for Ctx {
                     let Some((from, mover)) = rule else {
                         return Err(AppError::precondition(
                             Reason::WrongState,
-                            format!("{to:?} is reached by consent, not by a transition"),
+                            format!("{to} is reached by consent, not by a transition"),
                         ));
                     };
                     if mover == Mover::DeliveryTeam && !is_delivery_team(&caller, &a) {
@@ -194,7 +195,7 @@ impl ArrangementService for Ctx {
                     if !from.contains(&a.status) {
                         return Err(AppError::precondition(
                             Reason::WrongState,
-                            format!("cannot move from {:?} to {to:?}", a.status),
+                            format!("cannot move from {} to {to}", a.status),
                         ));
                     }
                     let mut tx = Tx::new(store, ws, now, &actor);
@@ -306,25 +307,37 @@ fn schedule(
     let need = tx.need(a.need)?;
     let duration = offer.spec.terms.delivery().map_or(1, |d| i64::from(d.duration_days));
     let s = day_of_micros(start);
-    let window = start_window(
+    let mut window = start_window(
         day_of_micros(now),
         day_of_micros(offer.spec.available_from),
         day_of_micros(offer.spec.available_until),
         day_of_micros(need.spec.needed_by),
         duration,
     );
-    let mut ok = window.is_some_and(|(first, last)| first <= s && s <= last);
     if let Some(f) = a.allocation.funding_offer {
         let funder = tx.offer(f)?;
-        ok &= day_of_micros(funder.spec.available_from) <= s
-            && s + duration <= day_of_micros(funder.spec.available_until);
+        let (f_first, f_last) =
+            (day_of_micros(funder.spec.available_from), day_of_micros(funder.spec.available_until) - duration);
+        window = window.and_then(|(first, last)| {
+            let (first, last) = (first.max(f_first), last.min(f_last));
+            (first <= last).then_some((first, last))
+        });
     }
     let mut v = Violations::default();
-    if !ok {
-        v.add(
+    match window {
+        Some((first, last)) if first <= s && s <= last => {}
+        Some((first, last)) => v.add(
             "scheduled_start",
-            "the start day does not fit the delivery window (offer availability, need deadline, funding dates)",
-        );
+            format!(
+                "must lie between {} and {} (offer availability, need deadline and funding dates, for a {duration}-day course)",
+                show_day(first),
+                show_day(last)
+            ),
+        ),
+        None => v.add(
+            "scheduled_start",
+            "no start day fits any more: offer availability, need deadline and funding dates leave no room for the course",
+        ),
     }
     if day_of_micros(end) != s + duration {
         v.add("scheduled_end", format!("must be the start day + {duration} days"));

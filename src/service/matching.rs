@@ -161,7 +161,7 @@ fn proposed_match(store: &Store, caller: &Caller, id: Id, etag: &str) -> AppResu
     let m = readable_match(store, caller, id)?;
     check_etag(etag, &m.meta)?;
     if m.state != MatchState::Proposed {
-        return Err(AppError::precondition(Reason::WrongState, format!("the match is {:?}, not PROPOSED", m.state)));
+        return Err(AppError::precondition(Reason::WrongState, format!("the match is {}, not PROPOSED", m.state)));
     }
     Ok(m)
 }
