@@ -12,4 +12,5 @@ mod needs;
 mod offers;
 mod race;
 mod restart;
+mod transitions;
 mod workflow;
