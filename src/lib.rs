@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod loadtest;
 pub mod matching;
+pub mod reports;
 pub mod scenario;
 pub mod server;
 pub mod service;
