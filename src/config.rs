@@ -1,6 +1,8 @@
 //! Server configuration: command-line flags with `LCM_*` environment fallbacks.
 
+use crate::domain::CapabilityArea;
 use clap::{Args, ValueEnum};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -32,6 +34,30 @@ pub struct ServeArgs {
     /// so the crash harness can show it detects lost writes. Never use in production.
     #[arg(long, env = "LCM_UNSAFE_NO_FLUSH", hide = true)]
     pub unsafe_no_flush: bool,
+    /// Target share of women in seats (0 to 1) that the gender report compares against.
+    #[arg(long, env = "LCM_WOMEN_TARGET_SHARE", default_value_t = 0.15, value_parser = parse_share)]
+    pub women_target_share: f64,
+    /// A file of per-capability target shares that override --women-target-share:
+    /// TOML lines such as `FORMED_POLICE_UNIT = 0.20`, or a JSON object. Read at startup;
+    /// an unknown capability or a share outside 0..=1 refuses to start.
+    #[arg(long, env = "LCM_TARGETS_FILE", value_name = "FILE", value_parser = parse_targets_file)]
+    pub targets_file: Option<TargetOverrides>,
+}
+
+/// Per-capability target shares read from `--targets-file`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TargetOverrides(pub BTreeMap<CapabilityArea, f64>);
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err(format!("{text:?} is not a share between 0 and 1 (e.g. 0.15)")),
+    }
+}
+
+fn parse_targets_file(path: &str) -> Result<TargetOverrides, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    crate::reports::parse_target_overrides(&text).map(TargetOverrides).map_err(|e| format!("{path}: {e}"))
 }
 
 impl ServeArgs {
@@ -44,6 +70,16 @@ impl ServeArgs {
             log_format: LogFormat::Text,
             demo: false,
             unsafe_no_flush: false,
+            women_target_share: 0.15,
+            targets_file: None,
+        }
+    }
+
+    /// The gender report's targets: the default share with the file's overrides.
+    pub fn gender_targets(&self) -> crate::reports::GenderTargets {
+        crate::reports::GenderTargets {
+            default_share: self.women_target_share,
+            per_capability: self.targets_file.clone().unwrap_or_default().0,
         }
     }
 }

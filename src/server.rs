@@ -47,7 +47,8 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
     let auth = Authenticator::new(store.clone());
     let admin_token_path = args.data_dir.join("admin.token");
     let bootstrap_token = bootstrap(&store, &admin_token_path)?;
-    Ok(Opened { ctx: Ctx::new(store, auth), bootstrap_token, admin_token_path })
+    let ctx = Ctx::new(store, auth).with_gender_targets(args.gender_targets());
+    Ok(Opened { ctx, bootstrap_token, admin_token_path })
 }
 
 /// On an empty store, creates the first Secretariat principal and writes its token to

@@ -11,7 +11,7 @@ pub mod events;
 pub mod matching;
 pub mod needs;
 pub mod offers;
-pub mod pending;
+pub mod reports;
 pub mod workflow;
 
 use crate::auth::Authenticator;
@@ -32,11 +32,22 @@ pub struct Ctx {
     pub auth: Arc<Authenticator>,
     /// Set to true when the server starts shutting down; open streams end then.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The gender report's target shares (`--women-target-share`, `--targets-file`).
+    pub gender_targets: Arc<crate::reports::GenderTargets>,
 }
 
 impl Ctx {
     pub fn new(store: Store, auth: Arc<Authenticator>) -> Ctx {
-        Ctx { store, auth, shutdown: Arc::new(tokio::sync::watch::channel(false).0) }
+        Ctx {
+            store,
+            auth,
+            shutdown: Arc::new(tokio::sync::watch::channel(false).0),
+            gender_targets: Arc::new(crate::reports::GenderTargets::default()),
+        }
+    }
+
+    pub fn with_gender_targets(self, targets: crate::reports::GenderTargets) -> Ctx {
+        Ctx { gender_targets: Arc::new(targets), ..self }
     }
 }
 

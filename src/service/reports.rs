@@ -1,0 +1,140 @@
+//! ReportService: gap, deconfliction and gender reports.
+//!
+//! Each report reads one consistent state: the records are read while holding the
+//! store's writer gate (no write can commit meanwhile), the gate is released, and the
+//! figures are computed by the pure `crate::reports` module. Reading and computing run
+//! on the blocking pool, so a large store does not stall the async workers.
+
+use super::*;
+use crate::api as pb;
+use crate::api::report_service_server::ReportService;
+use crate::convert;
+use crate::reports::{self, GapGrouping, Snapshot};
+use tonic::{Request, Response, Status};
+
+const MICROS_PER_DAY: i64 = SECONDS_PER_DAY * MICROS_PER_SECOND;
+
+/// Which trees a report reads besides the needs.
+#[derive(Clone, Copy)]
+struct Reads {
+    offers: bool,
+    arrangements: bool,
+}
+
+/// Reads the needs (and what `reads` asks for) as one state, under the writer gate.
+fn read_snapshot(store: &Store, reads: Reads) -> AppResult<Snapshot> {
+    let _gate = store.writer()?;
+    let today = day_of_micros(now_micros());
+    let needs = store.scan::<Need>(None).collect::<Result<Vec<_>, _>>()?;
+    let offers = if reads.offers { store.scan::<Offer>(None).collect::<Result<Vec<_>, _>>()? } else { Vec::new() };
+    let arrangements =
+        if reads.arrangements { store.scan::<Arrangement>(None).collect::<Result<Vec<_>, _>>()? } else { Vec::new() };
+    Ok(Snapshot { today, needs, offers, arrangements })
+}
+
+/// Takes a snapshot and computes `report` from it on the blocking pool.
+async fn compute<T: Send + 'static>(
+    store: &Store,
+    reads: Reads,
+    report: impl FnOnce(&Snapshot) -> T + Send + 'static,
+) -> AppResult<T> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let snapshot = read_snapshot(&store, reads)?;
+        Ok(report(&snapshot))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("report task failed: {e}")))?
+}
+
+fn gap_row_to_proto(r: reports::GapRow) -> pb::GapRow {
+    pb::GapRow {
+        key: r.key,
+        needed: r.needed,
+        women_needed: r.women_needed,
+        reserved: r.reserved,
+        delivered: r.delivered,
+        open: r.open,
+        critical_open: r.critical_open,
+        overdue: r.overdue,
+    }
+}
+
+fn finding_to_proto(f: reports::Finding) -> pb::DeconflictionFinding {
+    pb::DeconflictionFinding {
+        recipient: f.recipient.to_string(),
+        category: convert::category_to(f.category),
+        capability: convert::capability_to(f.capability),
+        resource_ids: f.resource_ids,
+        // The start of the first day and the last instant of the last day.
+        overlap_start: Some(convert::timestamp(f.first_day.saturating_mul(MICROS_PER_DAY))),
+        overlap_end: Some(convert::timestamp(f.last_day.saturating_add(1).saturating_mul(MICROS_PER_DAY) - 1)),
+        summary: f.summary,
+    }
+}
+
+fn gender_row_to_proto(r: reports::GenderRow) -> pb::GenderRow {
+    pb::GenderRow {
+        requester: r.requester,
+        women_needed: r.women_needed,
+        women_reserved: r.women_reserved,
+        women_trained: r.women_trained,
+        seats_total: r.seats_total,
+        women_share: r.women_share,
+        target_share: r.target_share,
+        below_target: r.below_target,
+    }
+}
+
+#[tonic::async_trait]
+impl ReportService for Ctx {
+    async fn get_gap_report(
+        &self,
+        req: Request<pb::GetGapReportRequest>,
+    ) -> Result<Response<pb::GetGapReportResponse>, Status> {
+        let caller = caller(&req)?;
+        if matches!(caller.role, Role::TrainingCentre(_)) {
+            return Err(AppError::PermissionDenied("training centres do not read gap reports".into()).into());
+        }
+        let grouping = match pb::GapGrouping::try_from(req.get_ref().group_by) {
+            Ok(pb::GapGrouping::Capability) => GapGrouping::Capability,
+            Ok(pb::GapGrouping::Requester) => GapGrouping::Requester,
+            _ => return Err(AppError::invalid("group_by", "must be CAPABILITY or REQUESTER").into()),
+        };
+        let reads = Reads { offers: false, arrangements: false };
+        let mut rows = compute(&self.store, reads, move |s| reports::gap_rows(s, grouping)).await?;
+        // A state reads its own requester row; capability rows name no requester.
+        if let (Some(state), GapGrouping::Requester) = (caller.state(), grouping) {
+            rows.retain(|r| r.key == state.as_str());
+        }
+        tracing::debug!(rows = rows.len(), "gap report");
+        Ok(Response::new(pb::GetGapReportResponse { rows: rows.into_iter().map(gap_row_to_proto).collect() }))
+    }
+
+    async fn get_deconfliction_report(
+        &self,
+        req: Request<pb::GetDeconflictionReportRequest>,
+    ) -> Result<Response<pb::GetDeconflictionReportResponse>, Status> {
+        require_secretariat(&caller(&req)?)?;
+        let reads = Reads { offers: true, arrangements: true };
+        let findings = compute(&self.store, reads, reports::deconfliction_findings).await?;
+        tracing::debug!(findings = findings.len(), "deconfliction report");
+        Ok(Response::new(pb::GetDeconflictionReportResponse {
+            findings: findings.into_iter().map(finding_to_proto).collect(),
+        }))
+    }
+
+    async fn get_gender_report(
+        &self,
+        req: Request<pb::GetGenderReportRequest>,
+    ) -> Result<Response<pb::GetGenderReportResponse>, Status> {
+        require_secretariat(&caller(&req)?)?;
+        let targets = self.gender_targets.clone();
+        let reads = Reads { offers: false, arrangements: true };
+        let report = compute(&self.store, reads, move |s| reports::gender_report(s, &targets)).await?;
+        Ok(Response::new(pb::GetGenderReportResponse {
+            rows: report.rows.into_iter().map(gender_row_to_proto).collect(),
+            overall: Some(gender_row_to_proto(report.overall)),
+        }))
+    }
+}
