@@ -23,7 +23,17 @@ impl TestServer {
     }
 
     pub async fn start_in(dir: tempfile::TempDir) -> TestServer {
-        let args = ServeArgs::for_data_dir(dir.path().to_path_buf());
+        Self::start_in_with(dir, |_| {}).await
+    }
+
+    /// A server on a fresh store whose `ServeArgs` `configure` adjusts first.
+    pub async fn start_with(configure: impl FnOnce(&mut ServeArgs)) -> TestServer {
+        Self::start_in_with(tempfile::tempdir().unwrap(), configure).await
+    }
+
+    pub async fn start_in_with(dir: tempfile::TempDir, configure: impl FnOnce(&mut ServeArgs)) -> TestServer {
+        let mut args = ServeArgs::for_data_dir(dir.path().to_path_buf());
+        configure(&mut args);
         let opened = lcm::server::open(&args).unwrap();
         let admin = std::fs::read_to_string(&opened.admin_token_path).unwrap().trim().to_string();
         let listener = lcm::server::bind(args.listen).await.unwrap();

@@ -11,6 +11,7 @@ mod loadtest;
 mod needs;
 mod offers;
 mod race;
+mod reports;
 mod restart;
 mod transitions;
 mod workflow;
