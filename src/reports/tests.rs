@@ -253,3 +253,15 @@ fn target_overrides_parse_from_toml_or_json_and_refuse_nonsense() {
     let err = parse_target_overrides("POLICE = 0.2").unwrap_err();
     assert!(err.contains("line 1") && err.contains("FORMED_POLICE_UNIT"), "{err}");
 }
+
+#[test]
+fn a_source_that_overlaps_no_other_is_left_out_of_the_finding() {
+    let a = offer(10, "JPN", &["UGA"], TODAY + 10, TODAY + 50);
+    let b = offer(11, "CHE", &["UGA"], TODAY + 40, TODAY + 90);
+    let c = offer(12, "FRA", &["UGA"], TODAY + 200, TODAY + 300);
+    let f = deconfliction_findings(&snapshot(vec![], vec![a, b, c], vec![]));
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0].resource_ids, ["offer-10", "offer-11"]);
+    assert_eq!((f[0].first_day, f[0].last_day), (TODAY + 40, TODAY + 50));
+    assert!(f[0].summary.contains("2 sources") && !f[0].summary.contains("offer-12"), "{}", f[0].summary);
+}

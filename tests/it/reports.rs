@@ -42,6 +42,9 @@ fn cap_name(c: i32) -> String {
     api::CapabilityArea::try_from(c).unwrap().as_str_name().trim_start_matches("CAPABILITY_AREA_").to_string()
 }
 
+/// (recipient, category, capability) → (first day, last day, resource ids).
+type Overlaps = BTreeMap<(String, i32, i32), (i64, i64, BTreeSet<String>)>;
+
 /// Everything the Secretariat lists: the ground truth the reports are checked against.
 struct Listed {
     needs: Vec<api::Need>,
@@ -140,7 +143,7 @@ impl Listed {
     /// Deconfliction by another method than the server's: count, per day, how many
     /// sources cover it. Returns (recipient, category, capability) → (first day, last
     /// day, resource ids sorted).
-    fn expected_overlaps(&self) -> BTreeMap<(String, i32, i32), (i64, i64, BTreeSet<String>)> {
+    fn expected_overlaps(&self) -> Overlaps {
         let need_category: HashMap<&str, i32> = self.needs.iter().map(|n| (n.id.as_str(), n.category)).collect();
         let offer_by_id: HashMap<&str, &api::Offer> = self.offers.iter().map(|o| (o.id.as_str(), o)).collect();
         // key → offer id → (days covered, resource ids)
@@ -362,9 +365,9 @@ async fn reports_agree_with_the_listed_resources_through_the_workflow() {
     for f in &sources {
         let ids: BTreeSet<String> = f.resource_ids.iter().cloned().collect();
         assert_eq!(ids.len(), f.resource_ids.len(), "no id twice: {f:?}");
-        let start = f.overlap_start.clone().unwrap();
+        let start = f.overlap_start.unwrap();
         assert_eq!(start.seconds.rem_euclid(DAY), 0, "the start of a day");
-        assert_eq!(f.overlap_end.clone().unwrap().seconds.rem_euclid(DAY), DAY - 1, "the end of a day");
+        assert_eq!(f.overlap_end.unwrap().seconds.rem_euclid(DAY), DAY - 1, "the end of a day");
         assert!(!f.summary.is_empty() && f.summary.contains(&f.recipient));
         seen.insert((f.recipient.clone(), f.category, f.capability), (day(&f.overlap_start), day(&f.overlap_end), ids));
     }
