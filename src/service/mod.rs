@@ -32,11 +32,13 @@ pub struct Ctx {
     pub auth: Arc<Authenticator>,
     /// Set to true when the server starts shutting down; open streams end then.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Recent events as messages, shared by WatchEvents streams.
+    pub messages: Arc<events::EventMessages>,
 }
 
 impl Ctx {
     pub fn new(store: Store, auth: Arc<Authenticator>) -> Ctx {
-        Ctx { store, auth, shutdown: Arc::new(tokio::sync::watch::channel(false).0) }
+        Ctx { store, auth, shutdown: Arc::new(tokio::sync::watch::channel(false).0), messages: Arc::default() }
     }
 }
 
