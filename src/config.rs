@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// so the crash harness can show it detects lost writes. Never use in production.
     #[arg(long, env = "LCM_UNSAFE_NO_FLUSH", hide = true)]
     pub unsafe_no_flush: bool,
+    /// BENCHMARK ONLY: flush once per write under the writer gate instead of group commit
+    /// (still durable before the answer; slower). Shows what group commit buys.
+    #[arg(long, env = "LCM_NO_GROUP_COMMIT", hide = true)]
+    pub no_group_commit: bool,
 }
 
 impl ServeArgs {
@@ -44,6 +48,7 @@ impl ServeArgs {
             log_format: LogFormat::Text,
             demo: false,
             unsafe_no_flush: false,
+            no_group_commit: false,
         }
     }
 }

@@ -41,7 +41,11 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
     std::fs::create_dir_all(&args.data_dir).map_err(|source| ServeError::Io { path: args.data_dir.clone(), source })?;
     let config = StoreConfig {
         cache_bytes: args.cache_mb.saturating_mul(1 << 20),
-        durability: if args.unsafe_no_flush { Durability::UnsafeNoFlush } else { Durability::FlushBeforeAck },
+        durability: match (args.unsafe_no_flush, args.no_group_commit) {
+            (true, _) => Durability::UnsafeNoFlush,
+            (false, true) => Durability::FlushEachWrite,
+            (false, false) => Durability::FlushBeforeAck,
+        },
     };
     let store = Store::open(&args.data_dir.join("store"), &config)?;
     let auth = Authenticator::new(store.clone());

@@ -47,6 +47,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum Durability {
     /// Flush (group commit) before acknowledging. The only setting for production.
     FlushBeforeAck,
+    /// BENCHMARK ONLY: flush before acknowledging, but one flush per write, made by the
+    /// writer itself under the writer gate (no group commit): shows what group commit buys.
+    FlushEachWrite,
     /// TEST ONLY: acknowledge at once and never flush (sled's background flush is off
     /// too). Exists so the crash harness can show that it catches lost writes.
     UnsafeNoFlush,
@@ -248,7 +251,7 @@ pub struct Store {
 impl Store {
     pub fn open(path: &Path, config: &StoreConfig) -> StoreResult<Store> {
         let flush_every = match config.durability {
-            Durability::FlushBeforeAck => Some(1000),
+            Durability::FlushBeforeAck | Durability::FlushEachWrite => Some(1000),
             Durability::UnsafeNoFlush => None,
         };
         let db =
