@@ -21,6 +21,10 @@ pub struct ServeArgs {
     /// Size of the store's page cache, in MiB.
     #[arg(long, env = "LCM_CACHE_MB", default_value_t = 128)]
     pub cache_mb: u64,
+    /// Requests worked on at once, server-wide; one more is refused at once with
+    /// RESOURCE_EXHAUSTED (reason OVERLOADED) instead of queueing.
+    #[arg(long, env = "LCM_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_in_flight: u32,
     /// Log format.
     #[arg(long, env = "LCM_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -45,6 +49,7 @@ impl ServeArgs {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             cache_mb: 32,
+            max_in_flight: 1024,
             log_format: LogFormat::Text,
             demo: false,
             unsafe_no_flush: false,

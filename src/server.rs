@@ -2,6 +2,7 @@
 //! router (auth layer, services, health, reflection) and serves on a pre-bound listener
 //! until shutdown, then flushes the store.
 
+use crate::admission::AdmissionLayer;
 use crate::api;
 use crate::auth::{AuthLayer, Authenticator};
 use crate::config::ServeArgs;
@@ -51,7 +52,8 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
     let auth = Authenticator::new(store.clone());
     let admin_token_path = args.data_dir.join("admin.token");
     let bootstrap_token = bootstrap(&store, &admin_token_path)?;
-    Ok(Opened { ctx: Ctx::new(store, auth), bootstrap_token, admin_token_path })
+    let ctx = Ctx { max_in_flight: args.max_in_flight as usize, ..Ctx::new(store, auth) };
+    Ok(Opened { ctx, bootstrap_token, admin_token_path })
 }
 
 /// On an empty store, creates the first Secretariat principal and writes its token to
@@ -116,6 +118,7 @@ pub async fn serve(
         stopping.send_replace(true);
     };
     tonic::transport::Server::builder()
+        .layer(AdmissionLayer::new(ctx.max_in_flight))
         .layer(AuthLayer::new(ctx.auth.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -34,11 +34,19 @@ pub struct Ctx {
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
     /// Recent events as messages, shared by WatchEvents streams.
     pub messages: Arc<events::EventMessages>,
+    /// Requests worked on at once (admission control, `--max-in-flight`).
+    pub max_in_flight: usize,
 }
 
 impl Ctx {
     pub fn new(store: Store, auth: Arc<Authenticator>) -> Ctx {
-        Ctx { store, auth, shutdown: Arc::new(tokio::sync::watch::channel(false).0), messages: Arc::default() }
+        Ctx {
+            store,
+            auth,
+            shutdown: Arc::new(tokio::sync::watch::channel(false).0),
+            messages: Arc::default(),
+            max_in_flight: 1024,
+        }
     }
 }
 
