@@ -1,4 +1,5 @@
 //! Bearer-token authentication as a tower layer, plus one tracing span per request.
+//! Callers of recently seen tokens are remembered until the next revocation.
 //!
 //! Tokens are 256-bit random values; only their SHA-256 hash is stored, looked up by hash
 //! and compared in constant time. Health and reflection need no token. The layer puts the
@@ -9,9 +10,10 @@ use crate::error::AppError;
 use crate::store::Store;
 use base64::Engine;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{Context, Poll};
 use std::time::Instant;
 use subtle::ConstantTimeEq;
@@ -38,11 +40,23 @@ pub fn new_token() -> (String, [u8; 32]) {
 pub struct Authenticator {
     store: Store,
     revocations: watch::Sender<u64>,
+    /// Callers of tokens seen since the last revocation, by token hash.
+    known: RwLock<Known>,
 }
+
+#[derive(Default)]
+struct Known {
+    /// Bumped by every revocation: a lookup that started before one may not fill the cache.
+    generation: u64,
+    callers: HashMap<[u8; 32], Caller>,
+}
+
+/// Tokens remembered at most (the cache is cleared when full).
+const KNOWN_TOKENS: usize = 4096;
 
 impl Authenticator {
     pub fn new(store: Store) -> Arc<Authenticator> {
-        Arc::new(Authenticator { store, revocations: watch::channel(0).0 })
+        Arc::new(Authenticator { store, revocations: watch::channel(0).0, known: RwLock::default() })
     }
 
     /// The caller behind an `authorization` header value.
@@ -55,6 +69,13 @@ impl Authenticator {
             .filter(|t| !t.is_empty() && t.len() <= 256)
             .ok_or_else(|| AppError::Unauthenticated("authorization must be `Bearer <token>`".into()))?;
         let hash = hash_token(token);
+        let generation = {
+            let known = self.known.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(caller) = known.callers.get(&hash) {
+                return Ok(caller.clone());
+            }
+            known.generation
+        };
         let principal = self
             .store
             .principal_by_token_hash(&hash)?
@@ -63,7 +84,15 @@ impl Authenticator {
         if principal.revoked {
             return Err(AppError::Unauthenticated("revoked token".into()));
         }
-        Ok(caller_of(&principal))
+        let caller = caller_of(&principal);
+        let mut known = self.known.write().unwrap_or_else(PoisonError::into_inner);
+        if known.generation == generation {
+            if known.callers.len() >= KNOWN_TOKENS {
+                known.callers.clear();
+            }
+            known.callers.insert(hash, caller.clone());
+        }
+        Ok(caller)
     }
 
     /// Whether the principal still exists and is not revoked.
@@ -73,7 +102,14 @@ impl Authenticator {
             .is_some_and(|p| !p.revoked)
     }
 
+    /// Called once a revocation is committed: forgets every remembered token (no lookup
+    /// begun before this call can remember one again), then ends the open streams.
     pub fn revoked(&self) {
+        {
+            let mut known = self.known.write().unwrap_or_else(PoisonError::into_inner);
+            known.generation += 1;
+            known.callers.clear();
+        }
         self.revocations.send_modify(|n| *n += 1);
     }
 
@@ -150,8 +186,15 @@ where
                 }
                 Err(e) => tonic::Status::from(e).into_http(),
             };
-            let status = response.headers().get("grpc-status").and_then(|v| v.to_str().ok()).unwrap_or("0").to_string();
-            tracing::info!(parent: &span, grpc_status = %status, latency_us = started.elapsed().as_micros() as u64, "handled");
+            // Failures are logged at INFO; successes only at DEBUG (`LCM_LOG=lcm=debug`), so
+            // an access log costs nothing on the hot path unless asked for.
+            let status = response.headers().get("grpc-status").and_then(|v| v.to_str().ok()).unwrap_or("0");
+            let latency_us = started.elapsed().as_micros() as u64;
+            if status == "0" {
+                tracing::debug!(parent: &span, grpc_status = %status, latency_us, "handled");
+            } else {
+                tracing::info!(parent: &span, grpc_status = %status, latency_us, "handled");
+            }
             Ok(response)
         })
     }

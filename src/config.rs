@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// Size of the store's page cache, in MiB.
     #[arg(long, env = "LCM_CACHE_MB", default_value_t = 128)]
     pub cache_mb: u64,
+    /// Requests worked on at once, server-wide; one more is refused at once with
+    /// RESOURCE_EXHAUSTED (reason OVERLOADED) instead of queueing.
+    #[arg(long, env = "LCM_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_in_flight: u32,
     /// Log format.
     #[arg(long, env = "LCM_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
@@ -34,6 +38,10 @@ pub struct ServeArgs {
     /// so the crash harness can show it detects lost writes. Never use in production.
     #[arg(long, env = "LCM_UNSAFE_NO_FLUSH", hide = true)]
     pub unsafe_no_flush: bool,
+    /// BENCHMARK ONLY: flush once per write under the writer gate instead of group commit
+    /// (still durable before the answer; slower). Shows what group commit buys.
+    #[arg(long, env = "LCM_NO_GROUP_COMMIT", hide = true)]
+    pub no_group_commit: bool,
     /// Target share of women in seats (0 to 1) that the gender report compares against.
     #[arg(long, env = "LCM_WOMEN_TARGET_SHARE", default_value_t = 0.15, value_parser = parse_share)]
     pub women_target_share: f64,
@@ -67,9 +75,11 @@ impl ServeArgs {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             cache_mb: 32,
+            max_in_flight: 1024,
             log_format: LogFormat::Text,
             demo: false,
             unsafe_no_flush: false,
+            no_group_commit: false,
             women_target_share: 0.15,
             targets_file: None,
         }

@@ -77,6 +77,9 @@ pub enum AppError {
     FailedPrecondition { reason: Reason, message: String },
     #[error("{0}")]
     ResourceExhausted(String),
+    /// Too many requests in flight: refused at once (admission control).
+    #[error("{0}")]
+    Overloaded(String),
     #[error("{0}")]
     Unimplemented(String),
     #[error("the store is unavailable: {0}")]
@@ -131,6 +134,7 @@ impl From<AppError> for Status {
             AppError::EtagMismatch { .. } => (Code::Aborted, info(Reason::EtagMismatch.as_str())),
             AppError::FailedPrecondition { reason, .. } => (Code::FailedPrecondition, info(reason.as_str())),
             AppError::ResourceExhausted(_) => (Code::ResourceExhausted, info("RESOURCE_EXHAUSTED")),
+            AppError::Overloaded(_) => (Code::ResourceExhausted, info("OVERLOADED")),
             AppError::Unimplemented(_) => (Code::Unimplemented, info("UNIMPLEMENTED")),
             AppError::Unavailable(_) => (Code::Unavailable, info("STORE_UNAVAILABLE")),
             AppError::Internal(_) => (Code::Internal, info("INTERNAL")),

@@ -3,6 +3,7 @@
 //! command line. Integration tests use the library to start real servers.
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod api;
 pub mod auth;
 pub mod cli;

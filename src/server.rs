@@ -2,6 +2,7 @@
 //! router (auth layer, services, health, reflection) and serves on a pre-bound listener
 //! until shutdown, then flushes the store.
 
+use crate::admission::AdmissionLayer;
 use crate::api;
 use crate::auth::{AuthLayer, Authenticator};
 use crate::config::ServeArgs;
@@ -41,13 +42,18 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
     std::fs::create_dir_all(&args.data_dir).map_err(|source| ServeError::Io { path: args.data_dir.clone(), source })?;
     let config = StoreConfig {
         cache_bytes: args.cache_mb.saturating_mul(1 << 20),
-        durability: if args.unsafe_no_flush { Durability::UnsafeNoFlush } else { Durability::FlushBeforeAck },
+        durability: match (args.unsafe_no_flush, args.no_group_commit) {
+            (true, _) => Durability::UnsafeNoFlush,
+            (false, true) => Durability::FlushEachWrite,
+            (false, false) => Durability::FlushBeforeAck,
+        },
     };
     let store = Store::open(&args.data_dir.join("store"), &config)?;
     let auth = Authenticator::new(store.clone());
     let admin_token_path = args.data_dir.join("admin.token");
     let bootstrap_token = bootstrap(&store, &admin_token_path)?;
-    let ctx = Ctx::new(store, auth).with_gender_targets(args.gender_targets());
+    let ctx = Ctx { max_in_flight: args.max_in_flight as usize, ..Ctx::new(store, auth) }
+        .with_gender_targets(args.gender_targets());
     Ok(Opened { ctx, bootstrap_token, admin_token_path })
 }
 
@@ -113,6 +119,7 @@ pub async fn serve(
         stopping.send_replace(true);
     };
     tonic::transport::Server::builder()
+        .layer(AdmissionLayer::new(ctx.max_in_flight))
         .layer(AuthLayer::new(ctx.auth.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)

@@ -23,9 +23,46 @@ pub fn day_of(unix_seconds: i64) -> Day {
 const UN_MEMBER_STATES: &str = include_str!("un_member_states.txt");
 
 /// An ISO 3166-1 alpha-3 code of one of the 193 UN member states.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+///
+/// Stored and sent as its three letters (serde: a string).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Alpha3([u8; 3]);
+
+/// The shipped list as sorted codes, for binary search (parsed once).
+fn member_states() -> &'static [[u8; 3]] {
+    static CODES: std::sync::OnceLock<Vec<[u8; 3]>> = std::sync::OnceLock::new();
+    CODES.get_or_init(|| {
+        let mut codes: Vec<[u8; 3]> = UN_MEMBER_STATES
+            .split_ascii_whitespace()
+            .filter_map(|c| <[u8; 3]>::try_from(c.as_bytes()).ok())
+            .filter(|c| c.iter().all(u8::is_ascii_uppercase))
+            .collect();
+        codes.sort_unstable();
+        codes
+    })
+}
+
+impl Serialize for Alpha3 {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Alpha3 {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Code;
+        impl serde::de::Visitor<'_> for Code {
+            type Value = Alpha3;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an ISO 3166-1 alpha-3 code of a UN member state")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Alpha3, E> {
+                s.parse().map_err(E::custom)
+            }
+        }
+        deserializer.deserialize_str(Code)
+    }
+}
 
 impl Alpha3 {
     /// The code as text.
@@ -44,13 +81,24 @@ impl FromStr for Alpha3 {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let bytes = s.as_bytes();
+        match <[u8; 3]>::try_from(bytes) {
+            Ok(code) if member_states().binary_search(&code).is_ok() => Ok(Alpha3(code)),
+            _ => Err(format!("{s:?} is not the ISO 3166-1 alpha-3 code of a UN member state")),
+        }
+    }
+}
+
+impl Alpha3 {
+    #[cfg(test)]
+    fn parse_slow(s: &str) -> Option<Alpha3> {
+        let bytes = s.as_bytes();
         if bytes.len() == 3
             && bytes.iter().all(u8::is_ascii_uppercase)
             && UN_MEMBER_STATES.split_ascii_whitespace().any(|c| c == s)
         {
-            Ok(Alpha3([bytes[0], bytes[1], bytes[2]]))
+            Some(Alpha3([bytes[0], bytes[1], bytes[2]]))
         } else {
-            Err(format!("{s:?} is not the ISO 3166-1 alpha-3 code of a UN member state"))
+            None
         }
     }
 }
@@ -251,6 +299,32 @@ mod tests {
         let all: std::collections::BTreeSet<Alpha3> = Alpha3::all().collect();
         assert_eq!(all.len(), 193);
         assert_eq!(Alpha3::all().count(), 193);
+    }
+
+    #[test]
+    fn fast_alpha3_parsing_agrees_with_the_list_on_every_three_letter_string() {
+        let letters = b"ABCDEFGHIJKLMNOPQRSTUVWXYZa";
+        for a in letters {
+            for b in letters {
+                for c in letters {
+                    let s = String::from_utf8(vec![*a, *b, *c]).unwrap();
+                    assert_eq!(s.parse::<Alpha3>().ok(), Alpha3::parse_slow(&s), "{s}");
+                }
+            }
+        }
+        for s in ["", "UG", "UGAN", "ÜGA", "uga"] {
+            assert!(s.parse::<Alpha3>().is_err() && Alpha3::parse_slow(s).is_none(), "{s}");
+        }
+    }
+
+    #[test]
+    fn alpha3_round_trips_through_the_store_encoding() {
+        let uga: Alpha3 = "UGA".parse().unwrap();
+        let bytes = bincode::serde::encode_to_vec(uga, bincode::config::standard()).unwrap();
+        let back: Alpha3 = bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).unwrap().0;
+        assert_eq!(back, uga);
+        let bad = bincode::serde::encode_to_vec("XXX", bincode::config::standard()).unwrap();
+        assert!(bincode::serde::decode_from_slice::<Alpha3, _>(&bad, bincode::config::standard()).is_err());
     }
 
     #[test]

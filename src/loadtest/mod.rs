@@ -67,7 +67,8 @@ pub struct LoadtestArgs {
     /// proposal is decided).
     #[arg(long = "duration-s", default_value_t = 10.0)]
     pub duration_s: f64,
-    /// Needs created before a reading workload starts (approve: needs, each with its offer).
+    /// Needs a reading workload reads: existing ones are reused, missing ones created
+    /// before it starts (approve: needs created, each with its offer).
     #[arg(long, default_value_t = 1000)]
     pub setup_needs: usize,
     /// HTTP/2 connections the requests are spread over.
@@ -209,17 +210,38 @@ pub fn sample_need(requester: &str) -> api::Need {
 /// One boxed call, so a worker can choose between requests of different types.
 type BoxCall = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), tonic::Status>> + Send>>;
 
-/// Creates `--setup-needs` needs (at least one) as the caller, spread over all states.
+/// Makes sure `--setup-needs` needs (at least one) exist: reuses the needs the caller can
+/// already list (so runs on a big store do not grow it), and creates the missing ones,
+/// spread over all states.
 async fn setup_needs(clients: &[Clients], args: &LoadtestArgs, progress: bool) -> Result<Vec<String>, CliError> {
     let n = args.setup_needs.max(1);
     let started = std::time::Instant::now();
+    let mut ids = Vec::with_capacity(n);
+    let mut lister = clients.first().ok_or_else(|| CliError::Usage("no connections".into()))?.needs();
+    let mut page_token = String::new();
+    while ids.len() < n {
+        let req = api::ListNeedsRequest { page_size: 500, page_token, ..Default::default() };
+        let page =
+            lister.list_needs(req).await.map_err(|s| CliError::Status(s).context("setup: listing needs"))?.into_inner();
+        ids.extend(page.needs.into_iter().map(|need| need.id).take(n - ids.len()));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    let reused = ids.len();
     let states = fixtures::states();
     let now = fixtures::now_unix();
-    let ids = fixtures::create_needs(clients, n, 64, |i| fixtures::need(&states[i % states.len()], now))
+    let created = fixtures::create_needs(clients, n - reused, 64, |i| fixtures::need(&states[i % states.len()], now))
         .await
         .map_err(|s| CliError::Status(s).context("setup: creating needs"))?;
+    ids.extend(created);
     if progress {
-        eprintln!("[setup] created {n} needs in {:.1}s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "[setup] {n} needs ({reused} already there, {} created) in {:.1}s",
+            n - reused,
+            started.elapsed().as_secs_f64()
+        );
     }
     Ok(ids)
 }

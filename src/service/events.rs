@@ -21,6 +21,35 @@ pub const WATCH_BUFFER: usize = 256;
 /// How long a watcher's full buffer is tolerated.
 pub const SLOW_WATCHER_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_BATCH: usize = 512;
+/// Messages of recent events kept for watchers: one slot per `sequence % MESSAGE_SLOTS`.
+const MESSAGE_SLOTS: usize = 16_384;
+
+/// Recent events as messages, converted once and shared by every watcher that sends them
+/// (a watcher still encodes its own copy: tonic streams own their items).
+pub struct EventMessages {
+    slots: Vec<std::sync::Mutex<Option<Box<pb::Event>>>>,
+}
+
+impl Default for EventMessages {
+    fn default() -> EventMessages {
+        EventMessages { slots: (0..MESSAGE_SLOTS).map(|_| std::sync::Mutex::new(None)).collect() }
+    }
+}
+
+impl EventMessages {
+    /// The message of `event`, converted now unless a watcher already did.
+    fn message(&self, event: &Event) -> pb::Event {
+        let slot = &self.slots[(event.sequence % MESSAGE_SLOTS as u64) as usize];
+        // Nothing panics while a slot is locked; a poisoned slot still holds a whole value.
+        let mut slot = slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(m) = slot.as_deref().filter(|m| m.sequence == event.sequence) {
+            return m.clone();
+        }
+        let m = convert::event_to_proto(event);
+        *slot = Some(Box::new(m.clone()));
+        m
+    }
+}
 
 fn kinds(raw: &[i32]) -> AppResult<Vec<EventKind>> {
     let mut v = Violations::default();
@@ -64,7 +93,7 @@ impl EventService for Ctx {
         let (events, next_page_token) =
             pager.page(store, events, |e| e.sequence, |e| kinds.is_empty() || kinds.contains(&e.kind))?;
         Ok(Response::new(pb::ListEventsResponse {
-            events: events.iter().map(convert::event_to_proto).collect(),
+            events: events.iter().map(|e| convert::event_to_proto(e)).collect(),
             next_page_token,
         }))
     }
@@ -119,7 +148,7 @@ async fn follow(
                 if (!kinds.is_empty() && !kinds.contains(&event.kind)) || !caller.can_read_event(&event) {
                     continue;
                 }
-                match tx.send_timeout(Ok(convert::event_to_proto(&event)), SLOW_WATCHER_TIMEOUT).await {
+                match tx.send_timeout(Ok(ctx.messages.message(&event)), SLOW_WATCHER_TIMEOUT).await {
                     Ok(()) => {}
                     Err(mpsc::error::SendTimeoutError::Closed(_)) => return Ok(()),
                     Err(mpsc::error::SendTimeoutError::Timeout(_)) => {

@@ -32,6 +32,10 @@ pub struct Ctx {
     pub auth: Arc<Authenticator>,
     /// Set to true when the server starts shutting down; open streams end then.
     pub shutdown: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Recent events as messages, shared by WatchEvents streams.
+    pub messages: Arc<events::EventMessages>,
+    /// Requests worked on at once (admission control, `--max-in-flight`).
+    pub max_in_flight: usize,
     /// The gender report's target shares (`--women-target-share`, `--targets-file`).
     pub gender_targets: Arc<crate::reports::GenderTargets>,
 }
@@ -42,6 +46,8 @@ impl Ctx {
             store,
             auth,
             shutdown: Arc::new(tokio::sync::watch::channel(false).0),
+            messages: Arc::default(),
+            max_in_flight: 1024,
             gender_targets: Arc::new(crate::reports::GenderTargets::default()),
         }
     }

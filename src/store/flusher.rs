@@ -35,6 +35,7 @@ pub(super) struct Flusher {
     events: watch::Receiver<u64>,
     events_tx: Arc<watch::Sender<u64>>,
     durability: Durability,
+    db: sled::Db,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -46,13 +47,14 @@ impl Flusher {
         let flushed_tx = Arc::new(flushed_tx);
         let events_tx = Arc::new(events_tx);
         let thread = (durability == Durability::FlushBeforeAck).then(|| {
-            let (shared, flushed_tx, events_tx) = (shared.clone(), flushed_tx.clone(), events_tx.clone());
+            let (db, shared, flushed_tx, events_tx) =
+                (db.clone(), shared.clone(), flushed_tx.clone(), events_tx.clone());
             std::thread::Builder::new()
                 .name("lcm-flusher".into())
                 .spawn(move || run(db, shared, flushed_tx, events_tx))
                 .ok()
         });
-        Flusher { shared, flushed, flushed_tx, events, events_tx, durability, thread: thread.flatten() }
+        Flusher { shared, flushed, flushed_tx, events, events_tx, durability, db, thread: thread.flatten() }
     }
 
     /// Called under the writer gate right after a commit.
@@ -63,6 +65,19 @@ impl Flusher {
                 self.events_tx.send_modify(|e| *e = last_event);
                 self.flushed_tx.send_modify(|f| f.upto = commit);
             }
+            Durability::FlushEachWrite => match self.db.flush() {
+                Ok(_) => {
+                    self.events_tx.send_modify(|e| *e = last_event);
+                    self.flushed_tx.send_modify(|f| f.upto = commit);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "flush failed; the write covered by it is refused");
+                    self.flushed_tx.send_modify(|f| {
+                        f.failed_upto = commit;
+                        f.error = Some(e.to_string());
+                    });
+                }
+            },
             Durability::FlushBeforeAck => {
                 if let Ok(mut p) = self.shared.pending.lock() {
                     p.commit = commit;

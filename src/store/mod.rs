@@ -18,8 +18,9 @@ pub use keys::TreeId;
 use serde::{Serialize, de::DeserializeOwned};
 use sled::Transactional;
 use sled::transaction::{ConflictableTransactionError, TransactionError};
+use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tokio::sync::watch;
 
 /// The encoding version written in front of every value.
@@ -46,6 +47,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub enum Durability {
     /// Flush (group commit) before acknowledging. The only setting for production.
     FlushBeforeAck,
+    /// BENCHMARK ONLY: flush before acknowledging, but one flush per write, made by the
+    /// writer itself under the writer gate (no group commit): shows what group commit buys.
+    FlushEachWrite,
     /// TEST ONLY: acknowledge at once and never flush (sled's background flush is off
     /// too). Exists so the crash harness can show that it catches lost writes.
     UnsafeNoFlush,
@@ -66,7 +70,7 @@ pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 pub fn decode<T: DeserializeOwned>(tree: TreeId, bytes: &[u8]) -> StoreResult<T> {
     match bytes.split_first() {
-        Some((&FORMAT_VERSION, rest)) => bincode::serde::decode_from_slice(rest, bincode::config::standard())
+        Some((&FORMAT_VERSION, rest)) => bincode::serde::borrow_decode_from_slice(rest, bincode::config::standard())
             .map(|(v, _)| v)
             .map_err(|e| StoreError::Corrupt { tree: tree.name(), detail: e.to_string() }),
         Some((&other, _)) => Err(StoreError::UnknownFormat(other)),
@@ -216,6 +220,7 @@ impl Writer<'_> {
             Err(TransactionError::Abort(())) => return Err(StoreError::Flush("transaction aborted".into())),
         }
         self.state.next_event = first + ws.events.len() as u64;
+        self.store.remember(&ws.events);
         self.state.commits += 1;
         let ticket = Ticket(self.state.commits);
         self.store.inner.flusher.committed(ticket.0, self.state.next_event - 1);
@@ -229,7 +234,13 @@ struct Inner {
     writer: Mutex<WriterState>,
     flusher: Flusher,
     page_token_key: [u8; 32],
+    /// The last [`RECENT_EVENTS`] committed events, in sequence order, so followers of
+    /// the log read and decode nothing (they still see only durable ones).
+    recent: RwLock<VecDeque<Arc<Event>>>,
 }
+
+/// Events kept in memory for followers of the log.
+pub const RECENT_EVENTS: usize = 16_384;
 
 /// A handle on the store; cheap to clone.
 #[derive(Clone)]
@@ -240,7 +251,7 @@ pub struct Store {
 impl Store {
     pub fn open(path: &Path, config: &StoreConfig) -> StoreResult<Store> {
         let flush_every = match config.durability {
-            Durability::FlushBeforeAck => Some(1000),
+            Durability::FlushBeforeAck | Durability::FlushEachWrite => Some(1000),
             Durability::UnsafeNoFlush => None,
         };
         let db =
@@ -290,6 +301,7 @@ impl Store {
                 writer: Mutex::new(WriterState { next_event: last_event + 1, next_id, commits: 0 }),
                 flusher,
                 page_token_key,
+                recent: RwLock::new(VecDeque::with_capacity(RECENT_EVENTS)),
             }),
         })
     }
@@ -384,20 +396,44 @@ impl Store {
             .transpose()
     }
 
-    /// Durable events with sequence > `after`, at most `limit`.
-    pub fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<Event>> {
+    /// Durable events with sequence > `after`, at most `limit`: from memory when they are
+    /// recent, else from the log.
+    pub fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<Arc<Event>>> {
         let durable = self.durable_sequence();
         if after >= durable {
             return Ok(Vec::new());
         }
+        let recent = self.inner.recent.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(front) = recent.front()
+            && front.sequence <= after + 1
+        {
+            let skip = usize::try_from(after + 1 - front.sequence).unwrap_or(usize::MAX);
+            return Ok(recent.iter().skip(skip).take_while(|e| e.sequence <= durable).take(limit).cloned().collect());
+        }
+        drop(recent);
         self.tree(TreeId::Events)
             .range(keys::sequence_key(after + 1)..=keys::sequence_key(durable))
             .take(limit)
             .map(|kv| {
                 let (_, v) = kv?;
-                decode(TreeId::Events, &v)
+                decode(TreeId::Events, &v).map(Arc::new)
             })
             .collect()
+    }
+
+    /// Keeps just-committed events in memory (called under the writer gate, in order).
+    fn remember(&self, events: &[Event]) {
+        if events.is_empty() {
+            return;
+        }
+        // Nothing panics while the lock is held, so a poisoned lock still holds whole data.
+        let mut recent = self.inner.recent.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for e in events {
+            if recent.len() == RECENT_EVENTS {
+                recent.pop_front();
+            }
+            recent.push_back(Arc::new(e.clone()));
+        }
     }
 
     /// The highest event sequence that is on disk.

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Side-by-side service benchmarks (issue 8): the lcm-echo baseline and lcm's workloads in
+# one run, on loopback, each server on a fresh store. Prints one JSON line per run (also
+# saved to $OUT, default target/bench-service.jsonl).
+#
+#   scripts/bench-service.sh                  # the goals' runs, 10 s each
+#   BENCH_DURATION=5 ROUNDS=1 scripts/bench-service.sh
+#   SCALING=1 scripts/bench-service.sh        # also get-need / create-need at 1..256 in flight
+#                                             # on stores of $SCALING_STORES needs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --quiet --bins
+bin=target/release
+duration=${BENCH_DURATION:-10}
+rounds=${ROUNDS:-3}
+out=${OUT:-target/bench-service.jsonl}
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+: >"$out"
+
+wait_port() {
+  for _ in $(seq 1 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    sleep 0.05
+  done
+  echo "nothing listens on port $1" >&2
+  return 1
+}
+
+# start_lcm NAME PORT [serve flags...]: a fresh server; its admin token in $work/NAME/admin.token
+start_lcm() {
+  local name=$1 port=$2
+  shift 2
+  "$bin/lcm" serve --listen "127.0.0.1:$port" --data-dir "$work/$name" "$@" >"$work/$name.log" 2>&1 &
+  pids+=($!)
+  wait_port "$port"
+}
+
+run() { # run LABEL PORT TOKEN loadtest-args...
+  local label=$1 port=$2 token=$3
+  shift 3
+  local line
+  line=$("$bin/lcm" loadtest --addr "127.0.0.1:$port" --token "$token" --json --quiet --duration-s "$duration" "$@")
+  line="{\"label\":\"$label\",${line#\{}"
+  echo "$line" | tee -a "$out"
+}
+
+base=$((20000 + RANDOM % 20000))
+echo_port=$base lcm_port=$((base + 1)) nogc_port=$((base + 2))
+"$bin/lcm-echo" --listen "127.0.0.1:$echo_port" >"$work/echo.log" 2>&1 &
+pids+=($!)
+wait_port "$echo_port"
+start_lcm lcm "$lcm_port"
+start_lcm nogc "$nogc_port" --no-group-commit
+token=$(cat "$work/lcm/admin.token")
+nogc_token=$(cat "$work/nogc/admin.token")
+
+for round in $(seq 1 "$rounds"); do
+  run "echo#$round" "$echo_port" none --workload echo --concurrency 64
+  run "get-need#$round" "$lcm_port" "$token" --workload get-need --concurrency 64
+  run "create-need#$round" "$lcm_port" "$token" --workload create-need --concurrency 64
+  run "create-need-no-group-commit#$round" "$nogc_port" "$nogc_token" --workload create-need --concurrency 64
+done
+run approve "$lcm_port" "$token" --workload approve --concurrency 64 --setup-needs 10000
+run watch "$lcm_port" "$token" --workload watch --subscribers 100 --write-rps 1000
+
+if [[ -n ${SCALING:-} ]]; then
+  for needs in ${SCALING_STORES:-10000 100000}; do
+    port=$((base + 10))
+    base=$((base + 1))
+    start_lcm "scale$needs" "$port"
+    t=$(cat "$work/scale$needs/admin.token")
+    for c in 1 4 16 64 256; do
+      # The first run creates the store's needs; the later ones read the same needs again.
+      run "get-need@$needs/c$c" "$port" "$t" --workload get-need --concurrency "$c" --setup-needs "$needs"
+      run "create-need@$needs/c$c" "$port" "$t" --workload create-need --concurrency "$c"
+    done
+  done
+fi

@@ -1,0 +1,155 @@
+//! Admission control: at most `max_in_flight` requests are worked on at once, server-wide.
+//! One more is answered RESOURCE_EXHAUSTED at once (reason `OVERLOADED`) instead of
+//! queueing without bound, so clients back off and latency stays bounded. Health and
+//! reflection are always admitted. A WatchEvents call counts only until its stream is
+//! open: following the log is bounded by the stream's own buffer.
+
+use crate::error::AppError;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tower::{Layer, Service};
+
+/// Paths admitted whatever the load.
+const ALWAYS_ADMITTED: [&str; 3] = ["/grpc.health.v1.", "/grpc.reflection.v1.", "/grpc.reflection.v1alpha."];
+
+#[derive(Clone)]
+pub struct AdmissionLayer {
+    permits: Arc<Semaphore>,
+    max_in_flight: usize,
+}
+
+impl AdmissionLayer {
+    pub fn new(max_in_flight: usize) -> AdmissionLayer {
+        let max_in_flight = max_in_flight.max(1);
+        AdmissionLayer { permits: Arc::new(Semaphore::new(max_in_flight)), max_in_flight }
+    }
+}
+
+impl<S> Layer<S> for AdmissionLayer {
+    type Service = Admission<S>;
+    fn layer(&self, inner: S) -> Admission<S> {
+        Admission { inner, permits: self.permits.clone(), max_in_flight: self.max_in_flight }
+    }
+}
+
+#[derive(Clone)]
+pub struct Admission<S> {
+    inner: S,
+    permits: Arc<Semaphore>,
+    max_in_flight: usize,
+}
+
+type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S, B> Service<http::Request<B>> for Admission<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let path = req.uri().path();
+        let permit: Option<OwnedSemaphorePermit> = if ALWAYS_ADMITTED.iter().any(|p| path.starts_with(p)) {
+            None
+        } else {
+            match self.permits.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    tracing::warn!(method = %path, max_in_flight = self.max_in_flight, "overloaded: request refused");
+                    let status = tonic::Status::from(AppError::Overloaded(format!(
+                        "the server is working on {} requests; retry with backoff",
+                        self.max_in_flight
+                    )));
+                    return Box::pin(async move { Ok(status.into_http()) });
+                }
+            }
+        };
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let response = inner.call(req).await;
+            drop(permit);
+            response
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::convert::Infallible;
+    use tokio::sync::oneshot;
+
+    /// An inner service whose calls finish only when told to.
+    #[derive(Clone)]
+    struct Gate(Arc<std::sync::Mutex<Vec<oneshot::Sender<()>>>>);
+
+    impl Service<http::Request<()>> for Gate {
+        type Response = http::Response<tonic::body::Body>;
+        type Error = Infallible;
+        type Future = BoxFuture<Self::Response, Infallible>;
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+            Poll::Ready(Ok(()))
+        }
+        fn call(&mut self, _: http::Request<()>) -> Self::Future {
+            let (tx, rx) = oneshot::channel();
+            self.0.lock().unwrap().push(tx);
+            Box::pin(async move {
+                let _ = rx.await;
+                Ok(http::Response::new(tonic::body::Body::empty()))
+            })
+        }
+    }
+
+    fn grpc_status(r: &http::Response<tonic::body::Body>) -> Option<String> {
+        r.headers().get("grpc-status").map(|v| v.to_str().unwrap().to_string())
+    }
+
+    #[tokio::test]
+    async fn refuses_at_once_beyond_the_limit_and_admits_again_when_work_ends() {
+        let gate = Gate(Arc::default());
+        let mut svc = AdmissionLayer::new(2).layer(gate.clone());
+        let req = |path: &str| http::Request::builder().uri(path).body(()).unwrap();
+        let first = tokio::spawn(svc.call(req("/lcm.v1.NeedService/GetNeed")));
+        let second = tokio::spawn(svc.call(req("/lcm.v1.NeedService/GetNeed")));
+        tokio::task::yield_now().await;
+        // Third: refused without waiting, RESOURCE_EXHAUSTED (8).
+        let third =
+            tokio::time::timeout(std::time::Duration::from_secs(1), svc.call(req("/lcm.v1.NeedService/GetNeed")))
+                .await
+                .expect("answered at once")
+                .unwrap();
+        assert_eq!(grpc_status(&third).as_deref(), Some("8"));
+        // Health is admitted anyway.
+        let health = tokio::spawn(svc.call(req("/grpc.health.v1.Health/Check")));
+        while gate.0.lock().unwrap().len() < 3 {
+            tokio::task::yield_now().await;
+        }
+        for tx in gate.0.lock().unwrap().drain(..) {
+            let _ = tx.send(());
+        }
+        for h in [first, second, health] {
+            assert_eq!(grpc_status(&h.await.unwrap().unwrap()), None);
+        }
+        // Permits came back.
+        let again = tokio::spawn(svc.call(req("/lcm.v1.NeedService/GetNeed")));
+        while gate.0.lock().unwrap().is_empty() {
+            tokio::task::yield_now().await;
+        }
+        for tx in gate.0.lock().unwrap().drain(..) {
+            let _ = tx.send(());
+        }
+        assert_eq!(grpc_status(&again.await.unwrap().unwrap()), None);
+    }
+}
