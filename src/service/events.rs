@@ -105,13 +105,27 @@ impl EventService for Ctx {
         req: Request<pb::WatchEventsRequest>,
     ) -> Result<Response<Self::WatchEventsStream>, Status> {
         let caller = caller(&req)?;
+        // tonic bounds a call by its deadline only until the response starts; a stream
+        // honours the client's deadline here.
+        let deadline = req
+            .metadata()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok())
+            .and_then(grpc_timeout)
+            .map(|d| tokio::time::Instant::now() + d);
         let req = req.into_inner();
         let kinds = kinds(&req.kinds)?;
         let (tx, rx) = mpsc::channel(WATCH_BUFFER);
         let ctx = self.clone();
         tokio::spawn(async move {
             let principal = caller.principal_id.clone();
-            let end = follow(ctx, caller, kinds, req.after_sequence, &tx).await;
+            let following = follow(ctx, caller, kinds, req.after_sequence, &tx);
+            let end = match deadline {
+                None => following.await,
+                Some(at) => tokio::time::timeout_at(at, following).await.unwrap_or_else(|_| {
+                    Err(Status::deadline_exceeded("the client's deadline passed; resume by sequence"))
+                }),
+            };
             if let Err(status) = end {
                 tracing::info!(principal = %principal, code = ?status.code(), "watch ended");
                 let _ = tx.send_timeout(Err(status), Duration::from_secs(1)).await;
@@ -119,6 +133,24 @@ impl EventService for Ctx {
         });
         Ok(Response::new(ReceiverStream::new(rx)))
     }
+}
+
+/// A `grpc-timeout` header value (`<digits><unit>`, at most 8 digits; units H M S m u n).
+fn grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
 }
 
 /// Sends every readable event after `after`, then follows the log until the client goes
@@ -170,6 +202,21 @@ async fn follow(
             }
             _ = stopping.changed() => {}
             _ = tx.closed() => return Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeout_values_parse_by_the_spec() {
+        assert_eq!(grpc_timeout("300m"), Some(Duration::from_millis(300)));
+        assert_eq!(grpc_timeout("2H"), Some(Duration::from_secs(7200)));
+        assert_eq!(grpc_timeout("99999999n"), Some(Duration::from_nanos(99_999_999)));
+        for bad in ["", "m", "123", "123456789S", "1x", "-1S", "1.5S"] {
+            assert_eq!(grpc_timeout(bad), None, "{bad}");
         }
     }
 }

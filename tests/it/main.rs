@@ -10,6 +10,7 @@ mod events;
 mod loadtest;
 mod needs;
 mod offers;
+mod overload;
 mod race;
 mod reports;
 mod restart;

@@ -1,0 +1,87 @@
+//! Overload: beyond `--max-in-flight` requests are refused at once with RESOURCE_EXHAUSTED
+//! (reason OVERLOADED) instead of queueing; health still answers; client deadlines hold.
+
+use crate::harness::*;
+use lcm::api;
+use std::time::{Duration, Instant};
+use tonic::Code;
+
+#[tokio::test]
+async fn requests_beyond_the_limit_are_refused_at_once() {
+    let s = TestServer::start_with(|a| a.max_in_flight = 2).await;
+    let uga = s.state("UGA").await;
+    // 64 durable writes at once (each waits for a flush): at most 2 are worked on, the
+    // others are refused without waiting.
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        clients.push(s.needs().await);
+    }
+    let start = std::sync::Arc::new(tokio::sync::Barrier::new(64));
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let mut needs = clients[i % clients.len()].clone();
+        let token = uga.clone();
+        let start = start.clone();
+        tasks.push(tokio::spawn(async move {
+            start.wait().await;
+            let started = Instant::now();
+            let r = needs
+                .create_need(authed(
+                    &token,
+                    api::CreateNeedRequest { need: Some(need("UGA")), request_id: new_request_id() },
+                ))
+                .await;
+            (r, started.elapsed())
+        }));
+    }
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            (Ok(_), _) => ok += 1,
+            (Err(status), took) => {
+                assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+                assert_eq!(reason(&status), "OVERLOADED");
+                assert!(took < Duration::from_secs(2), "a refusal took {took:?}");
+                refused += 1;
+            }
+        }
+    }
+    assert!(ok >= 2 && refused >= 1, "ok {ok}, refused {refused}");
+    // Nothing refused was written: exactly the acknowledged needs exist.
+    let listed = s
+        .needs()
+        .await
+        .list_needs(authed(&uga, api::ListNeedsRequest { page_size: 500, ..Default::default() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .needs;
+    assert_eq!(listed.len(), ok);
+    // Health is always admitted.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(s.channel().await);
+    health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stream_ends_when_the_client_deadline_passes() {
+    let s = TestServer::start().await;
+    s.import_demo().await;
+    // The deadline travels as `grpc-timeout`; the server ends the call when it passes
+    // (tonic answers CANCELLED "Timeout expired"), with no client-side timer involved.
+    let mut req = authed(&s.admin, api::WatchEventsRequest { after_sequence: 0, kinds: vec![] });
+    req.metadata_mut().insert("grpc-timeout", "300m".parse().unwrap());
+    let started = Instant::now();
+    let mut stream = s.events().await.watch_events(req).await.unwrap().into_inner();
+    let mut replayed = 0;
+    let end = loop {
+        match stream.message().await {
+            Ok(Some(_)) => replayed += 1,
+            Ok(None) => break None,
+            Err(status) => break Some(status.code()),
+        }
+    };
+    assert!(replayed > 0, "the stream replayed the demo's events first");
+    assert!(matches!(end, Some(Code::DeadlineExceeded | Code::Cancelled)), "{end:?}");
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(250) && took < Duration::from_secs(5), "{took:?}");
+}
