@@ -40,6 +40,16 @@ pub struct ServeArgs {
     /// (still durable before the answer; slower). Shows what group commit buys.
     #[arg(long, env = "LCM_NO_GROUP_COMMIT", hide = true)]
     pub no_group_commit: bool,
+    /// PEM file of the server's certificate chain; with `--tls-key`, serves TLS only.
+    #[arg(long, env = "LCM_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file of the private key of `--tls-cert`.
+    #[arg(long, env = "LCM_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve without TLS on a non-loopback address (bearer tokens then cross the network in
+    /// clear): only behind a TLS-terminating proxy on a trusted network.
+    #[arg(long, env = "LCM_ALLOW_INSECURE")]
+    pub allow_insecure: bool,
 }
 
 impl ServeArgs {
@@ -54,6 +64,9 @@ impl ServeArgs {
             demo: false,
             unsafe_no_flush: false,
             no_group_commit: false,
+            tls_cert: None,
+            tls_key: None,
+            allow_insecure: false,
         }
     }
 }
