@@ -6,11 +6,13 @@ mod harness;
 
 mod admin;
 mod auth;
+mod backup;
 mod events;
 mod loadtest;
 mod needs;
 mod offers;
 mod race;
 mod restart;
+mod tls;
 mod transitions;
 mod workflow;
