@@ -62,6 +62,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // `--ca-cert`/`LCM_CA_CERT` also tells `serve --demo` which CA to trust over TLS.
+    let demo_ca = cli.client.ca_cert.clone();
     let args = match cli.command {
         Command::Client(command) => return runtime.block_on(lcm::cli::execute(&cli.client, command)),
         Command::SolveDimacs { file, solution } => {
@@ -75,7 +77,7 @@ fn main() -> ExitCode {
         Command::Restore(args) => return lcm::cli::execute_restore(&args, cli.client.json),
         Command::Serve(args) => args,
     };
-    match runtime.block_on(serve(args)) {
+    match runtime.block_on(serve(args, demo_ca)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lcm: {e}");
@@ -98,7 +100,7 @@ fn print_line(result: Result<String, String>) -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(args: ServeArgs, demo_ca: Option<std::path::PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
     lcm::telemetry::init(args.log_format);
     // Before the store is opened: a refused transport leaves nothing behind.
     let tls = lcm::server::transport(&args)?;
@@ -111,7 +113,7 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     if args.demo {
         match &opened.bootstrap_token {
             Some(token) => {
-                let ca_cert = if tls_on { args.tls_cert.clone() } else { None };
+                let ca_cert = if tls_on { demo_ca.or_else(|| args.tls_cert.clone()) } else { None };
                 load_demo(addr, ca_cert, token, &opened.admin_token_path).await?
             }
             None => tracing::warn!(
@@ -127,8 +129,8 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
 /// Loads the demo scenario through the server's own API, creates the demo principals and
 /// prints their tokens with first commands to try.
 ///
-/// Over TLS the demo trusts the server's own certificate and connects to `localhost`, so
-/// a self-signed certificate for `localhost` serves the demo.
+/// Over TLS the demo connects to `localhost` and trusts `--ca-cert`/`LCM_CA_CERT`, else the
+/// server's own certificate (enough for a self-signed one).
 async fn load_demo(
     addr: std::net::SocketAddr,
     ca_cert: Option<std::path::PathBuf>,

@@ -5,8 +5,8 @@
 //! `store::backup`), synced, and only then renamed to `FILE`, so `FILE` is either the
 //! previous good backup or the new good one, never a torn file.
 
-use super::{Clients, Ctx};
 use super::error::{CliError, usage};
+use super::{Clients, Ctx};
 use crate::api;
 use crate::store::backup::{self, BackupInfo};
 use std::io::Write;
@@ -34,8 +34,9 @@ pub async fn backup_to(clients: &Clients, out: &Path) -> Result<BackupInfo, CliE
     let partial = PathBuf::from(partial);
     let result = fetch_into(clients, &partial).await.and_then(|()| {
         let bytes = std::fs::read(&partial).map_err(io_error(&partial))?;
-        let info = backup::verify(&bytes)
-            .map_err(|e| usage(format!("the server sent a bad backup ({e}); nothing was written to {}", out.display())))?;
+        let info = backup::verify(&bytes).map_err(|e| {
+            usage(format!("the server sent a bad backup ({e}); nothing was written to {}", out.display()))
+        })?;
         std::fs::rename(&partial, out).map_err(io_error(out))?;
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
             // Make the rename itself durable (best effort: not every platform can open a directory).

@@ -138,7 +138,11 @@ async fn populate(s: &TestServer) -> Fixture {
         .into_inner()
         .principals;
     let ken = principals.iter().find(|p| p.member_state == "KEN").unwrap();
-    s.admin_client().await.revoke_principal(authed(&s.admin, api::RevokePrincipalRequest { id: ken.id.clone() })).await.unwrap();
+    s.admin_client()
+        .await
+        .revoke_principal(authed(&s.admin, api::RevokePrincipalRequest { id: ken.id.clone() }))
+        .await
+        .unwrap();
     let replay = api::CreateNeedRequest { need: Some(need("UGA")), request_id: new_request_id() };
     let replayed = s.needs().await.create_need(authed(&uga, replay.clone())).await.unwrap().into_inner();
     Fixture { uga, revoked: revoked_token, replay, replayed }
@@ -283,7 +287,13 @@ async fn a_backup_at_rest_restores_every_resource_event_and_token() {
 }
 
 async fn state_of_needs(s: &TestServer, token: &str) -> Vec<api::Need> {
-    all_pages!(s.needs().await, token, list_needs, api::ListNeedsRequest { page_size: 500, ..Default::default() }, needs)
+    all_pages!(
+        s.needs().await,
+        token,
+        list_needs,
+        api::ListNeedsRequest { page_size: 500, ..Default::default() },
+        needs
+    )
 }
 
 #[tokio::test]

@@ -5,7 +5,9 @@
 use crate::harness::*;
 use lcm::api;
 use lcm::config::ServeArgs;
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+};
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -69,17 +71,22 @@ async fn a_client_that_trusts_the_ca_is_served_over_tls() {
     let pki = pki();
     let s = tls_server(&pki).await;
     let channel = tls_channel(s.addr, &pki.ca).await.unwrap();
-    assert_eq!(health(channel.clone()).await.unwrap(), tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    assert_eq!(
+        health(channel.clone()).await.unwrap(),
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
     let mut needs = api::need_service_client::NeedServiceClient::new(channel.clone());
     let created = needs
         .create_need(authed(&s.admin, api::CreateNeedRequest { need: Some(need("UGA")), request_id: new_request_id() }))
         .await
         .unwrap()
         .into_inner();
-    let got = needs.get_need(authed(&s.admin, api::GetNeedRequest { id: created.id.clone() })).await.unwrap().into_inner();
+    let got =
+        needs.get_need(authed(&s.admin, api::GetNeedRequest { id: created.id.clone() })).await.unwrap().into_inner();
     assert_eq!(got, created);
     // Authentication still applies over TLS.
-    let status = assert_code(needs.get_need(api::GetNeedRequest { id: created.id }).await, tonic::Code::Unauthenticated);
+    let status =
+        assert_code(needs.get_need(api::GetNeedRequest { id: created.id }).await, tonic::Code::Unauthenticated);
     assert!(!status.message().is_empty());
 }
 
@@ -143,7 +150,9 @@ async fn the_cli_library_connects_over_tls_with_its_ca() {
 async fn lcm_binary(args: Vec<String>, env: Vec<(&'static str, String)>) -> std::process::Output {
     tokio::task::spawn_blocking(move || {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_lcm"));
-        for var in ["LCM_ADDR", "LCM_TOKEN", "LCM_TOKEN_FILE", "LCM_CA_CERT", "LCM_TLS_CERT", "LCM_TLS_KEY", "LCM_LISTEN"] {
+        for var in
+            ["LCM_ADDR", "LCM_TOKEN", "LCM_TOKEN_FILE", "LCM_CA_CERT", "LCM_TLS_CERT", "LCM_TLS_KEY", "LCM_LISTEN"]
+        {
             cmd.env_remove(var);
         }
         cmd.args(&args).envs(env).stdin(std::process::Stdio::null()).output().unwrap()
@@ -157,9 +166,11 @@ async fn the_cli_binary_uses_tls_with_ca_cert_or_lcm_ca_cert() {
     let pki = pki();
     let s = tls_server(&pki).await;
     let base = vec!["--addr".to_string(), s.addr.to_string(), "--token".into(), s.admin.clone(), "--json".into()];
-    let with_flag =
-        [base.clone(), vec!["--ca-cert".into(), pki.ca.display().to_string(), "admin".into(), "principals".into(), "list".into()]]
-            .concat();
+    let with_flag = [
+        base.clone(),
+        vec!["--ca-cert".into(), pki.ca.display().to_string(), "admin".into(), "principals".into(), "list".into()],
+    ]
+    .concat();
     let out = lcm_binary(with_flag, vec![]).await;
     assert!(out.status.success(), "--ca-cert: {}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("principal-1"));
