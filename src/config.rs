@@ -50,6 +50,16 @@ pub struct ServeArgs {
     /// an unknown capability or a share outside 0..=1 refuses to start.
     #[arg(long, env = "LCM_TARGETS_FILE", value_name = "FILE", value_parser = parse_targets_file)]
     pub targets_file: Option<TargetOverrides>,
+    /// PEM file of the server's certificate chain; with `--tls-key`, serves TLS only.
+    #[arg(long, env = "LCM_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file of the private key of `--tls-cert`.
+    #[arg(long, env = "LCM_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve without TLS on a non-loopback address (bearer tokens then cross the network in
+    /// clear): only behind a TLS-terminating proxy on a trusted network.
+    #[arg(long, env = "LCM_ALLOW_INSECURE")]
+    pub allow_insecure: bool,
 }
 
 /// Per-capability target shares read from `--targets-file`.
@@ -82,6 +92,9 @@ impl ServeArgs {
             no_group_commit: false,
             women_target_share: 0.15,
             targets_file: None,
+            tls_cert: None,
+            tls_key: None,
+            allow_insecure: false,
         }
     }
 

@@ -45,6 +45,8 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         changes: usize,
     },
+    /// Rebuild a store from a backup file into a new data directory (offline: no server).
+    Restore(lcm::cli::RestoreArgs),
     /// Drive a running server (or lcm-echo) with load; print throughput and latency.
     Loadtest(lcm::loadtest::LoadtestArgs),
     #[command(flatten)]
@@ -60,6 +62,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // `--ca-cert`/`LCM_CA_CERT` also tells `serve --demo` which CA to trust over TLS.
+    let demo_ca = cli.client.ca_cert.clone();
     let args = match cli.command {
         Command::Client(command) => return runtime.block_on(lcm::cli::execute(&cli.client, command)),
         Command::SolveDimacs { file, solution } => {
@@ -70,9 +74,10 @@ fn main() -> ExitCode {
             return print_line(lcm::matching::bench::run_bench(&args));
         }
         Command::Loadtest(args) => return runtime.block_on(lcm::loadtest::execute(&cli.client, args)),
+        Command::Restore(args) => return lcm::cli::execute_restore(&args, cli.client.json),
         Command::Serve(args) => args,
     };
-    match runtime.block_on(serve(args)) {
+    match runtime.block_on(serve(args, demo_ca)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("lcm: {e}");
@@ -95,16 +100,22 @@ fn print_line(result: Result<String, String>) -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(args: ServeArgs, demo_ca: Option<std::path::PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
     lcm::telemetry::init(args.log_format);
+    // Before the store is opened: a refused transport leaves nothing behind.
+    let tls = lcm::server::transport(&args)?;
+    let tls_on = tls.is_some();
     let opened = lcm::server::open(&args)?;
     let listener = lcm::server::bind(args.listen).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(addr = %addr, data_dir = %args.data_dir.display(), "serving");
-    let server = tokio::spawn(lcm::server::serve(opened.ctx, listener, lcm::server::shutdown_signal()));
+    tracing::info!(addr = %addr, data_dir = %args.data_dir.display(), tls = tls_on, insecure_allowed = args.allow_insecure, "serving");
+    let server = tokio::spawn(lcm::server::serve_tls(opened.ctx, listener, tls, lcm::server::shutdown_signal()));
     if args.demo {
         match &opened.bootstrap_token {
-            Some(token) => load_demo(addr, token, &opened.admin_token_path).await?,
+            Some(token) => {
+                let ca_cert = if tls_on { demo_ca.or_else(|| args.tls_cert.clone()) } else { None };
+                load_demo(addr, ca_cert, token, &opened.admin_token_path).await?
+            }
             None => tracing::warn!(
                 data_dir = %args.data_dir.display(),
                 "--demo ignored: the store is not empty (remove the data directory to start the demo afresh)"
@@ -117,12 +128,23 @@ async fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
 
 /// Loads the demo scenario through the server's own API, creates the demo principals and
 /// prints their tokens with first commands to try.
+///
+/// Over TLS the demo connects to `localhost` and trusts `--ca-cert`/`LCM_CA_CERT`, else the
+/// server's own certificate (enough for a self-signed one).
 async fn load_demo(
     addr: std::net::SocketAddr,
+    ca_cert: Option<std::path::PathBuf>,
     secretariat_token: &str,
     admin_token_path: &std::path::Path,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let client = lcm::cli::ClientArgs { addr: format!("http://{addr}"), ..Default::default() };
+    let client = match ca_cert {
+        Some(ca) => lcm::cli::ClientArgs {
+            addr: format!("https://localhost:{}", addr.port()),
+            ca_cert: Some(ca),
+            ..Default::default()
+        },
+        None => lcm::cli::ClientArgs { addr: format!("http://{addr}"), ..Default::default() },
+    };
     let channel = lcm::cli::connect(&client).await?;
     let scenario = lcm::scenario::Scenario::from_json(include_str!("../fixtures/tpp-demo.json"))?;
     let t0 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;

@@ -28,6 +28,8 @@ pub enum ServeError {
     Transport(#[from] tonic::transport::Error),
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// The store and the bootstrap token, ready to serve.
@@ -36,6 +38,39 @@ pub struct Opened {
     /// Set when this start created the first Secretariat principal.
     pub bootstrap_token: Option<String>,
     pub admin_token_path: PathBuf,
+}
+
+/// Where the store lives inside a data directory.
+pub fn store_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("store")
+}
+
+/// The transport `args` ask for: `Some` TLS configuration, or `None` for plaintext.
+///
+/// Checked before anything is opened. Refuses a certificate without its key (or the other
+/// way round), unreadable PEM files, and plaintext on an address that is not loopback
+/// unless `--allow-insecure` is given: bearer tokens must not cross a network in clear.
+pub fn transport(args: &ServeArgs) -> Result<Option<tonic::transport::ServerTlsConfig>, ServeError> {
+    let read = |path: &Path| std::fs::read(path).map_err(|source| ServeError::Io { path: path.to_path_buf(), source });
+    match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let identity = tonic::transport::Identity::from_pem(read(cert)?, read(key)?);
+            Ok(Some(tonic::transport::ServerTlsConfig::new().identity(identity)))
+        }
+        (Some(_), None) => Err(ServeError::Config(
+            "--tls-cert (LCM_TLS_CERT) is given without --tls-key (LCM_TLS_KEY): give both or neither".into(),
+        )),
+        (None, Some(_)) => Err(ServeError::Config(
+            "--tls-key (LCM_TLS_KEY) is given without --tls-cert (LCM_TLS_CERT): give both or neither".into(),
+        )),
+        (None, None) if args.listen.ip().is_loopback() || args.allow_insecure => Ok(None),
+        (None, None) => Err(ServeError::Config(format!(
+            "refusing to listen on {} without TLS: bearer tokens would cross the network in clear. \
+             Give --tls-cert FILE and --tls-key FILE (LCM_TLS_CERT, LCM_TLS_KEY), listen on a loopback \
+             address, or, only behind a TLS-terminating proxy, pass --allow-insecure",
+            args.listen
+        ))),
+    }
 }
 
 pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
@@ -48,7 +83,7 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
             (false, false) => Durability::FlushBeforeAck,
         },
     };
-    let store = Store::open(&args.data_dir.join("store"), &config)?;
+    let store = Store::open(&store_path(&args.data_dir), &config)?;
     let auth = Authenticator::new(store.clone());
     let admin_token_path = args.data_dir.join("admin.token");
     let bootstrap_token = bootstrap(&store, &admin_token_path)?;
@@ -95,6 +130,16 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    serve_tls(ctx, listener, None, shutdown).await
+}
+
+/// [`serve`], over TLS when `tls` is given (see [`transport`]).
+pub async fn serve_tls(
+    ctx: Ctx,
+    listener: TcpListener,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<api::need_service_server::NeedServiceServer<Ctx>>().await;
     health_reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
@@ -118,7 +163,11 @@ pub async fn serve(
         // Streams (WatchEvents) end now, so the server does not wait on them.
         stopping.send_replace(true);
     };
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = tls {
+        builder = builder.tls_config(tls)?;
+    }
+    builder
         .layer(AdmissionLayer::new(ctx.max_in_flight))
         .layer(AuthLayer::new(ctx.auth.clone()))
         .add_service(health_service)

@@ -9,6 +9,7 @@
 
 mod args;
 mod arrangements;
+mod backup;
 mod centres;
 mod connect;
 mod enums;
@@ -25,6 +26,7 @@ mod views;
 #[cfg(test)]
 mod tests;
 
+pub use backup::{RestoreArgs, backup_to, execute_restore, restore};
 pub use connect::{Authed, BearerAuth, ClientArgs, Clients, connect, request_id};
 pub use enums::ApiEnum;
 pub use error::{CliError, describe_status};
@@ -73,6 +75,12 @@ pub enum ClientCommand {
     Arrangements(arrangements::ArrangementsCmd),
     /// Gap, deconfliction and gender reports.
     Report(reports::ReportArgs),
+    /// Write a consistent snapshot of the running server's store to a file (Secretariat).
+    Backup {
+        /// The backup file (replaced only once the new backup is complete and checked).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
 }
 
 /// Runs one client command and reports a failure on stderr: the exit code for `main`.
@@ -118,6 +126,7 @@ pub async fn run(args: &ClientArgs, command: ClientCommand) -> Result<(), CliErr
         ClientCommand::Explain { need_id } => matching::explain(need_id, &ctx).await,
         ClientCommand::Arrangements(cmd) => arrangements::run(cmd, &ctx).await,
         ClientCommand::Report(cmd) => reports::run(cmd, &ctx).await,
+        ClientCommand::Backup { out } => backup::run_backup(out, &ctx).await,
     }
 }
 

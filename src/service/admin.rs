@@ -1,4 +1,5 @@
-//! `lcm.v1.AdminService`: principals and their bearer tokens (Secretariat only).
+//! `lcm.v1.AdminService`: principals and their bearer tokens, and backups (Secretariat
+//! only).
 
 use super::*;
 use crate::api as pb;
@@ -7,6 +8,9 @@ use crate::auth;
 use crate::convert;
 use crate::store::TreeId;
 use tonic::{Request, Response, Status};
+
+/// Bytes of the backup file per `ExportBackupResponse`.
+pub const BACKUP_CHUNK_BYTES: usize = 256 * 1024;
 
 /// Creates a principal with a fresh token inside an open write; returns it and the token.
 pub fn create_principal(
@@ -154,5 +158,48 @@ impl AdminService for Ctx {
         self.auth.revoked();
         tracing::info!(principal_id = %principal.id, "principal revoked");
         Ok(Response::new(principal))
+    }
+
+    type ExportBackupStream =
+        std::pin::Pin<Box<dyn tokio_stream::Stream<Item = Result<pb::ExportBackupResponse, Status>> + Send>>;
+
+    /// A consistent snapshot (see `store::backup`), taken off the async runtime, then
+    /// streamed in chunks; writers are held only while the snapshot is copied.
+    async fn export_backup(
+        &self,
+        req: Request<pb::ExportBackupRequest>,
+    ) -> Result<Response<Self::ExportBackupStream>, Status> {
+        let caller = caller(&req)?;
+        require_secretariat(&caller)?;
+        let store = self.store.clone();
+        let started = std::time::Instant::now();
+        let (file, info) = tokio::task::spawn_blocking(move || store.export_backup(now_micros()))
+            .await
+            .map_err(|e| AppError::Internal(format!("backup task: {e}")))?
+            .map_err(|e| {
+                tracing::error!(error = %e, "backup failed");
+                AppError::Unavailable(e.to_string())
+            })?;
+        tracing::info!(
+            principal_id = %caller.principal_id,
+            bytes = info.total_bytes,
+            last_event_sequence = info.last_event_sequence,
+            sha256 = %info.sha256,
+            snapshot_ms = started.elapsed().as_millis() as u64,
+            "backup snapshot taken"
+        );
+        let total_bytes = file.len() as u64;
+        let last_event_sequence = info.last_event_sequence;
+        let file = std::sync::Arc::new(file);
+        let chunks = file.len().div_ceil(BACKUP_CHUNK_BYTES);
+        let stream = tokio_stream::iter((0..chunks).map(move |i| {
+            let end = ((i + 1) * BACKUP_CHUNK_BYTES).min(file.len());
+            Ok(pb::ExportBackupResponse {
+                chunk: file[i * BACKUP_CHUNK_BYTES..end].to_vec(),
+                total_bytes,
+                last_event_sequence,
+            })
+        }));
+        Ok(Response::new(Box::pin(stream)))
     }
 }

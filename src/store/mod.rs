@@ -9,6 +9,7 @@
 //!
 //! Values carry a format-version byte so the encoding can evolve.
 
+pub mod backup;
 mod flusher;
 pub mod keys;
 

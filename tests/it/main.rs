@@ -6,6 +6,7 @@ mod harness;
 
 mod admin;
 mod auth;
+mod backup;
 mod events;
 mod loadtest;
 mod needs;
@@ -14,5 +15,6 @@ mod overload;
 mod race;
 mod reports;
 mod restart;
+mod tls;
 mod transitions;
 mod workflow;
