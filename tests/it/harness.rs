@@ -34,26 +34,7 @@ impl TestServer {
     pub async fn start_in_with(dir: tempfile::TempDir, configure: impl FnOnce(&mut ServeArgs)) -> TestServer {
         let mut args = ServeArgs::for_data_dir(dir.path().to_path_buf());
         configure(&mut args);
-        let opened = lcm::server::open(&args).unwrap();
-        let admin = std::fs::read_to_string(&opened.admin_token_path).unwrap().trim().to_string();
-        let listener = lcm::server::bind(args.listen).await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(async move {
-            lcm::server::serve(opened.ctx, listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        TestServer { addr, admin, dir, shutdown: Some(tx), handle: Some(handle) }
-    }
-
-    /// Starts a server on `dir` with flags changed by `configure` (e.g. TLS), checked as
-    /// `lcm serve` checks them.
-    pub async fn start_with(dir: tempfile::TempDir, configure: impl FnOnce(&mut ServeArgs)) -> TestServer {
-        let mut args = ServeArgs::for_data_dir(dir.path().to_path_buf());
-        configure(&mut args);
+        // Checked as `lcm serve` checks them (TLS files, loopback without TLS).
         let tls = lcm::server::transport(&args).unwrap();
         let opened = lcm::server::open(&args).unwrap();
         let admin = std::fs::read_to_string(&opened.admin_token_path).unwrap().trim().to_string();

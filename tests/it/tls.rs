@@ -49,7 +49,7 @@ fn pki() -> Pki {
 
 async fn tls_server(pki: &Pki) -> TestServer {
     let (cert, key) = (pki.cert.clone(), pki.key.clone());
-    TestServer::start_with(tempfile::tempdir().unwrap(), move |a| {
+    TestServer::start_with(move |a| {
         a.tls_cert = Some(cert);
         a.tls_key = Some(key);
     })
