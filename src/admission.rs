@@ -78,9 +78,15 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let response = inner.call(req).await;
+            let mut response = inner.call(req).await?;
             drop(permit);
-            response
+            // tonic answers a request message over the decoding limit with OUT_OF_RANGE;
+            // the contract says RESOURCE_EXHAUSTED for a message too large to read. No
+            // handler of ours answers OUT_OF_RANGE, so every such answer is this one.
+            if response.headers().get("grpc-status").is_some_and(|v| v == "11") {
+                response.headers_mut().insert("grpc-status", http::HeaderValue::from_static("8"));
+            }
+            Ok(response)
         })
     }
 }

@@ -85,3 +85,21 @@ async fn a_stream_ends_when_the_client_deadline_passes() {
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(250) && took < Duration::from_secs(5), "{took:?}");
 }
+
+#[tokio::test]
+async fn a_message_too_large_to_read_is_resource_exhausted_and_changes_nothing() {
+    let s = TestServer::start().await;
+    let uga = s.state("UGA").await;
+    let huge = api::Need { description: "x".repeat(2 << 20), ..need("UGA") };
+    let status = assert_code(
+        s.needs()
+            .await
+            .create_need(authed(&uga, api::CreateNeedRequest { need: Some(huge), request_id: String::new() }))
+            .await,
+        Code::ResourceExhausted,
+    );
+    assert!(status.message().contains("too large"), "{status:?}");
+    let listed =
+        s.needs().await.list_needs(authed(&uga, api::ListNeedsRequest::default())).await.unwrap().into_inner().needs;
+    assert!(listed.is_empty());
+}
