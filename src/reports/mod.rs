@@ -37,17 +37,5 @@ pub fn gender_category(category: SupportCategory) -> bool {
     matches!(category, SupportCategory::Training | SupportCategory::Mentoring | SupportCategory::AdviseAndAssist)
 }
 
-/// `day` as an ISO 8601 date (`2027-03-01`), for sentences.
-pub fn iso_date(day: Day) -> String {
-    // Howard Hinnant's civil_from_days.
-    let z = day + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
+/// `day` as an ISO 8601 date (`2027-03-01`), for sentences: the engine's formatter.
+pub use crate::matching::show_day as iso_date;
