@@ -167,11 +167,7 @@ fn proposed_match(store: &Store, caller: &Caller, id: Id, etag: &str) -> AppResu
 }
 
 fn no_centres(caller: &Caller) -> AppResult<()> {
-    if matches!(caller.role, Role::TrainingCentre(_)) {
-        Err(AppError::PermissionDenied("training centres cannot call MatchingService".into()))
-    } else {
-        Ok(())
-    }
+    deny_centres(caller, "training centres cannot call MatchingService")
 }
 
 #[tonic::async_trait]

@@ -77,6 +77,11 @@ pub fn require_secretariat(caller: &Caller) -> AppResult<()> {
     }
 }
 
+/// PERMISSION_DENIED with `why` for a training centre (a kind the method never allows).
+pub fn deny_centres(caller: &Caller, why: &str) -> AppResult<()> {
+    if matches!(caller.role, Role::TrainingCentre(_)) { Err(AppError::PermissionDenied(why.into())) } else { Ok(()) }
+}
+
 /// A validated `request_id` (empty means none).
 fn request_id(raw: &str) -> AppResult<Option<String>> {
     if raw.is_empty() {

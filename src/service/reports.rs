@@ -93,9 +93,7 @@ impl ReportService for Ctx {
         req: Request<pb::GetGapReportRequest>,
     ) -> Result<Response<pb::GetGapReportResponse>, Status> {
         let caller = caller(&req)?;
-        if matches!(caller.role, Role::TrainingCentre(_)) {
-            return Err(AppError::PermissionDenied("training centres do not read gap reports".into()).into());
-        }
+        deny_centres(&caller, "training centres do not read gap reports")?;
         let grouping = match pb::GapGrouping::try_from(req.get_ref().group_by) {
             Ok(pb::GapGrouping::Capability) => GapGrouping::Capability,
             Ok(pb::GapGrouping::Requester) => GapGrouping::Requester,
