@@ -18,6 +18,9 @@ use tokio_stream::wrappers::TcpListenerStream;
 /// Largest request message the server reads (bigger ones are RESOURCE_EXHAUSTED).
 pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 
+/// How long a stopping server waits for in-flight requests and open connections.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("store: {0}")]
@@ -158,16 +161,23 @@ pub async fn serve_tls(
     }
     let store = ctx.store.clone();
     let stopping = ctx.shutdown.clone();
+    let mut stopped = ctx.shutdown.subscribe();
     let shutdown = async move {
         shutdown.await;
         // Streams (WatchEvents) end now, so the server does not wait on them.
         stopping.send_replace(true);
     };
+    // A client that never reads the GOAWAY keeps its connection open; after the grace
+    // period the server stops waiting for it.
+    let grace_over = async move {
+        let _ = stopped.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = tls {
         builder = builder.tls_config(tls)?;
     }
-    builder
+    let serving = builder
         .layer(AdmissionLayer::new(ctx.max_in_flight))
         .layer(AuthLayer::new(ctx.auth.clone()))
         .add_service(health_service)
@@ -181,8 +191,14 @@ pub async fn serve_tls(
         .add_service(svc!(api::report_service_server::ReportServiceServer<Ctx>))
         .add_service(svc!(api::event_service_server::EventServiceServer<Ctx>))
         .add_service(svc!(api::admin_service_server::AdminServiceServer<Ctx>))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
-        .await?;
+        .serve_with_incoming_shutdown(no_delay(listener), shutdown);
+    tokio::select! {
+        served = serving => served?,
+        () = grace_over => tracing::warn!(
+            grace_s = SHUTDOWN_GRACE.as_secs(),
+            "connections still open after the shutdown grace period; closing them"
+        ),
+    }
     store.flush()?;
     tracing::info!("server stopped; store flushed");
     Ok(())
@@ -209,6 +225,20 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+/// The accepted connections of `listener`, with Nagle's algorithm off: a small response
+/// (a unary answer, an event) goes out at once instead of waiting up to the peer's delayed
+/// ACK (~40 ms). tonic sets this only on listeners it binds itself.
+fn no_delay(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt;
+    TcpListenerStream::new(listener).map(|conn| {
+        let conn = conn?;
+        if let Err(e) = conn.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot turn Nagle's algorithm off");
+        }
+        Ok(conn)
+    })
 }
 
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {

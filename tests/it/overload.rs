@@ -103,3 +103,57 @@ async fn a_message_too_large_to_read_is_resource_exhausted_and_changes_nothing()
         s.needs().await.list_needs(authed(&uga, api::ListNeedsRequest::default())).await.unwrap().into_inner().needs;
     assert!(listed.is_empty());
 }
+
+/// A client that stops reading (here: its runtime no longer runs, so it never sees the
+/// GOAWAY) cannot keep a stopping server alive: after the grace period the server closes
+/// the connection, flushes and returns. Without the grace period `stop` never returns.
+#[tokio::test]
+async fn a_stalled_client_cannot_hold_a_stopping_server_open() {
+    let mut s = TestServer::start().await;
+    let addr = format!("http://{}", s.addr);
+    let parked = tokio::task::spawn_blocking(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let channel = tonic::transport::Channel::from_shared(addr).unwrap().connect().await.unwrap();
+            let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
+            health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.unwrap();
+            // Keep the connection alive after block_on returns; nothing polls it any more.
+            std::mem::forget(channel);
+        });
+        rt
+    })
+    .await
+    .unwrap();
+    let started = Instant::now();
+    let limit = lcm::server::SHUTDOWN_GRACE + Duration::from_secs(20);
+    tokio::time::timeout(limit, s.stop()).await.expect("the server kept waiting for a stalled client");
+    assert!(
+        started.elapsed() >= lcm::server::SHUTDOWN_GRACE / 2,
+        "the stalled connection did not hold the server: the test shows nothing"
+    );
+    parked.shutdown_background();
+}
+
+/// Answers leave at once: Nagle's algorithm is off on accepted connections, so a small
+/// answer does not wait for the client's delayed ACK (~40 ms on Linux). Sequential
+/// approvals (each answer is written as several HTTP/2 frames) showed it: about 44 ms
+/// each with Nagle on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sequential_answers_do_not_wait_for_delayed_acks() {
+    use lcm::cli::ClientArgs;
+    use lcm::loadtest::{LoadtestArgs, Workload, run};
+    let server = TestServer::start().await;
+    let client =
+        ClientArgs { addr: format!("http://{}", server.addr), token: Some(server.admin.clone()), ..Default::default() };
+    let args = LoadtestArgs {
+        concurrency: 1,
+        connections: 1,
+        duration_s: 20.0,
+        setup_needs: 30,
+        quiet: true,
+        ..LoadtestArgs::new(Workload::Approve)
+    };
+    let report = run(&client, &args).await.unwrap();
+    assert_eq!((report.requests, report.errors), (30, 0), "{report:?}");
+    assert!(report.p50_us < 20_000, "median approval {} us: answers wait for delayed ACKs", report.p50_us);
+}
