@@ -49,6 +49,9 @@ enum Command {
     Restore(lcm::cli::RestoreArgs),
     /// Drive a running server (or lcm-echo) with load; print throughput and latency.
     Loadtest(lcm::loadtest::LoadtestArgs),
+    /// Store benchmarks: fill a data directory, bare-open it, time recovery (issue 8).
+    #[command(subcommand, hide = true)]
+    BenchStore(lcm::loadtest::storebench::BenchStoreCommand),
     #[command(flatten)]
     Client(lcm::cli::ClientCommand),
 }
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
             return print_line(lcm::matching::bench::run_bench(&args));
         }
         Command::Loadtest(args) => return runtime.block_on(lcm::loadtest::execute(&cli.client, args)),
+        Command::BenchStore(command) => return print_line(lcm::loadtest::storebench::execute(&command)),
         Command::Restore(args) => return lcm::cli::execute_restore(&args, cli.client.json),
         Command::Serve(args) => args,
     };

@@ -9,6 +9,7 @@ mod driver;
 pub mod echo;
 mod fixtures;
 mod stats;
+pub mod storebench;
 mod watch;
 
 pub use stats::{Report, percentile};

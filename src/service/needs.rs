@@ -68,6 +68,18 @@ fn readable_need(store: &Store, caller: &Caller, id: Id) -> AppResult<Need> {
     store.get::<Need>(id)?.filter(|n| caller.can_read_need(n)).ok_or_else(|| not_found(Kind::Need, id))
 }
 
+/// Writes a new need (its record, requester index entry and creation event) into `ws`;
+/// returns it as a message. The one way a need comes into being (CreateNeed, store fill).
+pub fn write_new_need(w: &mut Writer<'_>, ws: &mut WriteSet, now: UnixMicros, actor: &str, spec: NeedSpec) -> pb::Need {
+    let id = w.allocate_id(Kind::Need);
+    let need = Need { meta: Meta::new(id, now), spec, withdrawn: false, seats: Seats::default() };
+    ws.put_record(&need);
+    ws.index(TreeId::NeedsByRequester, need.spec.requester, id);
+    let out = convert::need_to_proto(&need);
+    ws.event(EventKind::NeedCreated, now, actor, EventResource::Need(need));
+    out
+}
+
 #[tonic::async_trait]
 impl NeedService for Ctx {
     async fn create_need(&self, req: Request<pb::CreateNeedRequest>) -> Result<Response<pb::Need>, Status> {
@@ -89,21 +101,8 @@ impl NeedService for Ctx {
         }
         let spec = convert::need_spec(&body, "need", Clock { now: now_micros() }, true)?;
         let actor = caller.principal_id.clone();
-        let need = call
-            .commit(
-                &self.store,
-                |w, ws, now| {
-                    let id = w.allocate_id(Kind::Need);
-                    let need = Need { meta: Meta::new(id, now), spec, withdrawn: false, seats: Seats::default() };
-                    ws.put_record(&need);
-                    ws.index(TreeId::NeedsByRequester, need.spec.requester, id);
-                    let out = convert::need_to_proto(&need);
-                    ws.event(EventKind::NeedCreated, now, &actor, EventResource::Need(need));
-                    Ok(out)
-                },
-                Clone::clone,
-            )
-            .await?;
+        let need =
+            call.commit(&self.store, |w, ws, now| Ok(write_new_need(w, ws, now, &actor, spec)), Clone::clone).await?;
         tracing::info!(need_id = %need.id, requester = %need.requester, "need created");
         Ok(Response::new(need))
     }

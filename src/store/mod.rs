@@ -240,6 +240,37 @@ struct Inner {
     recent: RwLock<VecDeque<Arc<Event>>>,
 }
 
+/// Opens the sled database at `path` and every tree of [`TreeId::ALL`].
+fn open_sled(path: &Path, cache_bytes: u64, flush_every_ms: Option<u64>) -> StoreResult<(sled::Db, Vec<sled::Tree>)> {
+    let db = sled::Config::new().path(path).cache_capacity(cache_bytes).flush_every_ms(flush_every_ms).open()?;
+    let trees = TreeId::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>()?;
+    Ok((db, trees))
+}
+
+/// BENCHMARK ONLY: opens the sled database at `path` exactly as [`Store::open`] does, with
+/// nothing of lcm's own on top (no format check, no id or event-log recovery, no flusher,
+/// no memory of recent events); with `read_all` it then reads every entry of every tree.
+/// `measure` runs while the database is still open. Returns the entries read and what
+/// `measure` returned. The baseline of the memory and recovery figures.
+pub fn open_bare<T>(
+    path: &Path,
+    cache_bytes: u64,
+    read_all: bool,
+    measure: impl FnOnce() -> T,
+) -> StoreResult<(u64, T)> {
+    let (_db, trees) = open_sled(path, cache_bytes, Some(1000))?;
+    let mut entries = 0u64;
+    if read_all {
+        for tree in &trees {
+            for kv in tree.iter() {
+                std::hint::black_box(kv?);
+                entries += 1;
+            }
+        }
+    }
+    Ok((entries, measure()))
+}
+
 /// Events kept in memory for followers of the log.
 pub const RECENT_EVENTS: usize = 16_384;
 
@@ -255,9 +286,7 @@ impl Store {
             Durability::FlushBeforeAck | Durability::FlushEachWrite => Some(1000),
             Durability::UnsafeNoFlush => None,
         };
-        let db =
-            sled::Config::new().path(path).cache_capacity(config.cache_bytes).flush_every_ms(flush_every).open()?;
-        let trees = TreeId::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>()?;
+        let (db, trees) = open_sled(path, config.cache_bytes, flush_every)?;
         let meta = &trees[TreeId::Meta as usize];
         match meta.get(keys::META_FORMAT_VERSION)? {
             Some(v) if v.as_ref() == [FORMAT_VERSION] => {}

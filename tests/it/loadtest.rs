@@ -103,3 +103,61 @@ async fn echo_workload_runs_clean_against_the_baseline() {
     let _ = tx.send(());
     server.await.unwrap().unwrap();
 }
+
+/// `lcm bench-store fill` writes what CreateNeed and CreateOffer write: a server started on
+/// the filled store serves every need and offer and their creation events; the bare open
+/// and the recovery timing run on it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_store_fill_makes_a_store_the_server_serves() {
+    use lcm::api::{EventKind, ListEventsRequest, ListNeedsRequest, ListOffersRequest};
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().to_str().unwrap().to_string();
+    let bench_store = |args: &[&str]| -> serde_json::Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lcm")).arg("bench-store").args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let filled = bench_store(&["fill", "--data-dir", &data_dir, "--needs", "250", "--offers", "120", "--batch", "64"]);
+    assert_eq!((filled["needs"].as_u64(), filled["offers"].as_u64()), (Some(250), Some(120)), "{filled}");
+    let opened = bench_store(&["open", "--data-dir", &data_dir, "--read-all"]);
+    // Each record has at least its own entry, an index entry and its event.
+    assert!(opened["entries"].as_u64().unwrap() >= 3 * 370, "{opened}");
+    assert!(opened["rss_bytes"].as_u64().unwrap() > 0, "{opened}");
+    let timed = bench_store(&["recovery", "--data-dir", &data_dir, "--rounds", "1"]);
+    assert!(timed["serve_ready_median_ms"].as_f64().unwrap() > 0.0, "{timed}");
+
+    let server = TestServer::start_in(dir).await;
+    let token = server.admin.clone();
+    let (mut needs, mut page) = (Vec::new(), String::new());
+    loop {
+        let req = ListNeedsRequest { page_size: 500, page_token: page, ..Default::default() };
+        let r = server.needs().await.list_needs(authed(&token, req)).await.unwrap().into_inner();
+        needs.extend(r.needs);
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        page = r.next_page_token;
+    }
+    assert_eq!(needs.len(), 250);
+    let sample = sample_need("FRA");
+    assert!(needs.iter().all(|n| n.title == sample.title && n.quantity == sample.quantity));
+    let req = ListOffersRequest { page_size: 500, ..Default::default() };
+    let offers = server.offers().await.list_offers(authed(&token, req)).await.unwrap().into_inner();
+    assert_eq!(offers.offers.len(), 120);
+    let (mut created, mut page) = (0, String::new());
+    loop {
+        let kinds = vec![EventKind::NeedCreated as i32, EventKind::OfferCreated as i32];
+        let req = ListEventsRequest { kinds, page_size: 500, page_token: page, ..Default::default() };
+        let r = server.events().await.list_events(authed(&token, req)).await.unwrap().into_inner();
+        created += r.events.len();
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        page = r.next_page_token;
+    }
+    assert_eq!(created, 370);
+    // The store goes on from the filled ids.
+    let req = CreateNeedRequest { need: Some(sample), request_id: new_request_id() };
+    let id = server.needs().await.create_need(authed(&token, req)).await.unwrap().into_inner().id;
+    assert!(!needs.iter().any(|n| n.id == id));
+}

@@ -1,0 +1,233 @@
+//! Store-side benchmarks (issue 8), behind the hidden `lcm bench-store` command:
+//!
+//! - `fill` grows a data directory through the service's own write path (the same
+//!   records, indexes and creation events as CreateNeed/CreateOffer, committed in batches
+//!   under the writer gate), so memory, recovery and scaling runs need not wait for
+//!   millions of gRPC calls;
+//! - `open` is the baseline: a bare `sled::open` of the same store with the same cache,
+//!   optionally reading every entry, reporting its time and resident memory;
+//! - `recovery` times, side by side and alternating, a bare open in a fresh process and an
+//!   `lcm serve` start on the same data directory until its health check answers SERVING.
+
+use super::approve;
+use super::fixtures::{need, now_unix, states};
+use crate::config::ServeArgs;
+use crate::convert::{self, Clock};
+use crate::service::{needs::write_new_need, now_micros, offers::write_new_offer};
+use crate::store::WriteSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// What `lcm bench-store` does.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum BenchStoreCommand {
+    /// Add needs and offers to the store in DATA_DIR (created if missing); one JSON line.
+    Fill {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 0)]
+        needs: usize,
+        #[arg(long, default_value_t = 0)]
+        offers: usize,
+        /// Records per transaction.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+    },
+    /// Bare `sled::open` of DATA_DIR's store (the baseline); one JSON line with the time and RSS.
+    Open {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 128)]
+        cache_mb: u64,
+        /// Read every entry of every tree before measuring memory.
+        #[arg(long)]
+        read_all: bool,
+    },
+    /// Alternately time a bare open and an `lcm serve` start (until SERVING); one JSON line.
+    Recovery {
+        #[arg(long)]
+        data_dir: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        #[arg(long, default_value_t = 128)]
+        cache_mb: u64,
+    },
+}
+
+/// Runs one `bench-store` command; its JSON line or an error.
+pub fn execute(command: &BenchStoreCommand) -> Result<String, String> {
+    match command {
+        BenchStoreCommand::Fill { data_dir, needs, offers, batch } => fill(data_dir, *needs, *offers, *batch),
+        BenchStoreCommand::Open { data_dir, cache_mb, read_all } => open(data_dir, *cache_mb, *read_all),
+        BenchStoreCommand::Recovery { data_dir, rounds, cache_mb } => recovery(data_dir, *rounds, *cache_mb),
+    }
+}
+
+fn fill(data_dir: &Path, needs: usize, offers: usize, batch: usize) -> Result<String, String> {
+    let args = ServeArgs::for_data_dir(data_dir.to_path_buf());
+    let opened = crate::server::open(&args).map_err(|e| e.to_string())?;
+    let store = &opened.ctx.store;
+    let states = states();
+    let now_s = now_unix();
+    let clock = Clock { now: now_micros() };
+    let started = Instant::now();
+    let mut last_progress = Instant::now();
+    let batch = batch.max(1);
+    let mut done = 0;
+    while done < needs + offers {
+        let end = (done + batch).min(needs + offers);
+        let mut w = store.writer().map_err(|e| e.to_string())?;
+        let mut ws = WriteSet::default();
+        let now = now_micros();
+        for i in done..end {
+            if i < needs {
+                let body = need(&states[i % states.len()], now_s);
+                let spec = convert::need_spec(&body, "need", clock, true).map_err(|e| e.to_string())?;
+                write_new_need(&mut w, &mut ws, now, "bench-fill", spec);
+            } else {
+                let body = approve::offer(i - needs, &states, now_s);
+                let spec = convert::offer_spec(&body, "offer", clock, &|_| false).map_err(|e| e.to_string())?;
+                write_new_offer(&mut w, &mut ws, now, "bench-fill", spec);
+            }
+        }
+        let _committed = w.commit(ws).map_err(|e| e.to_string())?; // made durable by the flush below
+        done = end;
+        if last_progress.elapsed() >= Duration::from_secs(1) {
+            last_progress = Instant::now();
+            eprintln!(
+                "fill: {done}/{} records, {:.0}/s",
+                needs + offers,
+                done as f64 / started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    store.flush().map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(format!(
+        r#"{{"needs":{needs},"offers":{offers},"seconds":{seconds:.2},"records_per_s":{:.0},"last_event":{},"store_bytes":{}}}"#,
+        (needs + offers) as f64 / seconds.max(1e-9),
+        store.durable_sequence(),
+        dir_bytes(&crate::server::store_path(data_dir)),
+    ))
+}
+
+fn open(data_dir: &Path, cache_mb: u64, read_all: bool) -> Result<String, String> {
+    let path = crate::server::store_path(data_dir);
+    if !path.exists() {
+        return Err(format!("no store under {}", data_dir.display()));
+    }
+    let started = Instant::now();
+    let (entries, (open_us, rss)) = crate::store::open_bare(&path, cache_mb.saturating_mul(1 << 20), read_all, || {
+        (started.elapsed().as_micros(), rss_bytes("self"))
+    })
+    .map_err(|e| e.to_string())?;
+    Ok(format!(
+        r#"{{"open_us":{open_us},"read_all":{read_all},"entries":{entries},"rss_bytes":{},"cache_mb":{cache_mb}}}"#,
+        rss.unwrap_or(0)
+    ))
+}
+
+/// Resident memory of process `pid` ("self" for this one) from /proc, in bytes.
+pub fn rss_bytes(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+fn dir_bytes(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn recovery(data_dir: &Path, rounds: usize, cache_mb: u64) -> Result<String, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let dir = data_dir.display().to_string();
+    let cache = cache_mb.to_string();
+    let (mut bare, mut bare_process, mut serve) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds.max(1) {
+        let started = Instant::now();
+        let out = Command::new(&exe)
+            .args(["bench-store", "open", "--data-dir", &dir, "--cache-mb", &cache])
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!("bare open failed: {}", out.status));
+        }
+        bare_process.push(started.elapsed().as_secs_f64() * 1000.0);
+        let line = String::from_utf8_lossy(&out.stdout);
+        let open_us: f64 = serde_json::from_str::<serde_json::Value>(&line)
+            .ok()
+            .and_then(|v| v["open_us"].as_f64())
+            .ok_or_else(|| format!("bare open printed no open_us: {line}"))?;
+        bare.push(open_us / 1000.0);
+
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+        let addr = format!("127.0.0.1:{port}");
+        let started = Instant::now();
+        let mut child = Command::new(&exe)
+            .args(["serve", "--listen", &addr, "--data-dir", &dir, "--cache-mb", &cache])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        // A runtime per round: dropping it closes the health check's connection, which a
+        // graceful stop would otherwise wait for.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        let ready = runtime.block_on(wait_serving(&addr, Duration::from_secs(120)));
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        drop(runtime);
+        // SIGTERM: a graceful stop, so every round starts from a cleanly closed store.
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let _ = child.wait();
+        ready?;
+        serve.push(elapsed);
+        eprintln!("recovery round {}: bare open {:.0} ms, serve ready {elapsed:.0} ms", round + 1, bare[round]);
+    }
+    let (b, p, s) = (median(&bare), median(&bare_process), median(&serve));
+    Ok(format!(
+        r#"{{"rounds":{},"bare_open_ms":{bare:.1?},"bare_process_ms":{bare_process:.1?},"serve_ready_ms":{serve:.1?},"bare_open_median_ms":{b:.1},"bare_process_median_ms":{p:.1},"serve_ready_median_ms":{s:.1},"ratio_to_bare_open":{:.2}}}"#,
+        serve.len(),
+        s / b.max(1e-9)
+    ))
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Polls the health service at `addr` until it answers SERVING.
+async fn wait_serving(addr: &str, limit: Duration) -> Result<(), String> {
+    use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+    let deadline = Instant::now() + limit;
+    let endpoint = format!("http://{addr}");
+    while Instant::now() < deadline {
+        if let Ok(channel) =
+            tonic::transport::Endpoint::from_shared(endpoint.clone()).map_err(|e| e.to_string())?.connect().await
+        {
+            let mut health = HealthClient::new(channel);
+            if let Ok(r) = health.check(HealthCheckRequest { service: String::new() }).await
+                && r.into_inner().status == ServingStatus::Serving as i32
+            {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Err(format!("{addr} was not SERVING within {limit:?}"))
+}
