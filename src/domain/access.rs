@@ -35,7 +35,8 @@ impl Caller {
         }
     }
 
-    /// A state reads offers it provides and OPEN offers it is eligible for.
+    /// A state reads offers it provides and OPEN offers it is eligible for. (It also reads
+    /// the offers it is a party to, which takes the store: `service::offers::may_read_offer`.)
     pub fn can_read_offer(&self, offer: &Offer) -> bool {
         match self.role {
             Role::Secretariat => true,

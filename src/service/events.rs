@@ -153,6 +153,15 @@ fn grpc_timeout(value: &str) -> Option<Duration> {
     })
 }
 
+/// Events follow the resource they carry; an offer's also go to the states that are a
+/// party to it (see [`super::offers::may_read_offer`]).
+fn may_read_event(store: &Store, caller: &Caller, event: &Event) -> crate::store::StoreResult<bool> {
+    match &event.resource {
+        EventResource::Offer(offer) => super::offers::may_read_offer(store, caller, offer),
+        _ => Ok(caller.can_read_event(event)),
+    }
+}
+
 /// Sends every readable event after `after`, then follows the log until the client goes
 /// away (Ok) or the stream must end with a status (Err).
 async fn follow(
@@ -177,7 +186,9 @@ async fn follow(
             }
             for event in batch {
                 after = event.sequence;
-                if (!kinds.is_empty() && !kinds.contains(&event.kind)) || !caller.can_read_event(&event) {
+                if (!kinds.is_empty() && !kinds.contains(&event.kind))
+                    || !may_read_event(&ctx.store, &caller, &event).map_err(AppError::from)?
+                {
                     continue;
                 }
                 match tx.send_timeout(Ok(ctx.messages.message(&event)), SLOW_WATCHER_TIMEOUT).await {

@@ -4,7 +4,7 @@ use super::*;
 use crate::api as pb;
 use crate::api::offer_service_server::OfferService;
 use crate::convert::{self, Clock};
-use crate::store::TreeId;
+use crate::store::{TreeId, keys};
 use tonic::{Request, Response, Status};
 
 const OFFER_FIELDS: &[&str] = &[
@@ -67,8 +67,30 @@ fn check_state_body(caller: &Caller, providers: &[String]) -> AppResult<()> {
     }
 }
 
+/// API.md's visibility of offers: [`Caller::can_read_offer`] (offers it provides, OPEN
+/// offers it is eligible for) and, for a state, the offers it is a party to: those of the
+/// matches (and so of the arrangements) it is a party to, whatever the offer's state or
+/// eligibility now. A recipient keeps reading the offer its seats come from after the offer
+/// is exhausted, and a funder reads the delivery offer it pays for.
+pub fn may_read_offer(store: &Store, caller: &Caller, offer: &Offer) -> crate::store::StoreResult<bool> {
+    if caller.can_read_offer(offer) {
+        return Ok(true);
+    }
+    let Some(state) = caller.state() else { return Ok(false) };
+    for key in store.keys_with_prefix(TreeId::MatchesByOffer, &keys::id_key(offer.meta.id))? {
+        let Some(match_id) = keys::id_from_index_key(&key) else { continue };
+        if store.get::<Match>(match_id)?.is_some_and(|m| m.parties.contains(&state)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 fn readable_offer(store: &Store, caller: &Caller, id: Id) -> AppResult<Offer> {
-    store.get::<Offer>(id)?.filter(|o| caller.can_read_offer(o)).ok_or_else(|| not_found(Kind::Offer, id))
+    match store.get::<Offer>(id)? {
+        Some(offer) if may_read_offer(store, caller, &offer)? => Ok(offer),
+        _ => Err(not_found(Kind::Offer, id)),
+    }
 }
 
 /// An offer the caller may change: readable and, for a state, one it provides.
@@ -163,19 +185,19 @@ impl OfferService for Ctx {
             ),
             None => Box::new(store.scan::<Offer>(pager.after_id())),
         };
-        let (offers, next_page_token) = pager.page(
-            store,
-            items,
-            |o| o.meta.id.0,
-            |o| {
-                caller.can_read_offer(o)
-                    && capability.is_none_or(|c| o.spec.capability == c)
-                    && role.is_none_or(|r| o.spec.terms.role() == r)
-                    && state.is_none_or(|s| o.state() == s)
-            },
-        )?;
+        // Filters first: the party check reads the store.
+        let items = items
+            .filter(|o| {
+                o.as_ref().map_or(true, |o| {
+                    capability.is_none_or(|c| o.spec.capability == c)
+                        && role.is_none_or(|r| o.spec.terms.role() == r)
+                        && state.is_none_or(|s| o.state() == s)
+                })
+            })
+            .map(|o| o.and_then(|o| Ok((may_read_offer(store, &caller, &o)?, o))));
+        let (offers, next_page_token) = pager.page(store, items, |(_, o)| o.meta.id.0, |(readable, _)| *readable)?;
         Ok(Response::new(pb::ListOffersResponse {
-            offers: offers.iter().map(convert::offer_to_proto).collect(),
+            offers: offers.iter().map(|(_, o)| convert::offer_to_proto(o)).collect(),
             next_page_token,
         }))
     }
