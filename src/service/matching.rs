@@ -184,7 +184,7 @@ impl MatchingService for Ctx {
         require_secretariat(&caller)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "ProposeMatches", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         let mut v = Violations::default();
@@ -286,7 +286,7 @@ impl MatchingService for Ctx {
         require_secretariat(&caller)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "ApproveMatch", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         let mut v = Violations::default();
@@ -324,7 +324,7 @@ impl MatchingService for Ctx {
         require_secretariat(&caller)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "RejectMatch", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         let mut v = Violations::default();

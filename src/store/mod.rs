@@ -196,6 +196,11 @@ impl Writer<'_> {
         id
     }
 
+    /// A ticket covering every commit made so far, to wait on with [`Store::durable`].
+    pub fn last_commit(&self) -> Ticket {
+        Ticket(self.state.commits)
+    }
+
     /// Commits `ws` as one transaction over every tree it touches. On error nothing of
     /// it is applied.
     pub fn commit(mut self, mut ws: WriteSet) -> StoreResult<(Ticket, Vec<Event>)> {
