@@ -7,6 +7,7 @@ mod harness;
 mod admin;
 mod auth;
 mod backup;
+mod crash;
 mod events;
 mod loadtest;
 mod needs;
