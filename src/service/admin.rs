@@ -93,7 +93,7 @@ impl AdminService for Ctx {
         require_secretariat(&caller)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "CreatePrincipal", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         let role = role_of(&self.store, &req)?;

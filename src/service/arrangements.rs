@@ -92,7 +92,7 @@ impl ArrangementService for Ctx {
         };
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "RespondToArrangement", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         let mut v = Violations::default();
@@ -158,7 +158,7 @@ impl ArrangementService for Ctx {
             require_secretariat(&caller)?;
         }
         let call = WriteCall::new(&caller, "TransitionArrangement", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         let mut v = Violations::default();
@@ -227,7 +227,7 @@ impl ArrangementService for Ctx {
         let caller = caller(&req)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "RecordOutcome", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         let Some(o) = req.outcome.clone() else {

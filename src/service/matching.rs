@@ -180,7 +180,7 @@ impl MatchingService for Ctx {
         require_secretariat(&caller)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "ProposeMatches", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         let mut v = Violations::default();
@@ -282,7 +282,7 @@ impl MatchingService for Ctx {
         require_secretariat(&caller)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "ApproveMatch", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         let mut v = Violations::default();
@@ -320,7 +320,7 @@ impl MatchingService for Ctx {
         require_secretariat(&caller)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "RejectMatch", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         let mut v = Violations::default();

@@ -120,8 +120,20 @@ impl WriteCall {
         &self.caller
     }
 
-    /// The first response, when this request id was seen before with the same request.
-    pub fn replayed<R: Message + Default>(&self, store: &Store) -> AppResult<Option<R>> {
+    /// The first response, when this request id was seen before with the same request,
+    /// returned only once the write that stored it is on disk: the first caller is
+    /// answered after the flush, and a retry must not be answered sooner (a crash in
+    /// between would lose a write that the retry acknowledged).
+    pub async fn replayed<R: Message + Default>(&self, store: &Store) -> AppResult<Option<R>> {
+        let Some(response) = self.stored_response(store)? else { return Ok(None) };
+        // The entry is visible, so its commit went through the writer gate; taking the
+        // gate now yields a ticket that covers it.
+        let ticket = store.writer()?.last_commit();
+        store.durable(ticket).await?;
+        Ok(Some(response))
+    }
+
+    fn stored_response<R: Message + Default>(&self, store: &Store) -> AppResult<Option<R>> {
         let Some(rid) = &self.request_id else { return Ok(None) };
         match store.idempotency(&self.caller.principal_id, rid)? {
             None => Ok(None),
@@ -143,32 +155,33 @@ impl WriteCall {
         R: Message + Default,
         F: FnOnce(&mut Writer<'_>, &mut WriteSet, UnixMicros) -> AppResult<R>,
     {
-        if let Some(r) = self.replayed(store)? {
+        if let Some(r) = self.replayed(store).await? {
             return Ok(r);
         }
-        let ticket = {
+        let (ticket, response) = {
             let mut writer = store.writer()?;
             // Checked again under the gate: a concurrent twin may have just committed.
-            if let Some(r) = self.replayed(store)? {
-                return Ok(r);
+            // Its answer goes out once the twin's commit is durable, like the twin's own.
+            if let Some(r) = self.stored_response(store)? {
+                (writer.last_commit(), r)
+            } else {
+                let now = now_micros();
+                let mut ws = WriteSet::default();
+                let response = decide(&mut writer, &mut ws, now)?;
+                if let Some(rid) = &self.request_id {
+                    let entry = IdempotencyEntry {
+                        method: self.method.to_string(),
+                        fingerprint: self.fingerprint,
+                        response: stored(&response).encode_to_vec(),
+                        time: now,
+                    };
+                    ws.idempotency(&self.caller.principal_id, rid, &entry);
+                }
+                (writer.commit(ws)?.0, response)
             }
-            let now = now_micros();
-            let mut ws = WriteSet::default();
-            let response = decide(&mut writer, &mut ws, now)?;
-            if let Some(rid) = &self.request_id {
-                let entry = IdempotencyEntry {
-                    method: self.method.to_string(),
-                    fingerprint: self.fingerprint,
-                    response: stored(&response).encode_to_vec(),
-                    time: now,
-                };
-                ws.idempotency(&self.caller.principal_id, rid, &entry);
-            }
-            let (ticket, _) = writer.commit(ws)?;
-            (ticket, response)
         };
-        store.durable(ticket.0).await?;
-        Ok(ticket.1)
+        store.durable(ticket).await?;
+        Ok(response)
     }
 }
 

@@ -93,7 +93,7 @@ impl NeedService for Ctx {
             }
         }
         let call = WriteCall::new(&caller, "CreateNeed", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         if req.need.is_none() {
@@ -162,7 +162,7 @@ impl NeedService for Ctx {
         let paths: Vec<String> = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
         check_state_body(&caller, &body, paths.iter().any(|p| p == "priority"))?;
         let call = WriteCall::new(&caller, "UpdateNeed", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         let mut v = Violations::default();
@@ -214,7 +214,7 @@ impl NeedService for Ctx {
         let req = req.into_inner();
         check_state_body(&caller, &pb::Need::default(), false)?;
         let call = WriteCall::new(&caller, "WithdrawNeed", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         let id = parse_id(Kind::Need, &req.id)?;

@@ -138,7 +138,7 @@ impl OfferService for Ctx {
             return Err(AppError::PermissionDenied("a state must list itself among the providers".into()).into());
         }
         let call = WriteCall::new(&caller, "CreateOffer", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         if req.offer.is_none() {
@@ -208,7 +208,7 @@ impl OfferService for Ctx {
         let body = req.offer.clone().unwrap_or_default();
         check_state_body(&caller, &body.providers)?;
         let call = WriteCall::new(&caller, "UpdateOffer", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         let paths: Vec<String> = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
@@ -260,7 +260,7 @@ impl OfferService for Ctx {
         check_state_body(&caller, &[])?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "WithdrawOffer", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store)? {
+        if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }
         let id = parse_id(Kind::Offer, &req.id)?;

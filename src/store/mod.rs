@@ -3,9 +3,9 @@
 //! Writes are serialised by one writer gate ([`Store::writer`]): a writer reads what it
 //! needs, builds a [`WriteSet`] (records, indexes, events, the idempotency entry) and
 //! commits it as one sled transaction over every tree it touches. The writer then
-//! releases the gate and waits until a flush covers its commit ([`Store::durable`]):
-//! concurrent writers share one flush (group commit), so durability does not cost one
-//! fsync per request. Events become visible to readers of the log only once durable.
+//! releases the gate and waits until a flush covers its commit ([`Store::durable`]): sled's
+//! flush, then an fdatasync of its log ([`flusher::Syncer`]). Concurrent writers share one
+//! flush (group commit), so durability does not cost one fsync per request. Events become visible to readers of the log only once durable.
 //!
 //! Values carry a format-version byte so the encoding can evolve.
 
@@ -14,7 +14,7 @@ mod flusher;
 pub mod keys;
 
 use crate::domain::*;
-use flusher::Flusher;
+use flusher::{Flusher, Syncer};
 pub use keys::TreeId;
 use serde::{Serialize, de::DeserializeOwned};
 use sled::Transactional;
@@ -31,6 +31,8 @@ pub const FORMAT_VERSION: u8 = 1;
 pub enum StoreError {
     #[error("sled: {0}")]
     Sled(#[from] sled::Error),
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
     #[error("corrupt value in tree {tree}: {detail}")]
     Corrupt { tree: &'static str, detail: String },
     #[error("the store was written by an unknown format version {0}")]
@@ -196,6 +198,11 @@ impl Writer<'_> {
         id
     }
 
+    /// A ticket covering every commit made so far, to wait on with [`Store::durable`].
+    pub fn last_commit(&self) -> Ticket {
+        Ticket(self.state.commits)
+    }
+
     /// Commits `ws` as one transaction over every tree it touches. On error nothing of
     /// it is applied.
     pub fn commit(mut self, mut ws: WriteSet) -> StoreResult<(Ticket, Vec<Event>)> {
@@ -230,7 +237,7 @@ impl Writer<'_> {
 }
 
 struct Inner {
-    db: sled::Db,
+    syncer: Syncer,
     trees: Vec<sled::Tree>,
     writer: Mutex<WriterState>,
     flusher: Flusher,
@@ -323,10 +330,11 @@ impl Store {
             next_id[kind as usize] = last_key(tree)? + 1;
         }
         let last_event = last_key(TreeId::Events)?;
-        let flusher = Flusher::start(db.clone(), config.durability, last_event);
+        let syncer = Syncer::open(db.clone(), path)?;
+        let flusher = Flusher::start(syncer.clone(), config.durability, last_event);
         Ok(Store {
             inner: Arc::new(Inner {
-                db,
+                syncer,
                 trees,
                 writer: Mutex::new(WriterState { next_event: last_event + 1, next_id, commits: 0 }),
                 flusher,
@@ -351,10 +359,9 @@ impl Store {
         self.inner.flusher.wait(ticket.0).await
     }
 
-    /// Flushes everything now (shutdown, backups).
+    /// Flushes everything now and fsyncs the log (shutdown, backups).
     pub fn flush(&self) -> StoreResult<()> {
-        self.inner.db.flush()?;
-        Ok(())
+        self.inner.syncer.flush()
     }
 
     pub fn page_token_key(&self) -> &[u8; 32] {
