@@ -34,10 +34,8 @@ pub enum Reason {
     WrongState,
     AlreadyAnswered,
     RequestIdReused,
-    InvalidPageToken,
     Withdrawn,
     Expired,
-    Stale,
 }
 
 impl Reason {
@@ -50,10 +48,8 @@ impl Reason {
             Reason::WrongState => "WRONG_STATE",
             Reason::AlreadyAnswered => "ALREADY_ANSWERED",
             Reason::RequestIdReused => "REQUEST_ID_REUSED",
-            Reason::InvalidPageToken => "INVALID_PAGE_TOKEN",
             Reason::Withdrawn => "WITHDRAWN",
             Reason::Expired => "EXPIRED",
-            Reason::Stale => "STALE",
         }
     }
 }
