@@ -14,33 +14,8 @@ bin=target/release
 duration=${BENCH_DURATION:-10}
 rounds=${ROUNDS:-3}
 out=${OUT:-target/bench-service.jsonl}
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/bench-common.sh
 : >"$out"
-
-wait_port() {
-  for _ in $(seq 1 200); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
-}
-
-# start_lcm NAME PORT [serve flags...]: a fresh server; its admin token in $work/NAME/admin.token
-start_lcm() {
-  local name=$1 port=$2
-  shift 2
-  "$bin/lcm" serve --listen "127.0.0.1:$port" --data-dir "$work/$name" "$@" >"$work/$name.log" 2>&1 &
-  pids+=($!)
-  wait_port "$port"
-}
 
 run() { # run LABEL PORT TOKEN loadtest-args...
   local label=$1 port=$2 token=$3

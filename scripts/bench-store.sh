@@ -13,36 +13,19 @@ records=${MEMORY_RECORDS:-100000}
 events=${RECOVERY_EVENTS:-1000000}
 rounds=${ROUNDS:-5}
 out=${OUT:-target/bench-store.jsonl}
-work=$(mktemp -d -p "${TMPDIR:-/tmp}" lcm-bench-store.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source scripts/bench-common.sh
 : >"$out"
 emit() { # emit LABEL JSON
   local line="{\"label\":\"$1\",${2#\{}"
   echo "$line" | tee -a "$out"
-}
-wait_port() {
-  for _ in $(seq 1 1200); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.05
-  done
-  echo "nothing listens on port $1" >&2
-  return 1
 }
 kib() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status"; }
 
 # Memory: serve the filled store with the default cache, read every need, read RSS.
 emit "fill-memory" "$("$bin/lcm" bench-store fill --data-dir "$work/mem" --needs "$records" --offers "$records")"
 port=$((20000 + RANDOM % 20000))
-"$bin/lcm" serve --listen "127.0.0.1:$port" --data-dir "$work/mem" >"$work/mem.log" 2>&1 &
-pid=$!
-pids+=("$pid")
-wait_port "$port"
+start_lcm mem "$port"
+pid=${pids[-1]}
 token=$(cat "$work/mem/admin.token")
 rss_idle=$(kib "$pid" VmRSS)
 # Setup lists every need (ListNeeds over the whole store); the run then reads random ones.
