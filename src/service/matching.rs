@@ -179,7 +179,7 @@ impl MatchingService for Ctx {
         let caller = caller(&req)?;
         require_secretariat(&caller)?;
         let req = req.into_inner();
-        let call = WriteCall::new(&caller, "ProposeMatches", &req.request_id, &req)?;
+        let call = WriteCall::new(&caller, "ProposeMatches", &req.request_id, &req)?.long_running();
         if let Some(r) = call.replayed(&self.store).await? {
             return Ok(Response::new(r));
         }

@@ -99,6 +99,8 @@ pub struct WriteCall {
     method: &'static str,
     request_id: Option<String>,
     fingerprint: [u8; 32],
+    /// See [`WriteCall::long_running`].
+    long: bool,
 }
 
 impl WriteCall {
@@ -113,7 +115,7 @@ impl WriteCall {
         let mut h = Sha256::new();
         h.update(method.as_bytes());
         h.update(request.encode_to_vec());
-        Ok(WriteCall { caller: caller.clone(), method, request_id, fingerprint: h.finalize().into() })
+        Ok(WriteCall { caller: caller.clone(), method, request_id, fingerprint: h.finalize().into(), long: false })
     }
 
     pub fn caller(&self) -> &Caller {
@@ -128,7 +130,7 @@ impl WriteCall {
         let Some(response) = self.stored_response(store)? else { return Ok(None) };
         // The entry is visible, so its commit went through the writer gate; taking the
         // gate now yields a ticket that covers it.
-        let ticket = store.writer()?.last_commit();
+        let ticket = store.writer_async().await?.last_commit();
         store.durable(ticket).await?;
         Ok(Some(response))
     }
@@ -158,12 +160,13 @@ impl WriteCall {
         if let Some(r) = self.replayed(store).await? {
             return Ok(r);
         }
-        let (ticket, response) = {
-            let mut writer = store.writer()?;
+        let mut writer = store.writer_async().await?;
+        let long = self.long;
+        let section = move || -> AppResult<_> {
             // Checked again under the gate: a concurrent twin may have just committed.
             // Its answer goes out once the twin's commit is durable, like the twin's own.
             if let Some(r) = self.stored_response(store)? {
-                (writer.last_commit(), r)
+                Ok((writer.last_commit(), r))
             } else {
                 let now = now_micros();
                 let mut ws = WriteSet::default();
@@ -177,11 +180,28 @@ impl WriteCall {
                     };
                     ws.idempotency(&self.caller.principal_id, rid, &entry);
                 }
-                (writer.commit(ws)?.0, response)
+                Ok((writer.commit(ws)?.0, response))
             }
         };
+        let (ticket, response) = if long { off_the_reactor(section)? } else { section()? };
         store.durable(ticket).await?;
         Ok(response)
+    }
+
+    /// Marks a write whose decision is long (a ProposeMatches solve): its section under
+    /// the gate runs where it does not hold up the runtime's other tasks.
+    pub fn long_running(self) -> WriteCall {
+        WriteCall { long: true, ..self }
+    }
+}
+
+/// Runs `f`, a long synchronous section, so that it does not stall the other tasks of a
+/// multi-threaded runtime's worker (`block_in_place` hands the worker's queue to another
+/// thread first). On a current-thread runtime (some tests) it just runs `f`.
+pub fn off_the_reactor<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 

@@ -298,7 +298,7 @@ impl<'a> Tx<'a> {
 /// Marks a PROPOSED match STALE in a write of its own (after a refused approval).
 pub async fn mark_stale(store: &Store, actor: &str, id: Id) -> AppResult<()> {
     let ticket = {
-        let w = store.writer()?;
+        let w = store.writer_async().await?;
         let mut ws = WriteSet::default();
         let now = now_micros();
         match store.get::<Match>(id)? {

@@ -188,6 +188,8 @@ struct WriterState {
 pub struct Writer<'a> {
     store: &'a Store,
     state: MutexGuard<'a, WriterState>,
+    /// Held by writers that queued asynchronously ([`Store::writer_async`]).
+    _turn: Option<tokio::sync::SemaphorePermit<'a>>,
 }
 
 impl Writer<'_> {
@@ -240,6 +242,8 @@ struct Inner {
     syncer: Syncer,
     trees: Vec<sled::Tree>,
     writer: Mutex<WriterState>,
+    /// The queue of async writers in front of `writer` (one permit).
+    turn: tokio::sync::Semaphore,
     flusher: Flusher,
     page_token_key: [u8; 32],
     /// The last [`RECENT_EVENTS`] committed events, in sequence order, so followers of
@@ -337,6 +341,7 @@ impl Store {
                 syncer,
                 trees,
                 writer: Mutex::new(WriterState { next_event: last_event + 1, next_id, commits: 0 }),
+                turn: tokio::sync::Semaphore::new(1),
                 flusher,
                 page_token_key,
                 recent: RwLock::new(VecDeque::with_capacity(RECENT_EVENTS)),
@@ -348,10 +353,21 @@ impl Store {
         &self.inner.trees[t as usize]
     }
 
-    /// Takes the writer gate. Hold it only for synchronous work.
+    /// Takes the writer gate, blocking the thread until it is free. Hold it only for
+    /// synchronous work; from async code use [`Store::writer_async`].
     pub fn writer(&self) -> StoreResult<Writer<'_>> {
         let state = self.inner.writer.lock().map_err(|_| StoreError::Poisoned)?;
-        Ok(Writer { store: self, state })
+        Ok(Writer { store: self, state, _turn: None })
+    }
+
+    /// Takes the writer gate from async code: waits for its turn without blocking a
+    /// runtime thread (async writers queue on a semaphore in front of the gate, so only
+    /// the one whose turn it is touches the lock; it can then wait only for a synchronous
+    /// holder, a backup or a report snapshot, which hold it briefly).
+    pub async fn writer_async(&self) -> StoreResult<Writer<'_>> {
+        let turn = self.inner.turn.acquire().await.map_err(|_| StoreError::Poisoned)?;
+        let state = self.inner.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        Ok(Writer { store: self, state, _turn: Some(turn) })
     }
 
     /// Waits until the commit behind `ticket` is on disk.

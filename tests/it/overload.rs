@@ -157,3 +157,47 @@ async fn sequential_answers_do_not_wait_for_delayed_acks() {
     assert_eq!((report.requests, report.errors), (30, 0), "{report:?}");
     assert!(report.p50_us < 20_000, "median approval {} us: answers wait for delayed ACKs", report.p50_us);
 }
+
+/// A long ProposeMatches solve does not stall the server: while it holds the writer gate,
+/// writers queue without blocking runtime threads and reads are answered. (Before, two
+/// queued writers blocked both runtime threads on the gate until the solve ended.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_are_answered_while_a_long_solve_holds_the_writer_gate() {
+    use lcm::loadtest::storebench::{BenchStoreCommand, execute};
+    let dir = tempfile::tempdir().unwrap();
+    let fill =
+        BenchStoreCommand::Fill { data_dir: dir.path().to_path_buf(), needs: 30_000, offers: 30_000, batch: 2000 };
+    tokio::task::spawn_blocking(move || execute(&fill).unwrap()).await.unwrap();
+    let s = TestServer::start_in(dir).await;
+    let admin = s.admin.clone();
+    let mut matching = s.matching().await;
+    let propose = tokio::spawn(async move {
+        let req = api::ProposeMatchesRequest { dry_run: true, ..Default::default() };
+        matching.propose_matches(authed(&admin, req)).await.unwrap();
+        Instant::now()
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let mut writers = Vec::new();
+    for _ in 0..2 {
+        let (mut needs, admin) = (s.needs().await, s.admin.clone());
+        writers.push(tokio::spawn(async move {
+            let req = api::CreateNeedRequest { need: Some(need("UGA")), request_id: new_request_id() };
+            needs.create_need(authed(&admin, req)).await.unwrap();
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let asked = Instant::now();
+    let req = api::GetNeedRequest { id: "need-1".into() };
+    s.needs().await.get_need(authed(&s.admin, req)).await.unwrap();
+    let answered = Instant::now();
+    let solved = propose.await.unwrap();
+    for w in writers {
+        w.await.unwrap();
+    }
+    eprintln!("read answered in {:?}; the solve ended {:?} after it was asked", answered - asked, solved - asked);
+    assert!(
+        solved > answered + Duration::from_millis(50),
+        "the read was answered only as the solve ended: the runtime stalled behind the writer gate"
+    );
+    assert!(answered - asked < Duration::from_millis(500), "the read waited {:?}", answered - asked);
+}
