@@ -10,11 +10,13 @@
 //! Values carry a format-version byte so the encoding can evolve.
 
 pub mod backup;
+mod digest;
 mod flusher;
 pub mod keys;
 
 use crate::domain::*;
 use flusher::Flusher;
+pub use digest::ContentDigest;
 pub use keys::TreeId;
 use serde::{Serialize, de::DeserializeOwned};
 use sled::Transactional;
