@@ -67,8 +67,9 @@ pub enum AppError {
     PermissionDenied(String),
     #[error("invalid request: {}", describe(.0))]
     InvalidArgument(Vec<FieldViolation>),
+    /// Invalid input that has its own stable reason; `field` is the bad field.
     #[error("{message}")]
-    InvalidWithReason { reason: Reason, message: String },
+    InvalidWithReason { reason: Reason, field: &'static str, message: String },
     #[error("{0} not found")]
     NotFound(String),
     #[error("etag {sent:?} is stale; the current etag is {current:?}")]
@@ -172,7 +173,13 @@ impl From<AppError> for Status {
                 d.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, std::collections::HashMap::<String, String>::new());
                 (Code::InvalidArgument, d)
             }
-            AppError::InvalidWithReason { reason, .. } => (Code::InvalidArgument, info(reason.as_str())),
+            AppError::InvalidWithReason { reason, field, message } => {
+                let violation =
+                    tonic_types::FieldViolation::new(field, clip(&message, MAX_VIOLATION_DESCRIPTION_BYTES));
+                let mut d = ErrorDetails::with_bad_request(vec![violation]);
+                d.set_error_info(reason.as_str(), ERROR_DOMAIN, std::collections::HashMap::<String, String>::new());
+                (Code::InvalidArgument, d)
+            }
             AppError::NotFound(_) => (Code::NotFound, info("NOT_FOUND")),
             AppError::EtagMismatch { .. } => (Code::Aborted, info(Reason::EtagMismatch.as_str())),
             AppError::FailedPrecondition { reason, .. } => (Code::FailedPrecondition, info(reason.as_str())),
