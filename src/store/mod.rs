@@ -15,8 +15,8 @@ mod flusher;
 pub mod keys;
 
 use crate::domain::*;
-use flusher::Flusher;
 pub use digest::ContentDigest;
+use flusher::Flusher;
 pub use keys::TreeId;
 use serde::{Serialize, de::DeserializeOwned};
 use sled::Transactional;

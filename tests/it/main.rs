@@ -8,6 +8,7 @@ mod admin;
 mod auth;
 mod backup;
 mod events;
+mod hostile;
 mod loadtest;
 mod needs;
 mod offers;
