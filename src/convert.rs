@@ -22,6 +22,7 @@ pub mod limits {
     pub const MAX_DURATION_DAYS: u32 = 3_650;
     pub const MAX_YEARS_AHEAD_DAYS: i64 = 3_653;
     pub const MAX_REQUEST_ID_CHARS: usize = 64;
+    pub const MAX_UPDATE_MASK_PATHS: usize = 32;
     pub const MAX_PAGE_SIZE: i32 = 500;
     pub const DEFAULT_PAGE_SIZE: i32 = 50;
 }
@@ -203,13 +204,19 @@ enum_map!(event_kind_from, event_kind_to, EventKind, pb::EventKind, {
     PrincipalChanged => PrincipalChanged,
 });
 
-/// Parses a list of enum values, each checked, no repeats.
+/// Parses a list of enum values, each checked, no repeats. A list longer than the
+/// `known` values it may hold is refused whole (one violation, not one per element).
 fn enum_list<T: Copy + PartialEq>(
     v: &mut Violations,
     field: &str,
     values: &[i32],
+    known: usize,
     map: impl Fn(i32) -> Option<T>,
 ) -> Vec<T> {
+    if values.len() > known {
+        v.add(field, format!("must list at most {known} distinct values"));
+        return Vec::new();
+    }
     let mut out = Vec::new();
     for (i, raw) in values.iter().enumerate() {
         let path = format!("{field}[{i}]");
@@ -223,15 +230,18 @@ fn enum_list<T: Copy + PartialEq>(
 }
 
 pub fn modes_from(v: &mut Violations, field: &str, values: &[i32]) -> Vec<DeliveryMode> {
-    enum_list(v, field, values, mode_from)
+    enum_list(v, field, values, DeliveryMode::ALL.len(), mode_from)
 }
 
 pub fn capabilities_from(v: &mut Violations, field: &str, values: &[i32]) -> Vec<CapabilityArea> {
-    enum_list(v, field, values, capability_from)
+    enum_list(v, field, values, CapabilityArea::ALL.len(), capability_from)
 }
 
+/// The number of `EventKind` values.
+const EVENT_KINDS: usize = 14;
+
 pub fn event_kinds_from(v: &mut Violations, field: &str, values: &[i32]) -> Vec<EventKind> {
-    enum_list(v, field, values, event_kind_from)
+    enum_list(v, field, values, EVENT_KINDS, event_kind_from)
 }
 
 /// The checks on a date relative to now, given as what to enforce.
@@ -763,6 +773,17 @@ mod tests {
         );
         let spec = offer_spec(&at_centre, "offer", clock(), &|id| id == Id(3)).unwrap();
         assert_eq!(spec.terms.delivery().and_then(|d| d.training_centre), Some(Id(3)));
+    }
+
+    #[test]
+    fn enum_lists_are_bounded_by_the_values_they_can_hold() {
+        assert_eq!((1..1_000).filter(|v| event_kind_from(*v).is_some()).count(), EVENT_KINDS);
+        let mut v = Violations::default();
+        assert!(modes_from(&mut v, "modes", &[9; 100_000]).is_empty());
+        let all: Vec<i32> = (1..=15).collect();
+        assert_eq!(capabilities_from(&mut v, "capabilities", &all).len(), 15);
+        let got: Vec<String> = v.0.into_iter().map(|f| f.field).collect();
+        assert_eq!(got, ["modes"]);
     }
 
     #[test]

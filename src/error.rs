@@ -63,8 +63,9 @@ pub enum AppError {
     PermissionDenied(String),
     #[error("invalid request: {}", describe(.0))]
     InvalidArgument(Vec<FieldViolation>),
+    /// Invalid input that has its own stable reason; `field` is the bad field.
     #[error("{message}")]
-    InvalidWithReason { reason: Reason, message: String },
+    InvalidWithReason { reason: Reason, field: &'static str, message: String },
     #[error("{0} not found")]
     NotFound(String),
     #[error("etag {sent:?} is stale; the current etag is {current:?}")]
@@ -84,8 +85,45 @@ pub enum AppError {
     Internal(String),
 }
 
+/// Bounds on what a refusal carries back. A status travels in HTTP/2 trailers, which
+/// clients cap (hyper: 16 KiB of headers; gRPC C-core: 8 KiB by default), so a request
+/// that echoes a huge value or breaks a long list element by element must still get an
+/// answer a client can read: the message, the number of field violations and the text of
+/// each are cut to these sizes (the first violations are kept).
+pub const MAX_STATUS_MESSAGE_BYTES: usize = 1_024;
+pub const MAX_FIELD_VIOLATIONS: usize = 20;
+const MAX_VIOLATION_FIELD_BYTES: usize = 100;
+const MAX_VIOLATION_DESCRIPTION_BYTES: usize = 200;
+
+/// `text` cut to at most `max` bytes at a character boundary, with "…" when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 fn describe(violations: &[FieldViolation]) -> String {
-    violations.iter().map(|v| format!("{}: {}", v.field, v.description)).collect::<Vec<_>>().join("; ")
+    let mut text = violations
+        .iter()
+        .take(MAX_FIELD_VIOLATIONS)
+        .map(|v| {
+            format!(
+                "{}: {}",
+                clip(&v.field, MAX_VIOLATION_FIELD_BYTES),
+                clip(&v.description, MAX_VIOLATION_DESCRIPTION_BYTES)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    if violations.len() > MAX_FIELD_VIOLATIONS {
+        text.push_str(&format!("; and {} more", violations.len() - MAX_FIELD_VIOLATIONS));
+    }
+    text
 }
 
 impl AppError {
@@ -111,7 +149,7 @@ fn info(reason: &str) -> ErrorDetails {
 
 impl From<AppError> for Status {
     fn from(e: AppError) -> Status {
-        let message = e.to_string();
+        let message = clip(&e.to_string(), MAX_STATUS_MESSAGE_BYTES);
         let (code, details) = match e {
             AppError::Unauthenticated(_) => (Code::Unauthenticated, info("UNAUTHENTICATED")),
             AppError::PermissionDenied(_) => (Code::PermissionDenied, info("PERMISSION_DENIED")),
@@ -119,13 +157,25 @@ impl From<AppError> for Status {
                 let mut d = ErrorDetails::with_bad_request(
                     violations
                         .into_iter()
-                        .map(|v| tonic_types::FieldViolation::new(v.field, v.description))
+                        .take(MAX_FIELD_VIOLATIONS)
+                        .map(|v| {
+                            tonic_types::FieldViolation::new(
+                                clip(&v.field, MAX_VIOLATION_FIELD_BYTES),
+                                clip(&v.description, MAX_VIOLATION_DESCRIPTION_BYTES),
+                            )
+                        })
                         .collect::<Vec<_>>(),
                 );
                 d.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, std::collections::HashMap::<String, String>::new());
                 (Code::InvalidArgument, d)
             }
-            AppError::InvalidWithReason { reason, .. } => (Code::InvalidArgument, info(reason.as_str())),
+            AppError::InvalidWithReason { reason, field, message } => {
+                let violation =
+                    tonic_types::FieldViolation::new(field, clip(&message, MAX_VIOLATION_DESCRIPTION_BYTES));
+                let mut d = ErrorDetails::with_bad_request(vec![violation]);
+                d.set_error_info(reason.as_str(), ERROR_DOMAIN, std::collections::HashMap::<String, String>::new());
+                (Code::InvalidArgument, d)
+            }
             AppError::NotFound(_) => (Code::NotFound, info("NOT_FOUND")),
             AppError::EtagMismatch { .. } => (Code::Aborted, info(Reason::EtagMismatch.as_str())),
             AppError::FailedPrecondition { reason, .. } => (Code::FailedPrecondition, info(reason.as_str())),
@@ -144,5 +194,35 @@ pub type AppResult<T> = Result<T, AppError>;
 impl From<crate::store::StoreError> for Status {
     fn from(e: crate::store::StoreError) -> Status {
         AppError::from(e).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_stays_small_whatever_it_echoes() {
+        let huge = "é".repeat(100_000);
+        let mut violations = vec![FieldViolation::new("list[0]", format!("{huge:?} is not known"))];
+        violations.extend((1..50_000).map(|i| FieldViolation::new(format!("list[{i}]"), "is not known")));
+        let status = Status::from(AppError::InvalidArgument(violations));
+        assert!(status.message().len() <= MAX_STATUS_MESSAGE_BYTES, "{}", status.message().len());
+        assert!(status.message().starts_with("invalid request: list[0]: "));
+        let shown = status.get_details_bad_request().map(|b| b.field_violations).unwrap_or_default();
+        assert_eq!(shown.len(), MAX_FIELD_VIOLATIONS);
+        assert_eq!(shown[0].field, "list[0]");
+        assert!(shown.iter().all(|v| v.description.len() <= MAX_VIOLATION_DESCRIPTION_BYTES));
+        assert!(status.details().len() < 8 * 1024, "{} bytes of details", status.details().len());
+        let status = Status::from(AppError::NotFound(format!("need {huge:?}")));
+        assert!(status.message().len() <= MAX_STATUS_MESSAGE_BYTES);
+        assert!(status.message().ends_with('…'));
+    }
+
+    #[test]
+    fn clip_cuts_at_a_character_boundary() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("ééééé", 8), "éé…");
+        assert!(clip(&"x".repeat(50), 10).len() <= 10);
     }
 }

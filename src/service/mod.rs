@@ -144,6 +144,7 @@ impl WriteCall {
                 .map_err(|err| AppError::Internal(format!("stored response does not decode: {err}"))),
             Some(_) => Err(AppError::InvalidWithReason {
                 reason: Reason::RequestIdReused,
+                field: "request_id",
                 message: "request_id was already used with a different request".into(),
             }),
         }

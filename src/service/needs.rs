@@ -169,7 +169,10 @@ impl NeedService for Ctx {
         if paths.is_empty() {
             v.add("update_mask", "must name at least one field");
         }
-        for (i, p) in paths.iter().enumerate() {
+        if paths.len() > convert::limits::MAX_UPDATE_MASK_PATHS {
+            v.add("update_mask", format!("must name at most {} fields", convert::limits::MAX_UPDATE_MASK_PATHS));
+        }
+        for (i, p) in paths.iter().enumerate().take(convert::limits::MAX_UPDATE_MASK_PATHS) {
             if !NEED_FIELDS.iter().any(|(f, _)| f == p) {
                 v.add(format!("update_mask.paths[{i}]"), format!("{p:?} is not a field of Need that can be updated"));
             }

@@ -216,7 +216,10 @@ impl OfferService for Ctx {
         if paths.is_empty() {
             v.add("update_mask", "must name at least one field");
         }
-        for (i, p) in paths.iter().enumerate() {
+        if paths.len() > convert::limits::MAX_UPDATE_MASK_PATHS {
+            v.add("update_mask", format!("must name at most {} fields", convert::limits::MAX_UPDATE_MASK_PATHS));
+        }
+        for (i, p) in paths.iter().enumerate().take(convert::limits::MAX_UPDATE_MASK_PATHS) {
             if !OFFER_FIELDS.contains(&p.as_str()) {
                 v.add(format!("update_mask.paths[{i}]"), format!("{p:?} is not a field of Offer that can be updated"));
             }

@@ -10,10 +10,12 @@
 //! Values carry a format-version byte so the encoding can evolve.
 
 pub mod backup;
+mod digest;
 mod flusher;
 pub mod keys;
 
 use crate::domain::*;
+pub use digest::ContentDigest;
 use flusher::{Flusher, Syncer};
 pub use keys::TreeId;
 use serde::{Serialize, de::DeserializeOwned};

@@ -51,6 +51,28 @@ impl TestServer {
         TestServer { addr, admin, dir, shutdown: Some(tx), handle: Some(handle) }
     }
 
+    /// A server on a fresh store, and a handle on that store (the same one the server
+    /// writes), for checks such as `Store::content_digest`. Do not `restart` a server
+    /// started this way while the handle lives: the store stays open (and locked).
+    pub async fn start_with_store() -> (TestServer, lcm::store::Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ServeArgs::for_data_dir(dir.path().to_path_buf());
+        let opened = lcm::server::open(&args).unwrap();
+        let store = opened.ctx.store.clone();
+        let admin = std::fs::read_to_string(&opened.admin_token_path).unwrap().trim().to_string();
+        let listener = lcm::server::bind(args.listen).await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(async move {
+            lcm::server::serve(opened.ctx, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        (TestServer { addr, admin, dir, shutdown: Some(tx), handle: Some(handle) }, store)
+    }
+
     /// Stops the server gracefully and starts a new one on the same store.
     pub async fn restart(mut self) -> TestServer {
         self.stop().await;
