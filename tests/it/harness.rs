@@ -32,31 +32,24 @@ impl TestServer {
     }
 
     pub async fn start_in_with(dir: tempfile::TempDir, configure: impl FnOnce(&mut ServeArgs)) -> TestServer {
-        let mut args = ServeArgs::for_data_dir(dir.path().to_path_buf());
-        configure(&mut args);
-        // Checked as `lcm serve` checks them (TLS files, loopback without TLS).
-        let tls = lcm::server::transport(&args).unwrap();
-        let opened = lcm::server::open(&args).unwrap();
-        let admin = std::fs::read_to_string(&opened.admin_token_path).unwrap().trim().to_string();
-        let listener = lcm::server::bind(args.listen).await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(async move {
-            lcm::server::serve_tls(opened.ctx, listener, tls, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        TestServer { addr, admin, dir, shutdown: Some(tx), handle: Some(handle) }
+        Self::start_full(dir, configure).await.0
     }
 
     /// A server on a fresh store, and a handle on that store (the same one the server
     /// writes), for checks such as `Store::content_digest`. Do not `restart` a server
     /// started this way while the handle lives: the store stays open (and locked).
     pub async fn start_with_store() -> (TestServer, lcm::store::Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let args = ServeArgs::for_data_dir(dir.path().to_path_buf());
+        Self::start_full(tempfile::tempdir().unwrap(), |_| {}).await
+    }
+
+    async fn start_full(
+        dir: tempfile::TempDir,
+        configure: impl FnOnce(&mut ServeArgs),
+    ) -> (TestServer, lcm::store::Store) {
+        let mut args = ServeArgs::for_data_dir(dir.path().to_path_buf());
+        configure(&mut args);
+        // Checked as `lcm serve` checks them (TLS files, loopback without TLS).
+        let tls = lcm::server::transport(&args).unwrap();
         let opened = lcm::server::open(&args).unwrap();
         let store = opened.ctx.store.clone();
         let admin = std::fs::read_to_string(&opened.admin_token_path).unwrap().trim().to_string();
@@ -64,7 +57,7 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
-            lcm::server::serve(opened.ctx, listener, async {
+            lcm::server::serve_tls(opened.ctx, listener, tls, async {
                 let _ = rx.await;
             })
             .await
