@@ -107,19 +107,18 @@ pub fn clip(text: &str, max: usize) -> String {
     format!("{}…", &text[..end])
 }
 
-fn describe(violations: &[FieldViolation]) -> String {
-    let mut text = violations
+/// The violations a refusal shows: the first [`MAX_FIELD_VIOLATIONS`], each as a clipped
+/// (field, description).
+fn shown(violations: &[FieldViolation]) -> impl Iterator<Item = (String, String)> + '_ {
+    violations
         .iter()
         .take(MAX_FIELD_VIOLATIONS)
-        .map(|v| {
-            format!(
-                "{}: {}",
-                clip(&v.field, MAX_VIOLATION_FIELD_BYTES),
-                clip(&v.description, MAX_VIOLATION_DESCRIPTION_BYTES)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ");
+        .map(|v| (clip(&v.field, MAX_VIOLATION_FIELD_BYTES), clip(&v.description, MAX_VIOLATION_DESCRIPTION_BYTES)))
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    let mut text =
+        shown(violations).map(|(field, description)| format!("{field}: {description}")).collect::<Vec<_>>().join("; ");
     if violations.len() > MAX_FIELD_VIOLATIONS {
         text.push_str(&format!("; and {} more", violations.len() - MAX_FIELD_VIOLATIONS));
     }
@@ -155,16 +154,7 @@ impl From<AppError> for Status {
             AppError::PermissionDenied(_) => (Code::PermissionDenied, info("PERMISSION_DENIED")),
             AppError::InvalidArgument(violations) => {
                 let mut d = ErrorDetails::with_bad_request(
-                    violations
-                        .into_iter()
-                        .take(MAX_FIELD_VIOLATIONS)
-                        .map(|v| {
-                            tonic_types::FieldViolation::new(
-                                clip(&v.field, MAX_VIOLATION_FIELD_BYTES),
-                                clip(&v.description, MAX_VIOLATION_DESCRIPTION_BYTES),
-                            )
-                        })
-                        .collect::<Vec<_>>(),
+                    shown(&violations).map(|(f, d)| tonic_types::FieldViolation::new(f, d)).collect::<Vec<_>>(),
                 );
                 d.set_error_info("INVALID_ARGUMENT", ERROR_DOMAIN, std::collections::HashMap::<String, String>::new());
                 (Code::InvalidArgument, d)
