@@ -152,15 +152,14 @@ impl WriteCall {
 
     /// Runs `decide` under the writer gate and commits what it wrote with the events and
     /// the idempotency entry, then waits until it is durable. `stored` turns the response
-    /// into what a replay returns.
+    /// into what a replay returns. Handlers ask [`WriteCall::replayed`] first, before
+    /// they validate; a replay that arrives meanwhile is still caught under the gate.
     pub async fn commit<R, F>(self, store: &Store, decide: F, stored: impl FnOnce(&R) -> R) -> AppResult<R>
     where
         R: Message + Default,
         F: FnOnce(&mut Writer<'_>, &mut WriteSet, UnixMicros) -> AppResult<R>,
     {
-        if let Some(r) = self.replayed(store).await? {
-            return Ok(r);
-        }
+        let arriving = store.arriving();
         let mut writer = store.writer_async().await?;
         let long = self.long;
         let section = move || -> AppResult<_> {
@@ -185,6 +184,7 @@ impl WriteCall {
             }
         };
         let (ticket, response) = if long { off_the_reactor(section)? } else { section()? };
+        drop(arriving);
         store.durable(ticket).await?;
         Ok(response)
     }

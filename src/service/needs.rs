@@ -103,7 +103,7 @@ impl NeedService for Ctx {
         let actor = caller.principal_id.clone();
         let need =
             call.commit(&self.store, |w, ws, now| Ok(write_new_need(w, ws, now, &actor, spec)), Clone::clone).await?;
-        tracing::info!(need_id = %need.id, requester = %need.requester, "need created");
+        tracing::debug!(need_id = %need.id, requester = %need.requester, "need created");
         Ok(Response::new(need))
     }
 

@@ -148,7 +148,7 @@ impl OfferService for Ctx {
         let actor = caller.principal_id.clone();
         let offer =
             call.commit(&self.store, |w, ws, now| Ok(write_new_offer(w, ws, now, &actor, spec)), Clone::clone).await?;
-        tracing::info!(offer_id = %offer.id, "offer created");
+        tracing::debug!(offer_id = %offer.id, "offer created");
         Ok(Response::new(offer))
     }
 

@@ -57,7 +57,7 @@ impl Store {
         for tree in TreeId::ALL {
             let mut h = Sha256::new();
             let mut count = 0u64;
-            for kv in self.tree(tree).iter() {
+            for kv in self.range(tree, std::ops::Bound::Unbounded, std::ops::Bound::Unbounded) {
                 let (k, v) = kv?;
                 h.update((k.len() as u64).to_be_bytes());
                 h.update(&k);

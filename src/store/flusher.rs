@@ -1,14 +1,20 @@
-//! Group commit: one thread flushes sled for every writer that committed since the last
-//! flush, then wakes them all. Writers wait asynchronously; no request pays one fsync of
-//! its own.
+//! Group commit in two stages, each a thread. The lander waits for commits (and a moment
+//! for writers about to commit, [`MAX_GATHER`]) and lands them in sled
+//! ([`Pending::land`]); the syncer flushes sled and fdatasyncs its log for everything
+//! landed so far, then wakes those writers. While the syncer waits for the disk, the
+//! lander already lands the next group. Writers wait asynchronously; no request pays one
+//! fsync or one landing of its own.
 
+use super::pending::Pending;
 use super::{Durability, StoreError, StoreResult};
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// sled's flush followed by an fdatasync of sled's log file.
+/// Landing the pending commits ([`Pending::land`]), then sled's flush, then an fdatasync
+/// of sled's log file.
 ///
 /// On Linux, sled 0.34's `Db::flush` writes its log with `pwrite` and waits for it with
 /// `sync_file_range`, which flushes neither the drive's volatile write cache nor the
@@ -19,16 +25,24 @@ use tokio::sync::watch;
 pub(super) struct Syncer {
     db: sled::Db,
     log: Arc<std::fs::File>,
+    pending: Arc<Pending>,
 }
 
 impl Syncer {
     /// `store_dir` is the directory sled was opened on; sled keeps its log in `db` there.
-    pub(super) fn open(db: sled::Db, store_dir: &Path) -> StoreResult<Syncer> {
+    pub(super) fn open(db: sled::Db, store_dir: &Path, pending: Arc<Pending>) -> StoreResult<Syncer> {
         let log = std::fs::File::open(store_dir.join("db"))?;
-        Ok(Syncer { db, log: Arc::new(log) })
+        Ok(Syncer { db, log: Arc::new(log), pending })
     }
 
+    /// Lands every pending commit, then makes sled durable.
     pub(super) fn flush(&self) -> StoreResult<()> {
+        self.pending.land()?;
+        self.sync()
+    }
+
+    /// Makes what is in sled durable.
+    fn sync(&self) -> StoreResult<()> {
         self.db.flush()?;
         self.log.sync_data()?;
         Ok(())
@@ -44,16 +58,50 @@ struct Flushed {
     error: Option<String>,
 }
 
+/// What the flusher thread is asked to cover.
 #[derive(Default)]
-struct Pending {
+struct Request {
     commit: u64,
     last_event: u64,
+    /// Writers between [`Flusher::arriving`] and their commit.
+    arriving: usize,
+    stop: bool,
+}
+
+/// What the syncer thread is asked to cover: commits landed so far.
+#[derive(Default)]
+struct Landed {
+    commit: u64,
+    last_event: u64,
+    /// Landings up to this commit failed, with this error.
+    failed: Option<(u64, String)>,
     stop: bool,
 }
 
 struct Shared {
-    pending: Mutex<Pending>,
+    request: Mutex<Request>,
     wake: Condvar,
+    landed: Mutex<Landed>,
+    landed_wake: Condvar,
+}
+
+/// How long the flusher may wait for arriving writers to join a group.
+pub(super) const MAX_GATHER: Duration = Duration::from_millis(1);
+
+/// A writer on its way to a commit; see [`Flusher::arriving`].
+pub struct Arriving {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Arriving {
+    fn drop(&mut self) {
+        if let Ok(mut r) = self.shared.request.lock() {
+            r.arriving -= 1;
+            if r.arriving == 0 {
+                self.shared.wake.notify_one();
+            }
+        }
+    }
 }
 
 pub(super) struct Flusher {
@@ -64,25 +112,34 @@ pub(super) struct Flusher {
     events_tx: Arc<watch::Sender<u64>>,
     durability: Durability,
     syncer: Syncer,
-    thread: Option<JoinHandle<()>>,
+    lander: Option<JoinHandle<()>>,
+    sync_thread: Option<JoinHandle<()>>,
 }
 
 impl Flusher {
     pub(super) fn start(syncer: Syncer, durability: Durability, last_event: u64) -> Flusher {
-        let shared = Arc::new(Shared { pending: Mutex::new(Pending::default()), wake: Condvar::new() });
+        let shared = Arc::new(Shared {
+            request: Mutex::new(Request::default()),
+            wake: Condvar::new(),
+            landed: Mutex::new(Landed::default()),
+            landed_wake: Condvar::new(),
+        });
         let (flushed_tx, flushed) = watch::channel(Flushed::default());
         let (events_tx, events) = watch::channel(last_event);
         let flushed_tx = Arc::new(flushed_tx);
         let events_tx = Arc::new(events_tx);
-        let thread = (durability == Durability::FlushBeforeAck).then(|| {
-            let (syncer, shared, flushed_tx, events_tx) =
+        let (mut lander, mut sync_thread) = (None, None);
+        if durability == Durability::FlushBeforeAck {
+            let (pending, s) = (syncer.pending.clone(), shared.clone());
+            lander = std::thread::Builder::new().name("lcm-lander".into()).spawn(move || land_loop(&pending, &s)).ok();
+            let (syncer, s, flushed_tx, events_tx) =
                 (syncer.clone(), shared.clone(), flushed_tx.clone(), events_tx.clone());
-            std::thread::Builder::new()
+            sync_thread = std::thread::Builder::new()
                 .name("lcm-flusher".into())
-                .spawn(move || run(syncer, shared, flushed_tx, events_tx))
-                .ok()
-        });
-        Flusher { shared, flushed, flushed_tx, events, events_tx, durability, syncer, thread: thread.flatten() }
+                .spawn(move || sync_loop(&syncer, &s, &flushed_tx, &events_tx))
+                .ok();
+        }
+        Flusher { shared, flushed, flushed_tx, events, events_tx, durability, syncer, lander, sync_thread }
     }
 
     /// Called under the writer gate right after a commit.
@@ -107,13 +164,24 @@ impl Flusher {
                 }
             },
             Durability::FlushBeforeAck => {
-                if let Ok(mut p) = self.shared.pending.lock() {
+                if let Ok(mut p) = self.shared.request.lock() {
                     p.commit = commit;
                     p.last_event = last_event;
                 }
                 self.shared.wake.notify_one();
             }
         }
+    }
+
+    /// Counts a writer that is about to commit (queued for the writer gate or deciding)
+    /// until the guard drops. A flusher woken by a commit waits up to [`MAX_GATHER`] for
+    /// such writers, so that one landing and one flush cover them too: under load a group
+    /// gathers every writer in the pipeline; a lone writer is flushed at once.
+    pub(super) fn arriving(&self) -> Arriving {
+        if let Ok(mut r) = self.shared.request.lock() {
+            r.arriving += 1;
+        }
+        Arriving { shared: self.shared.clone() }
     }
 
     pub(super) async fn wait(&self, commit: u64) -> StoreResult<()> {
@@ -141,32 +209,86 @@ impl Flusher {
 
 impl Drop for Flusher {
     fn drop(&mut self) {
-        if let Ok(mut p) = self.shared.pending.lock() {
-            p.stop = true;
+        // The lander lands what is left, then the syncer makes it durable.
+        if let Ok(mut r) = self.shared.request.lock() {
+            r.stop = true;
         }
         self.shared.wake.notify_one();
-        if let Some(t) = self.thread.take() {
+        if let Some(t) = self.lander.take() {
+            let _ = t.join();
+        }
+        if let Ok(mut l) = self.shared.landed.lock() {
+            l.stop = true;
+        }
+        self.shared.landed_wake.notify_one();
+        if let Some(t) = self.sync_thread.take() {
             let _ = t.join();
         }
     }
 }
 
-fn run(syncer: Syncer, shared: Arc<Shared>, flushed: Arc<watch::Sender<Flushed>>, events: Arc<watch::Sender<u64>>) {
+/// The lander: waits for commits, gathers the writers about to commit, lands them all.
+fn land_loop(pending: &Pending, shared: &Shared) {
     let mut done = 0u64;
     loop {
         let (target, last_event, stop) = {
-            let Ok(mut p) = shared.pending.lock() else { return };
-            while p.commit <= done && !p.stop {
-                p = match shared.wake.wait(p) {
-                    Ok(p) => p,
+            let Ok(mut r) = shared.request.lock() else { return };
+            while r.commit <= done && !r.stop {
+                r = match shared.wake.wait(r) {
+                    Ok(r) => r,
                     Err(_) => return,
                 };
             }
-            (p.commit, p.last_event, p.stop)
+            let deadline = Instant::now() + MAX_GATHER;
+            while r.arriving > 0 && !r.stop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    break;
+                }
+                r = match shared.wake.wait_timeout(r, left) {
+                    Ok((r, _)) => r,
+                    Err(_) => return,
+                };
+            }
+            (r.commit, r.last_event, r.stop)
         };
         if target > done {
-            match syncer.flush() {
-                Ok(_) => {
+            let result = pending.land();
+            if let Ok(mut l) = shared.landed.lock() {
+                match result {
+                    Ok(_) => {
+                        l.commit = target;
+                        l.last_event = last_event;
+                    }
+                    Err(e) => l.failed = Some((target, e.to_string())),
+                }
+            }
+            shared.landed_wake.notify_one();
+            done = target;
+        }
+        if stop {
+            return;
+        }
+    }
+}
+
+/// The syncer: makes everything landed durable, then wakes its writers.
+fn sync_loop(syncer: &Syncer, shared: &Shared, flushed: &watch::Sender<Flushed>, events: &watch::Sender<u64>) {
+    let mut done = 0u64;
+    loop {
+        let (target, last_event, failed, stop) = {
+            let Ok(mut l) = shared.landed.lock() else { return };
+            while l.commit <= done && l.failed.is_none() && !l.stop {
+                l = match shared.landed_wake.wait(l) {
+                    Ok(l) => l,
+                    Err(_) => return,
+                };
+            }
+            (l.commit, l.last_event, l.failed.take(), l.stop)
+        };
+        if target > done {
+            match syncer.sync() {
+                Ok(()) => {
                     // Events first: once a writer is acknowledged, its events must be readable.
                     events.send_modify(|e| *e = (*e).max(last_event));
                     flushed.send_modify(|f| f.upto = target);
@@ -174,12 +296,20 @@ fn run(syncer: Syncer, shared: Arc<Shared>, flushed: Arc<watch::Sender<Flushed>>
                 Err(e) => {
                     tracing::error!(error = %e, "flush failed; writes covered by it are refused");
                     flushed.send_modify(|f| {
-                        f.failed_upto = target;
+                        f.failed_upto = f.failed_upto.max(target);
                         f.error = Some(e.to_string());
                     });
                 }
             }
             done = target;
+        }
+        if let Some((upto, error)) = failed {
+            tracing::error!(error = %error, "landing failed; writes covered by it are refused");
+            flushed.send_modify(|f| {
+                f.failed_upto = f.failed_upto.max(upto);
+                f.error = Some(error);
+            });
+            done = done.max(upto);
         }
         if stop {
             return;

@@ -3,7 +3,7 @@
 
 use crate::domain::{Alpha3, Id};
 
-/// The trees of the store. Every state change is one transaction over the trees it
+/// The trees of the store. Every state change is applied atomically to the trees it
 /// touches.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum TreeId {

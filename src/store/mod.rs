@@ -2,10 +2,13 @@
 //!
 //! Writes are serialised by one writer gate ([`Store::writer`]): a writer reads what it
 //! needs, builds a [`WriteSet`] (records, indexes, events, the idempotency entry) and
-//! commits it as one sled transaction over every tree it touches. The writer then
-//! releases the gate and waits until a flush covers its commit ([`Store::durable`]): sled's
-//! flush, then an fdatasync of its log ([`flusher::Syncer`]). Concurrent writers share one
-//! flush (group commit), so durability does not cost one fsync per request. Events become visible to readers of the log only once durable.
+//! commits it. A commit is visible to every read at once, but reaches sled later
+//! ([`pending`]): the group flusher lands all commits made since its last round in sled at
+//! once, crash-atomically through a journal, then flushes sled and fdatasyncs its log
+//! ([`flusher::Syncer`]) and wakes their writers, which wait for that
+//! ([`Store::durable`]) after releasing the gate. Concurrent writers share one landing and
+//! one flush (group commit), so durability costs neither one fsync nor one sled batch per
+//! request. Events become visible to readers of the log only once durable.
 //!
 //! Values carry a format-version byte so the encoding can evolve.
 
@@ -13,15 +16,18 @@ pub mod backup;
 mod digest;
 mod flusher;
 pub mod keys;
+mod pending;
 
 use crate::domain::*;
 pub use digest::ContentDigest;
+pub use flusher::Arriving;
 use flusher::{Flusher, Syncer};
 pub use keys::TreeId;
+pub use pending::Merged;
+use pending::Pending;
 use serde::{Serialize, de::DeserializeOwned};
-use sled::Transactional;
-use sled::transaction::{ConflictableTransactionError, TransactionError};
 use std::collections::VecDeque;
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tokio::sync::watch;
@@ -207,42 +213,40 @@ impl Writer<'_> {
         Ticket(self.state.commits)
     }
 
-    /// Commits `ws` as one transaction over every tree it touches. On error nothing of
-    /// it is applied.
+    /// Commits `ws`: all of it becomes visible to reads at once and reaches sled in one
+    /// landing (with other writers' commits in group mode). On error nothing of it is
+    /// committed.
     pub fn commit(mut self, mut ws: WriteSet) -> StoreResult<(Ticket, Vec<Event>)> {
+        let pending = &self.store.inner.pending;
+        if let Some(e) = pending.failed() {
+            return Err(StoreError::Flush(format!("an earlier write failed to reach the store: {e}")));
+        }
         let first = self.state.next_event;
         for (i, e) in ws.events.iter_mut().enumerate() {
             e.sequence = first + i as u64;
             ws.ops.push((TreeId::Events, keys::sequence_key(e.sequence).to_vec(), Some(encode(&*e))));
         }
-        let trees = &self.store.inner.trees;
-        let result: Result<(), TransactionError<()>> = trees.as_slice().transaction(|tx| {
-            for (tree, key, value) in &ws.ops {
-                let t = &tx[*tree as usize];
-                match value {
-                    Some(v) => t.insert(key.as_slice(), v.as_slice())?,
-                    None => t.remove(key.as_slice())?,
-                };
-            }
-            Ok::<(), ConflictableTransactionError<()>>(())
-        });
-        match result {
-            Ok(()) => {}
-            Err(TransactionError::Storage(e)) => return Err(e.into()),
-            Err(TransactionError::Abort(())) => return Err(StoreError::Flush("transaction aborted".into())),
+        let commit = self.state.commits + 1;
+        let ops = ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
+        let queued = pending.add(commit, ops);
+        let durability = self.store.inner.durability;
+        if durability != Durability::FlushBeforeAck || queued > pending::MAX_QUEUED_OPS {
+            pending.land()?;
         }
         self.state.next_event = first + ws.events.len() as u64;
         self.store.remember(&ws.events);
-        self.state.commits += 1;
-        let ticket = Ticket(self.state.commits);
-        self.store.inner.flusher.committed(ticket.0, self.state.next_event - 1);
-        Ok((ticket, ws.events))
+        self.state.commits = commit;
+        self.store.inner.flusher.committed(commit, self.state.next_event - 1);
+        Ok((Ticket(commit), ws.events))
     }
 }
 
 struct Inner {
     syncer: Syncer,
     trees: Vec<sled::Tree>,
+    /// Commits not yet in sled; every read consults it first.
+    pending: Arc<Pending>,
+    durability: Durability,
     writer: Mutex<WriterState>,
     /// The queue of async writers in front of `writer` (one permit).
     turn: tokio::sync::Semaphore,
@@ -308,6 +312,11 @@ impl Store {
                 meta.insert(keys::META_FORMAT_VERSION, &[FORMAT_VERSION])?;
             }
         }
+        let journal = db.open_tree(pending::JOURNAL)?;
+        let replayed = pending::replay(&journal, &trees)?;
+        if replayed > 0 {
+            tracing::warn!(operations = replayed, "completed a landing that was interrupted");
+        }
         let page_token_key = match meta.get(keys::META_PAGE_TOKEN_KEY)? {
             Some(k) if k.len() == 32 => {
                 let mut key = [0u8; 32];
@@ -336,12 +345,15 @@ impl Store {
             next_id[kind as usize] = last_key(tree)? + 1;
         }
         let last_event = last_key(TreeId::Events)?;
-        let syncer = Syncer::open(db.clone(), path)?;
+        let pending = Arc::new(Pending::new(trees.clone(), journal));
+        let syncer = Syncer::open(db.clone(), path, pending.clone())?;
         let flusher = Flusher::start(syncer.clone(), config.durability, last_event);
         Ok(Store {
             inner: Arc::new(Inner {
                 syncer,
                 trees,
+                pending,
+                durability: config.durability,
                 writer: Mutex::new(WriterState { next_event: last_event + 1, next_id, commits: 0 }),
                 turn: tokio::sync::Semaphore::new(1),
                 flusher,
@@ -372,6 +384,14 @@ impl Store {
         Ok(Writer { store: self, state, _turn: Some(turn) })
     }
 
+    /// Announces a writer on its way to a commit, until the guard drops, so the group
+    /// flusher can wait a moment for it to join the next group (see
+    /// [`flusher::MAX_GATHER`]). Take it before queueing for the writer gate; drop it
+    /// once committed.
+    pub fn arriving(&self) -> Arriving {
+        self.inner.flusher.arriving()
+    }
+
     /// Waits until the commit behind `ticket` is on disk.
     pub async fn durable(&self, ticket: Ticket) -> StoreResult<()> {
         self.inner.flusher.wait(ticket.0).await
@@ -386,18 +406,37 @@ impl Store {
         &self.inner.page_token_key
     }
 
+    /// The current value of `key` in `tree`: pending if it has a pending change, else
+    /// sled's.
+    fn value(&self, tree: TreeId, key: &[u8]) -> StoreResult<Option<sled::IVec>> {
+        match self.inner.pending.get(tree, key) {
+            Some(pending) => Ok(pending),
+            None => Ok(self.tree(tree).get(key)?),
+        }
+    }
+
+    /// `tree`'s current entries between `lo` and `hi`, in key order.
+    fn range(&self, tree: TreeId, lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>) -> Merged {
+        self.inner.pending.range(tree, lo, hi)
+    }
+
     pub fn get<R: Record>(&self, id: Id) -> StoreResult<Option<R>> {
-        self.tree(R::TREE).get(keys::id_key(id))?.map(|v| decode(R::TREE, &v)).transpose()
+        self.value(R::TREE, &keys::id_key(id))?.map(|v| decode(R::TREE, &v)).transpose()
     }
 
     /// Records in id order, starting after `after`.
     pub fn scan<R: Record>(&self, after: Option<Id>) -> impl Iterator<Item = StoreResult<R>> + '_ {
         let start = after.map_or(0, |id| id.0.saturating_add(1));
         let range = if after.is_some_and(|id| id.0 == u64::MAX) { None } else { Some(start) };
-        range.into_iter().flat_map(move |start| self.tree(R::TREE).range(keys::id_key(Id(start))..)).map(|kv| {
-            let (_, v) = kv?;
-            decode(R::TREE, &v)
-        })
+        range
+            .into_iter()
+            .flat_map(move |start| {
+                self.range(R::TREE, Bound::Included(keys::id_key(Id(start)).to_vec()), Bound::Unbounded)
+            })
+            .map(|kv| {
+                let (_, v) = kv?;
+                decode(R::TREE, &v)
+            })
     }
 
     /// Ids in a state index (`tree`) for `state`, in id order, starting after `after`.
@@ -410,8 +449,7 @@ impl Store {
         let prefix = state.as_str().as_bytes().to_vec();
         let start = keys::state_index_key(state, Id(after.map_or(0, |id| id.0.saturating_add(1))));
         let done = after.is_some_and(|id| id.0 == u64::MAX);
-        self.tree(tree)
-            .range(start..)
+        self.range(tree, Bound::Included(start), Bound::Unbounded)
             .take_while(move |kv| !done && kv.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
             .map(move |kv| {
                 let (k, _) = kv?;
@@ -422,20 +460,25 @@ impl Store {
 
     /// Every key of `tree` that starts with `prefix`.
     pub fn keys_with_prefix(&self, tree: TreeId, prefix: &[u8]) -> StoreResult<Vec<Vec<u8>>> {
-        self.tree(tree).scan_prefix(prefix).map(|kv| Ok(kv?.0.to_vec())).collect()
+        self.range(tree, Bound::Included(prefix.to_vec()), Bound::Unbounded)
+            .take_while(|kv| kv.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)))
+            .map(|kv| Ok(kv?.0.to_vec()))
+            .collect()
     }
 
     /// Every (key, value) of `tree`.
     pub fn entries(&self, tree: TreeId) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
-        self.tree(tree).iter().map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into)).collect()
+        self.range(tree, Bound::Unbounded, Bound::Unbounded)
+            .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into))
+            .collect()
     }
 
     pub fn raw_get(&self, tree: TreeId, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
-        Ok(self.tree(tree).get(key)?.map(|v| v.to_vec()))
+        Ok(self.value(tree, key)?.map(|v| v.to_vec()))
     }
 
     pub fn principal_by_token_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<Principal>> {
-        match self.tree(TreeId::Tokens).get(hash)? {
+        match self.value(TreeId::Tokens, hash)? {
             Some(v) => match keys::id_from_key(&v) {
                 Some(id) => self.get(id),
                 None => Err(StoreError::Corrupt { tree: "tokens", detail: "bad principal id".into() }),
@@ -445,8 +488,7 @@ impl Store {
     }
 
     pub fn idempotency(&self, principal_id: &str, request_id: &str) -> StoreResult<Option<IdempotencyEntry>> {
-        self.tree(TreeId::Idempotency)
-            .get(keys::idempotency_key(principal_id, request_id))?
+        self.value(TreeId::Idempotency, &keys::idempotency_key(principal_id, request_id))?
             .map(|v| decode(TreeId::Idempotency, &v))
             .transpose()
     }
@@ -466,6 +508,7 @@ impl Store {
             return Ok(recent.iter().skip(skip).take_while(|e| e.sequence <= durable).take(limit).cloned().collect());
         }
         drop(recent);
+        // Durable events are in sled: the flusher lands a group before flushing it.
         self.tree(TreeId::Events)
             .range(keys::sequence_key(after + 1)..=keys::sequence_key(durable))
             .take(limit)
