@@ -42,6 +42,11 @@ pub struct ServeArgs {
     /// (still durable before the answer; slower). Shows what group commit buys.
     #[arg(long, env = "LCM_NO_GROUP_COMMIT", hide = true)]
     pub no_group_commit: bool,
+    /// TEST ONLY: abort in the middle of the N-th landing of two commits or more (journal
+    /// and half the writes on disk). Exists so a test can show the next start completes
+    /// the landing. Never use in production.
+    #[arg(long, env = "LCM_TEST_ABORT_MID_LANDING", hide = true, value_name = "N")]
+    pub test_abort_mid_landing: Option<u64>,
     /// Target share of women in seats (0 to 1) that the gender report compares against.
     #[arg(long, env = "LCM_WOMEN_TARGET_SHARE", default_value_t = 0.15, value_parser = parse_share)]
     pub women_target_share: f64,
@@ -90,6 +95,7 @@ impl ServeArgs {
             demo: false,
             unsafe_no_flush: false,
             no_group_commit: false,
+            test_abort_mid_landing: None,
             women_target_share: 0.15,
             targets_file: None,
             tls_cert: None,

@@ -85,6 +85,7 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
             (false, true) => Durability::FlushEachWrite,
             (false, false) => Durability::FlushBeforeAck,
         },
+        abort_mid_landing: args.test_abort_mid_landing,
     };
     let store = Store::open(&store_path(&args.data_dir), &config)?;
     let auth = Authenticator::new(store.clone());

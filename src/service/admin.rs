@@ -93,10 +93,11 @@ impl AdminService for Ctx {
         require_secretariat(&caller)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "CreatePrincipal", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store).await? {
-            return Ok(Response::new(r));
-        }
-        let role = role_of(&self.store, &req)?;
+        // The training centre named must exist: see WriteCall::refused.
+        let role = match role_of(&self.store, &req) {
+            Ok(role) => role,
+            Err(e) => return Ok(Response::new(call.refused(&self.store, e).await?)),
+        };
         let actor = caller.principal_id.clone();
         let response = call
             .commit(

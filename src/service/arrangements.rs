@@ -92,9 +92,6 @@ impl ArrangementService for Ctx {
         };
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "RespondToArrangement", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store).await? {
-            return Ok(Response::new(r));
-        }
         let mut v = Violations::default();
         v.text("note", &req.note, 0, convert::limits::MAX_NOTE_CHARS, true);
         v.finish(())?;
@@ -158,9 +155,6 @@ impl ArrangementService for Ctx {
             require_secretariat(&caller)?;
         }
         let call = WriteCall::new(&caller, "TransitionArrangement", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store).await? {
-            return Ok(Response::new(r));
-        }
         let mut v = Violations::default();
         v.text("note", &req.note, 0, convert::limits::MAX_NOTE_CHARS, true);
         let dates = if to == ArrangementStatus::Scheduled {
@@ -227,9 +221,6 @@ impl ArrangementService for Ctx {
         let caller = caller(&req)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "RecordOutcome", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store).await? {
-            return Ok(Response::new(r));
-        }
         let Some(o) = req.outcome.clone() else {
             return Err(AppError::invalid("outcome", "is required").into());
         };

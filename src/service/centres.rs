@@ -17,9 +17,6 @@ impl TrainingCentreService for Ctx {
         require_secretariat(&caller)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "CreateTrainingCentre", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store).await? {
-            return Ok(Response::new(r));
-        }
         let Some(body) = &req.training_centre else {
             return Err(AppError::invalid("training_centre", "is required").into());
         };

@@ -180,9 +180,6 @@ impl MatchingService for Ctx {
         require_secretariat(&caller)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "ProposeMatches", &req.request_id, &req)?.long_running();
-        if let Some(r) = call.replayed(&self.store).await? {
-            return Ok(Response::new(r));
-        }
         let mut v = Violations::default();
         let capabilities = convert::capabilities_from(&mut v, "capabilities", &req.capabilities);
         v.finish(())?;
@@ -282,9 +279,6 @@ impl MatchingService for Ctx {
         require_secretariat(&caller)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "ApproveMatch", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store).await? {
-            return Ok(Response::new(r));
-        }
         let mut v = Violations::default();
         v.text("comment", &req.comment, 0, convert::limits::MAX_NOTE_CHARS, true);
         v.finish(())?;
@@ -320,9 +314,6 @@ impl MatchingService for Ctx {
         require_secretariat(&caller)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "RejectMatch", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store).await? {
-            return Ok(Response::new(r));
-        }
         let mut v = Violations::default();
         v.text("reason", &req.reason, 0, convert::limits::MAX_NOTE_CHARS, true);
         v.finish(())?;

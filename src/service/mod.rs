@@ -122,17 +122,24 @@ impl WriteCall {
         &self.caller
     }
 
-    /// The first response, when this request id was seen before with the same request,
-    /// returned only once the write that stored it is on disk: the first caller is
-    /// answered after the flush, and a retry must not be answered sooner (a crash in
-    /// between would lose a write that the retry acknowledged).
-    pub async fn replayed<R: Message + Default>(&self, store: &Store) -> AppResult<Option<R>> {
-        let Some(response) = self.stored_response(store)? else { return Ok(None) };
+    /// Answers a request that its own checks refused: with the first response if this
+    /// request id was already carried out with the same request (a retry must get the
+    /// first answer even though, say, the clock has since passed its date or the centre
+    /// it named is gone), else with `error`.
+    ///
+    /// Checks made before [`WriteCall::commit`] that depend only on the request need not
+    /// come here: a retry of a request that passed them passes them again, and `commit`
+    /// answers it from the stored response before deciding anything. Checks that read
+    /// the clock or the store must, or a retry could be refused.
+    pub async fn refused<R: Message + Default>(&self, store: &Store, error: AppError) -> AppResult<R> {
+        let Some(response) = self.stored_response(store)? else { return Err(error) };
         // The entry is visible, so its commit went through the writer gate; taking the
-        // gate now yields a ticket that covers it.
+        // gate now yields a ticket that covers it. The first caller is answered after the
+        // flush, and a retry must not be answered sooner (a crash in between would lose a
+        // write that the retry acknowledged).
         let ticket = store.writer_async().await?.last_commit();
         store.durable(ticket).await?;
-        Ok(Some(response))
+        Ok(response)
     }
 
     fn stored_response<R: Message + Default>(&self, store: &Store) -> AppResult<Option<R>> {
@@ -152,8 +159,9 @@ impl WriteCall {
 
     /// Runs `decide` under the writer gate and commits what it wrote with the events and
     /// the idempotency entry, then waits until it is durable. `stored` turns the response
-    /// into what a replay returns. Handlers ask [`WriteCall::replayed`] first, before
-    /// they validate; a replay that arrives meanwhile is still caught under the gate.
+    /// into what a replay returns. A retry of a request already carried out is answered
+    /// here, under the gate, with the stored response (see [`WriteCall::refused`] for
+    /// retries that the handler's own checks refuse).
     pub async fn commit<R, F>(self, store: &Store, decide: F, stored: impl FnOnce(&R) -> R) -> AppResult<R>
     where
         R: Message + Default,

@@ -93,13 +93,15 @@ impl NeedService for Ctx {
             }
         }
         let call = WriteCall::new(&caller, "CreateNeed", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store).await? {
-            return Ok(Response::new(r));
-        }
-        if req.need.is_none() {
-            return Err(AppError::invalid("need", "is required").into());
-        }
-        let spec = convert::need_spec(&body, "need", Clock { now: now_micros() }, true)?;
+        // needed_by is checked against the clock: see WriteCall::refused.
+        let checked = match req.need {
+            None => Err(AppError::invalid("need", "is required")),
+            Some(_) => convert::need_spec(&body, "need", Clock { now: now_micros() }, true),
+        };
+        let spec = match checked {
+            Ok(spec) => spec,
+            Err(e) => return Ok(Response::new(call.refused(&self.store, e).await?)),
+        };
         let actor = caller.principal_id.clone();
         let need =
             call.commit(&self.store, |w, ws, now| Ok(write_new_need(w, ws, now, &actor, spec)), Clone::clone).await?;
@@ -162,9 +164,6 @@ impl NeedService for Ctx {
         let paths: Vec<String> = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
         check_state_body(&caller, &body, paths.iter().any(|p| p == "priority"))?;
         let call = WriteCall::new(&caller, "UpdateNeed", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store).await? {
-            return Ok(Response::new(r));
-        }
         let mut v = Violations::default();
         if paths.is_empty() {
             v.add("update_mask", "must name at least one field");
@@ -217,9 +216,6 @@ impl NeedService for Ctx {
         let req = req.into_inner();
         check_state_body(&caller, &pb::Need::default(), false)?;
         let call = WriteCall::new(&caller, "WithdrawNeed", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store).await? {
-            return Ok(Response::new(r));
-        }
         let id = parse_id(Kind::Need, &req.id)?;
         let actor = caller.principal_id.clone();
         let need = call

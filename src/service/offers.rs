@@ -138,13 +138,15 @@ impl OfferService for Ctx {
             return Err(AppError::PermissionDenied("a state must list itself among the providers".into()).into());
         }
         let call = WriteCall::new(&caller, "CreateOffer", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store).await? {
-            return Ok(Response::new(r));
-        }
-        if req.offer.is_none() {
-            return Err(AppError::invalid("offer", "is required").into());
-        }
-        let spec = convert::offer_spec(&body, "offer", Clock { now: now_micros() }, &centre_exists(&self.store))?;
+        // Checked against the clock and the registered centres: see WriteCall::refused.
+        let checked = match req.offer {
+            None => Err(AppError::invalid("offer", "is required")),
+            Some(_) => convert::offer_spec(&body, "offer", Clock { now: now_micros() }, &centre_exists(&self.store)),
+        };
+        let spec = match checked {
+            Ok(spec) => spec,
+            Err(e) => return Ok(Response::new(call.refused(&self.store, e).await?)),
+        };
         let actor = caller.principal_id.clone();
         let offer =
             call.commit(&self.store, |w, ws, now| Ok(write_new_offer(w, ws, now, &actor, spec)), Clone::clone).await?;
@@ -208,9 +210,6 @@ impl OfferService for Ctx {
         let body = req.offer.clone().unwrap_or_default();
         check_state_body(&caller, &body.providers)?;
         let call = WriteCall::new(&caller, "UpdateOffer", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store).await? {
-            return Ok(Response::new(r));
-        }
         let paths: Vec<String> = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
         let mut v = Violations::default();
         if paths.is_empty() {
@@ -263,9 +262,6 @@ impl OfferService for Ctx {
         check_state_body(&caller, &[])?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "WithdrawOffer", &req.request_id, &req)?;
-        if let Some(r) = call.replayed(&self.store).await? {
-            return Ok(Response::new(r));
-        }
         let id = parse_id(Kind::Offer, &req.id)?;
         let actor = caller.principal_id.clone();
         let offer = call

@@ -282,7 +282,7 @@ pub fn restore(file: &[u8], store_path: &Path) -> Result<BackupInfo, BackupError
 /// Writes every tree through one handle of the new store (opened as the server opens it,
 /// so it is a store the server accepts), checks the counts and the event log, flushes.
 fn write_trees(parsed: &Parsed<'_>, store_path: &Path) -> Result<(), BackupError> {
-    let config = super::StoreConfig { cache_bytes: 16 << 20, durability: super::Durability::FlushBeforeAck };
+    let config = super::StoreConfig::durable(16 << 20);
     let store = Store::open(store_path, &config)?;
     for (tree, entries) in &parsed.trees {
         let t = store.tree(*tree);
@@ -312,10 +312,10 @@ fn write_trees(parsed: &Parsed<'_>, store_path: &Path) -> Result<(), BackupError
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::store::{Durability, StoreConfig, WriteSet};
+    use crate::store::{StoreConfig, WriteSet};
 
     fn config() -> StoreConfig {
-        StoreConfig { cache_bytes: 8 << 20, durability: Durability::FlushBeforeAck }
+        StoreConfig::durable(8 << 20)
     }
 
     fn sample() -> (tempfile::TempDir, Store) {

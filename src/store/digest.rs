@@ -78,7 +78,7 @@ mod tests {
     #[test]
     fn the_digest_changes_with_any_entry_and_names_the_tree() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let config = StoreConfig { cache_bytes: 8 << 20, durability: Durability::FlushBeforeAck };
+        let config = StoreConfig::durable(8 << 20);
         let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
         let empty = store.content_digest().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(empty, store.content_digest().unwrap_or_else(|e| panic!("{e}")), "reading changes nothing");

@@ -70,6 +70,17 @@ pub enum Durability {
 pub struct StoreConfig {
     pub cache_bytes: u64,
     pub durability: Durability,
+    /// TEST ONLY: abort the process in the middle of the n-th landing of two commits or
+    /// more, with its journal and half of its operations on disk, so that a test can show
+    /// the next open completes it. `None` in production.
+    pub abort_mid_landing: Option<u64>,
+}
+
+impl StoreConfig {
+    /// Group commit with flush before acknowledgement and `cache_bytes` of sled cache.
+    pub fn durable(cache_bytes: u64) -> StoreConfig {
+        StoreConfig { cache_bytes, durability: Durability::FlushBeforeAck, abort_mid_landing: None }
+    }
 }
 
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -345,7 +356,7 @@ impl Store {
             next_id[kind as usize] = last_key(tree)? + 1;
         }
         let last_event = last_key(TreeId::Events)?;
-        let pending = Arc::new(Pending::new(trees.clone(), journal));
+        let pending = Arc::new(Pending::new(trees.clone(), journal, config.abort_mid_landing));
         let syncer = Syncer::open(db.clone(), path, pending.clone())?;
         let flusher = Flusher::start(syncer.clone(), config.durability, last_event);
         Ok(Store {

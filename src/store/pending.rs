@@ -60,6 +60,10 @@ struct Landed {
 pub(super) struct Pending {
     trees: Vec<sled::Tree>,
     journal: sled::Tree,
+    /// TEST ONLY: see [`super::StoreConfig::abort_mid_landing`].
+    abort_mid_landing: Option<u64>,
+    /// Landings of two commits or more so far.
+    group_landings: std::sync::atomic::AtomicU64,
     /// Per tree, its newest pending changes.
     overlay: RwLock<Vec<Overlay>>,
     queue: Mutex<Queue>,
@@ -73,9 +77,11 @@ fn poisoned<T>(e: std::sync::PoisonError<T>) -> T {
 }
 
 impl Pending {
-    pub(super) fn new(trees: Vec<sled::Tree>, journal: sled::Tree) -> Pending {
+    pub(super) fn new(trees: Vec<sled::Tree>, journal: sled::Tree, abort_mid_landing: Option<u64>) -> Pending {
         Pending {
             journal,
+            abort_mid_landing,
+            group_landings: std::sync::atomic::AtomicU64::new(0),
             overlay: RwLock::new(vec![BTreeMap::new(); trees.len()]),
             trees,
             queue: Mutex::new(Queue::default()),
@@ -112,6 +118,12 @@ impl Pending {
         }
         let groups = std::mem::take(&mut *self.queue.lock().unwrap_or_else(poisoned)).groups;
         let Some(&(last, _)) = groups.last() else { return Ok(landed.upto) };
+        if groups.len() >= 2 {
+            let n = self.group_landings.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if self.abort_mid_landing == Some(n) {
+                self.abort_halfway(groups.iter().flat_map(|(_, ops)| ops));
+            }
+        }
         if let Err(e) = self.apply(groups.iter().flat_map(|(_, ops)| ops)) {
             tracing::error!(error = %e, commits = groups.len(), "applying writes to the store failed; refusing further writes");
             landed.failed = Some(e.to_string());
@@ -145,6 +157,35 @@ impl Pending {
             self.journal.remove((i as u64).to_be_bytes())?;
         }
         Ok(())
+    }
+
+    /// TEST ONLY: writes the journal and the first half of `ops`, puts that on disk, and
+    /// aborts the process — the state a crash in the middle of a landing leaves.
+    fn abort_halfway<'a>(&self, ops: impl Iterator<Item = &'a Op> + Clone) -> ! {
+        let ops: Vec<&Op> = ops.collect();
+        let chunks = journal_chunks(ops.iter().copied());
+        let write = || -> sled::Result<()> {
+            for (i, chunk) in chunks.iter().enumerate() {
+                self.journal.insert((i as u64).to_be_bytes(), chunk.as_slice())?;
+            }
+            for (tree, key, value) in &ops[..ops.len() / 2] {
+                let t = &self.trees[*tree as usize];
+                match value {
+                    Some(v) => t.insert(key.clone(), v.clone())?,
+                    None => t.remove(key.clone())?,
+                };
+            }
+            self.journal.flush()?;
+            Ok(())
+        };
+        let result = write();
+        tracing::error!(
+            operations = ops.len(),
+            landed = ops.len() / 2,
+            ?result,
+            "TEST ONLY: aborting in the middle of a landing"
+        );
+        std::process::abort()
     }
 
     /// The pending state of `key`: `Some(None)` if it is pending removal, `None` if it

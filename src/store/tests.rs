@@ -1,7 +1,7 @@
 use super::*;
 
 fn config() -> StoreConfig {
-    StoreConfig { cache_bytes: 8 << 20, durability: Durability::FlushBeforeAck }
+    StoreConfig::durable(8 << 20)
 }
 
 fn centre(id: Id, name: &str) -> TrainingCentre {

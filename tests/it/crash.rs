@@ -11,6 +11,10 @@
 //! `LCM_CRASH_SEED` replays the same random choices (the kill moments and the writers'
 //! rolls; thread timing still differs).
 //!
+//! The third test makes the server abort itself in the middle of a landing (its journal
+//! and half the landing's writes on disk: the state a crash there leaves, which a SIGKILL
+//! hits only by luck) and checks, with the same checks, that the restart completes it.
+//!
 //! The second test shows the harness catches loss: with the hidden `--unsafe-no-flush`
 //! (acknowledge before the flush; sled's background flush off too) it must report lost
 //! acknowledged writes.
@@ -39,6 +43,11 @@ const KILL_AFTER_MS: std::ops::Range<u64> = 30..900;
 /// With the flush before the acknowledgement off, a loss must be reported within this
 /// many cycles.
 const UNSAFE_CYCLES: usize = 5;
+/// The hidden flag that makes the server abort in the middle of a landing.
+const ABORT_FLAG: &str = "--test-abort-mid-landing";
+/// Cycles of the interrupted-landing test, and how many of them must end by the abort.
+const ABORT_CYCLES: usize = 8;
+const ABORTED_AT_LEAST: usize = 4;
 /// Findings printed per kind when a cycle fails.
 const SHOWN: usize = 12;
 
@@ -57,6 +66,10 @@ pub struct CycleReport {
     pub methods: BTreeMap<&'static str, usize>,
     pub lost: Vec<String>,
     pub broken: Vec<String>,
+    /// The server aborted by itself (`--test-abort-mid-landing`) before the kill.
+    pub aborted: bool,
+    /// The restart completed an interrupted landing (its log says so).
+    pub replayed: bool,
 }
 
 impl CycleReport {
@@ -66,13 +79,15 @@ impl CycleReport {
 
     fn line(&self) -> String {
         format!(
-            "cycle {}: killed after {} ms; {} acknowledged responses ({} versions); restart {} ms; \
+            "cycle {}: {} {} ms; {} acknowledged responses ({} versions); restart {} ms{}; \
              {} versions checked, {} events; lost {}, broken {}",
             self.cycle,
+            if self.aborted { "aborted mid-landing, before the kill planned at" } else { "killed after" },
             self.kill_after_ms,
             self.acked_calls,
             self.acked_versions,
             self.restart_ms,
+            if self.replayed { ", interrupted landing completed" } else { "" },
             self.checked,
             self.events,
             self.lost.len(),
@@ -163,6 +178,8 @@ impl Rig {
             methods: BTreeMap::new(),
             lost: Vec::new(),
             broken: Vec::new(),
+            aborted: false,
+            replayed: false,
         };
         let channel = match connect(&server).await {
             Ok(c) => c,
@@ -172,9 +189,12 @@ impl Rig {
             }
         };
         let capability = api::CapabilityArea::try_from(1 + (cycle % 15) as i32).unwrap();
-        let storm = Storm::new(channel, self.tokens.clone(), cycle, capability, std::mem::take(&mut self.live));
+        let may_abort = self.flags.contains(&ABORT_FLAG);
+        let storm =
+            Storm::new(channel, self.tokens.clone(), cycle, capability, std::mem::take(&mut self.live), may_abort);
         let outcome = storm.run(server, Duration::from_millis(kill_after_ms), self.rng.r#gen()).await;
         report.acked_calls = outcome.acked_calls;
+        report.aborted = outcome.aborted;
         report.acked_versions = outcome.acks.len();
         for a in &outcome.acks {
             *report.methods.entry(a.method).or_default() += 1;
@@ -190,6 +210,7 @@ impl Rig {
             }
         };
         report.restart_ms = restart.elapsed().as_millis();
+        report.replayed = server.log_tail().contains("completed a landing that was interrupted");
         match connect(&server).await {
             Ok(channel) => {
                 let found = check::verify(&channel, &self.tokens.admin, &self.ledger).await;
@@ -262,4 +283,22 @@ async fn without_flush_before_ack_the_harness_reports_lost_writes() {
         assert!(r.broken.is_empty(), "{}", r.details());
     }
     panic!("no lost write reported in {UNSAFE_CYCLES} cycles without the flush before the acknowledgement");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_landing_cut_short_by_a_crash_is_completed_at_restart() {
+    // Each start aborts in its 10th landing of two commits or more.
+    let mut rig = Rig::start(&[ABORT_FLAG, "10"]).await;
+    let mut aborted = 0;
+    for cycle in 0..ABORT_CYCLES {
+        let r = rig.cycle(cycle).await;
+        eprintln!("{}", r.line());
+        assert!(r.clean(), "{}", r.details());
+        assert_eq!(r.aborted, r.replayed, "a restart after an abort mid-landing must complete it, and only then");
+        aborted += usize::from(r.aborted);
+    }
+    assert!(
+        aborted >= ABORTED_AT_LEAST,
+        "only {aborted} of {ABORT_CYCLES} cycles reached the abort: the test proves too little"
+    );
 }

@@ -53,6 +53,10 @@ pub struct Storm {
     cycle: usize,
     capability: i32,
     stop: AtomicBool,
+    /// The server may abort by itself (`--test-abort-mid-landing`): a lost connection
+    /// then ends a writer instead of counting as unexpected, if the server did abort.
+    may_abort: bool,
+    lost_connections: AtomicUsize,
     acked_calls: AtomicUsize,
     acks: Mutex<Vec<Ack>>,
     unexpected: Mutex<Vec<String>>,
@@ -66,6 +70,8 @@ pub struct StormOutcome {
     pub acked_calls: usize,
     pub acks: Vec<Ack>,
     pub unexpected: Vec<String>,
+    /// The server aborted by itself before the kill.
+    pub aborted: bool,
 }
 
 enum Answer<T> {
@@ -81,6 +87,7 @@ impl Storm {
         cycle: usize,
         capability: api::CapabilityArea,
         live: Vec<api::Arrangement>,
+        may_abort: bool,
     ) -> Arc<Storm> {
         Arc::new(Storm {
             channel,
@@ -88,6 +95,8 @@ impl Storm {
             cycle,
             capability: capability as i32,
             stop: AtomicBool::new(false),
+            may_abort,
+            lost_connections: AtomicUsize::new(0),
             acked_calls: AtomicUsize::new(0),
             acks: Mutex::default(),
             unexpected: Mutex::default(),
@@ -97,7 +106,7 @@ impl Storm {
 
     /// Runs the writers, kills `server` with SIGKILL after `kill_after`, and waits for
     /// the writers to notice.
-    pub async fn run(self: Arc<Storm>, server: Server, kill_after: Duration, seed: u64) -> StormOutcome {
+    pub async fn run(self: Arc<Storm>, mut server: Server, kill_after: Duration, seed: u64) -> StormOutcome {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut workers = tokio::task::JoinSet::new();
         for _ in 0..CREATORS {
@@ -107,7 +116,15 @@ impl Storm {
             workers.spawn(self.clone().progressor(StdRng::seed_from_u64(rng.r#gen())));
         }
         workers.spawn(self.clone().matcher(StdRng::seed_from_u64(rng.r#gen())));
-        tokio::time::sleep(kill_after).await;
+        let kill_at = tokio::time::Instant::now() + kill_after;
+        let mut aborted = false;
+        while tokio::time::Instant::now() < kill_at {
+            if self.may_abort && server.exited() {
+                aborted = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5).min(kill_at - tokio::time::Instant::now())).await;
+        }
         // Set before the kill, so that errors from here on are the kill's.
         self.stop.store(true, Ordering::SeqCst);
         server.kill();
@@ -123,7 +140,12 @@ impl Storm {
             self.note("writers still running 30 s after the kill".into());
             workers.abort_all();
         }
+        let lost = self.lost_connections.load(Ordering::SeqCst);
+        if lost > 0 && !aborted {
+            self.note(format!("{lost} requests lost their connection, but the server did not abort"));
+        }
         StormOutcome {
+            aborted,
             acked_calls: self.acked_calls.load(Ordering::SeqCst),
             acks: std::mem::take(&mut *self.acks.lock().unwrap()),
             unexpected: std::mem::take(&mut *self.unexpected.lock().unwrap()),
@@ -149,6 +171,10 @@ impl Storm {
                 Answer::Acked(r.into_inner())
             }
             Err(_) if self.stopped() => Answer::Stop,
+            Err(s) if self.may_abort && matches!(s.code(), Code::Unavailable | Code::Unknown | Code::Cancelled) => {
+                self.lost_connections.fetch_add(1, Ordering::SeqCst);
+                Answer::Stop
+            }
             Err(s) if matches!(s.code(), Code::FailedPrecondition | Code::Aborted) => Answer::Refused,
             Err(s) => {
                 self.note(format!("{method}: unexpected {:?}: {}", s.code(), s.message()));
