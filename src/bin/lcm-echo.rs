@@ -7,6 +7,12 @@ use clap::Parser;
 use lcm::loadtest::echo::{DEFAULT_REPLY_BYTES, Echo, serve};
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: a gRPC server allocates and frees many small
+/// buffers per request, and glibc's malloc was ~15% of the server's time under write load
+/// (docs/PERFORMANCE.md). The echo baseline uses it too, so the comparison stays fair.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "lcm-echo", version, about = "Baseline gRPC echo server for lcm loadtest")]
 struct Args {
