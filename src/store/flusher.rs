@@ -173,6 +173,18 @@ impl Flusher {
         }
     }
 
+    /// Lands and makes durable every commit made so far, now, from the caller's thread
+    /// (shutdown, backups, bulk fills), and publishes that: their writers are woken and
+    /// their events become readable without waiting for the group flusher's next round.
+    pub(super) fn flush(&self) -> StoreResult<()> {
+        let (commit, last_event) = self.shared.request.lock().map(|r| (r.commit, r.last_event)).unwrap_or((0, 0));
+        self.syncer.flush()?;
+        // Events first: once a writer is acknowledged, its events must be readable.
+        self.events_tx.send_modify(|e| *e = (*e).max(last_event));
+        self.flushed_tx.send_modify(|f| f.upto = f.upto.max(commit));
+        Ok(())
+    }
+
     /// Counts a writer that is about to commit (queued for the writer gate or deciding)
     /// until the guard drops. A flusher woken by a commit waits up to [`MAX_GATHER`] for
     /// such writers, so that one landing and one flush cover them too: under load a group
@@ -291,7 +303,7 @@ fn sync_loop(syncer: &Syncer, shared: &Shared, flushed: &watch::Sender<Flushed>,
                 Ok(()) => {
                     // Events first: once a writer is acknowledged, its events must be readable.
                     events.send_modify(|e| *e = (*e).max(last_event));
-                    flushed.send_modify(|f| f.upto = target);
+                    flushed.send_modify(|f| f.upto = f.upto.max(target));
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "flush failed; writes covered by it are refused");

@@ -253,7 +253,6 @@ impl Writer<'_> {
 }
 
 struct Inner {
-    syncer: Syncer,
     trees: Vec<sled::Tree>,
     /// Commits not yet in sled; every read consults it first.
     pending: Arc<Pending>,
@@ -358,10 +357,9 @@ impl Store {
         let last_event = last_key(TreeId::Events)?;
         let pending = Arc::new(Pending::new(trees.clone(), journal, config.abort_mid_landing));
         let syncer = Syncer::open(db.clone(), path, pending.clone())?;
-        let flusher = Flusher::start(syncer.clone(), config.durability, last_event);
+        let flusher = Flusher::start(syncer, config.durability, last_event);
         Ok(Store {
             inner: Arc::new(Inner {
-                syncer,
                 trees,
                 pending,
                 durability: config.durability,
@@ -410,7 +408,7 @@ impl Store {
 
     /// Flushes everything now and fsyncs the log (shutdown, backups).
     pub fn flush(&self) -> StoreResult<()> {
-        self.inner.syncer.flush()
+        self.inner.flusher.flush()
     }
 
     pub fn page_token_key(&self) -> &[u8; 32] {

@@ -279,3 +279,23 @@ async fn lists_page_to_the_end_and_refuse_forged_tokens() {
         Code::InvalidArgument,
     );
 }
+
+/// A retry must get the first answer even when the request's own checks would now refuse
+/// it: here its `needed_by` has passed in the meantime (`WriteCall::refused`).
+#[tokio::test]
+async fn a_retry_is_answered_even_after_its_date_has_passed() {
+    let s = TestServer::start().await;
+    let mut needs = s.needs().await;
+    let mut soon = need("UGA");
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    soon.needed_by = Some(prost_types::Timestamp { seconds: now.as_secs() as i64 + 2, nanos: 0 });
+    let req = api::CreateNeedRequest { need: Some(soon), request_id: new_request_id() };
+    let first = needs.create_need(authed(&s.admin, req.clone())).await.unwrap().into_inner();
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let retry = needs.create_need(authed(&s.admin, req.clone())).await.unwrap().into_inner();
+    assert_eq!(retry, first, "the retry gets the first answer");
+    // The same body under a new request id is a new request, and is refused.
+    let fresh = api::CreateNeedRequest { request_id: new_request_id(), ..req };
+    let status = assert_code(needs.create_need(authed(&s.admin, fresh)).await, Code::InvalidArgument);
+    assert_eq!(violations(&status), ["need.needed_by"]);
+}
