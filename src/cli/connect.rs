@@ -27,8 +27,16 @@ pub struct ClientArgs {
         help_heading = "Connection and output"
     )]
     pub addr: String,
-    /// Bearer token of the calling principal.
-    #[arg(long, env = "LCM_TOKEN", hide_env_values = true, global = true, help_heading = "Connection and output")]
+    /// Bearer token of the calling principal. Tokens are URL-safe base64, so one in 64
+    /// starts with `-`; it is taken as the value all the same.
+    #[arg(
+        long,
+        env = "LCM_TOKEN",
+        hide_env_values = true,
+        global = true,
+        allow_hyphen_values = true,
+        help_heading = "Connection and output"
+    )]
     pub token: Option<String>,
     /// Read the bearer token from this file (e.g. `lcm-data/admin.token`) when `--token`
     /// is not given.
@@ -176,6 +184,19 @@ mod tests {
         assert_eq!(args("lcm.example:443", true).uri(), "https://lcm.example:443");
         assert_eq!(args("http://h:1", true).uri(), "https://h:1");
         assert_eq!(args("https://h:1", false).uri(), "https://h:1");
+    }
+
+    #[test]
+    fn a_token_that_starts_with_a_hyphen_is_a_value() {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            client: ClientArgs,
+        }
+        let cli = <Cli as clap::Parser>::try_parse_from(["lcm", "--token", "-Xq_9", "--addr", "h:1"])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(cli.client.token.as_deref(), Some("-Xq_9"));
+        assert_eq!(cli.client.addr, "h:1");
     }
 
     #[test]
