@@ -146,12 +146,8 @@ impl Pending {
         for (i, chunk) in chunks.iter().enumerate() {
             self.journal.insert((i as u64).to_be_bytes(), chunk.as_slice())?;
         }
-        for (tree, key, value) in ops {
-            let t = &self.trees[*tree as usize];
-            match value {
-                Some(v) => t.insert(key.clone(), v.clone())?,
-                None => t.remove(key.clone())?,
-            };
+        for op in ops {
+            apply_op(&self.trees, op)?;
         }
         for i in 0..chunks.len() {
             self.journal.remove((i as u64).to_be_bytes())?;
@@ -168,12 +164,8 @@ impl Pending {
             for (i, chunk) in chunks.iter().enumerate() {
                 self.journal.insert((i as u64).to_be_bytes(), chunk.as_slice())?;
             }
-            for (tree, key, value) in &ops[..ops.len() / 2] {
-                let t = &self.trees[*tree as usize];
-                match value {
-                    Some(v) => t.insert(key.clone(), v.clone())?,
-                    None => t.remove(key.clone())?,
-                };
+            for op in &ops[..ops.len() / 2] {
+                apply_op(&self.trees, op)?;
             }
             self.journal.flush()?;
             Ok(())
@@ -242,6 +234,16 @@ impl Iterator for Merged {
             }
         }
     }
+}
+
+/// Applies one operation to its tree.
+fn apply_op(trees: &[sled::Tree], (tree, key, value): &Op) -> sled::Result<()> {
+    let t = &trees[*tree as usize];
+    match value {
+        Some(v) => t.insert(key.clone(), v.clone())?,
+        None => t.remove(key.clone())?,
+    };
+    Ok(())
 }
 
 /// `ops` encoded as journal entries of about [`JOURNAL_CHUNK_BYTES`]: the format version,
@@ -319,12 +321,8 @@ pub(super) fn replay(journal: &sled::Tree, trees: &[sled::Tree]) -> StoreResult<
     let mut keys = Vec::new();
     for entry in journal.iter() {
         let (key, value) = entry?;
-        for (tree, k, v) in journal_ops(&value)? {
-            let t = &trees[tree as usize];
-            match v {
-                Some(v) => t.insert(k, v)?,
-                None => t.remove(k)?,
-            };
+        for op in journal_ops(&value)? {
+            apply_op(trees, &op)?;
             applied += 1;
         }
         keys.push(key);
