@@ -58,7 +58,7 @@ struct Flushed {
     error: Option<String>,
 }
 
-/// What the flusher thread is asked to cover.
+/// What the lander is asked to cover: commits made so far.
 #[derive(Default)]
 struct Request {
     commit: u64,
@@ -85,7 +85,7 @@ struct Shared {
     landed_wake: Condvar,
 }
 
-/// How long the flusher may wait for arriving writers to join a group.
+/// How long the lander may wait for arriving writers to join a group.
 pub(super) const MAX_GATHER: Duration = Duration::from_millis(1);
 
 /// A writer on its way to a commit; see [`Flusher::arriving`].
@@ -96,7 +96,7 @@ pub struct Arriving {
 impl Drop for Arriving {
     fn drop(&mut self) {
         if let Ok(mut r) = self.shared.request.lock() {
-            r.arriving -= 1;
+            r.arriving = r.arriving.saturating_sub(1);
             if r.arriving == 0 {
                 self.shared.wake.notify_one();
             }
@@ -186,7 +186,7 @@ impl Flusher {
     }
 
     /// Counts a writer that is about to commit (queued for the writer gate or deciding)
-    /// until the guard drops. A flusher woken by a commit waits up to [`MAX_GATHER`] for
+    /// until the guard drops. A lander woken by a commit waits up to [`MAX_GATHER`] for
     /// such writers, so that one landing and one flush cover them too: under load a group
     /// gathers every writer in the pipeline; a lone writer is flushed at once.
     pub(super) fn arriving(&self) -> Arriving {
