@@ -93,11 +93,7 @@ impl AdminService for Ctx {
         require_secretariat(&caller)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "CreatePrincipal", &req.request_id, &req)?;
-        // The training centre named must exist: see WriteCall::refused.
-        let role = match role_of(&self.store, &req) {
-            Ok(role) => role,
-            Err(e) => return Ok(Response::new(call.refused(&self.store, e).await?)),
-        };
+        let role = checked!(call, &self.store, role_of(&self.store, &req));
         let actor = caller.principal_id.clone();
         let response = call
             .commit(

@@ -94,8 +94,8 @@ impl ArrangementService for Ctx {
         let call = WriteCall::new(&caller, "RespondToArrangement", &req.request_id, &req)?;
         let mut v = Violations::default();
         v.text("note", &req.note, 0, convert::limits::MAX_NOTE_CHARS, true);
-        v.finish(())?;
-        let id = parse_id(Kind::Arrangement, &req.id)?;
+        checked!(call, &self.store, v.finish(()));
+        let id = checked!(call, &self.store, parse_id(Kind::Arrangement, &req.id));
         let actor = caller.principal_id.clone();
         let store = &self.store;
         let out = call
@@ -165,8 +165,8 @@ impl ArrangementService for Ctx {
         } else {
             (None, None)
         };
-        v.finish(())?;
-        let id = parse_id(Kind::Arrangement, &req.id)?;
+        checked!(call, &self.store, v.finish(()));
+        let id = checked!(call, &self.store, parse_id(Kind::Arrangement, &req.id));
         let actor = caller.principal_id.clone();
         let store = &self.store;
         let out = call
@@ -222,7 +222,7 @@ impl ArrangementService for Ctx {
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "RecordOutcome", &req.request_id, &req)?;
         let Some(o) = req.outcome.clone() else {
-            return Err(AppError::invalid("outcome", "is required").into());
+            return Ok(Response::new(call.refused(&self.store, AppError::invalid("outcome", "is required")).await?));
         };
         let mut v = Violations::default();
         if o.deployed_missions.len() > 20 {
@@ -238,8 +238,8 @@ impl ArrangementService for Ctx {
         if o.certified > o.trained {
             v.add("outcome.certified", "must not exceed trained");
         }
-        v.finish(())?;
-        let id = parse_id(Kind::Arrangement, &req.id)?;
+        checked!(call, &self.store, v.finish(()));
+        let id = checked!(call, &self.store, parse_id(Kind::Arrangement, &req.id));
         let actor = caller.principal_id.clone();
         let store = &self.store;
         let out = call

@@ -18,9 +18,11 @@ impl TrainingCentreService for Ctx {
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "CreateTrainingCentre", &req.request_id, &req)?;
         let Some(body) = &req.training_centre else {
-            return Err(AppError::invalid("training_centre", "is required").into());
+            return Ok(Response::new(
+                call.refused(&self.store, AppError::invalid("training_centre", "is required")).await?,
+            ));
         };
-        let spec = convert::centre_spec(body, "training_centre")?;
+        let spec = checked!(call, &self.store, convert::centre_spec(body, "training_centre"));
         let actor = caller.principal_id.clone();
         let centre = call
             .commit(

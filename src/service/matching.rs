@@ -182,7 +182,7 @@ impl MatchingService for Ctx {
         let call = WriteCall::new(&caller, "ProposeMatches", &req.request_id, &req)?.long_running();
         let mut v = Violations::default();
         let capabilities = convert::capabilities_from(&mut v, "capabilities", &req.capabilities);
-        v.finish(())?;
+        checked!(call, &self.store, v.finish(()));
         let actor = caller.principal_id.clone();
         let store = &self.store;
         let dry_run = req.dry_run;
@@ -281,8 +281,8 @@ impl MatchingService for Ctx {
         let call = WriteCall::new(&caller, "ApproveMatch", &req.request_id, &req)?;
         let mut v = Violations::default();
         v.text("comment", &req.comment, 0, convert::limits::MAX_NOTE_CHARS, true);
-        v.finish(())?;
-        let id = parse_id(Kind::Match, &req.id)?;
+        checked!(call, &self.store, v.finish(()));
+        let id = checked!(call, &self.store, parse_id(Kind::Match, &req.id));
         let actor = caller.principal_id.clone();
         let store = &self.store;
         let result = call
@@ -316,8 +316,8 @@ impl MatchingService for Ctx {
         let call = WriteCall::new(&caller, "RejectMatch", &req.request_id, &req)?;
         let mut v = Violations::default();
         v.text("reason", &req.reason, 0, convert::limits::MAX_NOTE_CHARS, true);
-        v.finish(())?;
-        let id = parse_id(Kind::Match, &req.id)?;
+        checked!(call, &self.store, v.finish(()));
+        let id = checked!(call, &self.store, parse_id(Kind::Match, &req.id));
         let actor = caller.principal_id.clone();
         let store = &self.store;
         let m = call

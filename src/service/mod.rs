@@ -4,6 +4,20 @@
 //! (replay check, writer gate, one commit, durable wait) and opaque, tamper-evident page
 //! tokens.
 
+/// `expr?` for a write's own checks, between [`WriteCall::new`] and
+/// [`WriteCall::commit`]: an error is answered through [`WriteCall::refused`], so a retry
+/// (or a request id reused with another request) is answered before anything else is
+/// checked, as API.md orders it, while a request that passes its checks pays no lookup of
+/// its request id until the one under the writer gate.
+macro_rules! checked {
+    ($call:expr, $store:expr, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(e) => return Ok(tonic::Response::new($call.refused($store, e).await?)),
+        }
+    };
+}
+
 pub mod admin;
 pub mod arrangements;
 pub mod centres;
@@ -127,10 +141,11 @@ impl WriteCall {
     /// first answer even though, say, the clock has since passed its date or the centre
     /// it named is gone), else with `error`.
     ///
-    /// Checks made before [`WriteCall::commit`] that depend only on the request need not
-    /// come here: a retry of a request that passed them passes them again, and `commit`
-    /// answers it from the stored response before deciding anything. Checks that read
-    /// the clock or the store must, or a retry could be refused.
+    /// Every check made before [`WriteCall::commit`] comes here on failure (the
+    /// `checked!` macro): a retry of a request that passed its checks passes them again and
+    /// `commit` answers it from the stored response before deciding anything, but a retry
+    /// whose checks now fail (the clock passed its date) and a reused id with a different,
+    /// invalid request must still get the replay's answer first.
     pub async fn refused<R: Message + Default>(&self, store: &Store, error: AppError) -> AppResult<R> {
         let Some(response) = self.stored_response(store)? else { return Err(error) };
         // The entry is visible, so its commit went through the writer gate; taking the

@@ -93,15 +93,11 @@ impl NeedService for Ctx {
             }
         }
         let call = WriteCall::new(&caller, "CreateNeed", &req.request_id, &req)?;
-        // needed_by is checked against the clock: see WriteCall::refused.
-        let checked = match req.need {
+        let spec = match req.need {
             None => Err(AppError::invalid("need", "is required")),
             Some(_) => convert::need_spec(&body, "need", Clock { now: now_micros() }, true),
         };
-        let spec = match checked {
-            Ok(spec) => spec,
-            Err(e) => return Ok(Response::new(call.refused(&self.store, e).await?)),
-        };
+        let spec = checked!(call, &self.store, spec);
         let actor = caller.principal_id.clone();
         let need =
             call.commit(&self.store, |w, ws, now| Ok(write_new_need(w, ws, now, &actor, spec)), Clone::clone).await?;
@@ -176,8 +172,8 @@ impl NeedService for Ctx {
                 v.add(format!("update_mask.paths[{i}]"), format!("{p:?} is not a field of Need that can be updated"));
             }
         }
-        v.finish(())?;
-        let id = parse_id(Kind::Need, &body.id)?;
+        checked!(call, &self.store, v.finish(()));
+        let id = checked!(call, &self.store, parse_id(Kind::Need, &body.id));
         let actor = caller.principal_id.clone();
         let need = call
             .commit(
@@ -216,7 +212,7 @@ impl NeedService for Ctx {
         let req = req.into_inner();
         check_state_body(&caller, &pb::Need::default(), false)?;
         let call = WriteCall::new(&caller, "WithdrawNeed", &req.request_id, &req)?;
-        let id = parse_id(Kind::Need, &req.id)?;
+        let id = checked!(call, &self.store, parse_id(Kind::Need, &req.id));
         let actor = caller.principal_id.clone();
         let need = call
             .commit(

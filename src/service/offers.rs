@@ -138,15 +138,11 @@ impl OfferService for Ctx {
             return Err(AppError::PermissionDenied("a state must list itself among the providers".into()).into());
         }
         let call = WriteCall::new(&caller, "CreateOffer", &req.request_id, &req)?;
-        // Checked against the clock and the registered centres: see WriteCall::refused.
-        let checked = match req.offer {
+        let spec = match req.offer {
             None => Err(AppError::invalid("offer", "is required")),
             Some(_) => convert::offer_spec(&body, "offer", Clock { now: now_micros() }, &centre_exists(&self.store)),
         };
-        let spec = match checked {
-            Ok(spec) => spec,
-            Err(e) => return Ok(Response::new(call.refused(&self.store, e).await?)),
-        };
+        let spec = checked!(call, &self.store, spec);
         let actor = caller.principal_id.clone();
         let offer =
             call.commit(&self.store, |w, ws, now| Ok(write_new_offer(w, ws, now, &actor, spec)), Clone::clone).await?;
@@ -223,8 +219,8 @@ impl OfferService for Ctx {
                 v.add(format!("update_mask.paths[{i}]"), format!("{p:?} is not a field of Offer that can be updated"));
             }
         }
-        v.finish(())?;
-        let id = parse_id(Kind::Offer, &body.id)?;
+        checked!(call, &self.store, v.finish(()));
+        let id = checked!(call, &self.store, parse_id(Kind::Offer, &body.id));
         let actor = caller.principal_id.clone();
         let offer = call
             .commit(
@@ -262,7 +258,7 @@ impl OfferService for Ctx {
         check_state_body(&caller, &[])?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "WithdrawOffer", &req.request_id, &req)?;
-        let id = parse_id(Kind::Offer, &req.id)?;
+        let id = checked!(call, &self.store, parse_id(Kind::Offer, &req.id));
         let actor = caller.principal_id.clone();
         let offer = call
             .commit(

@@ -299,3 +299,27 @@ async fn a_retry_is_answered_even_after_its_date_has_passed() {
     let status = assert_code(needs.create_need(authed(&s.admin, fresh)).await, Code::InvalidArgument);
     assert_eq!(violations(&status), ["need.needed_by"]);
 }
+
+/// A request id reused with another request is INVALID_ARGUMENT on `request_id` before
+/// anything else is checked, even when the other request would fail its own checks.
+#[tokio::test]
+async fn a_reused_request_id_is_named_before_the_new_request_is_checked() {
+    let s = TestServer::start().await;
+    let mut needs = s.needs().await;
+    let created = needs.create_need(authed(&s.admin, create(need("UGA")))).await.unwrap().into_inner();
+    let rid = new_request_id();
+    let withdraw = |id: &str| api::WithdrawNeedRequest { id: id.into(), etag: String::new(), request_id: rid.clone() };
+    needs.withdraw_need(authed(&s.admin, withdraw(&created.id))).await.unwrap();
+    let again = needs.withdraw_need(authed(&s.admin, withdraw(&created.id))).await.unwrap().into_inner();
+    assert_eq!(again.state, api::NeedState::Withdrawn as i32, "a replay gets the first answer");
+    // Another id (that does not even parse) under the same request id.
+    let status = assert_code(needs.withdraw_need(authed(&s.admin, withdraw("bogus"))).await, Code::InvalidArgument);
+    assert_eq!(violations(&status), ["request_id"]);
+    let mut bad = need("UGA");
+    bad.quantity = 0;
+    let status = assert_code(
+        needs.create_need(authed(&s.admin, api::CreateNeedRequest { need: Some(bad), request_id: rid.clone() })).await,
+        Code::InvalidArgument,
+    );
+    assert_eq!(violations(&status), ["request_id"]);
+}
