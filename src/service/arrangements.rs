@@ -221,9 +221,8 @@ impl ArrangementService for Ctx {
         let caller = caller(&req)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "RecordOutcome", &req.request_id, &req)?;
-        let Some(o) = req.outcome.clone() else {
-            return Ok(Response::new(call.refused(&self.store, AppError::invalid("outcome", "is required")).await?));
-        };
+        let o =
+            checked!(call, &self.store, req.outcome.clone().ok_or_else(|| AppError::invalid("outcome", "is required")));
         let mut v = Violations::default();
         if o.deployed_missions.len() > 20 {
             v.add("outcome.deployed_missions", "must list at most 20 missions");

@@ -17,11 +17,11 @@ impl TrainingCentreService for Ctx {
         require_secretariat(&caller)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "CreateTrainingCentre", &req.request_id, &req)?;
-        let Some(body) = &req.training_centre else {
-            return Ok(Response::new(
-                call.refused(&self.store, AppError::invalid("training_centre", "is required")).await?,
-            ));
-        };
+        let body = checked!(
+            call,
+            &self.store,
+            req.training_centre.as_ref().ok_or_else(|| AppError::invalid("training_centre", "is required"))
+        );
         let spec = checked!(call, &self.store, convert::centre_spec(body, "training_centre"));
         let actor = caller.principal_id.clone();
         let centre = call
