@@ -71,7 +71,9 @@ where
                         "the server is working on {} requests; retry with backoff",
                         self.max_in_flight
                     )));
-                    return Box::pin(async move { Ok(status.into_http()) });
+                    let mut refused = status.into_http();
+                    refused.extensions_mut().insert(crate::telemetry::AdmissionRefused);
+                    return Box::pin(async move { Ok(refused) });
                 }
             }
         };
@@ -137,6 +139,7 @@ mod tests {
                 .expect("answered at once")
                 .unwrap();
         assert_eq!(grpc_status(&third).as_deref(), Some("8"));
+        assert!(third.extensions().get::<crate::telemetry::AdmissionRefused>().is_some(), "marked for the metrics");
         // Health is admitted anyway.
         let health = tokio::spawn(svc.call(req("/grpc.health.v1.Health/Check")));
         while gate.0.lock().unwrap().len() < 3 {

@@ -1,4 +1,5 @@
-//! Bearer-token authentication as a tower layer, plus one tracing span per request.
+//! Bearer-token authentication as a tower layer; it names the principal in the request's
+//! span (see [`crate::telemetry::RequestLayer`]).
 //! Callers of recently seen tokens are remembered until the next revocation.
 //!
 //! Tokens are 256-bit random values; only their SHA-256 hash is stored, looked up by hash
@@ -19,7 +20,6 @@ use std::time::Instant;
 use subtle::ConstantTimeEq;
 use tokio::sync::watch;
 use tower::{Layer, Service};
-use tracing::Instrument;
 
 /// Paths that need no token.
 const OPEN_PREFIXES: [&str; 3] = ["/grpc.health.v1.", "/grpc.reflection.v1.", "/grpc.reflection.v1alpha."];
@@ -165,37 +165,26 @@ where
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let started = Instant::now();
-        let method = req.uri().path().to_string();
-        let open = OPEN_PREFIXES.iter().any(|p| method.starts_with(p));
+        let open = OPEN_PREFIXES.iter().any(|p| req.uri().path().starts_with(p));
         let caller = if open { Ok(None) } else { self.auth.authenticate(req.headers().get("authorization")).map(Some) };
-        let principal = match &caller {
-            Ok(Some(c)) => c.principal_id.clone(),
-            _ => String::new(),
-        };
-        let span = tracing::info_span!("request", method = %method, principal = %principal);
+        if let Ok(Some(c)) = &caller {
+            // The request's span is the request layer's (crate::telemetry).
+            tracing::Span::current().record("principal", c.principal_id.as_str());
+        }
+        crate::telemetry::record_phase(crate::telemetry::Phase::Auth, started.elapsed());
         // Take the service that was made ready and leave a fresh clone in its place.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
-            let response = match caller {
+            match caller {
                 Ok(c) => {
                     if let Some(c) = c {
                         req.extensions_mut().insert(c);
                     }
-                    inner.call(req).instrument(span.clone()).await?
+                    inner.call(req).await
                 }
-                Err(e) => tonic::Status::from(e).into_http(),
-            };
-            // Failures are logged at INFO; successes only at DEBUG (`LCM_LOG=lcm=debug`), so
-            // an access log costs nothing on the hot path unless asked for.
-            let status = response.headers().get("grpc-status").and_then(|v| v.to_str().ok()).unwrap_or("0");
-            let latency_us = started.elapsed().as_micros() as u64;
-            if status == "0" {
-                tracing::debug!(parent: &span, grpc_status = %status, latency_us, "handled");
-            } else {
-                tracing::info!(parent: &span, grpc_status = %status, latency_us, "handled");
+                Err(e) => Ok(tonic::Status::from(e).into_http()),
             }
-            Ok(response)
         })
     }
 }

@@ -61,6 +61,18 @@ pub struct ServeArgs {
     /// PEM file of the private key of `--tls-cert`.
     #[arg(long, env = "LCM_TLS_KEY", value_name = "FILE")]
     pub tls_key: Option<PathBuf>,
+    /// Serve Prometheus metrics at http://ADDR/metrics (plain HTTP; loopback unless
+    /// --allow-insecure). Off when not given; the console's listener serves /metrics too.
+    #[arg(long, env = "LCM_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Log one INFO line per answered request (method, principal, request id, status,
+    /// latency). Without it, only failures are logged per request.
+    #[arg(long, env = "LCM_ACCESS_LOG")]
+    pub access_log: bool,
+    /// Log a WARN naming the slowest phase (auth, gate wait, durable wait, handler) of a
+    /// request slower than this many milliseconds.
+    #[arg(long, env = "LCM_SLOW_REQUEST_MS", default_value_t = 1000)]
+    pub slow_request_ms: u64,
     /// Serve without TLS on a non-loopback address (bearer tokens then cross the network in
     /// clear): only behind a TLS-terminating proxy on a trusted network.
     #[arg(long, env = "LCM_ALLOW_INSECURE")]
@@ -101,6 +113,17 @@ impl ServeArgs {
             tls_cert: None,
             tls_key: None,
             allow_insecure: false,
+            metrics_listen: None,
+            access_log: false,
+            slow_request_ms: 1000,
+        }
+    }
+
+    /// How requests are logged.
+    pub fn request_log(&self) -> crate::telemetry::RequestLog {
+        crate::telemetry::RequestLog {
+            access_log: self.access_log,
+            slow: std::time::Duration::from_millis(self.slow_request_ms),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod loadtest;
 pub mod matching;
+pub mod metrics;
 pub mod reports;
 pub mod scenario;
 pub mod server;

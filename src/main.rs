@@ -119,6 +119,9 @@ async fn serve(args: ServeArgs, demo_ca: Option<std::path::PathBuf>) -> Result<(
     let listener = lcm::server::bind(args.listen).await?;
     let addr = listener.local_addr()?;
     tracing::info!(addr = %addr, data_dir = %args.data_dir.display(), tls = tls_on, insecure_allowed = args.allow_insecure, "serving");
+    if let Some((metrics_addr, _)) = lcm::server::start_metrics(&args, &opened.ctx).await? {
+        tracing::info!(url = %format!("http://{metrics_addr}/metrics"), "metrics");
+    }
     let server = tokio::spawn(lcm::server::serve_tls(opened.ctx, listener, tls, lcm::server::shutdown_signal()));
     if args.demo {
         match &opened.bootstrap_token {

@@ -9,6 +9,7 @@ use crate::config::ServeArgs;
 use crate::domain::{Principal, Role};
 use crate::service::{Ctx, admin};
 use crate::store::{Durability, Store, StoreConfig, WriteSet};
+use crate::telemetry::RequestLayer;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -91,8 +92,9 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
     let auth = Authenticator::new(store.clone());
     let admin_token_path = args.data_dir.join("admin.token");
     let bootstrap_token = bootstrap(&store, &admin_token_path)?;
-    let ctx = Ctx { max_in_flight: args.max_in_flight as usize, ..Ctx::new(store, auth) }
-        .with_gender_targets(args.gender_targets());
+    let ctx =
+        Ctx { max_in_flight: args.max_in_flight as usize, request_log: args.request_log(), ..Ctx::new(store, auth) }
+            .with_gender_targets(args.gender_targets());
     Ok(Opened { ctx, bootstrap_token, admin_token_path })
 }
 
@@ -179,6 +181,7 @@ pub async fn serve_tls(
         builder = builder.tls_config(tls)?;
     }
     let serving = builder
+        .layer(RequestLayer::new(ctx.metrics.clone(), ctx.request_log))
         .layer(AdmissionLayer::new(ctx.max_in_flight))
         .layer(AuthLayer::new(ctx.auth.clone()))
         .add_service(health_service)
@@ -240,6 +243,24 @@ fn no_delay(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::
         }
         Ok(conn)
     })
+}
+
+/// Binds `--metrics-listen` if given (plain HTTP: loopback only unless
+/// `--allow-insecure`) and serves `/metrics` there until the server shuts down.
+pub async fn start_metrics(
+    args: &ServeArgs,
+    ctx: &Ctx,
+) -> Result<Option<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)>, ServeError> {
+    let Some(addr) = args.metrics_listen else { return Ok(None) };
+    if !addr.ip().is_loopback() && !args.allow_insecure {
+        return Err(ServeError::Config(format!(
+            "refusing to serve metrics on {addr} in plain HTTP: use a loopback address or pass --allow-insecure"
+        )));
+    }
+    let listener = bind(addr).await?;
+    let bound =
+        listener.local_addr().map_err(|source| ServeError::Io { path: PathBuf::from(addr.to_string()), source })?;
+    Ok(Some((bound, tokio::spawn(crate::metrics::serve(ctx.clone(), listener)))))
 }
 
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {

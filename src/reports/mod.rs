@@ -6,12 +6,14 @@
 //! Every output is sorted, so the same snapshot always gives the same report.
 
 mod deconfliction;
+mod figures;
 mod gaps;
 mod gender;
 #[cfg(test)]
 mod tests;
 
 pub use deconfliction::{Finding, FindingKind, deconfliction_findings};
+pub use figures::{MechanismFigures, mechanism_figures};
 pub use gaps::{GapGrouping, GapRow, gap_rows};
 pub use gender::{GenderReport, GenderRow, GenderTargets, gender_report, parse_target_overrides};
 

@@ -118,6 +118,7 @@ impl EventService for Ctx {
         let (tx, rx) = mpsc::channel(WATCH_BUFFER);
         let ctx = self.clone();
         tokio::spawn(async move {
+            let _watching = Watching::new(&ctx.metrics);
             let principal = caller.principal_id.clone();
             let following = follow(ctx, caller, kinds, req.after_sequence, &tx);
             let end = match deadline {
@@ -132,6 +133,22 @@ impl EventService for Ctx {
             }
         });
         Ok(Response::new(ReceiverStream::new(rx)))
+    }
+}
+
+/// Counts one open WatchEvents stream in the metrics for as long as it lives.
+struct Watching(std::sync::Arc<crate::metrics::Metrics>);
+
+impl Watching {
+    fn new(metrics: &std::sync::Arc<crate::metrics::Metrics>) -> Watching {
+        metrics.watchers.inc();
+        Watching(metrics.clone())
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        self.0.watchers.dec();
     }
 }
 
@@ -192,7 +209,7 @@ async fn follow(
                     continue;
                 }
                 match tx.send_timeout(Ok(ctx.messages.message(&event)), SLOW_WATCHER_TIMEOUT).await {
-                    Ok(()) => {}
+                    Ok(()) => ctx.metrics.events_delivered.inc(),
                     Err(mpsc::error::SendTimeoutError::Closed(_)) => return Ok(()),
                     Err(mpsc::error::SendTimeoutError::Timeout(_)) => {
                         return Err(AppError::ResourceExhausted(format!(

@@ -185,6 +185,7 @@ impl MatchingService for Ctx {
         checked!(call, &self.store, v.finish(()));
         let actor = caller.principal_id.clone();
         let store = &self.store;
+        let metrics = &self.metrics;
         let dry_run = req.dry_run;
         let response = call
             .commit(
@@ -192,6 +193,8 @@ impl MatchingService for Ctx {
                 |w, ws, now| {
                     let input = match_input(store, day(now), capabilities.clone())?;
                     let proposal = matching::propose(&input).map_err(|e| AppError::Internal(e.to_string()))?;
+                    metrics.solve_duration.observe(proposal.summary.solve_micros as f64 / 1e6);
+                    metrics.seats_matched.inc_by(proposal.summary.seats_matched);
                     let mut tx = Tx::new(store, ws, now, &actor);
                     if !dry_run {
                         tx.stale_proposals(|m| capabilities.is_empty() || capabilities.contains(&m.capability))?;

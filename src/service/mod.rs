@@ -33,6 +33,7 @@ use crate::convert::{Violations, limits};
 use crate::domain::*;
 use crate::error::{AppError, AppResult, Reason};
 use crate::store::{IdempotencyEntry, Store, WriteSet, Writer};
+use crate::telemetry::{Phase, timed};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use prost::Message;
@@ -52,6 +53,10 @@ pub struct Ctx {
     pub max_in_flight: usize,
     /// The gender report's target shares (`--women-target-share`, `--targets-file`).
     pub gender_targets: Arc<crate::reports::GenderTargets>,
+    /// This server's Prometheus metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// How requests are logged (`--access-log`, `--slow-request-ms`).
+    pub request_log: crate::telemetry::RequestLog,
 }
 
 impl Ctx {
@@ -63,6 +68,8 @@ impl Ctx {
             messages: Arc::default(),
             max_in_flight: 1024,
             gender_targets: Arc::new(crate::reports::GenderTargets::default()),
+            metrics: Arc::default(),
+            request_log: crate::telemetry::RequestLog::default(),
         }
     }
 
@@ -126,6 +133,9 @@ impl WriteCall {
         request: &M,
     ) -> AppResult<WriteCall> {
         let request_id = request_id(raw_request_id)?;
+        if let Some(rid) = &request_id {
+            tracing::Span::current().record("request_id", rid.as_str());
+        }
         let mut h = Sha256::new();
         h.update(method.as_bytes());
         h.update(request.encode_to_vec());
@@ -183,7 +193,7 @@ impl WriteCall {
         F: FnOnce(&mut Writer<'_>, &mut WriteSet, UnixMicros) -> AppResult<R>,
     {
         let arriving = store.arriving();
-        let mut writer = store.writer_async().await?;
+        let mut writer = timed(Phase::GateWait, store.writer_async()).await?;
         let long = self.long;
         let section = move || -> AppResult<_> {
             // Checked again under the gate: a concurrent twin may have just committed.
@@ -208,7 +218,7 @@ impl WriteCall {
         };
         let (ticket, response) = if long { off_the_reactor(section)? } else { section()? };
         drop(arriving);
-        store.durable(ticket).await?;
+        timed(Phase::DurableWait, store.durable(ticket)).await?;
         Ok(response)
     }
 

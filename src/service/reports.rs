@@ -47,6 +47,13 @@ async fn compute<T: Send + 'static>(
     .map_err(|e| AppError::Internal(format!("report task failed: {e}")))?
 }
 
+/// The mechanism's headline figures (the metrics gauges) from one consistent snapshot.
+/// Reads the whole store: call it off the async workers.
+pub fn mechanism_figures(store: &Store) -> AppResult<reports::MechanismFigures> {
+    let snapshot = read_snapshot(store, Reads { offers: false, arrangements: true })?;
+    Ok(reports::mechanism_figures(&snapshot))
+}
+
 fn gap_row_to_proto(r: reports::GapRow) -> pb::GapRow {
     pb::GapRow {
         key: r.key,

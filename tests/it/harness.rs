@@ -11,6 +11,8 @@ use tonic::{Code, Request, Status};
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, when the server was started with `metrics_listen`.
+    pub metrics_addr: Option<SocketAddr>,
     pub admin: String,
     pub dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
@@ -55,6 +57,7 @@ impl TestServer {
         let admin = std::fs::read_to_string(&opened.admin_token_path).unwrap().trim().to_string();
         let listener = lcm::server::bind(args.listen).await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let metrics_addr = lcm::server::start_metrics(&args, &opened.ctx).await.unwrap().map(|(a, _)| a);
         let (tx, rx) = oneshot::channel::<()>();
         let handle = tokio::spawn(async move {
             lcm::server::serve_tls(opened.ctx, listener, tls, async {
@@ -63,7 +66,7 @@ impl TestServer {
             .await
             .unwrap();
         });
-        (TestServer { addr, admin, dir, shutdown: Some(tx), handle: Some(handle) }, store)
+        (TestServer { addr, metrics_addr, admin, dir, shutdown: Some(tx), handle: Some(handle) }, store)
     }
 
     /// Stops the server gracefully and starts a new one on the same store.

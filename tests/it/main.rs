@@ -12,6 +12,7 @@ mod crash;
 mod events;
 mod hostile;
 mod loadtest;
+mod metrics;
 mod needs;
 mod offers;
 mod overload;
