@@ -153,3 +153,116 @@ async fn watchers_events_and_solves_are_counted() {
     }
     assert_eq!(watchers, 0.0);
 }
+
+/// `lcm serve` with `flags` and JSON logs: its gRPC address, its admin token, and a
+/// channel of its log lines. The process is killed when the returned guard drops.
+struct Logged {
+    child: std::process::Child,
+    addr: SocketAddr,
+    admin: String,
+    lines: std::sync::mpsc::Receiver<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Logged {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve_logged(flags: &[&str]) -> Logged {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lcm"))
+        .args(["serve", "--log-format", "json", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .args(flags)
+        .env("LCM_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let serving = loop {
+        let line = lines.recv_timeout(std::time::Duration::from_secs(60)).expect("no serving line");
+        if line.contains("\"message\":\"serving\"") {
+            break line;
+        }
+    };
+    let v: serde_json::Value = serde_json::from_str(&serving).unwrap();
+    let addr = v["fields"]["addr"].as_str().unwrap().parse().unwrap();
+    let admin = std::fs::read_to_string(data.join("admin.token")).unwrap().trim().to_string();
+    Logged { child, addr, admin, lines, _dir: dir }
+}
+
+impl Logged {
+    /// The first log line with `message` whose span's method is `method`.
+    fn line(&self, message: &str, method: &str) -> serde_json::Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            let Ok(line) = self.lines.recv_timeout(left) else { break };
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            if v["fields"]["message"] == message && v["span"]["method"] == method {
+                return v;
+            }
+        }
+        panic!("no {message:?} line for {method}");
+    }
+
+    async fn create_need(&self) -> (String, String) {
+        let channel =
+            tonic::transport::Channel::from_shared(format!("http://{}", self.addr)).unwrap().connect().await.unwrap();
+        let rid = new_request_id();
+        let created = api::need_service_client::NeedServiceClient::new(channel)
+            .create_need(authed(
+                &self.admin,
+                api::CreateNeedRequest { need: Some(need("UGA")), request_id: rid.clone() },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        (created.id, rid)
+    }
+}
+
+#[tokio::test]
+async fn an_access_log_line_names_the_method_the_principal_and_the_request_id() {
+    let server = serve_logged(&["--access-log"]);
+    let (_, rid) = server.create_need().await;
+    let line = server.line("answered", "/lcm.v1.NeedService/CreateNeed");
+    assert_eq!(line["level"], "INFO");
+    assert_eq!(line["fields"]["code"], "OK");
+    assert_eq!(line["span"]["request_id"], rid.as_str());
+    assert!(line["span"]["principal"].as_str().unwrap().starts_with("principal-"), "{line}");
+    assert!(line["fields"]["latency_us"].as_u64().is_some(), "{line}");
+}
+
+#[tokio::test]
+async fn a_slow_request_is_logged_with_its_slowest_phase() {
+    // Every request is "slow" at a threshold of 0 ms.
+    let server = serve_logged(&["--slow-request-ms", "0"]);
+    let (_, rid) = server.create_need().await;
+    let line = server.line("slow request", "/lcm.v1.NeedService/CreateNeed");
+    assert_eq!(line["level"], "WARN");
+    assert_eq!(line["span"]["request_id"], rid.as_str());
+    let fields = &line["fields"];
+    let phase = fields["slowest_phase"].as_str().unwrap();
+    assert!(["auth", "gate_wait", "durable_wait", "handler"].contains(&phase), "{line}");
+    let total = fields["latency_us"].as_u64().unwrap();
+    let parts: u64 =
+        ["auth_us", "gate_wait_us", "durable_wait_us", "handler_us"].iter().map(|k| fields[*k].as_u64().unwrap()).sum();
+    assert!(parts <= total + 1, "{line}");
+    // A durable write waits for its landing and sync: that phase was timed.
+    assert!(fields["durable_wait_us"].as_u64().unwrap() > 0, "{line}");
+}
