@@ -10,6 +10,7 @@ mod auth;
 mod backup;
 mod crash;
 mod events;
+mod explain;
 mod hostile;
 mod loadtest;
 mod needs;

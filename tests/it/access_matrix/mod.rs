@@ -86,6 +86,7 @@ enum Row {
     GetOpenOffer,
     GetOfferExcludingOther,
     GetWithdrawnOffer,
+    GetOfferNotForOwner,
     ListOffers,
     UpdateOffer,
     UpdateCoProvidedOffer,
@@ -133,7 +134,8 @@ impl Row {
             | GetExhaustedOffer
             | GetOpenOffer
             | GetOfferExcludingOther
-            | GetWithdrawnOffer => "lcm.v1.OfferService/GetOffer",
+            | GetWithdrawnOffer
+            | GetOfferNotForOwner => "lcm.v1.OfferService/GetOffer",
             ListOffers => "lcm.v1.OfferService/ListOffers",
             UpdateOffer | UpdateCoProvidedOffer => "lcm.v1.OfferService/UpdateOffer",
             WithdrawOffer => "lcm.v1.OfferService/WithdrawOffer",
@@ -220,6 +222,7 @@ const TABLE: &[(Row, [Code; 7])] = &[
     (Row::GetOpenOffer,          [OK, OK, OK, OK, OK, PD, PD]), // GBR's, eligible: anyone
     (Row::GetOfferExcludingOther,[OK, OK, OK, OK, NF, PD, PD]), // GBR's, excluded [FRA]
     (Row::GetWithdrawnOffer,     [OK, NF, OK, NF, NF, PD, PD]), // GBR's, was open to anyone
+    (Row::GetOfferNotForOwner,   [OK, NF, OK, NF, NF, PD, PD]), // GBR's ENGINEERING, eligible [KEN]
     (Row::ListOffers,            [OK, OK, OK, OK, OK, PD, PD]),
     (Row::UpdateOffer,           [OK, PD, OK, NF, NF, PD, PD]), // GBR's, eligible [UGA]
     (Row::UpdateCoProvidedOffer, [OK, PD, OK, OK, NF, PD, PD]), // providers [GBR, NOR], eligible [UGA]
@@ -235,7 +238,7 @@ const TABLE: &[(Row, [Code; 7])] = &[
     (Row::ListMatches,           [OK, OK, OK, OK, OK, PD, PD]),
     (Row::ApproveMatch,          [OK, PD, PD, PD, PD, PD, PD]),
     (Row::RejectMatch,           [OK, PD, PD, PD, PD, PD, PD]),
-    (Row::ExplainNeed,           [OK, OK, NF, NF, NF, PD, PD]),
+    (Row::ExplainNeed,           [OK, OK, NF, NF, NF, PD, PD]), // candidates: only offers the caller reads
     // ArrangementService: read by "parties, hosting centre, Secretariat"; consent by a
     // party state (the Secretariat "cannot give or refuse a state's consent"); IN_DELIVERY
     // and outcomes by the hosting centre, a delivering party or the Secretariat; CANCELLED
