@@ -17,6 +17,7 @@ mod needs;
 mod offers;
 mod overload;
 mod race;
+mod reflection;
 mod reports;
 mod restart;
 mod tls;
