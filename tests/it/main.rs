@@ -8,6 +8,7 @@ mod access_matrix;
 mod admin;
 mod auth;
 mod backup;
+mod capacity;
 mod crash;
 mod events;
 mod explain;

@@ -142,6 +142,17 @@ pub(super) async fn call(w: &World, row: Row, who: Who) -> Result<Seen, Status> 
             let centres = list_all!(w, who, centres, list_training_centres, req, training_centres);
             ids(&centres, |c| c.id.clone())
         }
+        UpdateTrainingCentre => {
+            let centre = api::TrainingCentre { id: w.other_centre.clone(), un_recognized: true, ..Default::default() };
+            let mask = Some(prost_types::FieldMask { paths: vec!["un_recognized".into()] });
+            let req = api::UpdateTrainingCentreRequest {
+                training_centre: Some(centre),
+                update_mask: mask,
+                request_id: rid(),
+            };
+            w.s.centres().await.update_training_centre(w.request(who, req)).await?;
+            None
+        }
         ProposeMatches => {
             let req = api::ProposeMatchesRequest { dry_run: true, ..Default::default() };
             w.s.matching().await.propose_matches(w.request(who, req)).await?;
@@ -235,6 +246,11 @@ pub(super) async fn call(w: &World, row: Row, who: Who) -> Result<Seen, Status> 
             let mut client = api::report_service_client::ReportServiceClient::new(w.s.channel().await);
             client.get_gender_report(w.request(who, api::GetGenderReportRequest {})).await?;
             None
+        }
+        CapacityReport => {
+            let mut client = api::report_service_client::ReportServiceClient::new(w.s.channel().await);
+            let rows = client.get_capacity_report(w.request(who, api::GetCapacityReportRequest {})).await?;
+            ids(&rows.into_inner().rows, |r| r.requester.clone())
         }
         ListEvents => {
             let req = api::ListEventsRequest { page_size: 500, ..Default::default() };
@@ -409,6 +425,18 @@ pub(super) async fn visible(
                 all.iter().filter(|c| readable(&c.offer_id)).map(|c| c.offer_id.clone()).collect();
             want.insert(format!("unreadable={}", all.iter().filter(|c| !readable(&c.offer_id)).count()));
             want
+        }
+        CapacityReport => {
+            let mut client = api::report_service_client::ReportServiceClient::new(w.s.channel().await);
+            let rows = client.get_capacity_report(w.request(admin, api::GetCapacityReportRequest {})).await?;
+            // A state gets its own row (only a requester that filed a need has one).
+            let own = |key: &str| state_of(who).is_none_or(|s| s == key);
+            rows.into_inner()
+                .rows
+                .iter()
+                .filter(|r| who == admin || own(&r.requester))
+                .map(|r| r.requester.clone())
+                .collect()
         }
         ListEvents | ListPrincipals => seen.clone(), // the Secretariat's own answer
         WatchEvents => {

@@ -94,6 +94,7 @@ enum Row {
     CreateTrainingCentre,
     GetTrainingCentre,
     ListTrainingCentres,
+    UpdateTrainingCentre,
     ProposeMatches,
     GetMatch,
     ListMatches,
@@ -110,6 +111,7 @@ enum Row {
     GapReportByCapability,
     DeconflictionReport,
     GenderReport,
+    CapacityReport,
     ListEvents,
     WatchEvents,
     CreatePrincipal,
@@ -142,6 +144,7 @@ impl Row {
             CreateTrainingCentre => "lcm.v1.TrainingCentreService/CreateTrainingCentre",
             GetTrainingCentre => "lcm.v1.TrainingCentreService/GetTrainingCentre",
             ListTrainingCentres => "lcm.v1.TrainingCentreService/ListTrainingCentres",
+            UpdateTrainingCentre => "lcm.v1.TrainingCentreService/UpdateTrainingCentre",
             ProposeMatches => "lcm.v1.MatchingService/ProposeMatches",
             GetMatch => "lcm.v1.MatchingService/GetMatch",
             ListMatches => "lcm.v1.MatchingService/ListMatches",
@@ -156,6 +159,7 @@ impl Row {
             GapReportByRequester | GapReportByCapability => "lcm.v1.ReportService/GetGapReport",
             DeconflictionReport => "lcm.v1.ReportService/GetDeconflictionReport",
             GenderReport => "lcm.v1.ReportService/GetGenderReport",
+            CapacityReport => "lcm.v1.ReportService/GetCapacityReport",
             ListEvents => "lcm.v1.EventService/ListEvents",
             WatchEvents => "lcm.v1.EventService/WatchEvents",
             CreatePrincipal => "lcm.v1.AdminService/CreatePrincipal",
@@ -231,6 +235,7 @@ const TABLE: &[(Row, [Code; 7])] = &[
     (Row::CreateTrainingCentre,  [OK, PD, PD, PD, PD, PD, PD]),
     (Row::GetTrainingCentre,     [OK, OK, OK, OK, OK, OK, OK]),
     (Row::ListTrainingCentres,   [OK, OK, OK, OK, OK, OK, OK]),
+    (Row::UpdateTrainingCentre,  [OK, PD, PD, PD, PD, PD, PD]), // the other centre, un_recognized
     // MatchingService: propose/approve/reject Secretariat only; matches "Secretariat,
     // parties"; ExplainNeed "requester, Secretariat"; centres read no match.
     (Row::ProposeMatches,        [OK, PD, PD, PD, PD, PD, PD]), // dry run
@@ -255,6 +260,7 @@ const TABLE: &[(Row, [Code; 7])] = &[
     (Row::GapReportByCapability, [OK, OK, OK, OK, OK, PD, PD]),
     (Row::DeconflictionReport,   [OK, PD, PD, PD, PD, PD, PD]),
     (Row::GenderReport,          [OK, PD, PD, PD, PD, PD, PD]),
+    (Row::CapacityReport,        [OK, OK, OK, OK, OK, PD, PD]), // a state: its own row only
     // EventService: ListEvents Secretariat; WatchEvents any principal, by visibility.
     (Row::ListEvents,            [OK, PD, PD, PD, PD, PD, PD]),
     (Row::WatchEvents,           [OK, OK, OK, OK, OK, OK, OK]),
