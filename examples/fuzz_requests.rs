@@ -313,6 +313,7 @@ fn structured(m: usize, u: &mut U) -> R<Vec<u8>> {
                     women_trained: number(u)?,
                     certified: number(u)?,
                     deployed_missions: texts(u)?,
+                    trainers_qualified: number(u)?,
                 })
             },
             request_id: text(u)?,
@@ -574,7 +575,13 @@ async fn fixture(ctx: &Ctx, admin: &Caller, uga: &Caller, jpn: &Caller) -> Vec<V
         }
         .encode_to_vec(),
     );
-    let outcome = pb::Outcome { trained: 3, women_trained: 1, certified: 2, deployed_missions: vec!["MINUSCA".into()] };
+    let outcome = pb::Outcome {
+        trained: 3,
+        women_trained: 1,
+        certified: 2,
+        deployed_missions: vec!["MINUSCA".into()],
+        trainers_qualified: 1,
+    };
     seeds.push(
         pb::RecordOutcomeRequest {
             id: a.id.clone(),

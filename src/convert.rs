@@ -201,7 +201,7 @@ enum_map!(event_kind_from, event_kind_to, EventKind, pb::EventKind, {
     CentreRegistered => CentreRegistered, MatchProposed => MatchProposed,
     MatchApproved => MatchApproved, MatchRejected => MatchRejected, MatchStale => MatchStale,
     ArrangementChanged => ArrangementChanged, OutcomeRecorded => OutcomeRecorded,
-    PrincipalChanged => PrincipalChanged,
+    PrincipalChanged => PrincipalChanged, CentreUpdated => CentreUpdated,
 });
 
 /// Parses a list of enum values, each checked, no repeats. A list longer than the
@@ -643,6 +643,7 @@ pub fn arrangement_to_proto(a: &Arrangement) -> pb::Arrangement {
         outcome: a.outcome.as_ref().map(|o| pb::Outcome {
             trained: o.trained,
             women_trained: o.women_trained,
+            trainers_qualified: o.trainers_qualified,
             certified: o.certified,
             deployed_missions: o.deployed_missions.clone(),
         }),

@@ -59,6 +59,9 @@ pub enum ArrangementsCmd {
         women_trained: u32,
         #[arg(long, default_value_t = 0)]
         certified: u32,
+        /// Of the certified, how many now train others in this capability.
+        #[arg(long, default_value_t = 0)]
+        trainers_qualified: u32,
         /// Missions the trained personnel deployed to, comma-separated.
         #[arg(long, value_delimiter = ',', value_parser = parse_trimmed)]
         deployed_missions: Vec<String>,
@@ -116,12 +119,18 @@ pub async fn run(cmd: ArrangementsCmd, ctx: &Ctx) -> Result<(), CliError> {
         ArrangementsCmd::Start(step) => move_to(ctx, step, ArrangementStatus::InDelivery).await?,
         ArrangementsCmd::Complete(step) => move_to(ctx, step, ArrangementStatus::Completed).await?,
         ArrangementsCmd::Cancel(step) => move_to(ctx, step, ArrangementStatus::Cancelled).await?,
-        ArrangementsCmd::Outcome { step, trained, women_trained, certified, deployed_missions } => {
+        ArrangementsCmd::Outcome { step, trained, women_trained, certified, trainers_qualified, deployed_missions } => {
             let etag = etag_of(ctx, &step).await?;
             let req = api::RecordOutcomeRequest {
                 id: step.id,
                 etag,
-                outcome: Some(api::Outcome { trained, women_trained, certified, deployed_missions }),
+                outcome: Some(api::Outcome {
+                    trained,
+                    women_trained,
+                    certified,
+                    deployed_missions,
+                    trainers_qualified,
+                }),
                 request_id: request_id(),
             };
             client.record_outcome(req).await?.into_inner()

@@ -1,4 +1,4 @@
-//! `lcm centres create|get|list` and `lcm admin principals create|list|revoke`.
+//! `lcm centres create|get|update|list` and `lcm admin principals create|list|revoke`.
 
 use super::Ctx;
 use super::args::{Paging, collect_pages, parse_language, parse_state, parse_trimmed};
@@ -23,6 +23,30 @@ pub enum CentresCmd {
         #[command(flatten)]
         paging: Paging,
     },
+    /// Change a centre's name, languages, capabilities or UN recognition (Secretariat);
+    /// only the fields given change, the host state never does.
+    Update(CentreUpdate),
+}
+
+/// The fields of `centres update`: each one given is sent and named in the update mask.
+#[derive(Debug, clap::Args)]
+pub struct CentreUpdate {
+    /// The centre's id.
+    pub id: String,
+    /// The etag last read (default: the current one).
+    #[arg(long)]
+    pub etag: Option<String>,
+    #[arg(long, value_parser = parse_trimmed)]
+    pub name: Option<String>,
+    /// Languages taught, comma-separated.
+    #[arg(long, value_delimiter = ',', value_parser = parse_language)]
+    pub languages: Option<Vec<String>>,
+    /// Capability areas taught, comma-separated.
+    #[arg(long, value_enum, ignore_case = true, value_delimiter = ',')]
+    pub capabilities: Option<Vec<CapabilityArea>>,
+    /// Grant (true) or withdraw (false) UN recognition.
+    #[arg(long)]
+    pub un_recognized: Option<bool>,
 }
 
 /// Fields of a new training centre.
@@ -98,6 +122,33 @@ pub async fn run_centres(cmd: CentresCmd, ctx: &Ctx) -> Result<(), CliError> {
                 request_id: request_id(),
             };
             ctx.one(&client.create_training_centre(req).await?.into_inner())
+        }
+        CentresCmd::Update(args) => {
+            let mut paths = Vec::new();
+            let mut centre =
+                api::TrainingCentre { id: args.id, etag: args.etag.unwrap_or_default(), ..Default::default() };
+            if let Some(name) = args.name {
+                centre.name = name;
+                paths.push("name".to_string());
+            }
+            if let Some(languages) = args.languages {
+                centre.languages = languages;
+                paths.push("languages".to_string());
+            }
+            if let Some(capabilities) = args.capabilities {
+                centre.capabilities = capabilities.into_iter().map(i32::from).collect();
+                paths.push("capabilities".to_string());
+            }
+            if let Some(un_recognized) = args.un_recognized {
+                centre.un_recognized = un_recognized;
+                paths.push("un_recognized".to_string());
+            }
+            let req = api::UpdateTrainingCentreRequest {
+                training_centre: Some(centre),
+                update_mask: Some(prost_types::FieldMask { paths }),
+                request_id: request_id(),
+            };
+            ctx.one(&client.update_training_centre(req).await?.into_inner())
         }
         CentresCmd::Get { id } => {
             let req = api::GetTrainingCentreRequest { id };

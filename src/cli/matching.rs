@@ -129,12 +129,17 @@ async fn current_etag(ctx: &Ctx, id: &str) -> Result<String, CliError> {
     Ok(ctx.clients.matching().get_match(req).await?.into_inner().etag)
 }
 
-/// Runs `explain NEED_ID`: every candidate offer, whether it fits, and why not.
+/// Runs `explain NEED_ID`: every candidate offer the caller may read, whether it fits, and
+/// why not; the others are only counted.
 pub async fn explain(need_id: String, ctx: &Ctx) -> Result<(), CliError> {
     let req = api::ExplainNeedRequest { need_id };
     let resp = ctx.clients.matching().explain_need(req).await?.into_inner();
     if ctx.format == Format::Json {
         return ctx.one(&resp);
     }
-    ctx.list(&resp.candidates)
+    ctx.list(&resp.candidates)?;
+    if resp.unreadable_offers > 0 && ctx.format == Format::Table {
+        ctx.line(&format!("(and {} offer(s) you may not read)", resp.unreadable_offers))?;
+    }
+    Ok(())
 }

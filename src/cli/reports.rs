@@ -1,4 +1,4 @@
-//! `lcm report gaps|deconfliction|gender`: tables, `--json`, or `--csv` for spreadsheets.
+//! `lcm report gaps|deconfliction|gender|capacity`: tables, `--json`, or `--csv` for spreadsheets.
 
 use super::Ctx;
 use super::error::CliError;
@@ -28,6 +28,9 @@ pub enum ReportCmd {
     Deconfliction,
     /// Women's seats per requester and overall, against the target share.
     Gender,
+    /// Lasting capacity per requester: in-country delivery, trainers qualified, national
+    /// centres, and capabilities where support came back without building capacity.
+    Capacity,
 }
 
 /// Runs one `report` command.
@@ -57,6 +60,10 @@ pub async fn run(args: ReportArgs, ctx: &Ctx) -> Result<(), CliError> {
                 rows.push(api::GenderRow { requester: "overall".to_string(), ..overall.clone() });
             }
             emit(ctx, format, &resp, &rows)
+        }
+        ReportCmd::Capacity => {
+            let resp = client.get_capacity_report(api::GetCapacityReportRequest {}).await?.into_inner();
+            emit(ctx, format, &resp, &resp.rows)
         }
     }
 }

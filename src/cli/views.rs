@@ -136,6 +136,16 @@ views! {
         Column("TARGET_SHARE", "target_share", Decimal),
         Column("BELOW_TARGET", "below_target", Plain),
     ];
+    CapacityRow => [
+        Column("REQUESTER", "requester", Plain),
+        Column("SEATS_DELIVERED", "seats_delivered", Plain),
+        Column("IN_COUNTRY", "in_country_seats", Plain),
+        Column("IN_COUNTRY_SHARE", "in_country_share", Decimal),
+        Column("TRAINERS", "trainers_qualified", Plain),
+        Column("NATIONAL_CENTRES", "national_centres", Plain),
+        Column("UN_RECOGNIZED", "un_recognized_centres", Plain),
+        Column("REPEAT_CAPABILITIES", "repeat_capabilities", Plain),
+    ];
     MatchSummary => [];
     ProposeMatchesResponse => [];
     ApproveMatchResponse => [];
@@ -144,4 +154,5 @@ views! {
     GetGapReportResponse => [];
     GetDeconflictionReportResponse => [];
     GetGenderReportResponse => [];
+    GetCapacityReportResponse => [];
 }

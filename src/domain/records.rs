@@ -317,6 +317,7 @@ pub enum EventKind {
     ArrangementChanged,
     OutcomeRecorded,
     PrincipalChanged,
+    CentreUpdated,
 }
 
 /// The resource an event carries, as it was after the change.

@@ -132,6 +132,8 @@ pub struct Outcome {
     pub women_trained: u32,
     pub certified: u32,
     pub deployed_missions: Vec<String>,
+    /// Of the certified, how many now train others in this capability (≤ certified).
+    pub trainers_qualified: u32,
 }
 
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]

@@ -1,10 +1,11 @@
 //! The coordinators' reports (API.md, "Reports: what each figure counts"): gap rows,
-//! deconfliction findings and gender rows, computed from one [`Snapshot`] of the store.
+//! deconfliction findings, gender rows and lasting-capacity rows, computed from one [`Snapshot`] of the store.
 //!
 //! Pure functions over domain records: no I/O, no clock, no protobuf. The service takes
 //! the snapshot under the store's writer gate and converts the results at the boundary.
 //! Every output is sorted, so the same snapshot always gives the same report.
 
+mod capacity;
 mod deconfliction;
 mod figures;
 mod gaps;
@@ -12,6 +13,7 @@ mod gender;
 #[cfg(test)]
 mod tests;
 
+pub use capacity::{CapacityRow, capacity_rows};
 pub use deconfliction::{Finding, FindingKind, deconfliction_findings};
 pub use figures::{MechanismFigures, mechanism_figures};
 pub use gaps::{GapGrouping, GapRow, gap_rows};

@@ -208,7 +208,13 @@ fn gender_rows_count_live_and_completed_arrangements_of_people_needs() {
     let c = need(4, "BGD", CapabilityArea::Aviation, 12, 1, TODAY + 100);
     let o = offer(10, "USA", &[], TODAY, TODAY + 200);
     let mut done = arrangement(100, &a, &o, 10, 1, ArrangementStatus::Completed);
-    done.outcome = Some(Outcome { trained: 10, women_trained: 2, certified: 10, deployed_missions: vec![] });
+    done.outcome = Some(Outcome {
+        trained: 10,
+        women_trained: 2,
+        certified: 10,
+        deployed_missions: vec![],
+        trainers_qualified: 0,
+    });
     let live = arrangement(101, &b, &o, 10, 3, ArrangementStatus::InDelivery);
     let declined = arrangement(102, &b, &o, 5, 5, ArrangementStatus::Declined);
     let equipment = arrangement(103, &kits, &o, 20, 0, ArrangementStatus::Agreed);

@@ -237,6 +237,9 @@ impl ArrangementService for Ctx {
         if o.certified > o.trained {
             v.add("outcome.certified", "must not exceed trained");
         }
+        if o.trainers_qualified > o.certified {
+            v.add("outcome.trainers_qualified", "must not exceed certified");
+        }
         checked!(call, &self.store, v.finish(()));
         let id = checked!(call, &self.store, parse_id(Kind::Arrangement, &req.id));
         let actor = caller.principal_id.clone();
@@ -269,6 +272,7 @@ impl ArrangementService for Ctx {
                         women_trained: o.women_trained,
                         certified: o.certified,
                         deployed_missions: o.deployed_missions.clone(),
+                        trainers_qualified: o.trainers_qualified,
                     });
                     a.meta = a.meta.touched(now);
                     ws.put_record(&a);

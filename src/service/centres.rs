@@ -1,5 +1,5 @@
-//! `lcm.v1.TrainingCentreService`: partner training centres; registered by the
-//! Secretariat, readable by every principal.
+//! `lcm.v1.TrainingCentreService`: partner training centres; registered and updated
+//! (UN recognition granted or withdrawn) by the Secretariat, readable by every principal.
 
 use super::*;
 use crate::api as pb;
@@ -7,8 +7,82 @@ use crate::api::training_centre_service_server::TrainingCentreService;
 use crate::convert;
 use tonic::{Request, Response, Status};
 
+/// The fields an UpdateTrainingCentre mask may name; `host_state` never changes.
+const CENTRE_FIELDS: [&str; 4] = ["name", "languages", "capabilities", "un_recognized"];
+
+/// Copies the masked `field` from `body` into `merged`.
+fn copy_centre_field(merged: &mut pb::TrainingCentre, body: &pb::TrainingCentre, field: &str) {
+    match field {
+        "name" => merged.name.clone_from(&body.name),
+        "languages" => merged.languages.clone_from(&body.languages),
+        "capabilities" => merged.capabilities.clone_from(&body.capabilities),
+        "un_recognized" => merged.un_recognized = body.un_recognized,
+        _ => {}
+    }
+}
+
+/// The update mask's violations: empty, too long, or naming a field that cannot change.
+fn check_centre_mask(v: &mut Violations, paths: &[String]) {
+    if paths.is_empty() {
+        v.add("update_mask", "must name at least one field");
+    }
+    if paths.len() > limits::MAX_UPDATE_MASK_PATHS {
+        v.add("update_mask", format!("must name at most {} fields", limits::MAX_UPDATE_MASK_PATHS));
+    }
+    for (i, p) in paths.iter().enumerate().take(limits::MAX_UPDATE_MASK_PATHS) {
+        if p == "host_state" {
+            v.add(format!("update_mask.paths[{i}]"), "host_state never changes");
+        } else if !CENTRE_FIELDS.contains(&p.as_str()) {
+            v.add(
+                format!("update_mask.paths[{i}]"),
+                format!("{p:?} is not a field of TrainingCentre that can be updated"),
+            );
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl TrainingCentreService for Ctx {
+    async fn update_training_centre(
+        &self,
+        req: Request<pb::UpdateTrainingCentreRequest>,
+    ) -> Result<Response<pb::TrainingCentre>, Status> {
+        let caller = caller(&req)?;
+        require_secretariat(&caller)?;
+        let req = req.into_inner();
+        let call = WriteCall::new(&caller, "UpdateTrainingCentre", &req.request_id, &req)?;
+        let body = req.training_centre.clone().unwrap_or_default();
+        let paths: Vec<String> = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
+        let mut v = Violations::default();
+        check_centre_mask(&mut v, &paths);
+        checked!(call, &self.store, v.finish(()));
+        let id = checked!(call, &self.store, parse_id(Kind::Centre, &body.id));
+        let actor = caller.principal_id.clone();
+        let store = &self.store;
+        let centre = call
+            .commit(
+                store,
+                |_, ws, now| {
+                    let current = store.get::<TrainingCentre>(id)?.ok_or_else(|| not_found(Kind::Centre, id))?;
+                    check_etag(&body.etag, &current.meta)?;
+                    let mut merged = convert::centre_to_proto(&current);
+                    for p in &paths {
+                        copy_centre_field(&mut merged, &body, p);
+                    }
+                    let spec = convert::centre_spec(&merged, "training_centre")?;
+                    let centre = TrainingCentre { meta: current.meta.touched(now), spec };
+                    ws.put_record(&centre);
+                    let out = convert::centre_to_proto(&centre);
+                    tracing::info!(centre_id = %out.id, un_recognized = out.un_recognized, "training centre updated");
+                    ws.event(EventKind::CentreUpdated, now, &actor, EventResource::Centre(centre));
+                    Ok(out)
+                },
+                Clone::clone,
+            )
+            .await?;
+        Ok(Response::new(centre))
+    }
+
     async fn create_training_centre(
         &self,
         req: Request<pb::CreateTrainingCentreRequest>,

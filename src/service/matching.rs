@@ -166,6 +166,28 @@ fn proposed_match(store: &Store, caller: &Caller, id: Id, etag: &str) -> AppResu
     Ok(m)
 }
 
+/// The ids of the engine input's offers that the caller may read (as GetOffer would
+/// answer), or `None` for the Secretariat, which reads them all.
+fn readable_offer_ids(
+    store: &Store,
+    caller: &Caller,
+    input: &matching::MatchInput,
+) -> AppResult<Option<std::collections::BTreeSet<String>>> {
+    if caller.is_secretariat() {
+        return Ok(None);
+    }
+    let mut readable = std::collections::BTreeSet::new();
+    for o in &input.offers {
+        let Some(id) = Id::parse(Kind::Offer, &o.id) else { continue };
+        if let Some(offer) = store.get::<Offer>(id)? {
+            if super::offers::may_read_offer(store, caller, &offer)? {
+                readable.insert(o.id.clone());
+            }
+        }
+    }
+    Ok(Some(readable))
+}
+
 fn no_centres(caller: &Caller) -> AppResult<()> {
     deny_centres(caller, "training centres cannot call MatchingService")
 }
@@ -358,18 +380,30 @@ impl MatchingService for Ctx {
         let id = parse_id(Kind::Need, &req.get_ref().need_id)?;
         let need =
             self.store.get::<Need>(id)?.filter(|n| caller.can_read_need(n)).ok_or_else(|| not_found(Kind::Need, id))?;
-        let input = match_input(&self.store, day(now_micros()), Vec::new())?;
-        let candidates = matching::explain_need(&input, &need.meta.id.render(Kind::Need)).unwrap_or_default();
-        Ok(Response::new(pb::ExplainNeedResponse {
-            candidates: candidates
-                .into_iter()
-                .map(|c| pb::Candidate {
+        let mut input = match_input(&self.store, day(now_micros()), Vec::new())?;
+        // A state learns nothing of offers it may not read. Such an offer can never give
+        // or pay for its seats (it is not OPEN, or the state is not eligible), so leaving
+        // the unreadable FUNDING offers out changes no verdict, only keeps their names out
+        // of the funding blockers; unreadable DELIVERY offers are only counted.
+        let readable = readable_offer_ids(&self.store, &caller, &input)?;
+        if let Some(readable) = &readable {
+            input.offers.retain(|o| o.role != OfferRole::Funding || readable.contains(&o.id));
+        }
+        let explained = matching::explain_need(&input, &need.meta.id.render(Kind::Need)).unwrap_or_default();
+        let mut candidates = Vec::with_capacity(explained.len());
+        let mut unreadable_offers = 0u32;
+        for c in explained {
+            if readable.as_ref().is_none_or(|r| r.contains(&c.offer_id)) {
+                candidates.push(pb::Candidate {
                     offer_id: c.offer_id,
                     compatible: c.compatible,
                     blockers: c.blockers,
                     remaining_capacity: c.remaining_capacity,
-                })
-                .collect(),
-        }))
+                });
+            } else {
+                unreadable_offers = unreadable_offers.saturating_add(1);
+            }
+        }
+        Ok(Response::new(pb::ExplainNeedResponse { candidates, unreadable_offers }))
     }
 }

@@ -1,4 +1,4 @@
-//! ReportService: gap, deconfliction and gender reports.
+//! ReportService: gap, deconfliction, gender and lasting-capacity reports.
 //!
 //! Each report reads one consistent state: the records are read while holding the
 //! store's writer gate (no write can commit meanwhile), the gate is released, and the
@@ -19,29 +19,32 @@ const MICROS_PER_DAY: i64 = SECONDS_PER_DAY * MICROS_PER_SECOND;
 struct Reads {
     offers: bool,
     arrangements: bool,
+    centres: bool,
 }
 
 /// Reads the needs (and what `reads` asks for) as one state, under the writer gate.
-fn read_snapshot(store: &Store, reads: Reads) -> AppResult<Snapshot> {
+fn read_snapshot(store: &Store, reads: Reads) -> AppResult<(Snapshot, Vec<TrainingCentre>)> {
     let _gate = store.writer()?;
     let today = day_of_micros(now_micros());
     let needs = store.scan::<Need>(None).collect::<Result<Vec<_>, _>>()?;
     let offers = if reads.offers { store.scan::<Offer>(None).collect::<Result<Vec<_>, _>>()? } else { Vec::new() };
     let arrangements =
         if reads.arrangements { store.scan::<Arrangement>(None).collect::<Result<Vec<_>, _>>()? } else { Vec::new() };
-    Ok(Snapshot { today, needs, offers, arrangements })
+    let centres =
+        if reads.centres { store.scan::<TrainingCentre>(None).collect::<Result<Vec<_>, _>>()? } else { Vec::new() };
+    Ok((Snapshot { today, needs, offers, arrangements }, centres))
 }
 
 /// Takes a snapshot and computes `report` from it on the blocking pool.
 async fn compute<T: Send + 'static>(
     store: &Store,
     reads: Reads,
-    report: impl FnOnce(&Snapshot) -> T + Send + 'static,
+    report: impl FnOnce(&Snapshot, &[TrainingCentre]) -> T + Send + 'static,
 ) -> AppResult<T> {
     let store = store.clone();
     tokio::task::spawn_blocking(move || {
-        let snapshot = read_snapshot(&store, reads)?;
-        Ok(report(&snapshot))
+        let (snapshot, centres) = read_snapshot(&store, reads)?;
+        Ok(report(&snapshot, &centres))
     })
     .await
     .map_err(|e| AppError::Internal(format!("report task failed: {e}")))?
@@ -80,6 +83,19 @@ fn finding_to_proto(f: reports::Finding) -> pb::DeconflictionFinding {
     }
 }
 
+fn capacity_row_to_proto(r: reports::CapacityRow) -> pb::CapacityRow {
+    pb::CapacityRow {
+        requester: r.requester.to_string(),
+        seats_delivered: r.seats_delivered,
+        in_country_seats: r.in_country_seats,
+        in_country_share: r.in_country_share,
+        trainers_qualified: r.trainers_qualified,
+        national_centres: r.national_centres,
+        un_recognized_centres: r.un_recognized_centres,
+        repeat_capabilities: r.repeat_capabilities.into_iter().map(convert::capability_to).collect(),
+    }
+}
+
 fn gender_row_to_proto(r: reports::GenderRow) -> pb::GenderRow {
     pb::GenderRow {
         requester: r.requester,
@@ -106,8 +122,8 @@ impl ReportService for Ctx {
             Ok(pb::GapGrouping::Requester) => GapGrouping::Requester,
             _ => return Err(AppError::invalid("group_by", "must be CAPABILITY or REQUESTER").into()),
         };
-        let reads = Reads { offers: false, arrangements: false };
-        let mut rows = compute(&self.store, reads, move |s| reports::gap_rows(s, grouping)).await?;
+        let reads = Reads { offers: false, arrangements: false, centres: false };
+        let mut rows = compute(&self.store, reads, move |s, _| reports::gap_rows(s, grouping)).await?;
         // A state reads its own requester row; capability rows name no requester.
         if let (Some(state), GapGrouping::Requester) = (caller.state(), grouping) {
             rows.retain(|r| r.key == state.as_str());
@@ -121,8 +137,8 @@ impl ReportService for Ctx {
         req: Request<pb::GetDeconflictionReportRequest>,
     ) -> Result<Response<pb::GetDeconflictionReportResponse>, Status> {
         require_secretariat(&caller(&req)?)?;
-        let reads = Reads { offers: true, arrangements: true };
-        let findings = compute(&self.store, reads, reports::deconfliction_findings).await?;
+        let reads = Reads { offers: true, arrangements: true, centres: false };
+        let findings = compute(&self.store, reads, |s, _| reports::deconfliction_findings(s)).await?;
         tracing::debug!(findings = findings.len(), "deconfliction report");
         Ok(Response::new(pb::GetDeconflictionReportResponse {
             findings: findings.into_iter().map(finding_to_proto).collect(),
@@ -135,11 +151,27 @@ impl ReportService for Ctx {
     ) -> Result<Response<pb::GetGenderReportResponse>, Status> {
         require_secretariat(&caller(&req)?)?;
         let targets = self.gender_targets.clone();
-        let reads = Reads { offers: false, arrangements: true };
-        let report = compute(&self.store, reads, move |s| reports::gender_report(s, &targets)).await?;
+        let reads = Reads { offers: false, arrangements: true, centres: false };
+        let report = compute(&self.store, reads, move |s, _| reports::gender_report(s, &targets)).await?;
         Ok(Response::new(pb::GetGenderReportResponse {
             rows: report.rows.into_iter().map(gender_row_to_proto).collect(),
             overall: Some(gender_row_to_proto(report.overall)),
         }))
+    }
+
+    async fn get_capacity_report(
+        &self,
+        req: Request<pb::GetCapacityReportRequest>,
+    ) -> Result<Response<pb::GetCapacityReportResponse>, Status> {
+        let caller = caller(&req)?;
+        deny_centres(&caller, "training centres do not read capacity reports")?;
+        let reads = Reads { offers: true, arrangements: true, centres: true };
+        let mut rows = compute(&self.store, reads, reports::capacity_rows).await?;
+        // A state reads its own row only.
+        if let Some(state) = caller.state() {
+            rows.retain(|r| r.requester == state);
+        }
+        tracing::debug!(rows = rows.len(), "capacity report");
+        Ok(Response::new(pb::GetCapacityReportResponse { rows: rows.into_iter().map(capacity_row_to_proto).collect() }))
     }
 }

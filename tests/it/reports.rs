@@ -289,7 +289,8 @@ async fn reports_agree_with_the_listed_resources_through_the_workflow() {
     let end = start + i64::from(o.duration_days) * DAY;
     transition(&s, &sen.id, S::Scheduled, Some((start, end))).await;
     transition(&s, &sen.id, S::InDelivery, None).await;
-    let outcome = api::Outcome { trained: 12, women_trained: 5, certified: 11, deployed_missions: vec![] };
+    let outcome =
+        api::Outcome { trained: 12, women_trained: 5, certified: 11, deployed_missions: vec![], ..Default::default() };
     let req = api::RecordOutcomeRequest { id: sen.id.clone(), outcome: Some(outcome), ..Default::default() };
     s.arrangements().await.record_outcome(authed(&s.admin, req)).await.unwrap();
     transition(&s, &sen.id, S::Completed, None).await;

@@ -193,6 +193,7 @@ async fn a_triangular_match_goes_from_approval_to_a_recorded_outcome() {
                     women_trained: women,
                     certified: trained,
                     deployed_missions: vec!["MINUSCA".into()],
+                    ..Default::default()
                 }),
                 request_id: String::new(),
             },

@@ -47,6 +47,13 @@ fn title_mask() -> Option<prost_types::FieldMask> {
     Some(prost_types::FieldMask { paths: vec!["title".into()] })
 }
 
+/// An explanation as what it shows: the candidates' offer ids and the count of the others.
+fn explanation(r: api::ExplainNeedResponse) -> Seen {
+    let mut seen: BTreeSet<String> = r.candidates.into_iter().map(|c| c.offer_id).collect();
+    seen.insert(format!("unreadable={}", r.unreadable_offers));
+    Some(seen)
+}
+
 /// Makes the call of one cell.
 pub(super) async fn call(w: &World, row: Row, who: Who) -> Result<Seen, Status> {
     use Row::*;
@@ -91,7 +98,8 @@ pub(super) async fn call(w: &World, row: Row, who: Who) -> Result<Seen, Status> 
         | GetExhaustedOffer
         | GetOpenOffer
         | GetOfferExcludingOther
-        | GetWithdrawnOffer => {
+        | GetWithdrawnOffer
+        | GetOfferNotForOwner => {
             let req = api::GetOfferRequest { id: w.offers[&row].clone() };
             w.s.offers().await.get_offer(w.request(who, req)).await?;
             None
@@ -134,6 +142,17 @@ pub(super) async fn call(w: &World, row: Row, who: Who) -> Result<Seen, Status> 
             let centres = list_all!(w, who, centres, list_training_centres, req, training_centres);
             ids(&centres, |c| c.id.clone())
         }
+        UpdateTrainingCentre => {
+            let centre = api::TrainingCentre { id: w.other_centre.clone(), un_recognized: true, ..Default::default() };
+            let mask = Some(prost_types::FieldMask { paths: vec!["un_recognized".into()] });
+            let req = api::UpdateTrainingCentreRequest {
+                training_centre: Some(centre),
+                update_mask: mask,
+                request_id: rid(),
+            };
+            w.s.centres().await.update_training_centre(w.request(who, req)).await?;
+            None
+        }
         ProposeMatches => {
             let req = api::ProposeMatchesRequest { dry_run: true, ..Default::default() };
             w.s.matching().await.propose_matches(w.request(who, req)).await?;
@@ -165,8 +184,7 @@ pub(super) async fn call(w: &World, row: Row, who: Who) -> Result<Seen, Status> 
         }
         ExplainNeed => {
             let req = api::ExplainNeedRequest { need_id: w.need.clone() };
-            w.s.matching().await.explain_need(w.request(who, req)).await?;
-            None
+            explanation(w.s.matching().await.explain_need(w.request(who, req)).await?.into_inner())
         }
         GetArrangement => {
             let req = api::GetArrangementRequest { id: w.arrangement.clone() };
@@ -204,7 +222,7 @@ pub(super) async fn call(w: &World, row: Row, who: Who) -> Result<Seen, Status> 
             None
         }
         RecordOutcome => {
-            let outcome = api::Outcome { trained: 1, women_trained: 0, certified: 1, deployed_missions: Vec::new() };
+            let outcome = api::Outcome { trained: 1, women_trained: 0, certified: 1, ..Default::default() };
             let req = api::RecordOutcomeRequest {
                 id: w.fresh(row, who),
                 outcome: Some(outcome),
@@ -228,6 +246,11 @@ pub(super) async fn call(w: &World, row: Row, who: Who) -> Result<Seen, Status> 
             let mut client = api::report_service_client::ReportServiceClient::new(w.s.channel().await);
             client.get_gender_report(w.request(who, api::GetGenderReportRequest {})).await?;
             None
+        }
+        CapacityReport => {
+            let mut client = api::report_service_client::ReportServiceClient::new(w.s.channel().await);
+            let rows = client.get_capacity_report(w.request(who, api::GetCapacityReportRequest {})).await?;
+            ids(&rows.into_inner().rows, |r| r.requester.clone())
         }
         ListEvents => {
             let req = api::ListEventsRequest { page_size: 500, ..Default::default() };
@@ -390,6 +413,30 @@ pub(super) async fn visible(
             // A state gets its own requester row; capability rows are over all states.
             let own = |key: &str| row == GapReportByCapability || state_of(who).is_none_or(|s| s == key);
             rows.iter().filter(|r| who == admin || own(&r.key)).map(|r| r.key.clone()).collect()
+        }
+        ExplainNeed => {
+            // Every candidate the caller may read, the others only counted.
+            let req = api::ExplainNeedRequest { need_id: w.need.clone() };
+            let all = w.s.matching().await.explain_need(w.request(admin, req)).await?.into_inner().candidates;
+            let req = api::ListOffersRequest { page_size: 500, ..Default::default() };
+            let offers = list_all!(w, admin, offers, list_offers, req, offers);
+            let readable = |id: &str| offers.iter().any(|o| o.id == id && judge.offer(o));
+            let mut want: BTreeSet<String> =
+                all.iter().filter(|c| readable(&c.offer_id)).map(|c| c.offer_id.clone()).collect();
+            want.insert(format!("unreadable={}", all.iter().filter(|c| !readable(&c.offer_id)).count()));
+            want
+        }
+        CapacityReport => {
+            let mut client = api::report_service_client::ReportServiceClient::new(w.s.channel().await);
+            let rows = client.get_capacity_report(w.request(admin, api::GetCapacityReportRequest {})).await?;
+            // A state gets its own row (only a requester that filed a need has one).
+            let own = |key: &str| state_of(who).is_none_or(|s| s == key);
+            rows.into_inner()
+                .rows
+                .iter()
+                .filter(|r| who == admin || own(&r.requester))
+                .map(|r| r.requester.clone())
+                .collect()
         }
         ListEvents | ListPrincipals => seen.clone(), // the Secretariat's own answer
         WatchEvents => {

@@ -86,6 +86,7 @@ enum Row {
     GetOpenOffer,
     GetOfferExcludingOther,
     GetWithdrawnOffer,
+    GetOfferNotForOwner,
     ListOffers,
     UpdateOffer,
     UpdateCoProvidedOffer,
@@ -93,6 +94,7 @@ enum Row {
     CreateTrainingCentre,
     GetTrainingCentre,
     ListTrainingCentres,
+    UpdateTrainingCentre,
     ProposeMatches,
     GetMatch,
     ListMatches,
@@ -109,6 +111,7 @@ enum Row {
     GapReportByCapability,
     DeconflictionReport,
     GenderReport,
+    CapacityReport,
     ListEvents,
     WatchEvents,
     CreatePrincipal,
@@ -133,13 +136,15 @@ impl Row {
             | GetExhaustedOffer
             | GetOpenOffer
             | GetOfferExcludingOther
-            | GetWithdrawnOffer => "lcm.v1.OfferService/GetOffer",
+            | GetWithdrawnOffer
+            | GetOfferNotForOwner => "lcm.v1.OfferService/GetOffer",
             ListOffers => "lcm.v1.OfferService/ListOffers",
             UpdateOffer | UpdateCoProvidedOffer => "lcm.v1.OfferService/UpdateOffer",
             WithdrawOffer => "lcm.v1.OfferService/WithdrawOffer",
             CreateTrainingCentre => "lcm.v1.TrainingCentreService/CreateTrainingCentre",
             GetTrainingCentre => "lcm.v1.TrainingCentreService/GetTrainingCentre",
             ListTrainingCentres => "lcm.v1.TrainingCentreService/ListTrainingCentres",
+            UpdateTrainingCentre => "lcm.v1.TrainingCentreService/UpdateTrainingCentre",
             ProposeMatches => "lcm.v1.MatchingService/ProposeMatches",
             GetMatch => "lcm.v1.MatchingService/GetMatch",
             ListMatches => "lcm.v1.MatchingService/ListMatches",
@@ -154,6 +159,7 @@ impl Row {
             GapReportByRequester | GapReportByCapability => "lcm.v1.ReportService/GetGapReport",
             DeconflictionReport => "lcm.v1.ReportService/GetDeconflictionReport",
             GenderReport => "lcm.v1.ReportService/GetGenderReport",
+            CapacityReport => "lcm.v1.ReportService/GetCapacityReport",
             ListEvents => "lcm.v1.EventService/ListEvents",
             WatchEvents => "lcm.v1.EventService/WatchEvents",
             CreatePrincipal => "lcm.v1.AdminService/CreatePrincipal",
@@ -220,6 +226,7 @@ const TABLE: &[(Row, [Code; 7])] = &[
     (Row::GetOpenOffer,          [OK, OK, OK, OK, OK, PD, PD]), // GBR's, eligible: anyone
     (Row::GetOfferExcludingOther,[OK, OK, OK, OK, NF, PD, PD]), // GBR's, excluded [FRA]
     (Row::GetWithdrawnOffer,     [OK, NF, OK, NF, NF, PD, PD]), // GBR's, was open to anyone
+    (Row::GetOfferNotForOwner,   [OK, NF, OK, NF, NF, PD, PD]), // GBR's ENGINEERING, eligible [KEN]
     (Row::ListOffers,            [OK, OK, OK, OK, OK, PD, PD]),
     (Row::UpdateOffer,           [OK, PD, OK, NF, NF, PD, PD]), // GBR's, eligible [UGA]
     (Row::UpdateCoProvidedOffer, [OK, PD, OK, OK, NF, PD, PD]), // providers [GBR, NOR], eligible [UGA]
@@ -228,6 +235,7 @@ const TABLE: &[(Row, [Code; 7])] = &[
     (Row::CreateTrainingCentre,  [OK, PD, PD, PD, PD, PD, PD]),
     (Row::GetTrainingCentre,     [OK, OK, OK, OK, OK, OK, OK]),
     (Row::ListTrainingCentres,   [OK, OK, OK, OK, OK, OK, OK]),
+    (Row::UpdateTrainingCentre,  [OK, PD, PD, PD, PD, PD, PD]), // the other centre, un_recognized
     // MatchingService: propose/approve/reject Secretariat only; matches "Secretariat,
     // parties"; ExplainNeed "requester, Secretariat"; centres read no match.
     (Row::ProposeMatches,        [OK, PD, PD, PD, PD, PD, PD]), // dry run
@@ -235,7 +243,7 @@ const TABLE: &[(Row, [Code; 7])] = &[
     (Row::ListMatches,           [OK, OK, OK, OK, OK, PD, PD]),
     (Row::ApproveMatch,          [OK, PD, PD, PD, PD, PD, PD]),
     (Row::RejectMatch,           [OK, PD, PD, PD, PD, PD, PD]),
-    (Row::ExplainNeed,           [OK, OK, NF, NF, NF, PD, PD]),
+    (Row::ExplainNeed,           [OK, OK, NF, NF, NF, PD, PD]), // candidates: only offers the caller reads
     // ArrangementService: read by "parties, hosting centre, Secretariat"; consent by a
     // party state (the Secretariat "cannot give or refuse a state's consent"); IN_DELIVERY
     // and outcomes by the hosting centre, a delivering party or the Secretariat; CANCELLED
@@ -252,6 +260,7 @@ const TABLE: &[(Row, [Code; 7])] = &[
     (Row::GapReportByCapability, [OK, OK, OK, OK, OK, PD, PD]),
     (Row::DeconflictionReport,   [OK, PD, PD, PD, PD, PD, PD]),
     (Row::GenderReport,          [OK, PD, PD, PD, PD, PD, PD]),
+    (Row::CapacityReport,        [OK, OK, OK, OK, OK, PD, PD]), // a state: its own row only
     // EventService: ListEvents Secretariat; WatchEvents any principal, by visibility.
     (Row::ListEvents,            [OK, PD, PD, PD, PD, PD, PD]),
     (Row::WatchEvents,           [OK, OK, OK, OK, OK, OK, OK]),

@@ -200,6 +200,10 @@ pub(super) async fn world(pools: bool) -> World {
         .await
         .unwrap();
     offers.insert(Row::GetWithdrawnOffer, withdrawn);
+    // A candidate of UGA's ENGINEERING needs that UGA may not read: ExplainNeed must only
+    // count it for UGA.
+    let not_for_owner = api::Offer { eligible_recipients: vec![HOST_STATE.into()], ..delivery_offer(PARTY) };
+    offers.insert(Row::GetOfferNotForOwner, create_offer(&s, &gbr, not_for_owner).await);
 
     // Needs, one seat each: the first and the COUNTER_IED one become arrangements, then
     // one per caller for each row that needs a match or an arrangement of its own.

@@ -524,6 +524,7 @@ impl Storm {
                         women_trained: 0,
                         certified: a.quantity / 2,
                         deployed_missions: vec!["MINUSCA".into()],
+                        ..Default::default()
                     }),
                     request_id: rid.clone(),
                 };

@@ -257,6 +257,7 @@ fn record_outcome_refuses_hostile_outcomes() {
                     women_trained: 1,
                     certified: 1,
                     deployed_missions: vec!["MINUSCA".into()],
+                    ..Default::default()
                 }),
                 request_id: new_request_id(),
             },
