@@ -8,6 +8,7 @@ mod access_matrix;
 mod admin;
 mod auth;
 mod backup;
+mod console;
 mod crash;
 mod events;
 mod hostile;
