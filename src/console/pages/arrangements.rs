@@ -103,7 +103,7 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
     let facts: Vec<(&str, String)> = vec![
         (ui.t("status"), status_text(a.status())),
         (ui.t("need"), id_link("/needs", &a.need_id)),
-        (ui.t("matches"), E(&a.match_id).to_string()),
+        (ui.t("match"), E(&a.match_id).to_string()),
         (ui.t("recipient"), E(&a.recipient).to_string()),
         (ui.t("parties"), E(&a.parties.join(", ")).to_string()),
         (ui.t("triangular"), (if a.triangular { ui.t("yes") } else { ui.t("no") }).to_string()),
@@ -232,7 +232,7 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
         _ => {}
     }
     body.push_str("</div>");
-    ui.page_live(&format!("{} {}", ui.t("arrangements"), a.id), &body, true)
+    ui.page_live(&format!("{} {}", ui.t("arrangement"), a.id), &body, true)
 }
 
 pub async fn act(ui: Ui, Path(id): Path<String>, body: Bytes) -> Response {
