@@ -24,7 +24,7 @@ wait_port() {
 start_lcm() {
   local name=$1 port=$2
   shift 2
-  "$bin/lcm" serve --listen "127.0.0.1:$port" --data-dir "$work/$name" "$@" >"$work/$name.log" 2>&1 &
+  "$bin/lcm" serve --listen "127.0.0.1:$port" --console-listen off --data-dir "$work/$name" "$@" >"$work/$name.log" 2>&1 &
   pids+=($!)
   wait_port "$port"
 }

@@ -16,7 +16,7 @@ fi
 cargo build --release --quiet
 data=$(mktemp -d)
 port=$(( 20000 + RANDOM % 20000 ))
-./target/release/lcm serve --listen "127.0.0.1:$port" --data-dir "$data" >"$data/server.log" 2>&1 &
+./target/release/lcm serve --listen "127.0.0.1:$port" --console-listen off --data-dir "$data" >"$data/server.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do

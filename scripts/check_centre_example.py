@@ -45,7 +45,7 @@ class Server:
 
     def start(self, demo):
         log = open(os.path.join(self.data, "server.log"), "a")
-        args = [self.binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--data-dir",
+        args = [self.binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--console-listen", "off", "--data-dir",
                 os.path.join(self.data, "store")]
         if demo:
             args.append("--demo")

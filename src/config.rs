@@ -77,6 +77,27 @@ pub struct ServeArgs {
     /// clear): only behind a TLS-terminating proxy on a trusted network.
     #[arg(long, env = "LCM_ALLOW_INSECURE")]
     pub allow_insecure: bool,
+    /// Address of the web console (HTTP/1.1; HTTPS with the TLS flags), or `off`. The
+    /// same loopback rule as `--listen` applies without TLS.
+    #[arg(long, env = "LCM_CONSOLE_LISTEN", default_value = "127.0.0.1:8080", value_parser = parse_console_listen)]
+    pub console_listen: ConsoleListen,
+    /// Hours a console session may stay idle before it ends.
+    #[arg(long, env = "LCM_CONSOLE_SESSION_HOURS", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub console_session_hours: u64,
+}
+
+/// Where the web console listens: `None` is `off`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConsoleListen(pub Option<SocketAddr>);
+
+fn parse_console_listen(text: &str) -> Result<ConsoleListen, String> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(ConsoleListen(None));
+    }
+    text.trim()
+        .parse::<SocketAddr>()
+        .map(|a| ConsoleListen(Some(a)))
+        .map_err(|_| format!("{text:?} is neither an address such as 127.0.0.1:8080 nor `off`"))
 }
 
 /// Per-capability target shares read from `--targets-file`.
@@ -116,6 +137,8 @@ impl ServeArgs {
             metrics_listen: None,
             access_log: false,
             slow_request_ms: 1000,
+            console_listen: ConsoleListen(None),
+            console_session_hours: 8,
         }
     }
 

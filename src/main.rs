@@ -118,22 +118,39 @@ async fn serve(args: ServeArgs, demo_ca: Option<std::path::PathBuf>) -> Result<(
     let opened = lcm::server::open(&args)?;
     let listener = lcm::server::bind(args.listen).await?;
     let addr = listener.local_addr()?;
-    tracing::info!(addr = %addr, data_dir = %args.data_dir.display(), tls = tls_on, insecure_allowed = args.allow_insecure, "serving");
+    let console = lcm::server::ConsoleSetup::bind(&args, tls_on).await?;
+    let console_url = console.as_ref().map(|c| format!("{}://{}/", if c.secure { "https" } else { "http" }, c.addr));
+    tracing::info!(addr = %addr, data_dir = %args.data_dir.display(), tls = tls_on, insecure_allowed = args.allow_insecure, console = console_url.as_deref().unwrap_or("off"), "serving");
     if let Some((metrics_addr, _)) = lcm::server::start_metrics(&args, &opened.ctx).await? {
         tracing::info!(url = %format!("http://{metrics_addr}/metrics"), "metrics");
     }
-    let server = tokio::spawn(lcm::server::serve_tls(opened.ctx, listener, tls, lcm::server::shutdown_signal()));
+    let server = tokio::spawn(lcm::server::serve_with_console(
+        opened.ctx,
+        listener,
+        tls,
+        console,
+        lcm::server::shutdown_signal(),
+    ));
     if args.demo {
         match &opened.bootstrap_token {
             Some(token) => {
                 let ca_cert = if tls_on { demo_ca.or_else(|| args.tls_cert.clone()) } else { None };
-                load_demo(addr, ca_cert, token, &opened.admin_token_path).await?
+                load_demo(addr, ca_cert, token, &opened.admin_token_path).await?;
+                if let Some(url) = &console_url {
+                    println!("Web console: {url}  (sign in with one of the tokens above)");
+                }
             }
             None => tracing::warn!(
                 data_dir = %args.data_dir.display(),
                 "--demo ignored: the store is not empty (remove the data directory to start the demo afresh)"
             ),
         }
+    }
+    if !args.demo
+        && let Some(url) = &console_url
+    {
+        // The banner line for the console: where to point a browser.
+        println!("Web console: {url}");
     }
     server.await??;
     Ok(())

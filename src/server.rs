@@ -67,6 +67,17 @@ pub fn transport(args: &ServeArgs) -> Result<Option<tonic::transport::ServerTlsC
         (None, Some(_)) => Err(ServeError::Config(
             "--tls-key (LCM_TLS_KEY) is given without --tls-cert (LCM_TLS_CERT): give both or neither".into(),
         )),
+        (None, None)
+            if let Some(console) = args.console_listen.0
+                && !console.ip().is_loopback()
+                && !args.allow_insecure =>
+        {
+            Err(ServeError::Config(format!(
+                "refusing to serve the console on {console} without TLS: session cookies would cross the network \
+                 in clear. Give --tls-cert and --tls-key, use a loopback --console-listen, pass --console-listen off, \
+                 or, only behind a TLS-terminating proxy, pass --allow-insecure"
+            )))
+        }
         (None, None) if args.listen.ip().is_loopback() || args.allow_insecure => Ok(None),
         (None, None) => Err(ServeError::Config(format!(
             "refusing to listen on {} without TLS: bearer tokens would cross the network in clear. \
@@ -146,7 +157,60 @@ pub async fn serve_tls(
     tls: Option<tonic::transport::ServerTlsConfig>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
-    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    serve_with_console(ctx, listener, tls, None, shutdown).await
+}
+
+/// The web console's listener and settings, for [`serve_with_console`].
+pub struct ConsoleSetup {
+    pub listener: crate::console::listener::ConsoleListener,
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// Idle time after which a session ends (`--console-session-hours`).
+    pub session_idle: std::time::Duration,
+    /// Cookies carry `Secure` (set when the server runs with TLS).
+    pub secure: bool,
+}
+
+impl ConsoleSetup {
+    /// The console `args` ask for, bound (`None` for `--console-listen off`).
+    pub async fn bind(args: &ServeArgs, tls: bool) -> Result<Option<ConsoleSetup>, ServeError> {
+        let Some(addr) = args.console_listen.0 else { return Ok(None) };
+        let acceptor = match (tls, &args.tls_cert, &args.tls_key) {
+            (true, Some(cert), Some(key)) => {
+                let read = |path: &Path| {
+                    std::fs::read(path).map_err(|source| ServeError::Io { path: path.to_path_buf(), source })
+                };
+                Some(crate::console::listener::tls_acceptor(&read(cert)?, &read(key)?).map_err(ServeError::Config)?)
+            }
+            _ => None,
+        };
+        let tcp = bind(addr).await?;
+        let addr =
+            tcp.local_addr().map_err(|source| ServeError::Io { path: PathBuf::from(addr.to_string()), source })?;
+        let listener = crate::console::listener::ConsoleListener::new(tcp, acceptor)
+            .map_err(|source| ServeError::Io { path: PathBuf::from(addr.to_string()), source })?;
+        Ok(Some(ConsoleSetup {
+            listener,
+            addr,
+            session_idle: std::time::Duration::from_secs(args.console_session_hours.saturating_mul(3600)),
+            secure: tls,
+        }))
+    }
+}
+
+/// [`serve_tls`], and the web console on its own listener when `console` is given. The
+/// console calls the same `Ctx` in-process and stops with the server.
+pub async fn serve_with_console(
+    ctx: Ctx,
+    listener: TcpListener,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+    console: Option<ConsoleSetup>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let health_reporter = tonic_health::server::HealthReporter::new();
+    let health_service = tonic_health::pb::health_server::HealthServer::new(
+        tonic_health::server::HealthService::from_health_reporter(health_reporter.clone()),
+    );
     health_reporter.set_serving::<api::need_service_server::NeedServiceServer<Ctx>>().await;
     health_reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -164,6 +228,23 @@ pub async fn serve_tls(
             <$server>::new(ctx.clone()).max_decoding_message_size(MAX_REQUEST_BYTES)
         };
     }
+    let console_task = console.map(|setup| {
+        let state = crate::console::Console::new(
+            ctx.clone(),
+            setup.session_idle,
+            setup.secure,
+            tonic_health::server::HealthService::from_health_reporter(health_reporter.clone()),
+        );
+        let mut stopped = ctx.shutdown.subscribe();
+        tokio::spawn(async move {
+            let stop = async move {
+                let _ = stopped.wait_for(|stopping| *stopping).await;
+            };
+            if let Err(e) = crate::console::serve(state, setup.listener, stop).await {
+                tracing::error!(error = %e, "the web console stopped");
+            }
+        })
+    });
     let store = ctx.store.clone();
     let stopping = ctx.shutdown.clone();
     let mut stopped = ctx.shutdown.subscribe();
@@ -204,6 +285,9 @@ pub async fn serve_tls(
             grace_s = SHUTDOWN_GRACE.as_secs(),
             "connections still open after the shutdown grace period; closing them"
         ),
+    }
+    if let Some(task) = console_task {
+        task.abort();
     }
     store.flush()?;
     tracing::info!("server stopped; store flushed");

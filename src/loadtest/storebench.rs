@@ -179,7 +179,7 @@ fn recovery(data_dir: &Path, rounds: usize, cache_mb: u64) -> Result<String, Str
         let addr = format!("127.0.0.1:{port}");
         let started = Instant::now();
         let mut child = Command::new(&exe)
-            .args(["serve", "--listen", &addr, "--data-dir", &dir, "--cache-mb", &cache])
+            .args(["serve", "--listen", &addr, "--console-listen", "off", "--data-dir", &dir, "--cache-mb", &cache])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -9,6 +9,7 @@ mod admin;
 mod auth;
 mod backup;
 mod capacity;
+mod console;
 mod crash;
 mod events;
 mod explain;

@@ -14,14 +14,14 @@ use std::time::Duration;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
 /// A CA and a server certificate it signed for `localhost` and 127.0.0.1, as PEM files.
-struct Pki {
+pub(crate) struct Pki {
     _dir: tempfile::TempDir,
-    ca: PathBuf,
-    cert: PathBuf,
-    key: PathBuf,
+    pub(crate) ca: PathBuf,
+    pub(crate) cert: PathBuf,
+    pub(crate) key: PathBuf,
 }
 
-fn pki() -> Pki {
+pub(crate) fn pki() -> Pki {
     let dir = tempfile::tempdir().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -223,6 +223,7 @@ async fn lcm_serve_refuses_plaintext_on_0_0_0_0_before_opening_the_store() {
 fn serving_line(args: Vec<String>) -> String {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lcm"))
         .args(args)
+        .args(["--console-listen", "off"])
         .env_remove("LCM_TLS_CERT")
         .env_remove("LCM_TLS_KEY")
         .env("LCM_LOG", "info")

@@ -25,7 +25,18 @@ impl Server {
     /// environment is cleared so no `LCM_*` variable of the caller changes the setup.
     pub async fn start(data_dir: &Path, flags: &[&str]) -> Result<Server, String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lcm"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--cache-mb", "32", "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--console-listen",
+                "off",
+                "--log-format",
+                "json",
+                "--cache-mb",
+                "32",
+                "--data-dir",
+            ])
             .arg(data_dir)
             .args(flags)
             .env_clear()

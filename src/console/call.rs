@@ -1,0 +1,64 @@
+//! What a refused service call means for a page: not found (the same 404 whether the
+//! resource is missing or not readable), or a message in plain words with the field
+//! violations of its BadRequest details mapped back onto form fields.
+
+use super::i18n::{Lang, service_message};
+use tonic::{Code, Status};
+use tonic_types::StatusExt;
+
+pub struct Refusal {
+    pub message: String,
+    /// (form field, message): `need.languages[1]` becomes `languages`.
+    pub fields: Vec<(String, String)>,
+}
+
+/// Whether a read's refusal should show the not-found page.
+pub fn is_not_found(status: &Status) -> bool {
+    matches!(status.code(), Code::NotFound | Code::PermissionDenied)
+}
+
+pub fn refusal(lang: Lang, status: &Status) -> Refusal {
+    let fields = status
+        .get_details_bad_request()
+        .map(|b| {
+            b.field_violations
+                .into_iter()
+                .map(|v| (form_field(&v.field), service_message(lang, &v.description)))
+                .collect()
+        })
+        .unwrap_or_default();
+    Refusal { message: service_message(lang, status.message()), fields }
+}
+
+/// `need.languages[1]` → `languages`; `outcome.trained` → `trained`.
+pub fn form_field(path: &str) -> String {
+    let last = path.rsplit('.').next().unwrap_or(path);
+    last.split('[').next().unwrap_or(last).to_string()
+}
+
+impl Refusal {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|(f, _)| f == name).map(|(_, m)| m.as_str())
+    }
+
+    /// Every field violation (or, without any, the message), for a page without a form
+    /// to mark: the violations already say what the status message summarises.
+    pub fn plain(&self) -> String {
+        if self.fields.is_empty() {
+            return self.message.clone();
+        }
+        self.fields.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join(" — ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_paths_map_to_form_fields() {
+        assert_eq!(form_field("need.languages[1]"), "languages");
+        assert_eq!(form_field("outcome.trained"), "trained");
+        assert_eq!(form_field("reason"), "reason");
+    }
+}

@@ -1,0 +1,480 @@
+//! Message catalogues, one per language, and how a request picks its language.
+//!
+//! Every label, button and message of the console comes from here; a key missing from a
+//! catalogue falls back to the key itself, which `catalogues_have_the_same_keys` forbids.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    En,
+    Fr,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "en" => Some(Lang::En),
+            "fr" => Some(Lang::Fr),
+            _ => None,
+        }
+    }
+
+    /// The first language of an `Accept-Language` header that the console speaks.
+    pub fn from_accept_language(header: &str) -> Option<Lang> {
+        let mut ranked: Vec<(f32, Lang)> = header
+            .split(',')
+            .filter_map(|part| {
+                let mut it = part.split(';');
+                let tag = it.next()?.trim();
+                let q = it.find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok())).unwrap_or(1.0);
+                let primary = tag.split('-').next()?;
+                Lang::parse(primary).map(|l| (q, l))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        ranked.first().map(|(_, l)| *l)
+    }
+
+    /// The other language, for the switch link.
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::En => Lang::Fr,
+            Lang::Fr => Lang::En,
+        }
+    }
+}
+
+/// English catalogue: key, text.
+pub const EN: &[(&str, &str)] = &[
+    ("app", "Light coordination mechanism"),
+    ("lang_name", "English"),
+    ("skip", "Skip to content"),
+    ("token", "Token"),
+    ("sign_in", "Sign in"),
+    ("sign_out", "Sign out"),
+    ("sign_in_title", "Sign in to the console"),
+    ("sign_in_help", "Paste the token you were given. It is exchanged for a session and never shown again."),
+    ("sign_in_failed", "This token is not valid, or it has been revoked."),
+    ("too_many", "Too many failed sign-ins from this address. Wait a minute and try again."),
+    ("signed_in_as", "Signed in as"),
+    ("overview", "Overview"),
+    ("needs", "Needs"),
+    ("offers", "Offers"),
+    ("matches", "Matches"),
+    ("arrangements", "Arrangements"),
+    ("arrangement", "Arrangement"),
+    ("match", "Match"),
+    ("reports", "Reports"),
+    ("events", "Events"),
+    ("principals", "Principals"),
+    ("not_found", "Not found"),
+    ("not_found_text", "There is nothing here that you may see. Check the address, or go back to the overview."),
+    ("forbidden", "Refused"),
+    (
+        "csrf_refused",
+        "This form was not sent by your current console session. Nothing was changed; reload the page and try again.",
+    ),
+    ("back_overview", "Back to the overview"),
+    ("seats_demanded", "Seats demanded"),
+    ("seats_reserved", "Seats reserved"),
+    ("seats_delivered", "Seats delivered"),
+    ("seats_open", "Seats open"),
+    ("critical_open", "Critical seats open"),
+    ("overdue", "Overdue seats"),
+    ("women_share", "Women's share"),
+    ("at_risk_needs", "Needs at risk"),
+    ("deconfliction_findings", "Deconfliction findings"),
+    ("pending_consents", "Consents pending"),
+    ("figures", "Key figures"),
+    ("open_by_capability", "Open seats by capability"),
+    ("open_by_capability_desc", "Open seats per capability; the critical part is drawn darker."),
+    ("critical_part", "critical"),
+    ("women_by_requester", "Women's share against target, by requester"),
+    ("target", "target"),
+    ("not_available", "Not available"),
+    ("not_available_text", "This report is not available in this version of the service yet."),
+    ("id", "Id"),
+    ("requester", "Requester"),
+    ("category", "Category"),
+    ("capability", "Capability"),
+    ("title", "Title"),
+    ("description", "Description"),
+    ("quantity", "Seats"),
+    ("women_quantity", "Women seats"),
+    ("languages", "Languages"),
+    ("languages_help", "ISO 639-1 codes separated by commas, e.g. en, fr"),
+    ("needed_by", "Needed by"),
+    ("priority", "Priority"),
+    ("pledge_level", "Pledge level"),
+    ("pledge_ref", "Pledge reference"),
+    ("mission", "Mission"),
+    ("state", "State"),
+    ("status", "Status"),
+    ("reserved", "Reserved"),
+    ("delivered", "Delivered"),
+    ("any", "Any"),
+    ("filter", "Filter"),
+    ("next_page", "Next page"),
+    ("first_page", "First page"),
+    ("none", "Nothing to show."),
+    ("new_need", "New need"),
+    ("create", "Create"),
+    ("save", "Save"),
+    ("edit", "Edit"),
+    ("withdraw", "Withdraw"),
+    ("explanation", "Explanation"),
+    ("explanation_help", "Each open offer, whether it can serve this need and, if not, the rules that block it."),
+    ("offer", "Offer"),
+    ("compatible", "Compatible"),
+    ("blockers", "Blocking rules"),
+    ("remaining", "Remaining capacity"),
+    ("yes", "yes"),
+    ("no", "no"),
+    ("providers", "Providers"),
+    ("role", "Role"),
+    ("capacity", "Capacity"),
+    ("available", "Available"),
+    ("mode", "Mode"),
+    ("duration_days", "Duration (days)"),
+    ("centre", "Training centre"),
+    ("propose", "Propose matches"),
+    ("dry_run", "Dry run"),
+    ("dry_run_help", "A dry run shows what would be proposed without storing anything."),
+    ("dry_run_result", "Dry run: nothing was stored"),
+    ("proposed", "Proposed"),
+    ("need", "Need"),
+    ("allocations", "Allocations"),
+    ("parties", "Parties"),
+    ("funding", "Funding"),
+    ("triangular", "Triangular"),
+    ("score", "Score"),
+    ("reasons", "Reasons"),
+    ("approve", "Approve"),
+    ("reject", "Reject"),
+    ("reason", "Reason"),
+    ("summary", "Summary"),
+    ("accept", "Accept"),
+    ("decline", "Decline"),
+    ("note", "Note"),
+    ("schedule", "Schedule"),
+    ("start", "Start"),
+    ("end", "End"),
+    ("start_delivery", "Start delivery"),
+    ("complete", "Complete"),
+    ("cancel", "Cancel"),
+    ("trained", "Trained"),
+    ("women_trained", "Women trained"),
+    ("certified", "Certified"),
+    ("trainers_qualified", "Trainers qualified"),
+    ("deployed_missions", "Deployed missions"),
+    ("deployed_help", "Mission acronyms separated by commas"),
+    ("record_outcome", "Record outcome"),
+    ("outcome", "Outcome"),
+    ("consents", "Consents"),
+    ("history", "History"),
+    ("window", "Start window"),
+    ("recipient", "Recipient"),
+    ("download_csv", "Download CSV"),
+    ("gap_report", "Gap report"),
+    ("gender_report", "Gender report"),
+    ("deconfliction_report", "Deconfliction report"),
+    ("capacity_report", "Capacity report"),
+    ("readiness_report", "Readiness report"),
+    ("by_capability", "By capability"),
+    ("by_requester", "By requester"),
+    ("key", "Key"),
+    ("women_needed", "Women needed"),
+    ("women_reserved", "Women reserved"),
+    ("seats_total", "Seats"),
+    ("target_share", "Target"),
+    ("below_target", "Below target"),
+    ("overall", "Overall"),
+    ("resources", "Resources"),
+    ("overlap", "Overlap"),
+    ("sequence", "Sequence"),
+    ("kind", "Kind"),
+    ("time", "Time"),
+    ("actor", "Actor"),
+    ("resource", "Resource"),
+    ("live_note", "This page updates by itself."),
+    ("name", "Name"),
+    ("member_state", "Member state"),
+    ("revoked", "Revoked"),
+    ("revoke", "Revoke"),
+    ("new_principal", "New principal"),
+    ("token_once", "The new token, shown only this once. Copy it now and hand it over securely."),
+    ("copy", "Copy"),
+    ("copied", "Copied"),
+    ("done", "Done."),
+    ("refused", "Refused"),
+    ("error", "The request was refused"),
+    ("check_fields", "Check the fields marked below."),
+    ("your_gap", "Your gap"),
+];
+
+/// French catalogue: the same keys as [`EN`].
+pub const FR: &[(&str, &str)] = &[
+    ("app", "Mécanisme de coordination légère"),
+    ("lang_name", "Français"),
+    ("skip", "Aller au contenu"),
+    ("token", "Jeton"),
+    ("sign_in", "Se connecter"),
+    ("sign_out", "Se déconnecter"),
+    ("sign_in_title", "Connexion à la console"),
+    (
+        "sign_in_help",
+        "Collez le jeton qui vous a été remis. Il est échangé contre une session et n'est plus jamais affiché.",
+    ),
+    ("sign_in_failed", "Ce jeton n'est pas valide ou a été révoqué."),
+    ("too_many", "Trop d'échecs de connexion depuis cette adresse. Attendez une minute puis réessayez."),
+    ("signed_in_as", "Connecté en tant que"),
+    ("overview", "Vue d'ensemble"),
+    ("needs", "Besoins"),
+    ("offers", "Offres"),
+    ("matches", "Appariements"),
+    ("arrangements", "Accords"),
+    ("arrangement", "Accord"),
+    ("match", "Appariement"),
+    ("reports", "Rapports"),
+    ("events", "Événements"),
+    ("principals", "Comptes"),
+    ("not_found", "Introuvable"),
+    ("not_found_text", "Il n'y a rien ici que vous puissiez voir. Vérifiez l'adresse ou revenez à la vue d'ensemble."),
+    ("forbidden", "Refusé"),
+    (
+        "csrf_refused",
+        "Ce formulaire n'a pas été envoyé par votre session actuelle. Rien n'a été modifié ; rechargez la page et réessayez.",
+    ),
+    ("back_overview", "Retour à la vue d'ensemble"),
+    ("seats_demanded", "Places demandées"),
+    ("seats_reserved", "Places réservées"),
+    ("seats_delivered", "Places dispensées"),
+    ("seats_open", "Places ouvertes"),
+    ("critical_open", "Places critiques ouvertes"),
+    ("overdue", "Places en retard"),
+    ("women_share", "Part des femmes"),
+    ("at_risk_needs", "Besoins à risque"),
+    ("deconfliction_findings", "Constats de déconfliction"),
+    ("pending_consents", "Consentements en attente"),
+    ("figures", "Chiffres clés"),
+    ("open_by_capability", "Places ouvertes par capacité"),
+    ("open_by_capability_desc", "Places ouvertes par capacité ; la part critique est plus foncée."),
+    ("critical_part", "critiques"),
+    ("women_by_requester", "Part des femmes par rapport à la cible, par demandeur"),
+    ("target", "cible"),
+    ("not_available", "Non disponible"),
+    ("not_available_text", "Ce rapport n'est pas encore disponible dans cette version du service."),
+    ("id", "Identifiant"),
+    ("requester", "Demandeur"),
+    ("category", "Catégorie"),
+    ("capability", "Capacité"),
+    ("title", "Titre"),
+    ("description", "Description"),
+    ("quantity", "Places"),
+    ("women_quantity", "Places pour des femmes"),
+    ("languages", "Langues"),
+    ("languages_help", "Codes ISO 639-1 séparés par des virgules, p. ex. en, fr"),
+    ("needed_by", "Nécessaire avant le"),
+    ("priority", "Priorité"),
+    ("pledge_level", "Niveau d'engagement"),
+    ("pledge_ref", "Référence d'engagement"),
+    ("mission", "Mission"),
+    ("state", "État"),
+    ("status", "Statut"),
+    ("reserved", "Réservées"),
+    ("delivered", "Dispensées"),
+    ("any", "Tous"),
+    ("filter", "Filtrer"),
+    ("next_page", "Page suivante"),
+    ("first_page", "Première page"),
+    ("none", "Rien à afficher."),
+    ("new_need", "Nouveau besoin"),
+    ("create", "Créer"),
+    ("save", "Enregistrer"),
+    ("edit", "Modifier"),
+    ("withdraw", "Retirer"),
+    ("explanation", "Explication"),
+    (
+        "explanation_help",
+        "Chaque offre ouverte, si elle peut servir ce besoin et, sinon, les règles qui l'en empêchent.",
+    ),
+    ("offer", "Offre"),
+    ("compatible", "Compatible"),
+    ("blockers", "Règles bloquantes"),
+    ("remaining", "Capacité restante"),
+    ("yes", "oui"),
+    ("no", "non"),
+    ("providers", "Fournisseurs"),
+    ("role", "Rôle"),
+    ("capacity", "Capacité d'accueil"),
+    ("available", "Disponible"),
+    ("mode", "Modalité"),
+    ("duration_days", "Durée (jours)"),
+    ("centre", "Centre de formation"),
+    ("propose", "Proposer des appariements"),
+    ("dry_run", "Essai à blanc"),
+    ("dry_run_help", "Un essai à blanc montre ce qui serait proposé sans rien enregistrer."),
+    ("dry_run_result", "Essai à blanc : rien n'a été enregistré"),
+    ("proposed", "Proposés"),
+    ("need", "Besoin"),
+    ("allocations", "Attributions"),
+    ("parties", "Parties"),
+    ("funding", "Financement"),
+    ("triangular", "Triangulaire"),
+    ("score", "Score"),
+    ("reasons", "Raisons"),
+    ("approve", "Approuver"),
+    ("reject", "Rejeter"),
+    ("reason", "Motif"),
+    ("summary", "Résumé"),
+    ("accept", "Accepter"),
+    ("decline", "Décliner"),
+    ("note", "Note"),
+    ("schedule", "Planifier"),
+    ("start", "Début"),
+    ("end", "Fin"),
+    ("start_delivery", "Commencer la formation"),
+    ("complete", "Terminer"),
+    ("cancel", "Annuler"),
+    ("trained", "Formés"),
+    ("women_trained", "Femmes formées"),
+    ("certified", "Certifiés"),
+    ("trainers_qualified", "Formateurs qualifiés"),
+    ("deployed_missions", "Missions de déploiement"),
+    ("deployed_help", "Sigles de missions séparés par des virgules"),
+    ("record_outcome", "Enregistrer le résultat"),
+    ("outcome", "Résultat"),
+    ("consents", "Consentements"),
+    ("history", "Historique"),
+    ("window", "Fenêtre de début"),
+    ("recipient", "Bénéficiaire"),
+    ("download_csv", "Télécharger le CSV"),
+    ("gap_report", "Rapport des écarts"),
+    ("gender_report", "Rapport sur le genre"),
+    ("deconfliction_report", "Rapport de déconfliction"),
+    ("capacity_report", "Rapport des capacités"),
+    ("readiness_report", "Rapport de préparation"),
+    ("by_capability", "Par capacité"),
+    ("by_requester", "Par demandeur"),
+    ("key", "Clé"),
+    ("women_needed", "Femmes demandées"),
+    ("women_reserved", "Femmes réservées"),
+    ("seats_total", "Places"),
+    ("target_share", "Cible"),
+    ("below_target", "Sous la cible"),
+    ("overall", "Ensemble"),
+    ("resources", "Ressources"),
+    ("overlap", "Chevauchement"),
+    ("sequence", "Séquence"),
+    ("kind", "Type"),
+    ("time", "Heure"),
+    ("actor", "Auteur"),
+    ("resource", "Ressource"),
+    ("live_note", "Cette page se met à jour d'elle-même."),
+    ("name", "Nom"),
+    ("member_state", "État membre"),
+    ("revoked", "Révoqué"),
+    ("revoke", "Révoquer"),
+    ("new_principal", "Nouveau compte"),
+    ("token_once", "Le nouveau jeton, affiché cette seule fois. Copiez-le maintenant et remettez-le de façon sûre."),
+    ("copy", "Copier"),
+    ("copied", "Copié"),
+    ("done", "Fait."),
+    ("refused", "Refusé"),
+    ("error", "La demande a été refusée"),
+    ("check_fields", "Vérifiez les champs signalés ci-dessous."),
+    ("your_gap", "Votre écart"),
+];
+
+static TABLES: LazyLock<[HashMap<&'static str, &'static str>; 2]> =
+    LazyLock::new(|| [EN.iter().copied().collect(), FR.iter().copied().collect()]);
+
+/// The text of `key` in `lang` (the key itself if a catalogue lacks it).
+pub fn t(lang: Lang, key: &'static str) -> &'static str {
+    let table = &TABLES[lang as usize];
+    table.get(key).copied().unwrap_or(key)
+}
+
+/// The service's English validation and refusal messages, in French where a phrase is
+/// known (the service speaks English; the console translates its fixed phrases).
+pub fn service_message(lang: Lang, message: &str) -> String {
+    if lang == Lang::En {
+        return message.to_string();
+    }
+    const PHRASES: &[(&str, &str)] = &[
+        ("must not exceed quantity", "ne doit pas dépasser le nombre de places"),
+        ("must not exceed trained", "ne doit pas dépasser le nombre de formés"),
+        ("must be at most 10 years ahead", "doit être au plus dans 10 ans"),
+        ("must be in the future", "doit être dans le futur"),
+        ("never changes", "ne change jamais"),
+        ("must not contain control characters", "ne doit pas contenir de caractères de contrôle"),
+        ("must not be negative", "ne doit pas être négatif"),
+        ("is required (UNSPECIFIED is not a valid value)", "est obligatoire"),
+        ("is required", "est obligatoire"),
+        ("must be a valid time between 1970 and 9999", "doit être une date valide"),
+        ("is listed twice", "figure deux fois"),
+        ("must have at least 1 character(s)", "doit avoir au moins 1 caractère"),
+        ("must list at least 1 language(s)", "doit indiquer au moins une langue"),
+        ("is not a known", "n'est pas connu"),
+        ("is not a UN member state", "n'est pas un État membre de l'ONU"),
+        ("only the Secretariat may call this method", "seul le Secrétariat peut faire cela"),
+    ];
+    // "must lie between A and B (offer availability, …, for a N-day course)"
+    if let Some(rest) = message.strip_prefix("must lie between ")
+        && let Some((first, rest)) = rest.split_once(" and ")
+        && let Some((last, rest)) = rest.split_once(" (")
+    {
+        let days = rest.rsplit("for a ").next().and_then(|r| r.split('-').next()).unwrap_or("?");
+        return format!(
+            "doit se situer entre le {first} et le {last} (disponibilité de l'offre, échéance du besoin et dates \
+             du financement, pour une formation de {days} jours)"
+        );
+    }
+    let mut out = message.to_string();
+    for (en, fr) in PHRASES {
+        if out.contains(en) {
+            out = out.replace(en, fr);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalogues_have_the_same_keys() {
+        let en: Vec<&str> = EN.iter().map(|(k, _)| *k).collect();
+        let fr: Vec<&str> = FR.iter().map(|(k, _)| *k).collect();
+        assert_eq!(en, fr, "the catalogues must list the same keys in the same order");
+        let distinct: std::collections::HashSet<_> = en.iter().collect();
+        assert_eq!(distinct.len(), en.len(), "a key is listed twice");
+    }
+
+    #[test]
+    fn the_start_window_refusal_reads_in_french() {
+        let fr = service_message(
+            Lang::Fr,
+            "must lie between 2027-02-03 and 2027-06-28 (offer availability, need deadline and funding dates, for a 35-day course)",
+        );
+        assert!(fr.starts_with("doit se situer entre le 2027-02-03 et le 2027-06-28"), "{fr}");
+        assert!(fr.contains("35 jours"), "{fr}");
+    }
+
+    #[test]
+    fn accept_language_picks_the_best_known_language() {
+        assert_eq!(Lang::from_accept_language("fr-CH, fr;q=0.9, en;q=0.8"), Some(Lang::Fr));
+        assert_eq!(Lang::from_accept_language("de, en;q=0.5, fr;q=0.4"), Some(Lang::En));
+        assert_eq!(Lang::from_accept_language("de"), None);
+    }
+}

@@ -1,0 +1,177 @@
+//! The Secretariat's pages: the event trail (live) and principals (create, token shown
+//! once with a copy button; revoke).
+
+use super::{forms, table};
+use crate::api as pb;
+use crate::api::admin_service_server::AdminService;
+use crate::api::event_service_server::EventService;
+use crate::console::call::{self, is_not_found};
+use crate::console::html::{self, E, date_time, enum_text, select};
+use crate::console::{Ui, form_of};
+use axum::body::Bytes;
+use axum::response::Response;
+use std::fmt::Write;
+
+/// Events shown on the page (the newest).
+const RECENT_EVENTS: u64 = 100;
+
+pub async fn events(ui: Ui) -> Response {
+    let durable = ui.ctx().store.durable_sequence();
+    let after = durable.saturating_sub(RECENT_EVENTS);
+    let req = pb::ListEventsRequest {
+        after_sequence: after,
+        kinds: vec![],
+        page_size: RECENT_EVENTS as i32,
+        page_token: String::new(),
+    };
+    let events = match ui.ctx().list_events(ui.rq(req)).await {
+        Ok(r) => r.into_inner().events,
+        Err(s) if is_not_found(&s) => return ui.not_found(),
+        Err(s) => return ui.page(ui.t("events"), &html::notice("error", &call::refusal(ui.lang, &s).plain())),
+    };
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .rev()
+        .map(|e| {
+            vec![
+                e.sequence.to_string(),
+                date_time(e.time.as_ref()),
+                enum_text(e.kind().as_str_name(), "EVENT_KIND_"),
+                E(&e.resource_id).to_string(),
+                E(&e.actor).to_string(),
+            ]
+        })
+        .collect();
+    let mut body = format!("<p class=\"hint\">{}</p><div data-live id=\"events\">", ui.t("live_note"));
+    body.push_str(&table(
+        ui.t("events"),
+        &[ui.t("sequence"), ui.t("time"), ui.t("kind"), ui.t("resource"), ui.t("actor")],
+        &rows,
+    ));
+    body.push_str("</div>");
+    ui.page_live(ui.t("events"), &body, true)
+}
+
+async fn principals_page(ui: &Ui, prefix: String) -> Response {
+    let mut body = prefix;
+    let mut all = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        match ui.ctx().list_principals(ui.rq(pb::ListPrincipalsRequest { page_size: 500, page_token })).await {
+            Ok(r) => {
+                let r = r.into_inner();
+                all.extend(r.principals);
+                if r.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = r.next_page_token;
+            }
+            Err(s) if is_not_found(&s) => return ui.not_found(),
+            Err(s) => return ui.page(ui.t("principals"), &html::notice("error", &call::refusal(ui.lang, &s).plain())),
+        }
+    }
+    let _ = write!(
+        body,
+        "<form method=\"post\" action=\"/principals\" class=\"card\"><h2>{}</h2>{}{}<input type=\"hidden\" name=\"action\" value=\"create\">\
+         <div class=\"field\"><label for=\"kind\">{}</label>{}</div>\
+         <div class=\"field\"><label for=\"member_state\">{}</label><input id=\"member_state\" name=\"member_state\" maxlength=\"3\"></div>\
+         <div class=\"field\"><label for=\"training_centre_id\">{}</label><input id=\"training_centre_id\" name=\"training_centre_id\"></div>\
+         <div class=\"field\"><label for=\"display_name\">{}</label><input id=\"display_name\" name=\"display_name\"></div>\
+         <button type=\"submit\" class=\"primary\">{}</button></form>",
+        ui.t("new_principal"),
+        html::csrf_field(&ui.csrf),
+        html::request_id_field(),
+        ui.t("role"),
+        select("kind", &forms::principal_kinds("—"), "0", ""),
+        ui.t("member_state"),
+        ui.t("centre"),
+        ui.t("name"),
+        ui.t("create"),
+    );
+    let rows: Vec<Vec<String>> = all
+        .iter()
+        .map(|p| {
+            let action = if p.revoked || p.id == ui.caller.principal_id {
+                String::new()
+            } else {
+                html::button_form(
+                    "/principals",
+                    &ui.csrf,
+                    &[("action", "revoke"), ("id", &p.id)],
+                    ui.t("revoke"),
+                    "danger",
+                )
+            };
+            vec![
+                E(&p.id).to_string(),
+                enum_text(p.kind().as_str_name(), "PRINCIPAL_KIND_"),
+                E(&p.member_state).to_string(),
+                E(&p.training_centre_id).to_string(),
+                E(&p.display_name).to_string(),
+                (if p.revoked { ui.t("yes") } else { ui.t("no") }).to_string(),
+                action,
+            ]
+        })
+        .collect();
+    body.push_str(&table(
+        ui.t("principals"),
+        &[ui.t("id"), ui.t("role"), ui.t("member_state"), ui.t("centre"), ui.t("name"), ui.t("revoked"), ""],
+        &rows,
+    ));
+    ui.page(ui.t("principals"), &body)
+}
+
+pub async fn principals(ui: Ui) -> Response {
+    principals_page(&ui, String::new()).await
+}
+
+pub async fn principals_act(ui: Ui, body: Bytes) -> Response {
+    let form = form_of(&body);
+    match form.get("action") {
+        "create" => {
+            let req = pb::CreatePrincipalRequest {
+                kind: forms::enum_number(form.get("kind")),
+                member_state: form.get("member_state").trim().to_ascii_uppercase(),
+                training_centre_id: form.get("training_centre_id").trim().to_string(),
+                display_name: form.get("display_name").to_string(),
+                request_id: form.get("request_id").to_string(),
+            };
+            match ui.ctx().create_principal(ui.rq(req)).await {
+                Ok(r) => {
+                    let r = r.into_inner();
+                    let id = r.principal.map(|p| p.id).unwrap_or_default();
+                    // Rendered, not redirected: the token is in this one response only
+                    // (Cache-Control: no-store), never in a URL or the session.
+                    let shown = if r.token.is_empty() {
+                        html::notice("ok", &format!("{} {id}", ui.t("done")))
+                    } else {
+                        format!(
+                            "<section class=\"notice ok\" role=\"status\"><p>{} ({})</p>\
+                             <p><code id=\"new-token\" class=\"token\">{}</code> \
+                             <button type=\"button\" data-copy=\"new-token\" data-copied=\"{}\">{}</button></p></section>",
+                            ui.t("token_once"),
+                            E(&id),
+                            E(&r.token),
+                            ui.t("copied"),
+                            ui.t("copy")
+                        )
+                    };
+                    principals_page(&ui, shown).await
+                }
+                Err(s) => {
+                    let r = call::refusal(ui.lang, &s);
+                    principals_page(&ui, html::notice("error", &format!("{}: {}", ui.t("refused"), r.plain()))).await
+                }
+            }
+        }
+        "revoke" => {
+            let id = form.get("id").to_string();
+            let result = ui.ctx().revoke_principal(ui.rq(pb::RevokePrincipalRequest { id: id.clone() })).await;
+            if result.is_ok() {
+                ui.console.sessions.end_principal(&id);
+            }
+            ui.after("/principals", result)
+        }
+        _ => ui.redirect("/principals"),
+    }
+}

@@ -1,0 +1,154 @@
+//! Offers: a filtered, paged list and one offer (withdraw for its providers).
+
+use super::forms;
+use super::{id_link, table};
+use crate::api as pb;
+use crate::api::offer_service_server::OfferService;
+use crate::console::call::{self, is_not_found};
+use crate::console::html::{self, E, date, enum_text, select};
+use crate::console::{Form, Ui, form_of};
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::response::Response;
+use std::fmt::Write;
+
+pub async fn list(ui: Ui, uri: http::Uri) -> Response {
+    let q = Form::query(&uri);
+    let req = pb::ListOffersRequest {
+        page_size: super::needs::PAGE_SIZE,
+        page_token: q.get("page_token").to_string(),
+        provider: q.get("provider").trim().to_ascii_uppercase(),
+        capability: forms::enum_number(q.get("capability")),
+        role: 0,
+        state: forms::enum_number(q.get("state")),
+    };
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<form method=\"get\" action=\"/offers\" class=\"filters\">\
+         <div class=\"field\"><label for=\"provider\">{pv}</label><input id=\"provider\" name=\"provider\" value=\"{pvv}\" size=\"5\" maxlength=\"3\"></div>\
+         <div class=\"field\"><label for=\"capability\">{cap}</label>{caps}</div>\
+         <div class=\"field\"><label for=\"state\">{st}</label>{sts}</div>\
+         <button type=\"submit\">{f}</button></form>",
+        pv = ui.t("providers"),
+        pvv = E(&req.provider),
+        cap = ui.t("capability"),
+        caps = select("capability", &forms::capabilities(ui.t("any")), &req.capability.to_string(), ""),
+        st = ui.t("state"),
+        sts = select("state", &forms::offer_states(ui.t("any")), &req.state.to_string(), ""),
+        f = ui.t("filter"),
+    );
+    let filters = format!("provider={}&capability={}&state={}", html::url(&req.provider), req.capability, req.state);
+    match ui.ctx().list_offers(ui.rq(req)).await {
+        Ok(resp) => {
+            let resp = resp.into_inner();
+            let rows: Vec<Vec<String>> = resp
+                .offers
+                .iter()
+                .map(|o| {
+                    vec![
+                        id_link("/offers", &o.id),
+                        E(&o.providers.join(", ")).to_string(),
+                        enum_text(o.role().as_str_name(), "OFFER_ROLE_"),
+                        enum_text(o.capability().as_str_name(), "CAPABILITY_AREA_"),
+                        E(&o.title).to_string(),
+                        o.capacity.to_string(),
+                        o.reserved_quantity.to_string(),
+                        format!("{} – {}", date(o.available_from.as_ref()), date(o.available_until.as_ref())),
+                        enum_text(o.state().as_str_name(), "OFFER_STATE_"),
+                    ]
+                })
+                .collect();
+            if rows.is_empty() {
+                let _ = write!(body, "<p>{}</p>", ui.t("none"));
+            } else {
+                body.push_str(&table(
+                    ui.t("offers"),
+                    &[
+                        ui.t("id"),
+                        ui.t("providers"),
+                        ui.t("role"),
+                        ui.t("capability"),
+                        ui.t("title"),
+                        ui.t("capacity"),
+                        ui.t("reserved"),
+                        ui.t("available"),
+                        ui.t("state"),
+                    ],
+                    &rows,
+                ));
+            }
+            body.push_str("<nav class=\"pager\" aria-label=\"pages\">");
+            if !q.get("page_token").is_empty() {
+                let _ = write!(body, "<a href=\"/offers?{}\">{}</a> ", E(&filters), ui.t("first_page"));
+            }
+            if !resp.next_page_token.is_empty() {
+                let _ = write!(
+                    body,
+                    "<a href=\"/offers?{}&amp;page_token={}\" rel=\"next\">{}</a>",
+                    E(&filters),
+                    html::url(&resp.next_page_token),
+                    ui.t("next_page")
+                );
+            }
+            body.push_str("</nav>");
+        }
+        Err(status) => body.push_str(&html::notice("error", &call::refusal(ui.lang, &status).plain())),
+    }
+    ui.page(ui.t("offers"), &body)
+}
+
+pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
+    let o = match ui.ctx().get_offer(ui.rq(pb::GetOfferRequest { id })).await {
+        Ok(o) => o.into_inner(),
+        Err(s) if is_not_found(&s) => return ui.not_found(),
+        Err(s) => return ui.page(ui.t("error"), &html::notice("error", &call::refusal(ui.lang, &s).plain())),
+    };
+    let mut body = format!("<p class=\"id\">{}</p><dl class=\"facts\">", E(&o.id));
+    let facts: Vec<(&str, String)> = vec![
+        (ui.t("providers"), E(&o.providers.join(", ")).to_string()),
+        (ui.t("role"), enum_text(o.role().as_str_name(), "OFFER_ROLE_")),
+        (ui.t("category"), enum_text(o.category().as_str_name(), "SUPPORT_CATEGORY_")),
+        (ui.t("capability"), enum_text(o.capability().as_str_name(), "CAPABILITY_AREA_")),
+        (ui.t("capacity"), o.capacity.to_string()),
+        (ui.t("reserved"), o.reserved_quantity.to_string()),
+        (ui.t("delivered"), o.delivered_quantity.to_string()),
+        (ui.t("available"), format!("{} – {}", date(o.available_from.as_ref()), date(o.available_until.as_ref()))),
+        (ui.t("languages"), E(&o.languages.join(", ")).to_string()),
+        (ui.t("mode"), enum_text(o.mode().as_str_name(), "DELIVERY_MODE_")),
+        (ui.t("centre"), E(&o.training_centre_id).to_string()),
+        (ui.t("duration_days"), o.duration_days.to_string()),
+        (ui.t("funding"), (if o.requires_funding { ui.t("yes") } else { ui.t("no") }).to_string()),
+        (ui.t("state"), enum_text(o.state().as_str_name(), "OFFER_STATE_")),
+        (ui.t("description"), E(&o.description).to_string()),
+    ];
+    for (k, v) in facts {
+        let _ = write!(body, "<div><dt>{}</dt><dd>{v}</dd></div>", E(k));
+    }
+    body.push_str("</dl>");
+    if o.state() == pb::OfferState::Open && !ui.is_centre() {
+        body.push_str(&html::button_form(
+            &format!("/offers/{}", o.id),
+            &ui.csrf,
+            &[("action", "withdraw"), ("etag", &o.etag)],
+            ui.t("withdraw"),
+            "danger",
+        ));
+    }
+    ui.page(&format!("{} {}", ui.t("offer"), o.title), &body)
+}
+
+pub async fn act(ui: Ui, Path(id): Path<String>, body: Bytes) -> Response {
+    let form = form_of(&body);
+    let here = format!("/offers/{id}");
+    if form.get("action") != "withdraw" {
+        return ui.redirect(&here);
+    }
+    let req = pb::WithdrawOfferRequest {
+        id,
+        etag: form.get("etag").to_string(),
+        request_id: form.get("request_id").to_string(),
+    };
+    let result = ui.ctx().withdraw_offer(ui.rq(req)).await;
+    ui.after(&here, result)
+}

@@ -1,0 +1,163 @@
+//! The overview: the figures of CONSOLE.md (each in a `data-figure` element), a chart of
+//! open seats by capability and of women's share by requester, computed from the same
+//! report calls a gRPC client makes.
+
+use super::table;
+use crate::api as pb;
+use crate::api::arrangement_service_server::ArrangementService;
+use crate::api::report_service_server::ReportService;
+use crate::console::html::E;
+use crate::console::{Ui, charts};
+use axum::response::Response;
+use std::fmt::Write;
+
+/// The overview's figures; `None` where the caller may not read the source.
+#[derive(Debug, Default)]
+pub struct Figures {
+    pub seats_demanded: u64,
+    pub seats_reserved: u64,
+    pub seats_delivered: u64,
+    pub seats_open: u64,
+    pub critical_open: u64,
+    pub overdue: u64,
+    pub women_share: Option<f64>,
+    pub deconfliction_findings: Option<usize>,
+    pub pending_consents: usize,
+}
+
+/// Every arrangement with `status` the caller may read.
+pub async fn all_arrangements(ui: &Ui, status: pb::ArrangementStatus) -> Result<Vec<pb::Arrangement>, tonic::Status> {
+    let mut out = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let resp = ui
+            .ctx()
+            .list_arrangements(ui.rq(pb::ListArrangementsRequest {
+                page_size: 500,
+                page_token,
+                status: status as i32,
+                ..Default::default()
+            }))
+            .await?
+            .into_inner();
+        out.extend(resp.arrangements);
+        if resp.next_page_token.is_empty() {
+            return Ok(out);
+        }
+        page_token = resp.next_page_token;
+    }
+}
+
+pub async fn show(ui: Ui) -> Response {
+    let ctx = ui.ctx();
+    let grouping = if ui.is_secretariat() { pb::GapGrouping::Capability } else { pb::GapGrouping::Requester };
+    let gap = ctx.get_gap_report(ui.rq(pb::GetGapReportRequest { group_by: grouping as i32 })).await;
+    let by_capability = if ui.is_secretariat() {
+        gap.as_ref().ok().map(|g| g.get_ref().rows.clone()).unwrap_or_default()
+    } else {
+        ctx.get_gap_report(ui.rq(pb::GetGapReportRequest { group_by: pb::GapGrouping::Capability as i32 }))
+            .await
+            .map(|g| g.into_inner().rows)
+            .unwrap_or_default()
+    };
+    let gender = ctx.get_gender_report(ui.rq(pb::GetGenderReportRequest {})).await.ok().map(|r| r.into_inner());
+    let deconfliction =
+        ctx.get_deconfliction_report(ui.rq(pb::GetDeconflictionReportRequest {})).await.ok().map(|r| r.into_inner());
+    let pending = all_arrangements(&ui, pb::ArrangementStatus::PendingConsent).await.unwrap_or_default();
+    let own_state = ui.caller.state().map(|s| s.to_string());
+    let mut f = Figures::default();
+    for row in gap.as_ref().map(|g| g.get_ref().rows.as_slice()).unwrap_or_default() {
+        f.seats_demanded += row.needed;
+        f.seats_reserved += row.reserved;
+        f.seats_delivered += row.delivered;
+        f.seats_open += row.open;
+        f.critical_open += row.critical_open;
+        f.overdue += row.overdue;
+    }
+    f.women_share = gender.as_ref().and_then(|g| g.overall.as_ref()).map(|o| o.women_share);
+    f.deconfliction_findings = deconfliction.as_ref().map(|d| d.findings.len());
+    f.pending_consents = pending
+        .iter()
+        .flat_map(|a| a.consents.iter())
+        .filter(|c| c.decision == pb::ConsentDecision::Pending as i32)
+        .filter(|c| own_state.as_ref().is_none_or(|s| &c.state == s))
+        .count();
+
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<section aria-labelledby=\"figures-h\" data-live id=\"figures\"><h2 id=\"figures-h\">{}</h2><dl class=\"figures\">",
+        ui.t("figures")
+    );
+    let mut figure = |name: &str, key: &'static str, value: String, href: &str| {
+        let _ = write!(
+            body,
+            "<div class=\"figure\"><dt><a href=\"{href}\">{}</a></dt><dd data-figure=\"{name}\">{}</dd></div>",
+            ui.t(key),
+            E(&value)
+        );
+    };
+    figure("seats_demanded", "seats_demanded", f.seats_demanded.to_string(), "/reports/gaps");
+    figure("seats_reserved", "seats_reserved", f.seats_reserved.to_string(), "/reports/gaps");
+    figure("seats_delivered", "seats_delivered", f.seats_delivered.to_string(), "/reports/gaps");
+    figure("seats_open", "seats_open", f.seats_open.to_string(), "/reports/gaps");
+    figure("critical_open", "critical_open", f.critical_open.to_string(), "/reports/gaps");
+    figure("overdue", "overdue", f.overdue.to_string(), "/reports/gaps");
+    if let Some(share) = f.women_share {
+        figure("women_share", "women_share", format!("{share:.2}"), "/reports/gender");
+    }
+    if let Some(n) = f.deconfliction_findings {
+        figure("deconfliction_findings", "deconfliction_findings", n.to_string(), "/reports/deconfliction");
+    }
+    figure(
+        "pending_consents",
+        "pending_consents",
+        f.pending_consents.to_string(),
+        "/arrangements#status-PENDING_CONSENT",
+    );
+    body.push_str("</dl></section>");
+
+    let _ = write!(body, "<section data-live id=\"charts\" class=\"charts\"><h2>{}</h2>", ui.t("open_by_capability"));
+    body.push_str(&charts::open_seats(ui.lang, &by_capability));
+    if let Some(g) = &gender {
+        let _ = write!(body, "<h2>{}</h2>", ui.t("women_by_requester"));
+        body.push_str(&charts::women_share(ui.lang, &g.rows));
+    }
+    if let Some(d) = &deconfliction {
+        let rows: Vec<Vec<String>> = d
+            .findings
+            .iter()
+            .map(|x| {
+                vec![E(&x.recipient).to_string(), E(&x.resource_ids.join(", ")).to_string(), E(&x.summary).to_string()]
+            })
+            .collect();
+        if !rows.is_empty() {
+            body.push_str(&table(
+                ui.t("deconfliction_findings"),
+                &[ui.t("recipient"), ui.t("resources"), ui.t("summary")],
+                &rows,
+            ));
+        }
+    }
+    if f.pending_consents > 0 {
+        let rows: Vec<Vec<String>> = pending
+            .iter()
+            .map(|a| {
+                let waiting: Vec<&str> = a
+                    .consents
+                    .iter()
+                    .filter(|c| c.decision == pb::ConsentDecision::Pending as i32)
+                    .map(|c| c.state.as_str())
+                    .collect();
+                vec![
+                    super::id_link("/arrangements", &a.id),
+                    E(&a.need_id).to_string(),
+                    E(&waiting.join(", ")).to_string(),
+                ]
+            })
+            .collect();
+        body.push_str(&table(ui.t("pending_consents"), &[ui.t("id"), ui.t("need"), ui.t("parties")], &rows));
+    }
+    body.push_str("</section>");
+    ui.page_live(ui.t("overview"), &body, true)
+}

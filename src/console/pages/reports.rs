@@ -1,0 +1,231 @@
+//! Reports as tables and charts, each with a CSV download of exactly the rows the
+//! report call returned.
+
+use super::table;
+use crate::api as pb;
+use crate::api::report_service_server::ReportService;
+use crate::console::call;
+use crate::console::charts;
+use crate::console::html::{self, E, date, enum_text};
+use crate::console::{Form, Ui};
+use axum::extract::Path;
+use axum::response::{IntoResponse, Response};
+use http::header;
+use std::fmt::Write;
+
+const REPORTS: [(&str, &str); 5] = [
+    ("gaps", "gap_report"),
+    ("gender", "gender_report"),
+    ("deconfliction", "deconfliction_report"),
+    ("capacity", "capacity_report"),
+    ("readiness", "readiness_report"),
+];
+
+fn tabs(ui: &Ui, current: &str) -> String {
+    let mut out = String::from("<nav class=\"tabs\" aria-label=\"reports\"><ul>");
+    for (name, key) in REPORTS {
+        let _ = write!(
+            out,
+            "<li><a href=\"/reports/{name}\"{}>{}</a></li>",
+            if name == current { " aria-current=\"page\"" } else { "" },
+            ui.t(key)
+        );
+    }
+    out.push_str("</ul></nav>");
+    out
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
+}
+
+fn csv(name: &str, header: &[&str], rows: &[Vec<String>]) -> Response {
+    let mut out = header.join(",");
+    out.push('\n');
+    for r in rows {
+        out.push_str(&r.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"lcm-{name}.csv\"")),
+        ],
+        out,
+    )
+        .into_response()
+}
+
+fn download(ui: &Ui, href: &str) -> String {
+    format!("<p><a class=\"button\" href=\"{}\" download>{}</a></p>", E(href), ui.t("download_csv"))
+}
+
+/// Plain-text cells of a row, escaped for the HTML table.
+fn escaped(rows: &[Vec<String>]) -> Vec<Vec<String>> {
+    rows.iter().map(|r| r.iter().map(|c| html::esc(c)).collect()).collect()
+}
+
+pub async fn show(ui: Ui, Path(name): Path<String>, uri: http::Uri) -> Response {
+    let q = Form::query(&uri);
+    let want_csv = q.get("format") == "csv";
+    let Some((_, key)) = REPORTS.iter().find(|(n, _)| *n == name) else { return ui.not_found() };
+    let mut body = tabs(&ui, &name);
+    let refused = |ui: &Ui, s: tonic::Status| {
+        if call::is_not_found(&s) {
+            ui.not_found()
+        } else {
+            ui.page(ui.t(key), &html::notice("error", &call::refusal(ui.lang, &s).plain()))
+        }
+    };
+    match name.as_str() {
+        "gaps" => {
+            let grouping =
+                if q.get("group_by") == "requester" { pb::GapGrouping::Requester } else { pb::GapGrouping::Capability };
+            let rows = match ui.ctx().get_gap_report(ui.rq(pb::GetGapReportRequest { group_by: grouping as i32 })).await
+            {
+                Ok(r) => r.into_inner().rows,
+                Err(s) => return refused(&ui, s),
+            };
+            let header = ["key", "needed", "women_needed", "reserved", "delivered", "open", "critical_open", "overdue"];
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.key.clone(),
+                        r.needed.to_string(),
+                        r.women_needed.to_string(),
+                        r.reserved.to_string(),
+                        r.delivered.to_string(),
+                        r.open.to_string(),
+                        r.critical_open.to_string(),
+                        r.overdue.to_string(),
+                    ]
+                })
+                .collect();
+            let g = if grouping == pb::GapGrouping::Requester { "requester" } else { "capability" };
+            if want_csv {
+                return csv(&format!("gaps-{g}"), &header, &cells);
+            }
+            let _ = write!(
+                body,
+                "<p><a href=\"/reports/gaps?group_by=capability\"{}>{}</a> · <a href=\"/reports/gaps?group_by=requester\"{}>{}</a></p>",
+                if g == "capability" { " aria-current=\"true\"" } else { "" },
+                ui.t("by_capability"),
+                if g == "requester" { " aria-current=\"true\"" } else { "" },
+                ui.t("by_requester")
+            );
+            body.push_str(&download(&ui, &format!("/reports/gaps?group_by={g}&format=csv")));
+            if grouping == pb::GapGrouping::Capability {
+                body.push_str(&charts::open_seats(ui.lang, &rows));
+            }
+            let heads = [
+                ui.t("key"),
+                ui.t("seats_demanded"),
+                ui.t("women_needed"),
+                ui.t("seats_reserved"),
+                ui.t("seats_delivered"),
+                ui.t("seats_open"),
+                ui.t("critical_open"),
+                ui.t("overdue"),
+            ];
+            body.push_str(&table(ui.t(key), &heads, &escaped(&cells)));
+        }
+        "gender" => {
+            let r = match ui.ctx().get_gender_report(ui.rq(pb::GetGenderReportRequest {})).await {
+                Ok(r) => r.into_inner(),
+                Err(s) => return refused(&ui, s),
+            };
+            let header = [
+                "requester",
+                "women_needed",
+                "women_reserved",
+                "women_trained",
+                "seats_total",
+                "women_share",
+                "target_share",
+                "below_target",
+            ];
+            let row = |g: &pb::GenderRow| {
+                vec![
+                    g.requester.clone(),
+                    g.women_needed.to_string(),
+                    g.women_reserved.to_string(),
+                    g.women_trained.to_string(),
+                    g.seats_total.to_string(),
+                    g.women_share.to_string(),
+                    g.target_share.to_string(),
+                    g.below_target.to_string(),
+                ]
+            };
+            let mut cells: Vec<Vec<String>> = r.rows.iter().map(row).collect();
+            if let Some(o) = &r.overall {
+                cells.push(row(o));
+            }
+            if want_csv {
+                return csv("gender", &header, &cells);
+            }
+            body.push_str(&download(&ui, "/reports/gender?format=csv"));
+            body.push_str(&charts::women_share(ui.lang, &r.rows));
+            let mut shown = escaped(&cells);
+            if r.overall.is_some()
+                && let Some(last) = shown.last_mut()
+            {
+                last[0] = html::esc(ui.t("overall"));
+            }
+            let heads = [
+                ui.t("requester"),
+                ui.t("women_needed"),
+                ui.t("women_reserved"),
+                ui.t("women_trained"),
+                ui.t("seats_total"),
+                ui.t("women_share"),
+                ui.t("target_share"),
+                ui.t("below_target"),
+            ];
+            body.push_str(&table(ui.t(key), &heads, &shown));
+        }
+        "deconfliction" => {
+            let r = match ui.ctx().get_deconfliction_report(ui.rq(pb::GetDeconflictionReportRequest {})).await {
+                Ok(r) => r.into_inner(),
+                Err(s) => return refused(&ui, s),
+            };
+            let header =
+                ["recipient", "category", "capability", "resource_ids", "overlap_start", "overlap_end", "summary"];
+            let cells: Vec<Vec<String>> = r
+                .findings
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.recipient.clone(),
+                        enum_text(f.category().as_str_name(), "SUPPORT_CATEGORY_"),
+                        enum_text(f.capability().as_str_name(), "CAPABILITY_AREA_"),
+                        f.resource_ids.join(" "),
+                        date(f.overlap_start.as_ref()),
+                        date(f.overlap_end.as_ref()),
+                        f.summary.clone(),
+                    ]
+                })
+                .collect();
+            if want_csv {
+                return csv("deconfliction", &header, &cells);
+            }
+            body.push_str(&download(&ui, "/reports/deconfliction?format=csv"));
+            let heads = [
+                ui.t("recipient"),
+                ui.t("category"),
+                ui.t("capability"),
+                ui.t("resources"),
+                ui.t("start"),
+                ui.t("end"),
+                ui.t("summary"),
+            ];
+            body.push_str(&table(ui.t(key), &heads, &escaped(&cells)));
+        }
+        _ => {
+            // capacity and readiness: not in this version of the service yet.
+            let _ = write!(body, "{}", html::notice("ok", ui.t("not_available_text")));
+            return ui.page(&format!("{} — {}", ui.t(key), ui.t("not_available")), &body);
+        }
+    }
+    ui.page(ui.t(key), &body)
+}

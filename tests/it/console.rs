@@ -1,0 +1,584 @@
+//! The web console over a real socket with a plain HTTP/1.1 client: sessions, cookie
+//! flags, headers, CSRF (403 and an unchanged store digest), the failed sign-in limit,
+//! revocation, confidentiality (another state's need is the 404 page), the overview's
+//! figures against the gRPC reports, validation messages on form fields, languages.
+
+use crate::harness::{authed, new_request_id};
+use lcm::api;
+use lcm::config::ServeArgs;
+use std::net::SocketAddr;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+
+struct ConsoleServer {
+    grpc: SocketAddr,
+    web: SocketAddr,
+    admin: String,
+    store: lcm::store::Store,
+    _dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for ConsoleServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl ConsoleServer {
+    async fn start() -> ConsoleServer {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = ServeArgs::for_data_dir(dir.path().to_path_buf());
+        args.console_listen = lcm::config::ConsoleListen(Some(SocketAddr::from(([127, 0, 0, 1], 0))));
+        let tls = lcm::server::transport(&args).unwrap();
+        let opened = lcm::server::open(&args).unwrap();
+        let store = opened.ctx.store.clone();
+        let admin = std::fs::read_to_string(&opened.admin_token_path).unwrap().trim().to_string();
+        let listener = lcm::server::bind(args.listen).await.unwrap();
+        let grpc = listener.local_addr().unwrap();
+        let console = lcm::server::ConsoleSetup::bind(&args, false).await.unwrap().unwrap();
+        let web = console.addr;
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            lcm::server::serve_with_console(opened.ctx, listener, tls, Some(console), async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        ConsoleServer { grpc, web, admin, store, _dir: dir, stop: Some(tx) }
+    }
+
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.grpc)).unwrap().connect().await.unwrap()
+    }
+
+    async fn principal(&self, kind: api::PrincipalKind, state: &str) -> (String, String) {
+        let mut admin = api::admin_service_client::AdminServiceClient::new(self.channel().await);
+        let r = admin
+            .create_principal(authed(
+                &self.admin,
+                api::CreatePrincipalRequest {
+                    kind: kind as i32,
+                    member_state: state.into(),
+                    display_name: format!("{state} mission"),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        (r.principal.unwrap().id, r.token)
+    }
+
+    async fn get(&self, path: &str, cookie: &str) -> Resp {
+        http(self.web, "GET", path, cookie, &[], "").await
+    }
+
+    async fn post(&self, path: &str, cookie: &str, form: &[(&str, &str)]) -> Resp {
+        let body: Vec<String> = form.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect();
+        http(self.web, "POST", path, cookie, &[], &body.join("&")).await
+    }
+
+    /// Signs in with `token`: the session cookie ("lcm_session=…") and the sign-in answer.
+    async fn sign_in(&self, token: &str) -> (String, Resp) {
+        let login = self.get("/login", "").await;
+        let nonce = login.cookie("lcm_login").expect("sign-in cookie");
+        let csrf = login.hidden("csrf").expect("csrf field");
+        assert_eq!(nonce, csrf);
+        let r = self.post("/login", &format!("lcm_login={nonce}"), &[("csrf", &csrf), ("token", token)]).await;
+        let session = r.cookie("lcm_session").map(|s| format!("lcm_session={s}")).unwrap_or_default();
+        (session, r)
+    }
+}
+
+fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Debug)]
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    fn set_cookies(&self) -> Vec<&str> {
+        self.headers.iter().filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie")).map(|(_, v)| v.as_str()).collect()
+    }
+
+    /// The value a `Set-Cookie` header gives `name` (non-empty).
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .filter_map(|c| c.split(';').next()?.trim().split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
+            .find(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v)
+    }
+
+    /// The value of the first hidden input named `name`.
+    fn hidden(&self, name: &str) -> Option<String> {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker)? + marker.len();
+        let end = self.body[start..].find('"')? + start;
+        Some(self.body[start..end].to_string())
+    }
+
+    /// The text of the element with `data-figure="name"`.
+    fn figure(&self, name: &str) -> Option<String> {
+        let marker = format!("data-figure=\"{name}\">");
+        let start = self.body.find(&marker)? + marker.len();
+        let end = self.body[start..].find('<')? + start;
+        Some(self.body[start..end].to_string())
+    }
+}
+
+/// One request on a fresh connection (`Connection: close`), read to the end.
+async fn http(addr: SocketAddr, method: &str, path: &str, cookie: &str, extra: &[(&str, &str)], body: &str) -> Resp {
+    let s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    exchange(s, addr, method, path, cookie, extra, body).await
+}
+
+async fn exchange<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut s: S,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    extra: &[(&str, &str)],
+    body: &str,
+) -> Resp {
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    if !cookie.is_empty() {
+        req.push_str(&format!("Cookie: {cookie}\r\n"));
+    }
+    for (k, v) in extra {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if method == "POST" {
+        req.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    let read = async {
+        let mut buf = [0u8; 16 * 1024];
+        // Until the server closes (over TLS, a close without close_notify ends it too).
+        while let Ok(n) = s.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            raw.extend_from_slice(&buf[..n]);
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), read).await.unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, rest) = text.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.split("\r\n");
+    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked"));
+    let body = if chunked { dechunk(rest) } else { rest.to_string() };
+    Resp { status, headers, body }
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n + 2..];
+    }
+    out
+}
+
+fn assert_security_headers(r: &Resp) {
+    let csp = r.header("content-security-policy").expect("CSP");
+    assert!(csp.contains("default-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_sign_in_gives_a_flagged_session_cookie_a_new_id_each_time_and_sign_out_ends_it() {
+    let s = ConsoleServer::start().await;
+    let login = s.get("/login", "").await;
+    assert_eq!(login.status, 200);
+    assert_security_headers(&login);
+    assert!(login.body.contains("<label for=\"token\">Token</label>"), "{}", login.body);
+    assert!(login.body.contains(">Sign in</button>"));
+
+    let (cookie, r) = s.sign_in(&s.admin).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/"));
+    assert_security_headers(&r);
+    let set = r.set_cookies().into_iter().find(|c| c.starts_with("lcm_session=")).unwrap().to_string();
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(set.contains(flag), "{set} lacks {flag}");
+    }
+    assert!(!set.contains("Secure"), "plaintext console on loopback: no Secure flag ({set})");
+
+    let page = s.get("/", &cookie).await;
+    assert_eq!(page.status, 200);
+    assert_security_headers(&page);
+    assert!(page.body.contains(">Sign out</button>"));
+    assert!(!page.body.contains(&s.admin), "the token must never appear in a page");
+
+    let (cookie2, _) = s.sign_in(&s.admin).await;
+    assert_ne!(cookie, cookie2, "every sign-in issues a new session id");
+
+    // Sign-out ends the session on the server: the old cookie leads to the sign-in page.
+    let csrf = page.hidden("csrf").unwrap();
+    let out = s.post("/logout", &cookie, &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    let after = s.get("/", &cookie).await;
+    assert_eq!(after.status, 303);
+    assert_eq!(after.header("location"), Some("/login"));
+    // The other session lives on.
+    assert_eq!(s.get("/", &cookie2).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_post_without_a_valid_csrf_token_is_403_and_changes_nothing() {
+    let s = ConsoleServer::start().await;
+    let (cookie, _) = s.sign_in(&s.admin).await;
+    let page = s.get("/principals", &cookie).await;
+    assert_eq!(page.status, 200);
+    let csrf = page.hidden("csrf").unwrap();
+    let create = |csrf: &'static str| {
+        vec![
+            ("csrf", csrf),
+            ("action", "create"),
+            ("kind", "2"),
+            ("member_state", "GHA"),
+            ("display_name", "Ghana mission"),
+        ]
+    };
+    let before = s.store.content_digest().unwrap();
+    let none = s.post("/principals", &cookie, &create("")[1..]).await;
+    assert_eq!(none.status, 403);
+    assert_security_headers(&none);
+    let wrong = s.post("/principals", &cookie, &create("not-the-token")).await;
+    assert_eq!(wrong.status, 403);
+    // Another session's token does not do either.
+    let (other_cookie, _) = s.sign_in(&s.admin).await;
+    let other = s.get("/principals", &other_cookie).await.hidden("csrf").unwrap();
+    let leaked: &'static str = Box::leak(other.into_boxed_str());
+    assert_eq!(s.post("/principals", &cookie, &create(leaked)).await.status, 403);
+    assert_eq!(s.store.content_digest().unwrap(), before, "a refused POST changed the store");
+
+    // With the session's own token the same form goes through (the test can fail).
+    let token: &'static str = Box::leak(csrf.into_boxed_str());
+    let ok = s.post("/principals", &cookie, &create(token)).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert!(ok.body.contains("data-copy=\"new-token\""), "the new token is shown once with a copy button");
+    assert_ne!(s.store.content_digest().unwrap(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_eleventh_failed_sign_in_in_a_minute_is_429() {
+    let s = ConsoleServer::start().await;
+    for i in 0..10 {
+        let (_, r) = s.sign_in(&format!("wrong-token-{i}")).await;
+        assert_eq!(r.status, 401, "attempt {i}");
+        assert!(r.body.contains("not valid"));
+    }
+    let (cookie, r) = s.sign_in(&s.admin).await;
+    assert_eq!(r.status, 429, "the 11th sign-in within a minute is refused, even with a good token");
+    assert!(cookie.is_empty());
+    assert_security_headers(&r);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_revoked_principal_next_page_is_the_sign_in_page() {
+    let s = ConsoleServer::start().await;
+    let (id, token) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let (cookie, _) = s.sign_in(&token).await;
+    assert_eq!(s.get("/needs", &cookie).await.status, 200);
+    let mut admin = api::admin_service_client::AdminServiceClient::new(s.channel().await);
+    admin.revoke_principal(authed(&s.admin, api::RevokePrincipalRequest { id })).await.unwrap();
+    let r = s.get("/needs", &cookie).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/login"));
+    let (cookie, r) = s.sign_in(&token).await;
+    assert_eq!(r.status, 401, "a revoked token cannot sign in again");
+    assert!(cookie.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_another_states_need_is_the_same_404_as_a_missing_one() {
+    let s = ConsoleServer::start().await;
+    let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let (_, npl) = s.principal(api::PrincipalKind::MemberState, "NPL").await;
+    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
+    let need = needs
+        .create_need(authed(
+            &gha,
+            api::CreateNeedRequest { need: Some(crate::harness::need("GHA")), request_id: new_request_id() },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let (gha_cookie, _) = s.sign_in(&gha).await;
+    let (npl_cookie, _) = s.sign_in(&npl).await;
+    let own = s.get(&format!("/needs/{}", need.id), &gha_cookie).await;
+    assert_eq!(own.status, 200);
+    assert!(own.body.contains(&need.id));
+    let other = s.get(&format!("/needs/{}", need.id), &npl_cookie).await;
+    let missing = s.get("/needs/need-999999", &npl_cookie).await;
+    assert_eq!(other.status, 404);
+    assert_eq!(missing.status, 404);
+    assert_eq!(other.body.replace(&need.id, ""), missing.body.replace("need-999999", ""));
+    assert!(!other.body.contains("HEE operators"), "nothing of the need leaks");
+    // The list shows NPL nothing of Ghana's.
+    let list = s.get("/needs", &npl_cookie).await;
+    assert!(!list.body.contains(&need.id));
+    assert_eq!(s.get("/no/such/page", &npl_cookie).await.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_overview_figures_equal_the_grpc_reports() {
+    let s = ConsoleServer::start().await;
+    let scenario = lcm::scenario::Scenario::from_json(include_str!("../../fixtures/tpp-demo.json")).unwrap();
+    let t0 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    lcm::cli::import_scenario(s.channel().await, &s.admin, &scenario, t0).await.unwrap();
+    let mut matching = api::matching_service_client::MatchingServiceClient::new(s.channel().await);
+    let proposed = matching
+        .propose_matches(authed(
+            &s.admin,
+            api::ProposeMatchesRequest { request_id: new_request_id(), ..Default::default() },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let first = proposed.matches.first().expect("the demo proposes matches");
+    matching
+        .approve_match(authed(
+            &s.admin,
+            api::ApproveMatchRequest { id: first.id.clone(), request_id: new_request_id(), ..Default::default() },
+        ))
+        .await
+        .unwrap();
+
+    let (cookie, _) = s.sign_in(&s.admin).await;
+    let page = s.get("/", &cookie).await;
+    assert_eq!(page.status, 200);
+
+    let mut reports = api::report_service_client::ReportServiceClient::new(s.channel().await);
+    let gap = reports
+        .get_gap_report(authed(&s.admin, api::GetGapReportRequest { group_by: api::GapGrouping::Capability as i32 }))
+        .await
+        .unwrap()
+        .into_inner();
+    let sum = |f: fn(&api::GapRow) -> u64| gap.rows.iter().map(f).sum::<u64>().to_string();
+    let fig = |name: &str| page.figure(name).unwrap_or_else(|| panic!("no figure {name}"));
+    assert_eq!(fig("seats_demanded"), sum(|r| r.needed));
+    assert_eq!(fig("seats_reserved"), sum(|r| r.reserved));
+    assert_eq!(fig("seats_delivered"), sum(|r| r.delivered));
+    assert_eq!(fig("seats_open"), sum(|r| r.open));
+    assert_eq!(fig("critical_open"), sum(|r| r.critical_open));
+    assert_eq!(fig("overdue"), sum(|r| r.overdue));
+    assert_ne!(fig("seats_reserved"), "0", "the approval reserved seats");
+    let gender =
+        reports.get_gender_report(authed(&s.admin, api::GetGenderReportRequest {})).await.unwrap().into_inner();
+    assert_eq!(fig("women_share"), format!("{:.2}", gender.overall.unwrap().women_share));
+    let dec = reports
+        .get_deconfliction_report(authed(&s.admin, api::GetDeconflictionReportRequest {}))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(fig("deconfliction_findings"), dec.findings.len().to_string());
+    let mut arrangements = api::arrangement_service_client::ArrangementServiceClient::new(s.channel().await);
+    let pending = arrangements
+        .list_arrangements(authed(
+            &s.admin,
+            api::ListArrangementsRequest {
+                page_size: 500,
+                status: api::ArrangementStatus::PendingConsent as i32,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let consents = pending
+        .arrangements
+        .iter()
+        .flat_map(|a| &a.consents)
+        .filter(|c| c.decision == api::ConsentDecision::Pending as i32)
+        .count();
+    assert!(consents > 0);
+    assert_eq!(fig("pending_consents"), consents.to_string());
+
+    // The gap report's CSV holds the same rows.
+    let csv = s.get("/reports/gaps?group_by=capability&format=csv", &cookie).await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines[0], "key,needed,women_needed,reserved,delivered,open,critical_open,overdue");
+    assert_eq!(lines.len() - 1, gap.rows.len());
+    for (line, row) in lines[1..].iter().zip(&gap.rows) {
+        let expected = format!(
+            "{},{},{},{},{},{},{},{}",
+            row.key,
+            row.needed,
+            row.women_needed,
+            row.reserved,
+            row.delivered,
+            row.open,
+            row.critical_open,
+            row.overdue
+        );
+        assert_eq!(*line, expected);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_need_form_shows_the_services_field_violations_in_both_languages() {
+    let s = ConsoleServer::start().await;
+    let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let (cookie, _) = s.sign_in(&gha).await;
+    let form = s.get("/needs/new", &cookie).await;
+    let csrf = form.hidden("csrf").unwrap();
+    let before = s.store.content_digest().unwrap();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("requester", "GHA"),
+        ("category", "1"),
+        ("capability", "1"),
+        ("title", ""),
+        ("quantity", "5"),
+        ("women_quantity", "9"),
+        ("languages", "en"),
+        ("needed_by", "2099-01-01"),
+        ("priority", "2"),
+        ("pledge_level", "1"),
+    ];
+    let r = s.post("/needs", &cookie, &fields).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("id=\"title-error\""), "title is marked: {}", r.body);
+    assert!(r.body.contains("id=\"women_quantity-error\">must not exceed quantity"), "{}", r.body);
+    assert!(r.body.contains("id=\"needed_by-error\""), "more than 10 years ahead is marked");
+    assert!(r.body.contains("aria-invalid=\"true\""));
+    assert_eq!(s.store.content_digest().unwrap(), before);
+    let fr = s.post("/needs?lang=fr", &cookie, &fields).await;
+    assert_eq!(fr.status, 422);
+    assert!(fr.body.contains("ne doit pas dépasser le nombre de places"), "{}", fr.body);
+    assert!(fr.body.contains("<html lang=\"fr\">"));
+
+    // A valid need is created and shown.
+    let ok_fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| match *k {
+            "title" => (*k, "Engineers"),
+            "women_quantity" => (*k, "2"),
+            "needed_by" => (*k, "2027-12-01"),
+            _ => (*k, *v),
+        })
+        .collect();
+    let created = s.post("/needs", &cookie, &ok_fields).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let to = created.header("location").unwrap().to_string();
+    let page = s.get(&to, &cookie).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Engineers"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_healthz_languages_and_not_found_page() {
+    let s = ConsoleServer::start().await;
+    let h = s.get("/healthz", "").await;
+    assert_eq!((h.status, h.body.as_str()), (200, "ok"));
+    let fr = s.get("/login?lang=fr", "").await;
+    assert!(fr.body.contains(">Se connecter</button>"));
+    assert!(fr.body.contains(">English</a>"));
+    assert!(fr.set_cookies().iter().any(|c| c.starts_with("lcm_lang=fr")));
+    let accept = http(s.web, "GET", "/login", "", &[("Accept-Language", "fr-CA,fr;q=0.9,en;q=0.5")], "").await;
+    assert!(accept.body.contains("<label for=\"token\">Jeton</label>"));
+    let en = s.get("/login", "").await;
+    assert!(en.body.contains(">Français</a>"));
+    let missing = s.get("/nothing-here", "").await;
+    assert_eq!(missing.status, 404);
+    assert_security_headers(&missing);
+    assert!(s.get("/assets/console.js", "").await.body.contains("data-live"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_serves_https_with_the_servers_certificate_and_secure_cookies() {
+    use tokio_rustls::rustls;
+    let pki = crate::tls::pki();
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = ServeArgs::for_data_dir(dir.path().to_path_buf());
+    args.console_listen = lcm::config::ConsoleListen(Some(SocketAddr::from(([127, 0, 0, 1], 0))));
+    args.tls_cert = Some(pki.cert.clone());
+    args.tls_key = Some(pki.key.clone());
+    let tls = lcm::server::transport(&args).unwrap();
+    assert!(tls.is_some());
+    let opened = lcm::server::open(&args).unwrap();
+    let listener = lcm::server::bind(args.listen).await.unwrap();
+    let console = lcm::server::ConsoleSetup::bind(&args, true).await.unwrap().unwrap();
+    assert!(console.secure);
+    let web = console.addr;
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        lcm::server::serve_with_console(opened.ctx, listener, tls, Some(console), async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+
+    let mut roots = rustls::RootCertStore::empty();
+    {
+        use rustls_pki_types::pem::PemObject;
+        for cert in rustls_pki_types::CertificateDer::pem_slice_iter(&std::fs::read(&pki.ca).unwrap()) {
+            roots.add(cert.unwrap()).unwrap();
+        }
+    }
+    let config =
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+    let tcp = tokio::net::TcpStream::connect(web).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let stream = connector.connect(name, tcp).await.unwrap();
+    let login = exchange(stream, web, "GET", "/login", "", &[], "").await;
+    assert_eq!(login.status, 200);
+    assert_security_headers(&login);
+    let cookie = login.set_cookies().into_iter().find(|c| c.starts_with("lcm_login=")).unwrap().to_string();
+    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    // Plain HTTP to the TLS console gets no page.
+    let plain = tokio::net::TcpStream::connect(web).await.unwrap();
+    let mut plain = plain;
+    plain.write_all(b"GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut raw = Vec::new();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(15), plain.read_to_end(&mut raw)).await;
+    assert!(!String::from_utf8_lossy(&raw).contains("Token"), "no page over plaintext");
+    let _ = tx.send(());
+}
