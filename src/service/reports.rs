@@ -53,7 +53,7 @@ async fn compute<T: Send + 'static>(
 /// The mechanism's headline figures (the metrics gauges) from one consistent snapshot.
 /// Reads the whole store: call it off the async workers.
 pub fn mechanism_figures(store: &Store) -> AppResult<reports::MechanismFigures> {
-    let snapshot = read_snapshot(store, Reads { offers: false, arrangements: true })?;
+    let (snapshot, _) = read_snapshot(store, Reads { offers: false, arrangements: true, centres: false })?;
     Ok(reports::mechanism_figures(&snapshot))
 }
 

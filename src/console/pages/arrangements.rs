@@ -285,6 +285,7 @@ pub async fn act(ui: Ui, Path(id): Path<String>, body: Bytes) -> Response {
                 trained: n("trained"),
                 women_trained: n("women_trained"),
                 certified: n("certified"),
+                trainers_qualified: forms::number(form.get("trainers_qualified")).unwrap_or(0),
                 deployed_missions: forms::list(form.get("deployed_missions")),
             };
             let req = pb::RecordOutcomeRequest {
