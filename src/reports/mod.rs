@@ -9,6 +9,7 @@ mod capacity;
 mod deconfliction;
 mod gaps;
 mod gender;
+mod readiness;
 #[cfg(test)]
 mod tests;
 
@@ -16,6 +17,7 @@ pub use capacity::{CapacityRow, capacity_rows};
 pub use deconfliction::{Finding, FindingKind, deconfliction_findings};
 pub use gaps::{GapGrouping, GapRow, gap_rows};
 pub use gender::{GenderReport, GenderRow, GenderTargets, gender_report, parse_target_overrides};
+pub use readiness::{ReadinessRow, ReadinessStatus, RiskHorizons, readiness_rows, readiness_status};
 
 use crate::domain::*;
 

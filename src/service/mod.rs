@@ -52,6 +52,8 @@ pub struct Ctx {
     pub max_in_flight: usize,
     /// The gender report's target shares (`--women-target-share`, `--targets-file`).
     pub gender_targets: Arc<crate::reports::GenderTargets>,
+    /// The readiness report's horizons (`--risk-horizon-days`).
+    pub risk_horizons: crate::reports::RiskHorizons,
 }
 
 impl Ctx {
@@ -63,6 +65,7 @@ impl Ctx {
             messages: Arc::default(),
             max_in_flight: 1024,
             gender_targets: Arc::new(crate::reports::GenderTargets::default()),
+            risk_horizons: crate::reports::RiskHorizons::default(),
         }
     }
 
