@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts a fresh server on loopback and runs ../shared/conformance/check_contract.py
-# against it through gRPC reflection. Installs grpcio in a private venv if needed.
+# against it through gRPC reflection; arguments (e.g. --with-2026-12) go to the checker. Installs grpcio in a private venv if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 checker=../shared/conformance/check_contract.py
@@ -26,7 +26,8 @@ socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=0.2).close()
 PY
   sleep 0.1
 done
-"$venv/bin/python" "$checker" "127.0.0.1:$port"
+# Extra arguments (e.g. --with-2026-12) go to the checker.
+"$venv/bin/python" "$checker" "$@" "127.0.0.1:$port"
 kill -TERM $pid
 wait $pid
 echo "server shut down cleanly"

@@ -55,6 +55,11 @@ pub struct ServeArgs {
     /// an unknown capability or a share outside 0..=1 refuses to start.
     #[arg(long, env = "LCM_TARGETS_FILE", value_name = "FILE", value_parser = parse_targets_file)]
     pub targets_file: Option<TargetOverrides>,
+    /// Days ahead of its date that a need with open seats counts as at risk, for
+    /// RAPID_DEPLOYMENT needs and for the others (the readiness report).
+    #[arg(long, env = "LCM_RISK_HORIZON_DAYS", value_name = "RDL,OTHER", default_value = "90,45",
+          value_parser = crate::reports::RiskHorizons::parse)]
+    pub risk_horizon_days: crate::reports::RiskHorizons,
     /// PEM file of the server's certificate chain; with `--tls-key`, serves TLS only.
     #[arg(long, env = "LCM_TLS_CERT", value_name = "FILE")]
     pub tls_cert: Option<PathBuf>,
@@ -131,6 +136,7 @@ impl ServeArgs {
             test_abort_mid_landing: None,
             women_target_share: 0.15,
             targets_file: None,
+            risk_horizon_days: crate::reports::RiskHorizons::default(),
             tls_cert: None,
             tls_key: None,
             allow_insecure: false,

@@ -238,7 +238,7 @@ pub fn capabilities_from(v: &mut Violations, field: &str, values: &[i32]) -> Vec
 }
 
 /// The number of `EventKind` values.
-const EVENT_KINDS: usize = 14;
+const EVENT_KINDS: usize = 15;
 
 pub fn event_kinds_from(v: &mut Violations, field: &str, values: &[i32]) -> Vec<EventKind> {
     enum_list(v, field, values, EVENT_KINDS, event_kind_from)

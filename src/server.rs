@@ -103,9 +103,13 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
     let auth = Authenticator::new(store.clone());
     let admin_token_path = args.data_dir.join("admin.token");
     let bootstrap_token = bootstrap(&store, &admin_token_path)?;
-    let ctx =
-        Ctx { max_in_flight: args.max_in_flight as usize, request_log: args.request_log(), ..Ctx::new(store, auth) }
-            .with_gender_targets(args.gender_targets());
+    let ctx = Ctx {
+        max_in_flight: args.max_in_flight as usize,
+        request_log: args.request_log(),
+        risk_horizons: args.risk_horizon_days,
+        ..Ctx::new(store, auth)
+    }
+    .with_gender_targets(args.gender_targets());
     Ok(Opened { ctx, bootstrap_token, admin_token_path })
 }
 

@@ -1,4 +1,4 @@
-//! `lcm report gaps|deconfliction|gender|capacity`: tables, `--json`, or `--csv` for spreadsheets.
+//! `lcm report gaps|deconfliction|gender|capacity|readiness`: tables, `--json`, or `--csv` for spreadsheets.
 
 use super::Ctx;
 use super::error::CliError;
@@ -31,6 +31,8 @@ pub enum ReportCmd {
     /// Lasting capacity per requester: in-country delivery, trainers qualified, national
     /// centres, and capabilities where support came back without building capacity.
     Capacity,
+    /// Needs with open seats whose date is near (at risk) or past (overdue).
+    Readiness,
 }
 
 /// Runs one `report` command.
@@ -63,6 +65,10 @@ pub async fn run(args: ReportArgs, ctx: &Ctx) -> Result<(), CliError> {
         }
         ReportCmd::Capacity => {
             let resp = client.get_capacity_report(api::GetCapacityReportRequest {}).await?.into_inner();
+            emit(ctx, format, &resp, &resp.rows)
+        }
+        ReportCmd::Readiness => {
+            let resp = client.get_readiness_report(api::GetReadinessReportRequest {}).await?.into_inner();
             emit(ctx, format, &resp, &resp.rows)
         }
     }

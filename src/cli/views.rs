@@ -146,6 +146,17 @@ views! {
         Column("UN_RECOGNIZED", "un_recognized_centres", Plain),
         Column("REPEAT_CAPABILITIES", "repeat_capabilities", Plain),
     ];
+    ReadinessRow => [
+        Column("STATUS", "status", Plain),
+        Column("NEED", "need_id", Plain),
+        Column("REQUESTER", "requester", Plain),
+        Column("CAPABILITY", "capability", Plain),
+        Column("PLEDGE", "pledge_level", Plain),
+        Column("NEEDED_BY", "needed_by", Plain),
+        Column("DAYS_LEFT", "days_left", Plain),
+        Column("OPEN", "open", Plain),
+        Column("COMPATIBLE_OFFERS", "compatible_offers", Plain),
+    ];
     MatchSummary => [];
     ProposeMatchesResponse => [];
     ApproveMatchResponse => [];
@@ -155,4 +166,5 @@ views! {
     GetDeconflictionReportResponse => [];
     GetGenderReportResponse => [];
     GetCapacityReportResponse => [];
+    GetReadinessReportResponse => [];
 }

@@ -10,6 +10,7 @@ mod deconfliction;
 mod figures;
 mod gaps;
 mod gender;
+mod readiness;
 #[cfg(test)]
 mod tests;
 
@@ -18,6 +19,7 @@ pub use deconfliction::{Finding, FindingKind, deconfliction_findings};
 pub use figures::{MechanismFigures, mechanism_figures};
 pub use gaps::{GapGrouping, GapRow, gap_rows};
 pub use gender::{GenderReport, GenderRow, GenderTargets, gender_report, parse_target_overrides};
+pub use readiness::{ReadinessRow, ReadinessStatus, RiskHorizons, readiness_rows, readiness_status};
 
 use crate::domain::*;
 

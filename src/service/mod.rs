@@ -57,6 +57,8 @@ pub struct Ctx {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// How requests are logged (`--access-log`, `--slow-request-ms`).
     pub request_log: crate::telemetry::RequestLog,
+    /// The readiness report's horizons (`--risk-horizon-days`).
+    pub risk_horizons: crate::reports::RiskHorizons,
 }
 
 impl Ctx {
@@ -70,6 +72,7 @@ impl Ctx {
             gender_targets: Arc::new(crate::reports::GenderTargets::default()),
             metrics: Arc::default(),
             request_log: crate::telemetry::RequestLog::default(),
+            risk_horizons: crate::reports::RiskHorizons::default(),
         }
     }
 

@@ -1,4 +1,4 @@
-//! ReportService: gap, deconfliction, gender and lasting-capacity reports.
+//! ReportService: gap, deconfliction, gender, lasting-capacity and readiness reports.
 //!
 //! Each report reads one consistent state: the records are read while holding the
 //! store's writer gate (no write can commit meanwhile), the gate is released, and the
@@ -173,5 +173,56 @@ impl ReportService for Ctx {
         }
         tracing::debug!(rows = rows.len(), "capacity report");
         Ok(Response::new(pb::GetCapacityReportResponse { rows: rows.into_iter().map(capacity_row_to_proto).collect() }))
+    }
+
+    async fn get_readiness_report(
+        &self,
+        req: Request<pb::GetReadinessReportRequest>,
+    ) -> Result<Response<pb::GetReadinessReportResponse>, Status> {
+        let caller = caller(&req)?;
+        deny_centres(&caller, "training centres do not read readiness reports")?;
+        let store = self.store.clone();
+        let horizons = self.risk_horizons;
+        let rows = tokio::task::spawn_blocking(move || -> AppResult<Vec<reports::ReadinessRow>> {
+            // One consistent state: the needs and the engine's input read under the gate.
+            let (today, needs, input) = {
+                let _gate = store.writer()?;
+                let today = day_of_micros(now_micros());
+                let needs = store.scan::<Need>(None).collect::<Result<Vec<_>, _>>()?;
+                (today, needs, super::matching::match_input(&store, today, Vec::new())?)
+            };
+            let mut compatible = std::collections::BTreeMap::new();
+            for n in needs.iter().filter(|n| reports::readiness_status(n, today, &horizons).is_some()) {
+                let explained =
+                    crate::matching::explain_need(&input, &n.meta.id.render(Kind::Need)).unwrap_or_default();
+                let count = explained.iter().filter(|c| c.compatible).count();
+                compatible.insert(n.meta.id, u32::try_from(count).unwrap_or(u32::MAX));
+            }
+            Ok(reports::readiness_rows(&needs, today, &horizons, &compatible))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("report task failed: {e}")))??;
+        let state = caller.state();
+        let rows: Vec<pb::ReadinessRow> = rows
+            .into_iter()
+            // A state reads the rows of its own needs.
+            .filter(|r| state.is_none_or(|s| r.requester == s))
+            .map(|r| pb::ReadinessRow {
+                need_id: r.need.render(Kind::Need),
+                requester: r.requester.to_string(),
+                capability: convert::capability_to(r.capability),
+                pledge_level: r.pledge_level.map_or(0, convert::level_to),
+                needed_by: Some(convert::timestamp(r.needed_by)),
+                days_left: r.days_left,
+                open: r.open,
+                compatible_offers: r.compatible_offers,
+                status: match r.status {
+                    reports::ReadinessStatus::AtRisk => pb::ReadinessStatus::AtRisk as i32,
+                    reports::ReadinessStatus::Overdue => pb::ReadinessStatus::Overdue as i32,
+                },
+            })
+            .collect();
+        tracing::debug!(rows = rows.len(), "readiness report");
+        Ok(Response::new(pb::GetReadinessReportResponse { rows }))
     }
 }

@@ -20,6 +20,7 @@ mod needs;
 mod offers;
 mod overload;
 mod race;
+mod readiness;
 mod reflection;
 mod reports;
 mod restart;

@@ -252,6 +252,11 @@ pub(super) async fn call(w: &World, row: Row, who: Who) -> Result<Seen, Status> 
             let rows = client.get_capacity_report(w.request(who, api::GetCapacityReportRequest {})).await?;
             ids(&rows.into_inner().rows, |r| r.requester.clone())
         }
+        ReadinessReport => {
+            let mut client = api::report_service_client::ReportServiceClient::new(w.s.channel().await);
+            let rows = client.get_readiness_report(w.request(who, api::GetReadinessReportRequest {})).await?;
+            ids(&rows.into_inner().rows, |r| r.need_id.clone())
+        }
         ListEvents => {
             let req = api::ListEventsRequest { page_size: 500, ..Default::default() };
             let events = list_all!(w, who, events, list_events, req, events);
@@ -436,6 +441,17 @@ pub(super) async fn visible(
                 .iter()
                 .filter(|r| who == admin || own(&r.requester))
                 .map(|r| r.requester.clone())
+                .collect()
+        }
+        ReadinessReport => {
+            let mut client = api::report_service_client::ReportServiceClient::new(w.s.channel().await);
+            let rows = client.get_readiness_report(w.request(admin, api::GetReadinessReportRequest {})).await?;
+            let own = |key: &str| state_of(who).is_none_or(|s| s == key);
+            rows.into_inner()
+                .rows
+                .iter()
+                .filter(|r| who == admin || own(&r.requester))
+                .map(|r| r.need_id.clone())
                 .collect()
         }
         ListEvents | ListPrincipals => seen.clone(), // the Secretariat's own answer

@@ -112,6 +112,7 @@ enum Row {
     DeconflictionReport,
     GenderReport,
     CapacityReport,
+    ReadinessReport,
     ListEvents,
     WatchEvents,
     CreatePrincipal,
@@ -160,6 +161,7 @@ impl Row {
             DeconflictionReport => "lcm.v1.ReportService/GetDeconflictionReport",
             GenderReport => "lcm.v1.ReportService/GetGenderReport",
             CapacityReport => "lcm.v1.ReportService/GetCapacityReport",
+            ReadinessReport => "lcm.v1.ReportService/GetReadinessReport",
             ListEvents => "lcm.v1.EventService/ListEvents",
             WatchEvents => "lcm.v1.EventService/WatchEvents",
             CreatePrincipal => "lcm.v1.AdminService/CreatePrincipal",
@@ -261,6 +263,7 @@ const TABLE: &[(Row, [Code; 7])] = &[
     (Row::DeconflictionReport,   [OK, PD, PD, PD, PD, PD, PD]),
     (Row::GenderReport,          [OK, PD, PD, PD, PD, PD, PD]),
     (Row::CapacityReport,        [OK, OK, OK, OK, OK, PD, PD]), // a state: its own row only
+    (Row::ReadinessReport,       [OK, OK, OK, OK, OK, PD, PD]), // a state: its own needs' rows
     // EventService: ListEvents Secretariat; WatchEvents any principal, by visibility.
     (Row::ListEvents,            [OK, PD, PD, PD, PD, PD, PD]),
     (Row::WatchEvents,           [OK, OK, OK, OK, OK, OK, OK]),
