@@ -52,6 +52,10 @@ pub struct ServeArgs {
     /// fails the store. Never use in production.
     #[arg(long, env = "LCM_TEST_FAIL_SYNC", hide = true, value_name = "N")]
     pub test_fail_sync: Option<u64>,
+    /// TEST ONLY: every sync of the store first sleeps this many milliseconds, so a test
+    /// can read while a write is committed but not yet durable. Never use in production.
+    #[arg(long, env = "LCM_TEST_SYNC_DELAY_MS", hide = true, value_name = "MS")]
+    pub test_sync_delay_ms: Option<u64>,
     /// TEST ONLY: the N-th landing fails before its batch is applied, which fails the
     /// store. Never use in production.
     #[arg(long, env = "LCM_TEST_FAIL_LANDING", hide = true, value_name = "N")]
@@ -112,6 +116,7 @@ impl ServeArgs {
             no_group_commit: false,
             test_abort_mid_landing: None,
             test_fail_sync: None,
+            test_sync_delay_ms: None,
             test_fail_landing: None,
             test_abort_at_landing_point: None,
             women_target_share: 0.15,

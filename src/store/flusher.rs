@@ -5,6 +5,7 @@
 //! lander already lands the next group. Writers wait asynchronously; no request pays one
 //! fsync or one landing of its own.
 
+use super::dirsync::DirSync;
 use super::pending::{LandingPoint, Pending, abort_at};
 use super::{Durability, Failure, StoreConfig, StoreError, StoreResult};
 use std::path::Path;
@@ -14,8 +15,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// Landing the pending commits ([`Pending::land`]), then sled's flush, then an fdatasync
-/// of sled's log file.
+/// Landing the pending commits ([`Pending::land`]), then sled's flush, then an fsync of
+/// every new blob file and changed directory ([`DirSync`]), then an fdatasync of sled's
+/// log file.
 ///
 /// On Linux, sled 0.34's `Db::flush` writes its log with `pwrite` and waits for it with
 /// `sync_file_range`, which flushes neither the drive's volatile write cache nor the
@@ -30,10 +32,14 @@ use tokio::sync::watch;
 pub(super) struct Syncer {
     db: sled::Db,
     log: Arc<std::fs::File>,
+    /// Blob files and directories (see [`DirSync`]).
+    dirs: Arc<DirSync>,
     pending: Arc<Pending>,
     failure: Arc<Failure>,
     /// TEST ONLY: the n-th sync fails.
     fail_sync: Option<u64>,
+    /// TEST ONLY: every sync first sleeps this long.
+    sync_delay: Option<Duration>,
     /// TEST ONLY: abort at a point after the batch of the n-th landing.
     abort_at: Option<(LandingPoint, u64)>,
     syncs: Arc<AtomicU64>,
@@ -52,9 +58,11 @@ impl Syncer {
         Ok(Syncer {
             db,
             log: Arc::new(log),
+            dirs: Arc::new(DirSync::new(store_dir)),
             pending,
             failure,
             fail_sync: config.fail_sync,
+            sync_delay: config.sync_delay,
             abort_at: config.faults.abort_at,
             syncs: Arc::new(AtomicU64::new(0)),
         })
@@ -80,6 +88,9 @@ impl Syncer {
     fn sync(&self, landing: u64) -> StoreResult<()> {
         self.failure.check()?;
         let n = self.syncs.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(delay) = self.sync_delay {
+            std::thread::sleep(delay);
+        }
         let result = (|| -> StoreResult<()> {
             self.db.flush()?;
             self.maybe_abort(LandingPoint::AfterFlush, landing);
@@ -88,6 +99,7 @@ impl Syncer {
                     "TEST ONLY: sync {n} fails (--test-fail-sync)"
                 ))));
             }
+            self.dirs.sync()?;
             self.log.sync_data()?;
             Ok(())
         })();
@@ -278,6 +290,7 @@ impl Flusher {
 
     pub(super) async fn wait(&self, commit: u64) -> StoreResult<()> {
         let mut rx = self.flushed.clone();
+        let mut failure = self.syncer.failure.subscribe();
         loop {
             {
                 let f = rx.borrow_and_update();
@@ -290,8 +303,13 @@ impl Flusher {
                     return Err(StoreError::Flush(f.error.clone().unwrap_or_default()));
                 }
             }
-            if rx.changed().await.is_err() {
-                return Err(StoreError::Flush("the flusher stopped".into()));
+            // A store that fails may never get to this commit: stop waiting then too.
+            self.syncer.failure.check()?;
+            tokio::select! {
+                changed = rx.changed() => if changed.is_err() {
+                    return Err(StoreError::Flush("the flusher stopped".into()));
+                },
+                _ = failure.changed() => {}
             }
         }
     }

@@ -20,6 +20,7 @@
 
 pub mod backup;
 mod digest;
+mod dirsync;
 mod flusher;
 pub mod keys;
 mod pending;
@@ -100,6 +101,10 @@ impl Failure {
         StoreError::Failed(self.cause.get().cloned().unwrap_or(cause))
     }
 
+    fn subscribe(&self) -> watch::Receiver<Option<String>> {
+        self.tx.subscribe()
+    }
+
     /// Fails the store because a thread panicked while holding `lock`.
     pub(crate) fn poisoned(&self, lock: &str) -> StoreError {
         self.fail(&format!("a thread holding the {lock} lock (it panicked)"), &"lock poisoned")
@@ -130,6 +135,9 @@ pub struct StoreConfig {
     pub faults: LandingFaults,
     /// TEST ONLY: the n-th sync fails (`--test-fail-sync`). `None` in production.
     pub fail_sync: Option<u64>,
+    /// TEST ONLY: every sync first sleeps this long (`--test-sync-delay-ms`), so a test
+    /// can read while a commit is visible but not durable. `None` in production.
+    pub sync_delay: Option<std::time::Duration>,
 }
 
 impl StoreConfig {
@@ -140,6 +148,7 @@ impl StoreConfig {
             durability: Durability::FlushBeforeAck,
             faults: LandingFaults::default(),
             fail_sync: None,
+            sync_delay: None,
         }
     }
 }
@@ -445,7 +454,7 @@ impl Store {
 
     /// Why the store has failed, once it has: follow it to report health.
     pub fn failure(&self) -> watch::Receiver<Option<String>> {
-        self.inner.failure.tx.subscribe()
+        self.inner.failure.subscribe()
     }
 
     /// Replaces `table`'s whole content in sled with `entries`, in one batch, and returns
@@ -505,6 +514,14 @@ impl Store {
     /// Waits until the commit behind `ticket` is on disk.
     pub async fn durable(&self, ticket: Ticket) -> StoreResult<()> {
         self.inner.flusher.wait(ticket.0).await
+    }
+
+    /// Waits until every change a read made so far may have returned is durable: call it
+    /// after reading and before answering, so that no client is shown a change a crash
+    /// could take back (and so never learns an id a crash could hand to another
+    /// resource). Returns at once when nothing is pending.
+    pub async fn settled(&self) -> StoreResult<()> {
+        self.inner.flusher.wait(self.inner.pending.visible()).await
     }
 
     /// Flushes everything now and fsyncs the log (shutdown, backups).

@@ -120,6 +120,9 @@ pub(super) struct Pending {
     failure: Arc<Failure>,
     /// Landings of two commits or more so far.
     group_landings: AtomicU64,
+    /// The last commit added to the overlay: a reader that saw a pending change waits
+    /// until this commit is durable ([`super::Store::settled`]).
+    visible: AtomicU64,
     /// Per table, its newest pending changes.
     overlay: RwLock<Vec<Overlay>>,
     queue: Mutex<Queue>,
@@ -134,6 +137,7 @@ impl Pending {
             faults,
             failure,
             group_landings: AtomicU64::new(0),
+            visible: AtomicU64::new(0),
             overlay: RwLock::new(vec![BTreeMap::new(); TreeId::ALL.len()]),
             queue: Mutex::new(Queue::default()),
             landed: Mutex::new(Landed::default()),
@@ -143,6 +147,8 @@ impl Pending {
     /// Makes commit `commit` visible to readers and queues it for landing. Returns the
     /// operations now queued. Called under the writer gate, with increasing `commit`.
     pub(super) fn add(&self, commit: u64, ops: Vec<Op>) -> StoreResult<usize> {
+        // Before the overlay: whoever sees the change then sees this commit number too.
+        self.visible.fetch_max(commit, Ordering::SeqCst);
         {
             let mut overlay = self.overlay.write().map_err(|_| self.failure.poisoned("overlay"))?;
             for (tree, key, value) in &ops {
@@ -197,6 +203,11 @@ impl Pending {
         }
         landed.upto = last;
         Ok((last, landing))
+    }
+
+    /// The last commit whose changes readers may have seen.
+    pub(super) fn visible(&self) -> u64 {
+        self.visible.load(Ordering::SeqCst)
     }
 
     /// After a failure: forgets every pending commit, so none of them stays readable.

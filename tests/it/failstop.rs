@@ -237,3 +237,35 @@ async fn an_abort_after_the_flush_keeps_each_commit_whole() {
 async fn an_abort_after_the_sync_keeps_the_synced_write() {
     abort_at("after-sync", Some(true)).await;
 }
+
+/// Nothing shown before it is safe (finding 4): while a new need is committed but its
+/// sync is held back (`--test-sync-delay-ms`), a Get or List that would show it answers
+/// only once it is durable — never before its writer is acknowledged.
+#[tokio::test]
+async fn reads_never_show_a_write_before_it_is_durable() {
+    let s = TestServer::start_with(|a| a.test_sync_delay_ms = Some(600)).await;
+    let uga = s.state("UGA").await;
+    let mut needs = s.needs().await;
+    let first = needs.create_need(authed(&uga, create(need("UGA")))).await.unwrap().into_inner();
+    let id = format!("need-{}", first.id.trim_start_matches("need-").parse::<u64>().unwrap() + 1);
+    let mut writer = s.needs().await;
+    let token = uga.clone();
+    // Its sync cannot end before `durable_at`: it starts after the commit, then sleeps.
+    let durable_at = std::time::Instant::now() + Duration::from_millis(600);
+    let write = tokio::spawn(async move { writer.create_need(authed(&token, create(need("UGA")))).await.unwrap() });
+    // The write is committed (visible in memory) well before its sync ends.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut reader = s.needs().await;
+    let got = reader.get_need(authed(&uga, api::GetNeedRequest { id: id.clone() })).await;
+    let got_at = std::time::Instant::now();
+    let list = listed(&mut reader, &s.admin).await;
+    let listed_at = std::time::Instant::now();
+    write.await.unwrap();
+    if got.is_ok() {
+        assert!(got_at >= durable_at, "GetNeed showed {id} {:?} before it could be durable", durable_at - got_at);
+    }
+    if list.contains(&id) {
+        assert!(listed_at >= durable_at, "ListNeeds showed {id} before it could be durable");
+    }
+    assert!(got.is_ok() || list.contains(&id), "the reads came after the commit: they wait and show it");
+}
