@@ -8,7 +8,7 @@ use crate::auth::{AuthLayer, Authenticator};
 use crate::config::ServeArgs;
 use crate::domain::{Principal, Role};
 use crate::service::{Ctx, admin};
-use crate::store::{Durability, Store, StoreConfig, WriteSet};
+use crate::store::{Durability, LandingFaults, Store, StoreConfig, WriteSet};
 use crate::telemetry::RequestLayer;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -97,7 +97,13 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
             (false, true) => Durability::FlushEachWrite,
             (false, false) => Durability::FlushBeforeAck,
         },
-        abort_mid_landing: args.test_abort_mid_landing,
+        faults: LandingFaults {
+            abort_mid_landing: args.test_abort_mid_landing,
+            fail_landing: args.test_fail_landing,
+            abort_at: args.test_abort_at_landing_point,
+        },
+        fail_sync: args.test_fail_sync,
+        sync_delay: args.test_sync_delay_ms.map(std::time::Duration::from_millis),
     };
     let store = Store::open(&store_path(&args.data_dir), &config)?;
     let auth = Authenticator::new(store.clone());
@@ -217,6 +223,16 @@ pub async fn serve_with_console(
     );
     health_reporter.set_serving::<api::need_service_server::NeedServiceServer<Ctx>>().await;
     health_reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    // Fail-stop: once the store has failed, health says NOT_SERVING until a restart.
+    let mut failure = ctx.store.failure();
+    let reporter = health_reporter.clone();
+    let health_watch = tokio::spawn(async move {
+        if failure.wait_for(Option::is_some).await.is_ok() {
+            let health_reporter = reporter;
+            health_reporter.set_not_serving::<api::need_service_server::NeedServiceServer<Ctx>>().await;
+            health_reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+        }
+    });
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(api::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -271,6 +287,7 @@ pub async fn serve_with_console(
         .layer(RequestLayer::new(ctx.metrics.clone(), ctx.request_log))
         .layer(AdmissionLayer::new(ctx.max_in_flight))
         .layer(AuthLayer::new(ctx.auth.clone()))
+        .layer(SettleLayer(store.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -293,6 +310,7 @@ pub async fn serve_with_console(
     if let Some(task) = console_task {
         task.abort();
     }
+    health_watch.abort();
     store.flush()?;
     tracing::info!("server stopped; store flushed");
     Ok(())
@@ -355,4 +373,81 @@ pub async fn start_metrics(
 
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
     TcpListener::bind(addr).await.map_err(|source| ServeError::Io { path: PathBuf::from(addr.to_string()), source })
+}
+
+/// Nothing shown before it is safe: a read (`Get*`, `List*`, `Explain*`) is answered only
+/// once every change it may have read is durable ([`Store::settled`]): reads see commits
+/// as soon as they are made (the overlay), and without this a client could read a
+/// resource that a crash then takes back, and whose id goes to another resource after the
+/// restart. When nothing is pending it costs one atomic load; under writes a read waits at
+/// most for the group sync in progress. If the store fails meanwhile, the read is
+/// refused (UNAVAILABLE, `STORE_FAILED`) instead.
+#[derive(Clone)]
+struct SettleLayer(Store);
+
+impl<S> tower::Layer<S> for SettleLayer {
+    type Service = Settle<S>;
+    fn layer(&self, inner: S) -> Settle<S> {
+        Settle { inner, store: self.0.clone() }
+    }
+}
+
+#[derive(Clone)]
+struct Settle<S> {
+    inner: S,
+    store: Store,
+}
+
+/// Whether `path` (`/package.Service/Method`) names a method that only reads.
+fn reads_only(path: &str) -> bool {
+    let method = path.rsplit('/').next().unwrap_or_default();
+    path.starts_with("/lcm.") && ["Get", "List", "Explain"].iter().any(|p| method.starts_with(p))
+}
+
+type BoxFuture<T, E> = std::pin::Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S, B> tower::Service<http::Request<B>> for Settle<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let read = reads_only(req.uri().path());
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let store = self.store.clone();
+        Box::pin(async move {
+            let response = inner.call(req).await?;
+            if read && let Err(e) = store.settled().await {
+                return Ok(tonic::Status::from(e).into_http());
+            }
+            Ok(response)
+        })
+    }
+}
+
+#[cfg(test)]
+mod settle_tests {
+    #[test]
+    fn reads_are_told_from_writes_by_their_method() {
+        for read in
+            ["/lcm.v1.NeedService/GetNeed", "/lcm.v1.NeedService/ListNeeds", "/lcm.v1.MatchingService/ExplainNeed"]
+        {
+            assert!(super::reads_only(read), "{read}");
+        }
+        for other in
+            ["/lcm.v1.NeedService/CreateNeed", "/grpc.health.v1.Health/Check", "/lcm.v1.AdminService/ListX/Create"]
+        {
+            assert!(!super::reads_only(other), "{other}");
+        }
+    }
 }

@@ -123,6 +123,13 @@ async fn guard(State(console): State<Shared>, req: Request, next: Next) -> Respo
     } else {
         next.run(req).await
     };
+    // Nothing shown before it is safe, as for gRPC reads (server::SettleLayer): a page
+    // leaves only once every change it may show is durable; if the store failed
+    // meanwhile, it is refused instead.
+    if let Err(e) = console.ctx.store.settled().await {
+        tracing::warn!(error = %e, %path, "console page withheld: the store failed");
+        response = (http::StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable").into_response();
+    }
     let h = response.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));

@@ -13,6 +13,7 @@ mod console;
 mod crash;
 mod events;
 mod explain;
+mod failstop;
 mod hostile;
 mod loadtest;
 mod metrics;
