@@ -29,6 +29,7 @@
 //! acknowledged writes.
 
 mod check;
+mod failstop;
 mod ledger;
 mod process;
 mod storm;
@@ -152,6 +153,8 @@ pub struct Rig {
     reads: Vec<Ack>,
     max_ids: [u64; 4],
     last_restart_ms: u128,
+    /// Where kills land ([`KILL_WINDOWS`] unless a test wants them late).
+    kill_windows: &'static [(std::ops::Range<u64>, u32)],
     server: Option<Server>,
     live: Vec<api::Arrangement>,
     rng: StdRng,
@@ -196,6 +199,7 @@ impl Rig {
             reads: Vec::new(),
             max_ids: baseline.max_ids,
             last_restart_ms: 0,
+            kill_windows: &KILL_WINDOWS,
             server: Some(server),
             live: baseline.live,
             rng: StdRng::seed_from_u64(seed),
@@ -246,7 +250,7 @@ impl Rig {
             }
         };
         let capability = api::CapabilityArea::try_from(1 + (cycle % 15) as i32).unwrap();
-        let may_abort = self.flags.contains(&ABORT_FLAG);
+        let may_abort = self.flags.iter().any(|f| f.starts_with("--test-abort"));
         let storm = Storm::new(
             channel,
             self.tokens.clone(),
@@ -419,4 +423,39 @@ async fn a_landing_cut_short_by_a_crash_is_completed_at_restart() {
         aborted >= ABORTED_AT_LEAST,
         "only {aborted} of {ABORT_CYCLES} cycles reached the abort: the test proves too little"
     );
+}
+
+/// Kills late, so that a switch that aborts at the Nth landing has the time to fire.
+const LATE_KILLS: [(std::ops::Range<u64>, u32); 1] = [(900..1500, 1)];
+
+/// The hidden switch of the fixed store that aborts between the parts of a landing.
+const POINT_FLAG: &str = "--test-abort-at-landing-point";
+/// Each start aborts at its 10th landing, at each of these points.
+const POINTS: [&str; 4] = ["before-batch:10", "after-batch:10", "after-flush:10", "after-sync:10"];
+const POINT_CYCLES: usize = 3;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_landing_cut_at_each_of_its_points_is_all_or_nothing() {
+    for point in POINTS {
+        let mut rig = Rig::start(&[POINT_FLAG, point]).await;
+        rig.kill_windows = &LATE_KILLS;
+        let mut aborted = 0;
+        for cycle in 0..POINT_CYCLES {
+            let r = rig.cycle(cycle).await;
+            eprintln!("{point}: {}", r.line());
+            assert!(r.clean(), "{point}: {}", r.details());
+            aborted += usize::from(r.aborted);
+        }
+        assert!(aborted > 0, "{point}: no cycle reached the abort: the test proves too little");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_sync_stops_the_store_and_a_restart_keeps_every_acknowledged_write() {
+    eprintln!("{}", failstop::fail_stop(&["--test-fail-sync", "12"]).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_landing_stops_the_store_and_a_restart_keeps_every_acknowledged_write() {
+    eprintln!("{}", failstop::fail_stop(&["--test-fail-landing", "12"]).await);
 }
