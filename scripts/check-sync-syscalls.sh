@@ -18,6 +18,7 @@ if ! command -v strace >/dev/null 2>&1; then
   $sudo apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq strace >/dev/null
 fi
+python3 scripts/check_sync_syscalls.py selftest
 cargo build --release --quiet
 work=$(mktemp -d)
 data=$work/data

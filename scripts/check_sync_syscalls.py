@@ -21,6 +21,8 @@ for every acknowledgement at time T:
 sync_file_range is not a sync (it flushes neither metadata nor the drive's cache).
 syncfs(2) and sync(2) count as syncing everything. Prints PASS, or FAIL with the
 violations, and exits 1 on FAIL.
+
+`selftest`: the checker on hand-written traces, correct ones and one per fault.
 """
 
 import argparse
@@ -332,6 +334,63 @@ def check(args):
     return 1 if failed else 0
 
 
+def selftest():
+    """The checker on small hand-written traces: it must pass the correct ones and fail
+    each fault, so neither verdict is built in."""
+    import tempfile
+
+    D = "/data"
+    head = [
+        f'1 1.000 mkdir("{D}/store", 0777) = 0',
+        f'1 1.001 openat(AT_FDCWD, "{D}/store", O_RDONLY|O_DIRECTORY|O_CLOEXEC) = 3',
+        "1 1.002 fsync(3)       = 0",
+        f'1 1.003 openat(AT_FDCWD, "{D}", O_RDONLY|O_DIRECTORY|O_CLOEXEC) = 4',
+        "1 1.004 fsync(4)       = 0",
+        f'1 1.010 openat(AT_FDCWD, "{D}/store/db", O_RDWR|O_CREAT|O_CLOEXEC, 0644) = 5',
+        '1 1.011 pwrite64(5, ""..., 100, 0) = 100',
+        "2 1.012 dup(5) = 6",
+        "2 1.013 fdatasync(6 <unfinished ...>",
+        "1 1.014 fsync(3 <unfinished ...>",
+        "2 1.015 <... fdatasync resumed>) = 0",
+        "1 1.016 <... fsync resumed>) = 0",
+    ]
+    cases = {
+        "synced through a dup, directory synced": (head, True),
+        "a write after the sync": (head + ['1 1.017 write(5, ""..., 10) = 10'], False),
+        "sync_file_range is no sync": (
+            head + ['1 1.017 write(5, ""..., 10) = 10', "1 1.018 sync_file_range(5, 0, 10, 7) = 0"], False),
+        "a sync of the fd after it was closed and reused": (
+            head + ['1 1.017 write(5, ""..., 10) = 10', "1 1.018 close(5) = 0",
+                    f'1 1.019 openat(AT_FDCWD, "/elsewhere", O_RDONLY) = 5', "1 1.020 fsync(5) = 0"], False),
+        "a new file whose directory is not synced": (
+            head + [f'1 1.017 openat(AT_FDCWD, "{D}/store/blobs-1", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 7',
+                    "1 1.018 fsync(7) = 0"], False),
+        "a new file, then its directory synced": (
+            head + [f'1 1.017 openat(AT_FDCWD, "{D}/store/blobs-1", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 7',
+                    '1 1.0175 write(7, ""..., 10) = 10', "1 1.018 fsync(7) = 0", "1 1.019 fsync(3) = 0"], True),
+        "an unlink whose directory is not synced": (head + [f'1 1.017 unlink("{D}/store/old") = 0'], False),
+        "a rename, then the directory synced": (
+            head + [f'1 1.017 rename("{D}/store/a.tmp", "{D}/store/a") = 0', "1 1.018 fsync(3) = 0"], True),
+    }
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (lines, want) in cases.items():
+            trace, acks = os.path.join(tmp, "trace"), os.path.join(tmp, "acks")
+            open(trace, "w").write("\n".join(lines) + "\n")
+            open(acks, "w").write("1.100 ack\n")
+            ns = argparse.Namespace(trace=trace, acks=acks, data_dir=D, blobs=1, min_blobs=1, show=5)
+            import contextlib
+            import io
+
+            with contextlib.redirect_stdout(io.StringIO()):
+                got = check(ns) == 0
+            if got != want:
+                failures += 1
+                print(f"selftest: {name}: {'PASS' if got else 'FAIL'}, expected {'PASS' if want else 'FAIL'}")
+    print(f"selftest: {len(cases) - failures} of {len(cases)} hand-written traces judged as expected")
+    return 1 if failures else 0
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -348,7 +407,10 @@ def main():
     c.add_argument("--blobs", type=int, default=0)
     c.add_argument("--min-blobs", type=int, default=1)
     c.add_argument("--show", type=int, default=25, help="violations shown per kind")
+    sub.add_parser("selftest")
     a = p.parse_args()
+    if a.cmd == "selftest":
+        return selftest()
     if a.cmd == "drive":
         drive(a)
         return 0
