@@ -42,11 +42,26 @@ pub struct ServeArgs {
     /// (still durable before the answer; slower). Shows what group commit buys.
     #[arg(long, env = "LCM_NO_GROUP_COMMIT", hide = true)]
     pub no_group_commit: bool,
-    /// TEST ONLY: abort in the middle of the N-th landing of two commits or more (journal
-    /// and half the writes on disk). Exists so a test can show the next start completes
-    /// the landing. Never use in production.
+    /// TEST ONLY: abort in the N-th landing of two commits or more, right after its batch
+    /// is applied in sled's memory (sled's own flusher may have written part of it). Exists
+    /// so a test can show the next start holds each commit whole or not at all. Never use
+    /// in production.
     #[arg(long, env = "LCM_TEST_ABORT_MID_LANDING", hide = true, value_name = "N")]
     pub test_abort_mid_landing: Option<u64>,
+    /// TEST ONLY: the N-th sync of the store fails (as a failed fdatasync would), which
+    /// fails the store. Never use in production.
+    #[arg(long, env = "LCM_TEST_FAIL_SYNC", hide = true, value_name = "N")]
+    pub test_fail_sync: Option<u64>,
+    /// TEST ONLY: the N-th landing fails before its batch is applied, which fails the
+    /// store. Never use in production.
+    #[arg(long, env = "LCM_TEST_FAIL_LANDING", hide = true, value_name = "N")]
+    pub test_fail_landing: Option<u64>,
+    /// TEST ONLY: abort the process at POINT of the N-th landing: before-batch,
+    /// after-batch (before sled's flush), after-flush (before the fdatasync) or
+    /// after-sync (before writers are told). Never use in production.
+    #[arg(long, env = "LCM_TEST_ABORT_AT_LANDING_POINT", hide = true, value_name = "POINT:N",
+          value_parser = crate::store::LandingPoint::parse_at)]
+    pub test_abort_at_landing_point: Option<(crate::store::LandingPoint, u64)>,
     /// Target share of women in seats (0 to 1) that the gender report compares against.
     #[arg(long, env = "LCM_WOMEN_TARGET_SHARE", default_value_t = 0.15, value_parser = parse_share)]
     pub women_target_share: f64,
@@ -96,6 +111,9 @@ impl ServeArgs {
             unsafe_no_flush: false,
             no_group_commit: false,
             test_abort_mid_landing: None,
+            test_fail_sync: None,
+            test_fail_landing: None,
+            test_abort_at_landing_point: None,
             women_target_share: 0.15,
             targets_file: None,
             tls_cert: None,

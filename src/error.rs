@@ -81,6 +81,9 @@ pub enum AppError {
     Unimplemented(String),
     #[error("the store is unavailable: {0}")]
     Unavailable(String),
+    /// The store has failed (fail-stop): nothing is read or written until a restart.
+    #[error("{0}")]
+    StoreFailed(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -137,8 +140,14 @@ impl AppError {
 
 impl From<crate::store::StoreError> for AppError {
     fn from(e: crate::store::StoreError) -> Self {
-        tracing::error!(error = %e, "store failure");
-        AppError::Unavailable(e.to_string())
+        match e {
+            // Logged once, where the store failed.
+            crate::store::StoreError::Failed(_) => AppError::StoreFailed(e.to_string()),
+            e => {
+                tracing::error!(error = %e, "store failure");
+                AppError::Unavailable(e.to_string())
+            }
+        }
     }
 }
 
@@ -173,6 +182,7 @@ impl From<AppError> for Status {
             AppError::Overloaded(_) => (Code::ResourceExhausted, info("OVERLOADED")),
             AppError::Unimplemented(_) => (Code::Unimplemented, info("UNIMPLEMENTED")),
             AppError::Unavailable(_) => (Code::Unavailable, info("STORE_UNAVAILABLE")),
+            AppError::StoreFailed(_) => (Code::Unavailable, info("STORE_FAILED")),
             AppError::Internal(_) => (Code::Internal, info("INTERNAL")),
         };
         Status::with_error_details(code, message, details)

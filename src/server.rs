@@ -8,7 +8,7 @@ use crate::auth::{AuthLayer, Authenticator};
 use crate::config::ServeArgs;
 use crate::domain::{Principal, Role};
 use crate::service::{Ctx, admin};
-use crate::store::{Durability, Store, StoreConfig, WriteSet};
+use crate::store::{Durability, LandingFaults, Store, StoreConfig, WriteSet};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -85,7 +85,12 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
             (false, true) => Durability::FlushEachWrite,
             (false, false) => Durability::FlushBeforeAck,
         },
-        abort_mid_landing: args.test_abort_mid_landing,
+        faults: LandingFaults {
+            abort_mid_landing: args.test_abort_mid_landing,
+            fail_landing: args.test_fail_landing,
+            abort_at: args.test_abort_at_landing_point,
+        },
+        fail_sync: args.test_fail_sync,
     };
     let store = Store::open(&store_path(&args.data_dir), &config)?;
     let auth = Authenticator::new(store.clone());
@@ -147,6 +152,14 @@ pub async fn serve_tls(
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter.set_serving::<api::need_service_server::NeedServiceServer<Ctx>>().await;
     health_reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    // Fail-stop: once the store has failed, health says NOT_SERVING until a restart.
+    let mut failure = ctx.store.failure();
+    let health_watch = tokio::spawn(async move {
+        if failure.wait_for(Option::is_some).await.is_ok() {
+            health_reporter.set_not_serving::<api::need_service_server::NeedServiceServer<Ctx>>().await;
+            health_reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+        }
+    });
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(api::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -200,6 +213,7 @@ pub async fn serve_tls(
             "connections still open after the shutdown grace period; closing them"
         ),
     }
+    health_watch.abort();
     store.flush()?;
     tracing::info!("server stopped; store flushed");
     Ok(())

@@ -285,19 +285,12 @@ fn write_trees(parsed: &Parsed<'_>, store_path: &Path) -> Result<(), BackupError
     let config = super::StoreConfig::durable(16 << 20);
     let store = Store::open(store_path, &config)?;
     for (tree, entries) in &parsed.trees {
-        let t = store.tree(*tree);
         // Opening wrote the meta entries of a new store; the backup's replace them.
-        t.clear()?;
-        let mut batch = sled::Batch::default();
-        for (k, v) in entries {
-            batch.insert(*k, *v);
-        }
-        t.apply_batch(batch)?;
-        if t.len() != entries.len() {
+        if store.replace_table(*tree, entries)? != entries.len() {
             return Err(BackupError::Malformed(format!("tree {:?} has duplicate keys", tree.name())));
         }
     }
-    let last_event = store.tree(TreeId::Events).last()?.and_then(|(k, _)| keys::id_from_key(&k)).map_or(0, |id| id.0);
+    let last_event = store.last_landed_id(TreeId::Events)?;
     if last_event != parsed.info.last_event_sequence {
         return Err(BackupError::Malformed(format!(
             "the event log ends at {last_event}, the header says {}",

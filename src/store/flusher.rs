@@ -5,9 +5,10 @@
 //! lander already lands the next group. Writers wait asynchronously; no request pays one
 //! fsync or one landing of its own.
 
-use super::pending::Pending;
-use super::{Durability, StoreError, StoreResult};
+use super::pending::{LandingPoint, Pending, abort_at};
+use super::{Durability, Failure, StoreConfig, StoreError, StoreResult};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -21,30 +22,79 @@ use tokio::sync::watch;
 /// file's metadata (its length, as the log grows); sled itself fsyncs only from its
 /// background thread, every `flush_every_ms`. Without the fdatasync an acknowledged write
 /// survives a process crash but not necessarily a power cut.
+///
+/// A failed flush or sync fails the store ([`Failure`]): after a failed fdatasync Linux
+/// may have dropped the dirty pages and report success next time, so nothing written
+/// after it can be trusted to be on disk.
 #[derive(Clone)]
 pub(super) struct Syncer {
     db: sled::Db,
     log: Arc<std::fs::File>,
     pending: Arc<Pending>,
+    failure: Arc<Failure>,
+    /// TEST ONLY: the n-th sync fails.
+    fail_sync: Option<u64>,
+    /// TEST ONLY: abort at a point after the batch of the n-th landing.
+    abort_at: Option<(LandingPoint, u64)>,
+    syncs: Arc<AtomicU64>,
 }
 
 impl Syncer {
     /// `store_dir` is the directory sled was opened on; sled keeps its log in `db` there.
-    pub(super) fn open(db: sled::Db, store_dir: &Path, pending: Arc<Pending>) -> StoreResult<Syncer> {
+    pub(super) fn open(
+        db: sled::Db,
+        store_dir: &Path,
+        pending: Arc<Pending>,
+        failure: Arc<Failure>,
+        config: &StoreConfig,
+    ) -> StoreResult<Syncer> {
         let log = std::fs::File::open(store_dir.join("db"))?;
-        Ok(Syncer { db, log: Arc::new(log), pending })
+        Ok(Syncer {
+            db,
+            log: Arc::new(log),
+            pending,
+            failure,
+            fail_sync: config.fail_sync,
+            abort_at: config.faults.abort_at,
+            syncs: Arc::new(AtomicU64::new(0)),
+        })
     }
 
     /// Lands every pending commit, then makes sled durable.
     pub(super) fn flush(&self) -> StoreResult<()> {
-        self.pending.land()?;
-        self.sync()
+        let (_, landing) = self.pending.land()?;
+        self.sync(landing)
     }
 
-    /// Makes what is in sled durable.
-    fn sync(&self) -> StoreResult<()> {
-        self.db.flush()?;
-        self.log.sync_data()?;
+    /// TEST ONLY: aborts if asked to at `point` of a landing up to `landing`.
+    fn maybe_abort(&self, point: LandingPoint, landing: u64) {
+        if let Some((p, n)) = self.abort_at
+            && p == point
+            && landing >= n
+        {
+            abort_at(point, n);
+        }
+    }
+
+    /// Makes what is in sled durable: every landing up to `landing` (0 if unknown).
+    fn sync(&self, landing: u64) -> StoreResult<()> {
+        self.failure.check()?;
+        let n = self.syncs.fetch_add(1, Ordering::Relaxed) + 1;
+        let result = (|| -> StoreResult<()> {
+            self.db.flush()?;
+            self.maybe_abort(LandingPoint::AfterFlush, landing);
+            if self.fail_sync == Some(n) {
+                return Err(StoreError::Io(std::io::Error::other(format!(
+                    "TEST ONLY: sync {n} fails (--test-fail-sync)"
+                ))));
+            }
+            self.log.sync_data()?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            return Err(self.failure.fail("a flush or sync of the store", &e));
+        }
+        self.maybe_abort(LandingPoint::AfterSync, landing);
         Ok(())
     }
 }
@@ -73,6 +123,8 @@ struct Request {
 struct Landed {
     commit: u64,
     last_event: u64,
+    /// The number of the last landing.
+    landing: u64,
     /// Landings up to this commit failed, with this error.
     failed: Option<(u64, String)>,
     stop: bool,
@@ -117,7 +169,7 @@ pub(super) struct Flusher {
 }
 
 impl Flusher {
-    pub(super) fn start(syncer: Syncer, durability: Durability, last_event: u64) -> Flusher {
+    pub(super) fn start(syncer: Syncer, durability: Durability, last_event: u64) -> StoreResult<Flusher> {
         let shared = Arc::new(Shared {
             request: Mutex::new(Request::default()),
             wake: Condvar::new(),
@@ -131,15 +183,30 @@ impl Flusher {
         let (mut lander, mut sync_thread) = (None, None);
         if durability == Durability::FlushBeforeAck {
             let (pending, s) = (syncer.pending.clone(), shared.clone());
-            lander = std::thread::Builder::new().name("lcm-lander".into()).spawn(move || land_loop(&pending, &s)).ok();
-            let (syncer, s, flushed_tx, events_tx) =
+            let spawned = std::thread::Builder::new().name("lcm-lander".into()).spawn(move || land_loop(&pending, &s));
+            lander = Some(spawned.map_err(|e| syncer.failure.fail("starting the lander thread", &e))?);
+            let (sy, s, flushed_tx, events_tx) =
                 (syncer.clone(), shared.clone(), flushed_tx.clone(), events_tx.clone());
-            sync_thread = std::thread::Builder::new()
+            let spawned = std::thread::Builder::new()
                 .name("lcm-flusher".into())
-                .spawn(move || sync_loop(&syncer, &s, &flushed_tx, &events_tx))
-                .ok();
+                .spawn(move || sync_loop(&sy, &s, &flushed_tx, &events_tx));
+            match spawned {
+                Ok(t) => sync_thread = Some(t),
+                Err(e) => {
+                    let error = syncer.failure.fail("starting the syncer thread", &e);
+                    // Stop the lander before giving up.
+                    if let Ok(mut r) = shared.request.lock() {
+                        r.stop = true;
+                    }
+                    shared.wake.notify_one();
+                    if let Some(t) = lander.take() {
+                        let _ = t.join();
+                    }
+                    return Err(error);
+                }
+            }
         }
-        Flusher { shared, flushed, flushed_tx, events, events_tx, durability, syncer, lander, sync_thread }
+        Ok(Flusher { shared, flushed, flushed_tx, events, events_tx, durability, syncer, lander, sync_thread })
     }
 
     /// Called under the writer gate right after a commit.
@@ -150,13 +217,12 @@ impl Flusher {
                 self.events_tx.send_modify(|e| *e = last_event);
                 self.flushed_tx.send_modify(|f| f.upto = commit);
             }
-            Durability::FlushEachWrite => match self.syncer.flush() {
+            Durability::FlushEachWrite => match self.syncer.sync(0) {
                 Ok(_) => {
                     self.events_tx.send_modify(|e| *e = last_event);
                     self.flushed_tx.send_modify(|f| f.upto = commit);
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "flush failed; the write covered by it is refused");
                     self.flushed_tx.send_modify(|f| {
                         f.failed_upto = commit;
                         f.error = Some(e.to_string());
@@ -164,9 +230,18 @@ impl Flusher {
                 }
             },
             Durability::FlushBeforeAck => {
-                if let Ok(mut p) = self.shared.request.lock() {
-                    p.commit = commit;
-                    p.last_event = last_event;
+                match self.shared.request.lock() {
+                    Ok(mut p) => {
+                        p.commit = commit;
+                        p.last_event = last_event;
+                    }
+                    Err(_) => {
+                        let e = self.syncer.failure.poisoned("lander request");
+                        self.flushed_tx.send_modify(|f| {
+                            f.failed_upto = commit;
+                            f.error = Some(e.to_string());
+                        });
+                    }
                 }
                 self.shared.wake.notify_one();
             }
@@ -177,7 +252,12 @@ impl Flusher {
     /// (shutdown, backups, bulk fills), and publishes that: their writers are woken and
     /// their events become readable without waiting for the group flusher's next round.
     pub(super) fn flush(&self) -> StoreResult<()> {
-        let (commit, last_event) = self.shared.request.lock().map(|r| (r.commit, r.last_event)).unwrap_or((0, 0));
+        let (commit, last_event) = self
+            .shared
+            .request
+            .lock()
+            .map(|r| (r.commit, r.last_event))
+            .map_err(|_| self.syncer.failure.poisoned("lander request"))?;
         self.syncer.flush()?;
         // Events first: once a writer is acknowledged, its events must be readable.
         self.events_tx.send_modify(|e| *e = (*e).max(last_event));
@@ -205,6 +285,8 @@ impl Flusher {
                     return Ok(());
                 }
                 if f.failed_upto >= commit {
+                    // A failed landing or sync fails the store; say so.
+                    self.syncer.failure.check()?;
                     return Err(StoreError::Flush(f.error.clone().unwrap_or_default()));
                 }
             }
@@ -268,9 +350,10 @@ fn land_loop(pending: &Pending, shared: &Shared) {
             let result = pending.land();
             if let Ok(mut l) = shared.landed.lock() {
                 match result {
-                    Ok(_) => {
+                    Ok((_, landing)) => {
                         l.commit = target;
                         l.last_event = last_event;
+                        l.landing = l.landing.max(landing);
                     }
                     Err(e) => l.failed = Some((target, e.to_string())),
                 }
@@ -288,7 +371,7 @@ fn land_loop(pending: &Pending, shared: &Shared) {
 fn sync_loop(syncer: &Syncer, shared: &Shared, flushed: &watch::Sender<Flushed>, events: &watch::Sender<u64>) {
     let mut done = 0u64;
     loop {
-        let (target, last_event, failed, stop) = {
+        let (target, last_event, landing, failed, stop) = {
             let Ok(mut l) = shared.landed.lock() else { return };
             while l.commit <= done && l.failed.is_none() && !l.stop {
                 l = match shared.landed_wake.wait(l) {
@@ -296,17 +379,18 @@ fn sync_loop(syncer: &Syncer, shared: &Shared, flushed: &watch::Sender<Flushed>,
                     Err(_) => return,
                 };
             }
-            (l.commit, l.last_event, l.failed.take(), l.stop)
+            (l.commit, l.last_event, l.landing, l.failed.take(), l.stop)
         };
         if target > done {
-            match syncer.sync() {
+            match syncer.sync(landing) {
                 Ok(()) => {
                     // Events first: once a writer is acknowledged, its events must be readable.
                     events.send_modify(|e| *e = (*e).max(last_event));
                     flushed.send_modify(|f| f.upto = f.upto.max(target));
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, "flush failed; writes covered by it are refused");
+                    // The store has failed (logged once there): every commit so far is
+                    // refused, and every later one is refused at commit.
                     flushed.send_modify(|f| {
                         f.failed_upto = f.failed_upto.max(target);
                         f.error = Some(e.to_string());
@@ -316,7 +400,6 @@ fn sync_loop(syncer: &Syncer, shared: &Shared, flushed: &watch::Sender<Flushed>,
             done = target;
         }
         if let Some((upto, error)) = failed {
-            tracing::error!(error = %error, "landing failed; writes covered by it are refused");
             flushed.send_modify(|f| {
                 f.failed_upto = f.failed_upto.max(upto);
                 f.error = Some(error);

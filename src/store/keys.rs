@@ -1,10 +1,16 @@
-//! Key layout of the sled trees. Integers are big-endian so that iteration order is
-//! numeric; composite keys put the fixed-width part first.
+//! Key layout. Every table lives in one sled tree, [`TABLES`], each under a one-byte
+//! prefix (its [`TreeId`] number), so that a landing of any number of commits touching
+//! any tables is one `Tree::apply_batch` (see docs/STORAGE.md). Within a table, integers
+//! are big-endian so that iteration order is numeric; composite keys put the fixed-width
+//! part first. The prefix never leaves `store/`: callers name a table and a key.
 
 use crate::domain::{Alpha3, Id};
 
-/// The trees of the store. Every state change is applied atomically to the trees it
-/// touches.
+/// The name of the one sled tree that holds every table.
+pub(super) const TABLES: &str = "lcm_tables";
+
+/// The tables of the store (historically one sled tree each, hence the name). Every state
+/// change is applied atomically to the tables it touches.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum TreeId {
     /// Format version, page-token key.
@@ -83,6 +89,21 @@ impl TreeId {
             TreeId::RecipientSeats => "recipient_seats",
         }
     }
+}
+
+impl TreeId {
+    /// The one-byte prefix of this table's keys in [`TABLES`].
+    pub(super) fn prefix(self) -> u8 {
+        self as u8
+    }
+}
+
+/// `key` of `table` as stored in [`TABLES`]: the table's prefix, then the key.
+pub(super) fn table_key(table: TreeId, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + key.len());
+    k.push(table.prefix());
+    k.extend_from_slice(key);
+    k
 }
 
 pub fn id_key(id: Id) -> [u8; 8] {

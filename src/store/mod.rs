@@ -4,13 +4,19 @@
 //! needs, builds a [`WriteSet`] (records, indexes, events, the idempotency entry) and
 //! commits it. A commit is visible to every read at once, but reaches sled later
 //! ([`pending`]): the group flusher lands all commits made since its last round in sled at
-//! once, crash-atomically through a journal, then flushes sled and fdatasyncs its log
+//! once, crash-atomically as one batch of the one tree that holds every table ([`keys`]),
+//! then flushes sled and fdatasyncs its log
 //! ([`flusher::Syncer`]) and wakes their writers, which wait for that
 //! ([`Store::durable`]) after releasing the gate. Concurrent writers share one landing and
 //! one flush (group commit), so durability costs neither one fsync nor one sled batch per
 //! request. Events become visible to readers of the log only once durable.
 //!
 //! Values carry a format-version byte so the encoding can evolve.
+//!
+//! Fail-stop: the first failed landing, flush or sync, a thread that cannot start or a
+//! poisoned lock fails the store ([`Failure`]): the cause is logged once, every later read
+//! and write is refused with [`StoreError::Failed`], and [`Store::failure`] tells the
+//! server to report NOT_SERVING. A restart recovers what is on disk.
 
 pub mod backup;
 mod digest;
@@ -23,17 +29,22 @@ pub use digest::ContentDigest;
 pub use flusher::Arriving;
 use flusher::{Flusher, Syncer};
 pub use keys::TreeId;
-pub use pending::Merged;
 use pending::Pending;
+pub use pending::{LandingFaults, LandingPoint, Merged};
 use serde::{Serialize, de::DeserializeOwned};
 use std::collections::VecDeque;
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use tokio::sync::watch;
 
 /// The encoding version written in front of every value.
 pub const FORMAT_VERSION: u8 = 1;
+
+/// The layout of the store on disk, kept under [`keys::META_FORMAT_VERSION`]. 1: one sled
+/// tree per table with a landing journal (refused now); 2: every table in one tree under
+/// a one-byte prefix ([`keys::TABLES`]).
+pub const STORE_FORMAT_VERSION: u8 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -49,6 +60,50 @@ pub enum StoreError {
     Flush(String),
     #[error("the writer gate is poisoned")]
     Poisoned,
+    #[error(
+        "{0} was written by lcm with store format 1 (one sled tree per table), which this build \
+         does not read (it reads format {STORE_FORMAT_VERSION}); take a backup with the older build \
+         (`lcm backup`) and restore it with this one (`lcm restore`)"
+    )]
+    OldLayout(String),
+    #[error("the store has failed and refuses reads and writes until the server restarts: {0}")]
+    Failed(String),
+}
+
+/// The store's fail-stop state: the first failure's cause, once set never cleared.
+pub(crate) struct Failure {
+    cause: OnceLock<String>,
+    tx: watch::Sender<Option<String>>,
+}
+
+impl Failure {
+    fn new() -> Failure {
+        Failure { cause: OnceLock::new(), tx: watch::channel(None).0 }
+    }
+
+    /// `Err(Failed)` once the store has failed.
+    pub(crate) fn check(&self) -> StoreResult<()> {
+        match self.cause.get() {
+            Some(cause) => Err(StoreError::Failed(cause.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Fails the store because `what` failed with `error` (the first cause wins and is
+    /// logged, once); returns the error to give the caller.
+    pub(crate) fn fail(&self, what: &str, error: &dyn std::fmt::Display) -> StoreError {
+        let cause = format!("{what} failed: {error}");
+        if self.cause.set(cause.clone()).is_ok() {
+            tracing::error!(cause = %cause, "the store has failed: it refuses every read and write until a restart");
+            self.tx.send_replace(Some(cause.clone()));
+        }
+        StoreError::Failed(self.cause.get().cloned().unwrap_or(cause))
+    }
+
+    /// Fails the store because a thread panicked while holding `lock`.
+    pub(crate) fn poisoned(&self, lock: &str) -> StoreError {
+        self.fail(&format!("a thread holding the {lock} lock (it panicked)"), &"lock poisoned")
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -62,7 +117,8 @@ pub enum Durability {
     /// writer itself under the writer gate (no group commit): shows what group commit buys.
     FlushEachWrite,
     /// TEST ONLY: acknowledge at once and never flush (sled's background flush is off
-    /// too). Exists so the crash harness can show that it catches lost writes.
+    /// too; commits land in sled only in large groups). Exists so the crash harness can
+    /// show that it catches lost writes.
     UnsafeNoFlush,
 }
 
@@ -70,16 +126,21 @@ pub enum Durability {
 pub struct StoreConfig {
     pub cache_bytes: u64,
     pub durability: Durability,
-    /// TEST ONLY: abort the process in the middle of the n-th landing of two commits or
-    /// more, with its journal and half of its operations on disk, so that a test can show
-    /// the next open completes it. `None` in production.
-    pub abort_mid_landing: Option<u64>,
+    /// TEST ONLY: faults of the landing; all `None` in production.
+    pub faults: LandingFaults,
+    /// TEST ONLY: the n-th sync fails (`--test-fail-sync`). `None` in production.
+    pub fail_sync: Option<u64>,
 }
 
 impl StoreConfig {
     /// Group commit with flush before acknowledgement and `cache_bytes` of sled cache.
     pub fn durable(cache_bytes: u64) -> StoreConfig {
-        StoreConfig { cache_bytes, durability: Durability::FlushBeforeAck, abort_mid_landing: None }
+        StoreConfig {
+            cache_bytes,
+            durability: Durability::FlushBeforeAck,
+            faults: LandingFaults::default(),
+            fail_sync: None,
+        }
     }
 }
 
@@ -229,9 +290,7 @@ impl Writer<'_> {
     /// committed.
     pub fn commit(mut self, mut ws: WriteSet) -> StoreResult<(Ticket, Vec<Event>)> {
         let pending = &self.store.inner.pending;
-        if let Some(e) = pending.failed() {
-            return Err(StoreError::Flush(format!("an earlier write failed to reach the store: {e}")));
-        }
+        self.store.inner.failure.check()?;
         let first = self.state.next_event;
         for (i, e) in ws.events.iter_mut().enumerate() {
             e.sequence = first + i as u64;
@@ -239,9 +298,17 @@ impl Writer<'_> {
         }
         let commit = self.state.commits + 1;
         let ops = ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
-        let queued = pending.add(commit, ops);
-        let durability = self.store.inner.durability;
-        if durability != Durability::FlushBeforeAck || queued > pending::MAX_QUEUED_OPS {
+        let queued = pending.add(commit, ops)?;
+        // FlushEachWrite lands (and syncs) each commit itself. UnsafeNoFlush lands only
+        // when the queue is long: an acknowledged write then lives in memory alone, as the
+        // mode promises, so the crash harness can show it reports lost writes (a landing
+        // writes sled's previous IO buffer to the file, where SIGKILL cannot reach it).
+        let limit = match self.store.inner.durability {
+            Durability::FlushEachWrite => 0,
+            Durability::UnsafeNoFlush => pending::UNSAFE_QUEUED_OPS,
+            Durability::FlushBeforeAck => pending::MAX_QUEUED_OPS,
+        };
+        if queued > limit {
             pending.land()?;
         }
         self.state.next_event = first + ws.events.len() as u64;
@@ -253,7 +320,9 @@ impl Writer<'_> {
 }
 
 struct Inner {
-    trees: Vec<sled::Tree>,
+    /// Every table, under its one-byte prefix ([`keys::TABLES`]).
+    tree: sled::Tree,
+    failure: Arc<Failure>,
     /// Commits not yet in sled; every read consults it first.
     pending: Arc<Pending>,
     durability: Durability,
@@ -267,11 +336,15 @@ struct Inner {
     recent: RwLock<VecDeque<Arc<Event>>>,
 }
 
-/// Opens the sled database at `path` and every tree of [`TreeId::ALL`].
-fn open_sled(path: &Path, cache_bytes: u64, flush_every_ms: Option<u64>) -> StoreResult<(sled::Db, Vec<sled::Tree>)> {
+/// Opens the sled database at `path` and its one tree of tables, [`keys::TABLES`].
+fn open_sled(path: &Path, cache_bytes: u64, flush_every_ms: Option<u64>) -> StoreResult<(sled::Db, sled::Tree)> {
     let db = sled::Config::new().path(path).cache_capacity(cache_bytes).flush_every_ms(flush_every_ms).open()?;
-    let trees = TreeId::ALL.iter().map(|t| db.open_tree(t.name())).collect::<Result<Vec<_>, _>>()?;
-    Ok((db, trees))
+    // A format-1 store kept each table in a tree of its own, "meta" among them.
+    if db.tree_names().iter().any(|n| n.as_ref() == TreeId::Meta.name().as_bytes()) {
+        return Err(StoreError::OldLayout(path.display().to_string()));
+    }
+    let tree = db.open_tree(keys::TABLES)?;
+    Ok((db, tree))
 }
 
 /// BENCHMARK ONLY: opens the sled database at `path` exactly as [`Store::open`] does, with
@@ -285,14 +358,12 @@ pub fn open_bare<T>(
     read_all: bool,
     measure: impl FnOnce() -> T,
 ) -> StoreResult<(u64, T)> {
-    let (_db, trees) = open_sled(path, cache_bytes, Some(1000))?;
+    let (_db, tree) = open_sled(path, cache_bytes, Some(1000))?;
     let mut entries = 0u64;
     if read_all {
-        for tree in &trees {
-            for kv in tree.iter() {
-                std::hint::black_box(kv?);
-                entries += 1;
-            }
+        for kv in tree.iter() {
+            std::hint::black_box(kv?);
+            entries += 1;
         }
     }
     Ok((entries, measure()))
@@ -313,21 +384,17 @@ impl Store {
             Durability::FlushBeforeAck | Durability::FlushEachWrite => Some(1000),
             Durability::UnsafeNoFlush => None,
         };
-        let (db, trees) = open_sled(path, config.cache_bytes, flush_every)?;
-        let meta = &trees[TreeId::Meta as usize];
-        match meta.get(keys::META_FORMAT_VERSION)? {
-            Some(v) if v.as_ref() == [FORMAT_VERSION] => {}
+        let (db, tree) = open_sled(path, config.cache_bytes, flush_every)?;
+        let meta_get = |key: &[u8]| tree.get(keys::table_key(TreeId::Meta, key));
+        let meta_put = |key: &[u8], value: &[u8]| tree.insert(keys::table_key(TreeId::Meta, key), value);
+        match meta_get(keys::META_FORMAT_VERSION)? {
+            Some(v) if v.as_ref() == [STORE_FORMAT_VERSION] => {}
             Some(v) => return Err(StoreError::UnknownFormat(v.first().copied().unwrap_or(0))),
             None => {
-                meta.insert(keys::META_FORMAT_VERSION, &[FORMAT_VERSION])?;
+                meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?;
             }
         }
-        let journal = db.open_tree(pending::JOURNAL)?;
-        let replayed = pending::replay(&journal, &trees)?;
-        if replayed > 0 {
-            tracing::warn!(operations = replayed, "completed a landing that was interrupted");
-        }
-        let page_token_key = match meta.get(keys::META_PAGE_TOKEN_KEY)? {
+        let page_token_key = match meta_get(keys::META_PAGE_TOKEN_KEY)? {
             Some(k) if k.len() == 32 => {
                 let mut key = [0u8; 32];
                 key.copy_from_slice(&k);
@@ -335,16 +402,18 @@ impl Store {
             }
             _ => {
                 let key: [u8; 32] = rand::random();
-                meta.insert(keys::META_PAGE_TOKEN_KEY, &key)?;
+                meta_put(keys::META_PAGE_TOKEN_KEY, &key)?;
                 key
             }
         };
         db.flush()?;
-        let last_key = |tree: TreeId| -> StoreResult<u64> {
-            Ok(trees[tree as usize].last()?.and_then(|(k, _)| keys::id_from_key(&k)).map_or(0, |id| id.0))
+        let last_key = |table: TreeId| -> StoreResult<u64> {
+            let last =
+                pending::table_range(&tree, table, Bound::Unbounded, Bound::Unbounded).next_back().transpose()?;
+            Ok(last.and_then(|(k, _)| keys::id_from_key(&k)).map_or(0, |id| id.0))
         };
         let mut next_id = [1u64; Kind::ALL.len()];
-        for (kind, tree) in [
+        for (kind, table) in [
             (Kind::Need, TreeId::Needs),
             (Kind::Offer, TreeId::Offers),
             (Kind::Centre, TreeId::Centres),
@@ -352,15 +421,17 @@ impl Store {
             (Kind::Match, TreeId::Matches),
             (Kind::Arrangement, TreeId::Arrangements),
         ] {
-            next_id[kind as usize] = last_key(tree)? + 1;
+            next_id[kind as usize] = last_key(table)? + 1;
         }
         let last_event = last_key(TreeId::Events)?;
-        let pending = Arc::new(Pending::new(trees.clone(), journal, config.abort_mid_landing));
-        let syncer = Syncer::open(db.clone(), path, pending.clone())?;
-        let flusher = Flusher::start(syncer, config.durability, last_event);
+        let failure = Arc::new(Failure::new());
+        let pending = Arc::new(Pending::new(tree.clone(), config.faults.clone(), failure.clone()));
+        let syncer = Syncer::open(db.clone(), path, pending.clone(), failure.clone(), config)?;
+        let flusher = Flusher::start(syncer, config.durability, last_event)?;
         Ok(Store {
             inner: Arc::new(Inner {
-                trees,
+                tree,
+                failure,
                 pending,
                 durability: config.durability,
                 writer: Mutex::new(WriterState { next_event: last_event + 1, next_id, commits: 0 }),
@@ -372,14 +443,43 @@ impl Store {
         })
     }
 
-    fn tree(&self, t: TreeId) -> &sled::Tree {
-        &self.inner.trees[t as usize]
+    /// Why the store has failed, once it has: follow it to report health.
+    pub fn failure(&self) -> watch::Receiver<Option<String>> {
+        self.inner.failure.tx.subscribe()
+    }
+
+    /// Replaces `table`'s whole content in sled with `entries`, in one batch, and returns
+    /// the entries it then holds (restore only: into a store nothing else uses yet).
+    fn replace_table(&self, table: TreeId, entries: &[(&[u8], &[u8])]) -> StoreResult<usize> {
+        let mut batch = sled::Batch::default();
+        for kv in pending::table_range(&self.inner.tree, table, Bound::Unbounded, Bound::Unbounded) {
+            batch.remove(keys::table_key(table, &kv?.0));
+        }
+        for (k, v) in entries {
+            batch.insert(keys::table_key(table, k), *v);
+        }
+        self.inner.tree.apply_batch(batch)?;
+        Ok(pending::table_range(&self.inner.tree, table, Bound::Unbounded, Bound::Unbounded).count())
+    }
+
+    /// The last key of `table` in sled, as an id.
+    fn last_landed_id(&self, table: TreeId) -> StoreResult<u64> {
+        let last = pending::table_range(&self.inner.tree, table, Bound::Unbounded, Bound::Unbounded)
+            .next_back()
+            .transpose()?;
+        Ok(last.and_then(|(k, _)| keys::id_from_key(&k)).map_or(0, |id| id.0))
+    }
+
+    /// `table`'s value of `key` in sled (landed commits only).
+    fn sled_get(&self, table: TreeId, key: &[u8]) -> StoreResult<Option<sled::IVec>> {
+        Ok(self.inner.tree.get(keys::table_key(table, key))?)
     }
 
     /// Takes the writer gate, blocking the thread until it is free. Hold it only for
     /// synchronous work; from async code use [`Store::writer_async`].
     pub fn writer(&self) -> StoreResult<Writer<'_>> {
-        let state = self.inner.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        self.inner.failure.check()?;
+        let state = self.inner.writer.lock().map_err(|_| self.inner.failure.poisoned("writer gate"))?;
         Ok(Writer { store: self, state, _turn: None })
     }
 
@@ -388,8 +488,9 @@ impl Store {
     /// the one whose turn it is touches the lock; it can then wait only for a synchronous
     /// holder, a backup or a report snapshot, which hold it briefly).
     pub async fn writer_async(&self) -> StoreResult<Writer<'_>> {
+        self.inner.failure.check()?;
         let turn = self.inner.turn.acquire().await.map_err(|_| StoreError::Poisoned)?;
-        let state = self.inner.writer.lock().map_err(|_| StoreError::Poisoned)?;
+        let state = self.inner.writer.lock().map_err(|_| self.inner.failure.poisoned("writer gate"))?;
         Ok(Writer { store: self, state, _turn: Some(turn) })
     }
 
@@ -418,9 +519,10 @@ impl Store {
     /// The current value of `key` in `tree`: pending if it has a pending change, else
     /// sled's.
     fn value(&self, tree: TreeId, key: &[u8]) -> StoreResult<Option<sled::IVec>> {
-        match self.inner.pending.get(tree, key) {
+        self.inner.failure.check()?;
+        match self.inner.pending.get(tree, key)? {
             Some(pending) => Ok(pending),
-            None => Ok(self.tree(tree).get(key)?),
+            None => self.sled_get(tree, key),
         }
     }
 
@@ -478,7 +580,7 @@ impl Store {
     /// Every (key, value) of `tree`.
     pub fn entries(&self, tree: TreeId) -> StoreResult<Vec<(Vec<u8>, Vec<u8>)>> {
         self.range(tree, Bound::Unbounded, Bound::Unbounded)
-            .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(Into::into))
+            .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())))
             .collect()
     }
 
@@ -518,14 +620,19 @@ impl Store {
         }
         drop(recent);
         // Durable events are in sled: the flusher lands a group before flushing it.
-        self.tree(TreeId::Events)
-            .range(keys::sequence_key(after + 1)..=keys::sequence_key(durable))
-            .take(limit)
-            .map(|kv| {
-                let (_, v) = kv?;
-                decode(TreeId::Events, &v).map(Arc::new)
-            })
-            .collect()
+        self.inner.failure.check()?;
+        pending::table_range(
+            &self.inner.tree,
+            TreeId::Events,
+            Bound::Included(keys::sequence_key(after + 1).to_vec()),
+            Bound::Included(keys::sequence_key(durable).to_vec()),
+        )
+        .take(limit)
+        .map(|kv| {
+            let (_, v) = kv?;
+            decode(TreeId::Events, &v).map(Arc::new)
+        })
+        .collect()
     }
 
     /// Keeps just-committed events in memory (called under the writer gate, in order).

@@ -6,26 +6,23 @@
 //! then drops the landed entries from the overlay. The group flusher lands before each
 //! flush, so one landing and one flush cover every writer that committed meanwhile.
 //!
-//! A landing is atomic across a crash through a journal, not a sled transaction (whose
-//! fixed cost, two IO-buffer writes, and whose extra read of every key it writes made it
-//! the most expensive part of a write): the landing first writes all its operations into
-//! the `journal` tree, then applies them to their trees with plain inserts and removes,
-//! then removes the journal entries. sled recovers a prefix of its log (the same property
-//! its own transactions rest on), so after a crash either the journal entries are gone —
-//! then every operation after them is there too — or they are there and [`replay`] applies
-//! them again at open (they are whole values, so applying twice changes nothing). No
-//! writer is acknowledged before a flush covers its landing.
+//! A landing is atomic across a crash by construction: every table lives in one sled tree
+//! under a one-byte prefix ([`super::keys::TABLES`]), so a landing, however many commits
+//! and tables it covers, is one `Tree::apply_batch`, whose log messages sled recovers all
+//! or none of (its batch manifest; the argument from sled's source is in
+//! docs/STORAGE.md). There is no journal and nothing to replay.
 //!
-//! Readers see a pending write as soon as it is committed, as they saw a committed but
-//! not yet flushed write before. A landing that fails leaves the store refusing every
-//! later commit (a later group must never land on top of a missing one).
+//! A landing that fails fails the store ([`super::Failure`]): every pending commit is
+//! dropped from the overlay (nothing a failed writer wrote stays readable), and the store
+//! refuses every later read and write until a restart recovers what is on disk.
 
-use super::{FORMAT_VERSION, StoreError, StoreResult, TreeId};
+use super::{Failure, StoreError, StoreResult, TreeId, keys};
 use sled::IVec;
 use std::collections::BTreeMap;
 use std::iter::Peekable;
 use std::ops::Bound;
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// One key's change: a new value, or `None` for a removal.
 pub(super) type Op = (TreeId, IVec, Option<IVec>);
@@ -34,14 +31,11 @@ pub(super) type Op = (TreeId, IVec, Option<IVec>);
 /// does not wait for durability (a bulk fill) cannot grow the overlay without bound.
 pub(super) const MAX_QUEUED_OPS: usize = 1 << 16;
 
-/// The name of the journal tree.
-pub(super) const JOURNAL: &str = "journal";
+/// The same for [`super::Durability::UnsafeNoFlush`], which lands nothing before: small
+/// enough that its events stay in the in-memory window of recent events until landed.
+pub(super) const UNSAFE_QUEUED_OPS: usize = 1 << 12;
 
-/// A journal entry is cut at about this size: sled stores values over a quarter of its
-/// 512 KiB segment as separate blob files.
-const JOURNAL_CHUNK_BYTES: usize = 64 << 10;
-
-/// One tree's pending changes: key → (the commit that wrote it, the new value or `None`).
+/// One table's pending changes: key → (the commit that wrote it, the new value or `None`).
 type Overlay = BTreeMap<IVec, (u64, Option<IVec>)>;
 
 #[derive(Default)]
@@ -54,82 +48,147 @@ struct Queue {
 struct Landed {
     /// Every commit up to this one is in sled.
     upto: u64,
-    failed: Option<String>,
+    /// Landings so far (each one `apply_batch`).
+    landings: u64,
+}
+
+/// TEST ONLY faults of the landing (hidden flags of `lcm serve`).
+#[derive(Clone, Debug, Default)]
+pub struct LandingFaults {
+    /// Abort the process in the n-th landing of two commits or more, right after its
+    /// batch is applied in sled (sled's own flusher may have written part of it).
+    pub abort_mid_landing: Option<u64>,
+    /// The n-th landing fails before its batch is applied, as a failed write would.
+    pub fail_landing: Option<u64>,
+    /// Abort the process at a named point of the n-th landing.
+    pub abort_at: Option<(LandingPoint, u64)>,
+}
+
+/// A point in the life of a landing where the process can be made to abort (TEST ONLY,
+/// `--test-abort-at-landing-point POINT:N`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LandingPoint {
+    /// Before its batch is applied.
+    BeforeBatch,
+    /// After its batch is applied, before sled's flush.
+    AfterBatch,
+    /// After sled's flush, before the fdatasync.
+    AfterFlush,
+    /// After the fdatasync, before writers are told.
+    AfterSync,
+}
+
+impl LandingPoint {
+    pub const ALL: [LandingPoint; 4] =
+        [LandingPoint::BeforeBatch, LandingPoint::AfterBatch, LandingPoint::AfterFlush, LandingPoint::AfterSync];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LandingPoint::BeforeBatch => "before-batch",
+            LandingPoint::AfterBatch => "after-batch",
+            LandingPoint::AfterFlush => "after-flush",
+            LandingPoint::AfterSync => "after-sync",
+        }
+    }
+
+    /// Parses `POINT:N` (N ≥ 1).
+    pub fn parse_at(text: &str) -> Result<(LandingPoint, u64), String> {
+        let names = || LandingPoint::ALL.iter().map(|p| p.name()).collect::<Vec<_>>().join(", ");
+        let (point, n) =
+            text.split_once(':').ok_or_else(|| format!("expected POINT:N, with POINT one of {}", names()))?;
+        let point = LandingPoint::ALL
+            .into_iter()
+            .find(|p| p.name() == point)
+            .ok_or_else(|| format!("unknown landing point {point:?}: expected one of {}", names()))?;
+        let n: u64 = n.parse().map_err(|_| format!("{n:?} is not a landing number"))?;
+        if n == 0 {
+            return Err("landings are counted from 1".into());
+        }
+        Ok((point, n))
+    }
+}
+
+/// TEST ONLY: aborts the process at `point`, logging it.
+pub(super) fn abort_at(point: LandingPoint, landing: u64) -> ! {
+    tracing::error!(point = point.name(), landing, "TEST ONLY: aborting at a landing point");
+    std::process::abort()
 }
 
 pub(super) struct Pending {
-    trees: Vec<sled::Tree>,
-    journal: sled::Tree,
-    /// TEST ONLY: see [`super::StoreConfig::abort_mid_landing`].
-    abort_mid_landing: Option<u64>,
+    tree: sled::Tree,
+    faults: LandingFaults,
+    failure: Arc<Failure>,
     /// Landings of two commits or more so far.
-    group_landings: std::sync::atomic::AtomicU64,
-    /// Per tree, its newest pending changes.
+    group_landings: AtomicU64,
+    /// Per table, its newest pending changes.
     overlay: RwLock<Vec<Overlay>>,
     queue: Mutex<Queue>,
     /// Held for a whole landing, so groups land one at a time and in commit order.
     landed: Mutex<Landed>,
 }
 
-fn poisoned<T>(e: std::sync::PoisonError<T>) -> T {
-    // Nothing panics while these locks are held; the data behind a poisoned one is whole.
-    e.into_inner()
-}
-
 impl Pending {
-    pub(super) fn new(trees: Vec<sled::Tree>, journal: sled::Tree, abort_mid_landing: Option<u64>) -> Pending {
+    pub(super) fn new(tree: sled::Tree, faults: LandingFaults, failure: Arc<Failure>) -> Pending {
         Pending {
-            journal,
-            abort_mid_landing,
-            group_landings: std::sync::atomic::AtomicU64::new(0),
-            overlay: RwLock::new(vec![BTreeMap::new(); trees.len()]),
-            trees,
+            tree,
+            faults,
+            failure,
+            group_landings: AtomicU64::new(0),
+            overlay: RwLock::new(vec![BTreeMap::new(); TreeId::ALL.len()]),
             queue: Mutex::new(Queue::default()),
             landed: Mutex::new(Landed::default()),
         }
     }
 
-    /// Why the store refuses writes, once a landing failed.
-    pub(super) fn failed(&self) -> Option<String> {
-        self.landed.lock().unwrap_or_else(poisoned).failed.clone()
-    }
-
     /// Makes commit `commit` visible to readers and queues it for landing. Returns the
     /// operations now queued. Called under the writer gate, with increasing `commit`.
-    pub(super) fn add(&self, commit: u64, ops: Vec<Op>) -> usize {
+    pub(super) fn add(&self, commit: u64, ops: Vec<Op>) -> StoreResult<usize> {
         {
-            let mut overlay = self.overlay.write().unwrap_or_else(poisoned);
+            let mut overlay = self.overlay.write().map_err(|_| self.failure.poisoned("overlay"))?;
             for (tree, key, value) in &ops {
                 overlay[*tree as usize].insert(key.clone(), (commit, value.clone()));
             }
         }
-        let mut queue = self.queue.lock().unwrap_or_else(poisoned);
+        let mut queue = self.queue.lock().map_err(|_| self.failure.poisoned("landing queue"))?;
         queue.ops += ops.len();
         queue.groups.push((commit, ops));
-        queue.ops
+        Ok(queue.ops)
     }
 
-    /// Applies every queued commit to sled, journaled (see the module docs). Returns the
-    /// last commit now in sled.
-    pub(super) fn land(&self) -> StoreResult<u64> {
-        let mut landed = self.landed.lock().unwrap_or_else(poisoned);
-        if let Some(e) = &landed.failed {
-            return Err(StoreError::Flush(format!("an earlier write failed to reach the store: {e}")));
+    /// Applies every queued commit to sled in one batch (see the module docs). Returns the
+    /// last commit now in sled and the number of this landing (0 if there was nothing to
+    /// land).
+    pub(super) fn land(&self) -> StoreResult<(u64, u64)> {
+        let mut landed = self.landed.lock().map_err(|_| self.failure.poisoned("landing"))?;
+        self.failure.check()?;
+        let groups =
+            std::mem::take(&mut *self.queue.lock().map_err(|_| self.failure.poisoned("landing queue"))?).groups;
+        let Some(&(last, _)) = groups.last() else { return Ok((landed.upto, 0)) };
+        let landing = landed.landings + 1;
+        landed.landings = landing;
+        let abort_mid = groups.len() >= 2
+            && self.faults.abort_mid_landing == Some(self.group_landings.fetch_add(1, Ordering::Relaxed) + 1);
+        if self.faults.abort_at == Some((LandingPoint::BeforeBatch, landing)) {
+            abort_at(LandingPoint::BeforeBatch, landing);
         }
-        let groups = std::mem::take(&mut *self.queue.lock().unwrap_or_else(poisoned)).groups;
-        let Some(&(last, _)) = groups.last() else { return Ok(landed.upto) };
-        if groups.len() >= 2 {
-            let n = self.group_landings.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            if self.abort_mid_landing == Some(n) {
-                self.abort_halfway(groups.iter().flat_map(|(_, ops)| ops));
-            }
+        let result = if self.faults.fail_landing == Some(landing) {
+            Err(StoreError::Flush(format!("TEST ONLY: landing {landing} fails (--test-fail-landing)")))
+        } else {
+            self.apply(groups.iter().flat_map(|(_, ops)| ops)).map_err(StoreError::from)
+        };
+        if let Err(e) = result {
+            let e = self.failure.fail("a landing (applying writes to sled)", &e);
+            self.drop_all();
+            return Err(e);
         }
-        if let Err(e) = self.apply(groups.iter().flat_map(|(_, ops)| ops)) {
-            tracing::error!(error = %e, commits = groups.len(), "applying writes to the store failed; refusing further writes");
-            landed.failed = Some(e.to_string());
-            return Err(e.into());
+        if abort_mid {
+            tracing::error!(commits = groups.len(), "TEST ONLY: aborting in the middle of a landing, after its batch");
+            std::process::abort();
         }
-        let mut overlay = self.overlay.write().unwrap_or_else(poisoned);
+        if self.faults.abort_at == Some((LandingPoint::AfterBatch, landing)) {
+            abort_at(LandingPoint::AfterBatch, landing);
+        }
+        let mut overlay = self.overlay.write().map_err(|_| self.failure.poisoned("overlay"))?;
         for (tree, key, _) in groups.iter().flat_map(|(_, ops)| ops) {
             let map = &mut overlay[*tree as usize];
             if map.get(key).is_some_and(|(commit, _)| *commit <= last) {
@@ -137,83 +196,114 @@ impl Pending {
             }
         }
         landed.upto = last;
-        Ok(last)
+        Ok((last, landing))
     }
 
-    /// Journals `ops`, applies them, then drops the journal entries.
-    fn apply<'a>(&self, ops: impl Iterator<Item = &'a Op> + Clone) -> sled::Result<()> {
-        let chunks = journal_chunks(ops.clone());
-        for (i, chunk) in chunks.iter().enumerate() {
-            self.journal.insert((i as u64).to_be_bytes(), chunk.as_slice())?;
-        }
-        for op in ops {
-            apply_op(&self.trees, op)?;
-        }
-        for i in 0..chunks.len() {
-            self.journal.remove((i as u64).to_be_bytes())?;
-        }
-        Ok(())
+    /// After a failure: forgets every pending commit, so none of them stays readable.
+    fn drop_all(&self) {
+        let mut overlay = self.overlay.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        overlay.iter_mut().for_each(BTreeMap::clear);
+        drop(overlay);
+        let mut queue = self.queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *queue = Queue::default();
     }
 
-    /// TEST ONLY: writes the journal and the first half of `ops`, puts that on disk, and
-    /// aborts the process — the state a crash in the middle of a landing leaves.
-    fn abort_halfway<'a>(&self, ops: impl Iterator<Item = &'a Op> + Clone) -> ! {
-        let ops: Vec<&Op> = ops.collect();
-        let chunks = journal_chunks(ops.iter().copied());
-        let write = || -> sled::Result<()> {
-            for (i, chunk) in chunks.iter().enumerate() {
-                self.journal.insert((i as u64).to_be_bytes(), chunk.as_slice())?;
-            }
-            for op in &ops[..ops.len() / 2] {
-                apply_op(&self.trees, op)?;
-            }
-            self.journal.flush()?;
-            Ok(())
-        };
-        let result = write();
-        tracing::error!(
-            operations = ops.len(),
-            landed = ops.len() / 2,
-            ?result,
-            "TEST ONLY: aborting in the middle of a landing"
-        );
-        std::process::abort()
+    /// Applies `ops`, in order, as one sled batch.
+    fn apply<'a>(&self, ops: impl Iterator<Item = &'a Op>) -> sled::Result<()> {
+        self.tree.apply_batch(batch(ops))
     }
 
     /// The pending state of `key`: `Some(None)` if it is pending removal, `None` if it
     /// has no pending change.
-    pub(super) fn get(&self, tree: TreeId, key: &[u8]) -> Option<Option<IVec>> {
-        self.overlay.read().unwrap_or_else(poisoned)[tree as usize].get(key).map(|(_, v)| v.clone())
+    pub(super) fn get(&self, tree: TreeId, key: &[u8]) -> StoreResult<Option<Option<IVec>>> {
+        let overlay = self.overlay.read().map_err(|_| self.failure.poisoned("overlay"))?;
+        Ok(overlay[tree as usize].get(key).map(|(_, v)| v.clone()))
     }
 
     /// `tree`'s entries between `lo` and `hi`: sled's, with the pending changes applied.
     /// The pending ones are taken first, then sled is read, so an entry that lands
     /// meanwhile is seen once, with its newest value.
     pub(super) fn range(&self, tree: TreeId, lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>) -> Merged {
-        let pending: Vec<(IVec, Option<IVec>)> = {
-            let overlay = self.overlay.read().unwrap_or_else(poisoned);
-            let map = &overlay[tree as usize];
-            if map.is_empty() {
-                Vec::new()
-            } else {
-                let bounds = (lo.as_ref().map(Vec::as_slice), hi.as_ref().map(Vec::as_slice));
-                map.range::<[u8], _>(bounds).map(|(k, (_, v))| (k.clone(), v.clone())).collect()
+        let failed = self.failure.check().err();
+        let pending: Vec<(IVec, Option<IVec>)> = match self.overlay.read() {
+            Err(_) => Vec::new(),
+            Ok(overlay) => {
+                let map = &overlay[tree as usize];
+                if map.is_empty() {
+                    Vec::new()
+                } else {
+                    let bounds = (lo.as_ref().map(Vec::as_slice), hi.as_ref().map(Vec::as_slice));
+                    map.range::<[u8], _>(bounds).map(|(k, (_, v))| (k.clone(), v.clone())).collect()
+                }
             }
         };
-        Merged { pending: pending.into_iter().peekable(), sled: self.trees[tree as usize].range((lo, hi)).peekable() }
+        let failed = failed.or_else(|| self.failure.check().err());
+        Merged {
+            failed,
+            done: false,
+            pending: pending.into_iter().peekable(),
+            sled: table_range(&self.tree, tree, lo, hi).peekable(),
+        }
     }
+}
+
+/// `ops` as one sled batch, keys prefixed with their table.
+pub(super) fn batch<'a>(ops: impl Iterator<Item = &'a Op>) -> sled::Batch {
+    let mut batch = sled::Batch::default();
+    for (tree, key, value) in ops {
+        let k = keys::table_key(*tree, key);
+        match value {
+            Some(v) => batch.insert(k, v.clone()),
+            None => batch.remove(k),
+        }
+    }
+    batch
+}
+
+/// A sled range over one table, keys without the table prefix.
+pub(super) type TableRange = std::iter::Map<sled::Iter, fn(sled::Result<(IVec, IVec)>) -> sled::Result<(IVec, IVec)>>;
+
+fn strip(kv: sled::Result<(IVec, IVec)>) -> sled::Result<(IVec, IVec)> {
+    kv.map(|(k, v)| (IVec::from(k.get(1..).unwrap_or_default()), v))
+}
+
+/// `table`'s entries of `tree` between `lo` and `hi` (keys within the table).
+pub(super) fn table_range(tree: &sled::Tree, table: TreeId, lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>) -> TableRange {
+    let p = table.prefix();
+    let lo = match lo {
+        Bound::Included(k) => Bound::Included(keys::table_key(table, &k)),
+        Bound::Excluded(k) => Bound::Excluded(keys::table_key(table, &k)),
+        Bound::Unbounded => Bound::Included(vec![p]),
+    };
+    let hi = match hi {
+        Bound::Included(k) => Bound::Included(keys::table_key(table, &k)),
+        Bound::Excluded(k) => Bound::Excluded(keys::table_key(table, &k)),
+        // Tables are numbered below 255, so the next prefix exists.
+        Bound::Unbounded => Bound::Excluded(vec![p + 1]),
+    };
+    tree.range::<Vec<u8>, _>((lo, hi)).map(strip as fn(_) -> _)
 }
 
 /// Entries of a sled range merged with pending changes, in key order.
 pub struct Merged {
+    /// Set when the store has failed: the one item this yields.
+    failed: Option<StoreError>,
+    done: bool,
     pending: Peekable<std::vec::IntoIter<(IVec, Option<IVec>)>>,
-    sled: Peekable<sled::Iter>,
+    sled: Peekable<TableRange>,
 }
 
 impl Iterator for Merged {
-    type Item = sled::Result<(IVec, IVec)>;
+    type Item = StoreResult<(IVec, IVec)>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if let Some(e) = self.failed.take() {
+            self.done = true;
+            return Some(Err(e));
+        }
         loop {
             let order = match (self.pending.peek(), self.sled.peek()) {
                 (None, None) => return None,
@@ -222,7 +312,7 @@ impl Iterator for Merged {
                 (Some((p, _)), Some(Ok((s, _)))) => p.cmp(s),
             };
             if order == std::cmp::Ordering::Greater {
-                return self.sled.next();
+                return self.sled.next().map(|kv| kv.map_err(StoreError::from));
             }
             if order == std::cmp::Ordering::Equal {
                 self.sled.next();
@@ -233,159 +323,5 @@ impl Iterator for Merged {
                 None => return None,
             }
         }
-    }
-}
-
-/// Applies one operation to its tree.
-fn apply_op(trees: &[sled::Tree], (tree, key, value): &Op) -> sled::Result<()> {
-    let t = &trees[*tree as usize];
-    match value {
-        Some(v) => t.insert(key.clone(), v.clone())?,
-        None => t.remove(key.clone())?,
-    };
-    Ok(())
-}
-
-/// `ops` encoded as journal entries of about [`JOURNAL_CHUNK_BYTES`]: the format version,
-/// then per operation the tree's index in [`TreeId::ALL`], the key's length (u32, big
-/// endian) and bytes, and for a new value 1, its length and bytes, or 0 for a removal.
-fn journal_chunks<'a>(ops: impl Iterator<Item = &'a Op>) -> Vec<Vec<u8>> {
-    let mut chunks = Vec::new();
-    let mut chunk = vec![FORMAT_VERSION];
-    for (tree, key, value) in ops {
-        if chunk.len() > JOURNAL_CHUNK_BYTES {
-            chunks.push(std::mem::replace(&mut chunk, vec![FORMAT_VERSION]));
-        }
-        chunk.push(*tree as u8);
-        chunk.extend_from_slice(&(key.len() as u32).to_be_bytes());
-        chunk.extend_from_slice(key);
-        match value {
-            Some(v) => {
-                chunk.push(1);
-                chunk.extend_from_slice(&(v.len() as u32).to_be_bytes());
-                chunk.extend_from_slice(v);
-            }
-            None => chunk.push(0),
-        }
-    }
-    if chunk.len() > 1 {
-        chunks.push(chunk);
-    }
-    chunks
-}
-
-fn corrupt(detail: &str) -> StoreError {
-    StoreError::Corrupt { tree: JOURNAL, detail: detail.to_string() }
-}
-
-/// Decodes one journal entry.
-fn journal_ops(entry: &[u8]) -> StoreResult<Vec<Op>> {
-    let mut rest = match entry.split_first() {
-        Some((&FORMAT_VERSION, rest)) => rest,
-        Some((&other, _)) => return Err(StoreError::UnknownFormat(other)),
-        None => return Err(corrupt("empty entry")),
-    };
-    let mut take = |n: usize| -> StoreResult<&[u8]> {
-        if rest.len() < n {
-            return Err(corrupt("truncated entry"));
-        }
-        let (head, tail) = rest.split_at(n);
-        rest = tail;
-        Ok(head)
-    };
-    let mut ops = Vec::new();
-    loop {
-        let Ok(tree) = take(1) else { break };
-        let tree = *TreeId::ALL.get(usize::from(tree[0])).ok_or_else(|| corrupt("unknown tree"))?;
-        let len = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize;
-        let key_len = len(take(4)?);
-        let key = IVec::from(take(key_len)?);
-        let value = match take(1)?[0] {
-            0 => None,
-            1 => {
-                let value_len = len(take(4)?);
-                Some(IVec::from(take(value_len)?))
-            }
-            _ => return Err(corrupt("bad value flag")),
-        };
-        ops.push((tree, key, value));
-    }
-    Ok(ops)
-}
-
-/// Completes a landing that a crash interrupted: applies the operations left in the
-/// journal, in order, then empties it. Returns the number of operations applied. Called
-/// at open, before anything reads the trees.
-pub(super) fn replay(journal: &sled::Tree, trees: &[sled::Tree]) -> StoreResult<usize> {
-    let mut applied = 0;
-    let mut keys = Vec::new();
-    for entry in journal.iter() {
-        let (key, value) = entry?;
-        for op in journal_ops(&value)? {
-            apply_op(trees, &op)?;
-            applied += 1;
-        }
-        keys.push(key);
-    }
-    for key in keys {
-        journal.remove(key)?;
-    }
-    Ok(applied)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn op(tree: TreeId, key: &[u8], value: Option<&[u8]>) -> Op {
-        (tree, IVec::from(key), value.map(IVec::from))
-    }
-
-    #[test]
-    fn journal_entries_decode_to_the_operations_in_order() {
-        let big = vec![7u8; 40 << 10];
-        let ops = vec![
-            op(TreeId::Needs, b"k1", Some(b"v1")),
-            op(TreeId::Events, b"k2", Some(&big)),
-            op(TreeId::Tokens, b"k3", None),
-            op(TreeId::RecipientSeats, b"", Some(&big)),
-            op(TreeId::Meta, b"k5", Some(b"")),
-        ];
-        let chunks = journal_chunks(ops.iter());
-        assert_eq!(chunks.len(), 2, "cut after passing the chunk size");
-        let decoded: Vec<Op> = chunks.iter().flat_map(|c| journal_ops(c).unwrap_or_else(|e| panic!("{e}"))).collect();
-        assert_eq!(decoded, ops);
-        assert!(journal_chunks(std::iter::empty()).is_empty());
-        let mut cut = chunks[0].clone();
-        cut.truncate(cut.len() - 1);
-        assert!(journal_ops(&cut).is_err(), "a truncated entry is refused");
-    }
-
-    /// A landing cut short after its journal was written (what a crash can leave) is
-    /// completed by the replay at the next open.
-    #[test]
-    fn an_interrupted_landing_is_completed_by_replay() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let db = sled::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
-        let trees: Vec<sled::Tree> =
-            TreeId::ALL.iter().map(|t| db.open_tree(t.name()).unwrap_or_else(|e| panic!("{e}"))).collect();
-        let journal = db.open_tree(JOURNAL).unwrap_or_else(|e| panic!("{e}"));
-        trees[TreeId::Tokens as usize].insert(b"gone", b"x".as_slice()).unwrap_or_else(|e| panic!("{e}"));
-        let ops = [
-            op(TreeId::Needs, b"n1", Some(b"first")),
-            op(TreeId::Needs, b"n1", Some(b"second")),
-            op(TreeId::Tokens, b"gone", None),
-        ];
-        for (i, chunk) in journal_chunks(ops.iter()).iter().enumerate() {
-            journal.insert((i as u64).to_be_bytes(), chunk.as_slice()).unwrap_or_else(|e| panic!("{e}"));
-        }
-        // The crash came after the first operation reached its tree.
-        trees[TreeId::Needs as usize].insert(b"n1", b"first".as_slice()).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(replay(&journal, &trees).unwrap_or_else(|e| panic!("{e}")), 3);
-        let get = |t: TreeId, k: &[u8]| trees[t as usize].get(k).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(get(TreeId::Needs, b"n1").as_deref(), Some(b"second".as_slice()));
-        assert_eq!(get(TreeId::Tokens, b"gone"), None);
-        assert!(journal.is_empty(), "the journal is emptied");
-        assert_eq!(replay(&journal, &trees).unwrap_or_else(|e| panic!("{e}")), 0);
     }
 }

@@ -10,6 +10,7 @@ mod auth;
 mod backup;
 mod crash;
 mod events;
+mod failstop;
 mod hostile;
 mod loadtest;
 mod needs;
