@@ -11,9 +11,11 @@
 //! `LCM_CRASH_SEED` replays the same random choices (the kill moments and the writers'
 //! rolls; thread timing still differs).
 //!
-//! The third test makes the server abort itself in the middle of a landing (its journal
-//! and half the landing's writes on disk: the state a crash there leaves, which a SIGKILL
-//! hits only by luck) and checks, with the same checks, that the restart completes it.
+//! The third test makes the server abort itself in the middle of a landing (its batch
+//! applied in sled's memory, part of it perhaps written: the state a crash there leaves,
+//! which a SIGKILL hits only by luck) and checks, with the same checks, that every commit
+//! is whole or absent after the restart. Further tests abort at each point of a landing
+//! and fail a sync or a landing (fail-stop, `crash/failstop.rs`).
 //!
 //! Kills are spread: most land in the storm (a quarter in its first 30 ms, right after
 //! the previous restart started serving), and in about half of the cycles the restart
@@ -211,16 +213,16 @@ impl Rig {
     pub async fn cycle(&mut self, cycle: usize) -> CycleReport {
         let server = self.server.take().expect("the previous restart failed");
         let kill_after_ms = {
-            let mut pick = self.rng.gen_range(0..KILL_WINDOWS.iter().map(|w| w.1).sum::<u32>());
-            let window = KILL_WINDOWS
-                .iter()
-                .find(|w| {
-                    pick < w.1 || {
-                        pick -= w.1;
-                        false
-                    }
-                })
-                .unwrap_or(&KILL_WINDOWS[1]);
+            let windows = self.kill_windows;
+            let mut pick = self.rng.gen_range(0..windows.iter().map(|w| w.1).sum::<u32>());
+            let mut window = &windows[0];
+            for w in windows {
+                window = w;
+                if pick < w.1 {
+                    break;
+                }
+                pick -= w.1;
+            }
             self.rng.gen_range(window.0.clone())
         };
         let mut report = CycleReport {
@@ -404,19 +406,16 @@ async fn without_flush_before_ack_the_harness_reports_lost_writes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_landing_cut_short_by_a_crash_is_completed_at_restart() {
-    // Each start aborts in its 10th landing of two commits or more.
+async fn a_landing_cut_short_by_an_abort_leaves_each_commit_whole_or_absent() {
+    // Each start aborts in its 10th landing of two commits or more, right after its batch
+    // is applied in sled's memory (sled's own flusher may have written part of it).
     let mut rig = Rig::start(&[ABORT_FLAG, "10"]).await;
+    rig.kill_windows = &LATE_KILLS;
     let mut aborted = 0;
     for cycle in 0..ABORT_CYCLES {
         let r = rig.cycle(cycle).await;
         eprintln!("{}", r.line());
         assert!(r.clean(), "{}", r.details());
-        // A crash during the recovery may cut the replay short before its log line, or
-        // after it (then the checked restart has nothing left to complete).
-        if r.recovery_kills == 0 {
-            assert_eq!(r.aborted, r.replayed, "a restart after an abort mid-landing must complete it, and only then");
-        }
         aborted += usize::from(r.aborted);
     }
     assert!(
