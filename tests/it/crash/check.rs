@@ -11,6 +11,11 @@
 //!   reserved + delivered > quantity or capacity, for any need or offer; a state that
 //!   does not follow from the seats; an approved match without its arrangements or an
 //!   arrangement without its approved match.
+//! - *Unsafe reads*: a resource version that a client READ before the crash (Get or
+//!   List) and that the event log does not hold with that content, or that the store now
+//!   holds at an older version: the server showed a change that was not yet durable. If
+//!   the id now names a different resource (another creation time), the id was handed out
+//!   twice, which the finding says.
 
 use super::ledger::{Ack, AckedState, digest, version};
 use crate::harness::authed;
@@ -26,12 +31,18 @@ pub struct Findings {
     pub lost: Vec<String>,
     /// One line per broken invariant.
     pub broken: Vec<String>,
+    /// One line per read version that is not there (see the module docs).
+    pub reads: Vec<String>,
     pub events: u64,
+    /// The highest number in the ids of needs, offers, matches and arrangements stored.
+    pub max_ids: [u64; 4],
     /// Arrangements that are not final, for the next storm to move along.
     pub live: Vec<api::Arrangement>,
 }
 
 const PAGE: i32 = 500;
+/// A page of 500 resources with texts at their limits is far over tonic's default 4 MiB.
+const MAX_PAGE_BYTES: usize = 256 << 20;
 
 /// Every item of a paged list.
 async fn all<T, F, Fut>(mut page: F) -> Result<Vec<T>, Status>
@@ -65,31 +76,31 @@ async fn read_store(channel: &Channel, admin: &str) -> Result<Store, Status> {
     use api::need_service_client::NeedServiceClient as Needs;
     use api::offer_service_client::OfferServiceClient as Offers;
     let events = all(|page_token| {
-        let mut c = Events::new(channel.clone());
+        let mut c = Events::new(channel.clone()).max_decoding_message_size(MAX_PAGE_BYTES);
         let r = authed(admin, api::ListEventsRequest { page_size: PAGE, page_token, ..Default::default() });
         async move { c.list_events(r).await.map(|r| r.into_inner()).map(|r| (r.events, r.next_page_token)) }
     })
     .await?;
     let needs = all(|page_token| {
-        let mut c = Needs::new(channel.clone());
+        let mut c = Needs::new(channel.clone()).max_decoding_message_size(MAX_PAGE_BYTES);
         let r = authed(admin, api::ListNeedsRequest { page_size: PAGE, page_token, ..Default::default() });
         async move { c.list_needs(r).await.map(|r| r.into_inner()).map(|r| (r.needs, r.next_page_token)) }
     })
     .await?;
     let offers = all(|page_token| {
-        let mut c = Offers::new(channel.clone());
+        let mut c = Offers::new(channel.clone()).max_decoding_message_size(MAX_PAGE_BYTES);
         let r = authed(admin, api::ListOffersRequest { page_size: PAGE, page_token, ..Default::default() });
         async move { c.list_offers(r).await.map(|r| r.into_inner()).map(|r| (r.offers, r.next_page_token)) }
     })
     .await?;
     let matches = all(|page_token| {
-        let mut c = Matching::new(channel.clone());
+        let mut c = Matching::new(channel.clone()).max_decoding_message_size(MAX_PAGE_BYTES);
         let r = authed(admin, api::ListMatchesRequest { page_size: PAGE, page_token, ..Default::default() });
         async move { c.list_matches(r).await.map(|r| r.into_inner()).map(|r| (r.matches, r.next_page_token)) }
     })
     .await?;
     let arrangements = all(|page_token| {
-        let mut c = Arrangements::new(channel.clone());
+        let mut c = Arrangements::new(channel.clone()).max_decoding_message_size(MAX_PAGE_BYTES);
         let r = authed(admin, api::ListArrangementsRequest { page_size: PAGE, page_token, ..Default::default() });
         async move { c.list_arrangements(r).await.map(|r| r.into_inner()).map(|r| (r.arrangements, r.next_page_token)) }
     })
@@ -134,7 +145,16 @@ impl Held {
     }
 }
 
-pub async fn verify(channel: &Channel, admin: &str, ledger: &[Ack]) -> Findings {
+/// The kinds whose ids a reader probes, in the order of [`Findings::max_ids`].
+pub const KINDS: [&str; 4] = ["need", "offer", "match", "arrangement"];
+
+/// The number in an id (`need-17` → 17) and the index of its kind in [`KINDS`].
+pub fn id_number(id: &str) -> Option<(usize, u64)> {
+    let (kind, n) = id.rsplit_once('-')?;
+    Some((KINDS.iter().position(|k| *k == kind)?, n.parse().ok()?))
+}
+
+pub async fn verify(channel: &Channel, admin: &str, ledger: &[Ack], reads: &[Ack]) -> Findings {
     let mut f = Findings::default();
     let store = match read_store(channel, admin).await {
         Ok(s) => s,
@@ -163,28 +183,54 @@ pub async fn verify(channel: &Channel, admin: &str, ledger: &[Ack]) -> Findings 
     let matches: HashMap<&str, &api::Match> = store.matches.iter().map(|m| (m.id.as_str(), m)).collect();
     let arrangements: HashMap<&str, &api::Arrangement> =
         store.arrangements.iter().map(|a| (a.id.as_str(), a)).collect();
-    // Every acknowledged version, at least as far along as acknowledged.
-    for ack in ledger {
-        let in_log = versions.get(&(ack.id.clone(), ack.etag.clone()));
-        let problem = match in_log {
-            None => Some("the event log does not hold that version".to_string()),
-            Some(d) if *d != ack.digest => Some("the event log holds that version with other content".into()),
-            Some(_) => {
-                let current = match &ack.state {
-                    AckedState::Need { .. } => needs.get(ack.id.as_str()).map(|n| &n.etag),
-                    AckedState::Offer { .. } => offers.get(ack.id.as_str()).map(|o| &o.etag),
-                    AckedState::Match { .. } => matches.get(ack.id.as_str()).map(|m| &m.etag),
-                    AckedState::Arrangement { .. } => arrangements.get(ack.id.as_str()).map(|a| &a.etag),
-                };
-                match current {
-                    None => Some("it is no longer stored".into()),
-                    Some(etag) if version(etag) < version(&ack.etag) => Some(format!("the store holds older {etag}")),
-                    Some(_) => went_back(ack, &needs, &offers, &matches, &arrangements),
-                }
+    let current = |ack: &Ack| -> Option<(String, (i64, i32))> {
+        fn created(t: &Option<prost_types::Timestamp>) -> (i64, i32) {
+            t.as_ref().map_or((0, 0), |t| (t.seconds, t.nanos))
+        }
+        match &ack.state {
+            AckedState::Need { .. } => needs.get(ack.id.as_str()).map(|n| (n.etag.clone(), created(&n.create_time))),
+            AckedState::Offer { .. } => offers.get(ack.id.as_str()).map(|o| (o.etag.clone(), created(&o.create_time))),
+            AckedState::Match { .. } => matches.get(ack.id.as_str()).map(|m| (m.etag.clone(), created(&m.create_time))),
+            AckedState::Arrangement { .. } => {
+                arrangements.get(ack.id.as_str()).map(|a| (a.etag.clone(), created(&a.create_time)))
             }
+        }
+    };
+    // Every acknowledged (or read) version, at least as far along as acknowledged.
+    let problem = |ack: &Ack| -> Option<String> {
+        let in_log = versions.get(&(ack.id.clone(), ack.etag.clone()));
+        let now = current(ack);
+        let reused = match &now {
+            Some((etag, created)) if *created != ack.created => format!(
+                "; the id now names a different resource (created {created:?}, not {:?}; now at {etag}): the id was reused",
+                ack.created
+            ),
+            _ => String::new(),
         };
-        if let Some(p) = problem {
+        match in_log {
+            None => Some(format!("the event log does not hold that version{reused}")),
+            Some(d) if *d != ack.digest => Some(format!("the event log holds that version with other content{reused}")),
+            Some(_) => match now {
+                None => Some("it is no longer stored".into()),
+                Some((etag, _)) if version(&etag) < version(&ack.etag) => {
+                    Some(format!("the store holds older {etag}{reused}"))
+                }
+                Some(_) if !reused.is_empty() => Some(reused[2..].to_string()),
+                Some(_) => went_back(ack, &needs, &offers, &matches, &arrangements),
+            },
+        }
+    };
+    for ack in ledger {
+        if let Some(p) = problem(ack) {
             f.lost.push(format!("cycle {} {}: {} {}: {p}", ack.cycle, ack.method, ack.id, ack.etag));
+        }
+    }
+    for read in reads {
+        if let Some(p) = problem(read) {
+            f.reads.push(format!(
+                "cycle {} {} read {} {}, then the crash: {p}",
+                read.cycle, read.method, read.id, read.etag
+            ));
         }
     }
     // Records and events were written together: each record is its last event's resource.
@@ -205,6 +251,11 @@ pub async fn verify(channel: &Channel, admin: &str, ledger: &[Ack]) -> Findings 
     for id in latest.keys() {
         if !stored_ids.contains(id.as_str()) {
             f.broken.push(format!("{id}: named by an event but not stored"));
+        }
+    }
+    for (id, _) in &stored {
+        if let Some((kind, n)) = id_number(id) {
+            f.max_ids[kind] = f.max_ids[kind].max(n);
         }
     }
     check_seats(&mut f, &store);

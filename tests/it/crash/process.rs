@@ -11,6 +11,8 @@ use std::time::Duration;
 
 /// How long a (re)start may take before the store counts as not opening.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
+/// What the server logs when its open completed a landing a crash interrupted.
+pub const REPLAYED: &str = "completed a landing that was interrupted";
 /// Log lines kept for the failure message.
 const LOG_TAIL: usize = 30;
 
@@ -80,6 +82,36 @@ impl Server {
             Ok(Err(_)) => Err(format!("lcm serve ended without serving\n{}", server.log_tail())),
             Err(_) => Err(format!("lcm serve did not serve within {START_TIMEOUT:?}\n{}", server.log_tail())),
         }
+    }
+
+    /// Starts `lcm serve` on `data_dir` and SIGKILLs it `after` the spawn, whether it
+    /// serves by then or not: a crash during the open, the replay of an interrupted
+    /// landing, or just after. Returns whether it had logged `serving`, and whether it
+    /// logged that it completed an interrupted landing.
+    pub async fn spawn_and_kill(data_dir: &Path, flags: &[&str], after: Duration) -> Result<(bool, bool), String> {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lcm"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--cache-mb", "32", "--data-dir"])
+            .arg(data_dir)
+            .args(flags)
+            .env_clear()
+            .env("LCM_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot spawn lcm serve: {e}"))?;
+        let stderr = child.stderr.take().ok_or("no stderr pipe")?;
+        let reader = std::thread::spawn(move || {
+            // Reads to the end, so the server never blocks on a full pipe.
+            std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+                .fold((false, false), |(s, r), l| (s | serving_addr(&l).is_some(), r | l.contains(REPLAYED)))
+        });
+        tokio::time::sleep(after).await;
+        let _ = child.kill();
+        let _ = child.wait();
+        Ok(reader.join().unwrap_or((false, false)))
     }
 
     pub fn url(&self) -> String {

@@ -3,7 +3,18 @@
 //! (FAILED_PRECONDITION, ABORTED) are skipped; any other error before the kill is a
 //! finding. Some requests are sent twice at once with the same `request_id`, as a client
 //! retrying on a timeout would.
+//!
+//! Texts are at their documented limits (titles 200, descriptions 4 000, notes 2 000
+//! characters, most of them four-byte characters), so one commit writes tens of KiB three
+//! times (record, event, stored response), landings pass the 64 KiB journal chunk and
+//! sled's leaf pages pass its blob threshold (a quarter of a 512 KiB segment).
+//!
+//! Readers run alongside the writers: they Get the ids just past the highest ones seen
+//! (the resources being created right now), Get resources just written, and List the
+//! cycle's needs. Every resource version they are shown goes into the read ledger, which
+//! the checks hold to the same standard as acknowledged writes.
 
+use super::check::{KINDS, id_number};
 use super::ledger::{Ack, Acked};
 use super::process::Server;
 use crate::harness::{authed, new_request_id, ts_days};
@@ -12,12 +23,16 @@ use lcm::api::arrangement_service_client::ArrangementServiceClient;
 use lcm::api::matching_service_client::MatchingServiceClient;
 use lcm::api::need_service_client::NeedServiceClient;
 use lcm::api::offer_service_client::OfferServiceClient;
+use lcm::convert::limits::{
+    MAX_DESCRIPTION_CHARS as MAX_DESCRIPTION, MAX_NOTE_CHARS as MAX_NOTE, MAX_SHORT_TEXT_CHARS as MAX_SHORT,
+    MAX_TITLE_CHARS as MAX_TITLE,
+};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tonic::transport::Channel;
@@ -35,6 +50,27 @@ const CREATES_PER_CREATOR: usize = 24;
 const DUPLICATE_SHARE: f64 = 0.1;
 /// Days every offer's course lasts.
 const DURATION_DAYS: i64 = 5;
+/// Readers per storm.
+const READERS: usize = 3;
+/// How far past the highest id seen a reader probes.
+const PROBE_AHEAD: u64 = 3;
+
+/// Characters the large texts are made of: mostly four bytes in UTF-8, none of them
+/// control characters.
+const WIDE: [char; 6] = ['𝄞', '𝔸', '🕊', '🌍', 'é', '€'];
+
+/// `chars` characters: `tag` first (it makes the text unique), then wide characters, with
+/// a newline every 80 when `multiline`.
+pub fn text(tag: &str, chars: usize, multiline: bool) -> String {
+    let mut out: String = tag.chars().take(chars).collect();
+    let mut n = out.chars().count();
+    while n < chars {
+        let c = if multiline && n % 80 == 79 { '\n' } else { WIDE[n % WIDE.len()] };
+        out.push(c);
+        n += 1;
+    }
+    out
+}
 
 pub struct Tokens {
     pub admin: String,
@@ -59,6 +95,12 @@ pub struct Storm {
     lost_connections: AtomicUsize,
     acked_calls: AtomicUsize,
     acks: Mutex<Vec<Ack>>,
+    /// Every resource version a reader was shown (once per id and etag).
+    reads: Mutex<BTreeMap<(String, String), Ack>>,
+    /// Per kind (`check::KINDS`), the highest id number seen so far.
+    max_ids: [AtomicU64; 4],
+    /// Per kind, ids recently acknowledged, for the readers to read back.
+    recent: Mutex<[VecDeque<String>; 4]>,
     unexpected: Mutex<Vec<String>>,
     /// Arrangements that are not final, with the last state seen.
     queue: Mutex<VecDeque<api::Arrangement>>,
@@ -69,6 +111,7 @@ pub struct StormOutcome {
     /// Acknowledged responses (a request sent twice can be acknowledged twice).
     pub acked_calls: usize,
     pub acks: Vec<Ack>,
+    pub reads: Vec<Ack>,
     pub unexpected: Vec<String>,
     /// The server aborted by itself before the kill.
     pub aborted: bool,
@@ -88,6 +131,7 @@ impl Storm {
         capability: api::CapabilityArea,
         live: Vec<api::Arrangement>,
         may_abort: bool,
+        max_ids: [u64; 4],
     ) -> Arc<Storm> {
         Arc::new(Storm {
             channel,
@@ -99,6 +143,9 @@ impl Storm {
             lost_connections: AtomicUsize::new(0),
             acked_calls: AtomicUsize::new(0),
             acks: Mutex::default(),
+            reads: Mutex::default(),
+            max_ids: max_ids.map(AtomicU64::new),
+            recent: Mutex::default(),
             unexpected: Mutex::default(),
             queue: Mutex::new(live.into()),
         })
@@ -116,6 +163,9 @@ impl Storm {
             workers.spawn(self.clone().progressor(StdRng::seed_from_u64(rng.r#gen())));
         }
         workers.spawn(self.clone().matcher(StdRng::seed_from_u64(rng.r#gen())));
+        for _ in 0..READERS {
+            workers.spawn(self.clone().reader(StdRng::seed_from_u64(rng.r#gen())));
+        }
         let kill_at = tokio::time::Instant::now() + kill_after;
         let mut aborted = false;
         while tokio::time::Instant::now() < kill_at {
@@ -148,6 +198,7 @@ impl Storm {
             aborted,
             acked_calls: self.acked_calls.load(Ordering::SeqCst),
             acks: std::mem::take(&mut *self.acks.lock().unwrap()),
+            reads: std::mem::take(&mut *self.reads.lock().unwrap()).into_values().collect(),
             unexpected: std::mem::take(&mut *self.unexpected.lock().unwrap()),
         }
     }
@@ -162,6 +213,86 @@ impl Storm {
 
     fn record<R: Acked>(&self, method: &'static str, resource: &R) {
         self.acks.lock().unwrap().push(resource.ack(self.cycle, method));
+        if let Some((kind, n)) = id_number(resource.id()) {
+            self.max_ids[kind].fetch_max(n, Ordering::SeqCst);
+            let mut recent = self.recent.lock().unwrap();
+            recent[kind].push_back(resource.id().to_string());
+            if recent[kind].len() > 32 {
+                recent[kind].pop_front();
+            }
+        }
+    }
+
+    /// Logs a resource version a reader was shown.
+    fn saw<R: Acked>(&self, method: &'static str, resource: &R) {
+        let read = resource.ack(self.cycle, method);
+        if let Some((kind, n)) = id_number(&read.id) {
+            self.max_ids[kind].fetch_max(n, Ordering::SeqCst);
+        }
+        self.reads.lock().unwrap().entry((read.id.clone(), read.etag.clone())).or_insert(read);
+    }
+
+    /// Reads until the kill: Gets ids just past the highest seen (resources being
+    /// created), Gets ids just written, Lists the cycle's needs; logs what it is shown.
+    async fn reader(self: Arc<Storm>, mut rng: StdRng) {
+        let admin = self.tokens.admin.clone();
+        let needs = NeedServiceClient::new(self.channel.clone());
+        let offers = OfferServiceClient::new(self.channel.clone());
+        let matching = MatchingServiceClient::new(self.channel.clone());
+        let arrangements = ArrangementServiceClient::new(self.channel.clone());
+        while !self.stopped() {
+            let kind = rng.gen_range(0..KINDS.len());
+            let roll = rng.gen_range(0..10);
+            let id = if roll < 6 {
+                let n = self.max_ids[kind].load(Ordering::SeqCst) + rng.gen_range(1..=PROBE_AHEAD);
+                format!("{}-{n}", KINDS[kind])
+            } else if roll < 9 {
+                let recent = self.recent.lock().unwrap();
+                match recent[kind].len() {
+                    0 => continue,
+                    len => recent[kind][rng.gen_range(0..len)].clone(),
+                }
+            } else {
+                let req = api::ListNeedsRequest { page_size: 100, capability: self.capability, ..Default::default() };
+                match needs.clone().list_needs(authed(&admin, req)).await {
+                    Ok(r) => r.into_inner().needs.iter().for_each(|n| self.saw("ListNeeds", n)),
+                    Err(s) => self.read_error("ListNeeds", s),
+                }
+                continue;
+            };
+            let get = api::GetNeedRequest { id: id.clone() };
+            let result = match kind {
+                0 => needs.clone().get_need(authed(&admin, get)).await.map(|r| self.saw("GetNeed", r.get_ref())),
+                1 => offers
+                    .clone()
+                    .get_offer(authed(&admin, api::GetOfferRequest { id }))
+                    .await
+                    .map(|r| self.saw("GetOffer", r.get_ref())),
+                2 => matching
+                    .clone()
+                    .get_match(authed(&admin, api::GetMatchRequest { id }))
+                    .await
+                    .map(|r| self.saw("GetMatch", r.get_ref())),
+                _ => arrangements
+                    .clone()
+                    .get_arrangement(authed(&admin, api::GetArrangementRequest { id }))
+                    .await
+                    .map(|r| self.saw("GetArrangement", r.get_ref())),
+            };
+            match result {
+                Ok(()) => {}
+                Err(s) if s.code() == Code::NotFound => {}
+                Err(s) => self.read_error("Get", s),
+            }
+        }
+    }
+
+    fn read_error(&self, method: &str, s: Status) {
+        if self.stopped() || (self.may_abort && matches!(s.code(), Code::Unavailable | Code::Unknown | Code::Cancelled))
+        {
+            return;
+        }
+        self.note(format!("{method}: unexpected {:?}: {}", s.code(), s.message()));
     }
 
     fn answer<T>(&self, method: &'static str, result: Result<tonic::Response<T>, Status>) -> Answer<T> {
@@ -341,8 +472,9 @@ impl Storm {
             requester: requester.into(),
             category: api::SupportCategory::Training as i32,
             capability: self.capability,
-            title: format!("crash cycle {} need", self.cycle),
-            description: String::new(),
+            title: text(&format!("crash cycle {} need {} ", self.cycle, new_request_id()), MAX_TITLE, false),
+            description: text("need ", MAX_DESCRIPTION, true),
+            pledge_ref: text("P-", MAX_SHORT, false),
             quantity: rng.gen_range(2..=8),
             women_quantity: 0,
             languages: vec!["en".into()],
@@ -359,7 +491,8 @@ impl Storm {
             role: api::OfferRole::Delivery as i32,
             category: api::SupportCategory::Training as i32,
             capability: self.capability,
-            title: format!("crash cycle {} offer", self.cycle),
+            title: text(&format!("crash cycle {} offer {} ", self.cycle, new_request_id()), MAX_TITLE, false),
+            description: text("offer ", MAX_DESCRIPTION, true),
             capacity: rng.gen_range(3..=15),
             available_from: Some(ts_days(1)),
             available_until: Some(ts_days(200)),
@@ -413,7 +546,12 @@ impl Storm {
         let admin = self.tokens.admin.as_str();
         let rid = new_request_id();
         if reject {
-            let req = api::RejectMatchRequest { id: m.id, etag: m.etag, reason: "crash".into(), request_id: rid };
+            let req = api::RejectMatchRequest {
+                id: m.id,
+                etag: m.etag,
+                reason: text("reject ", MAX_NOTE, true),
+                request_id: rid,
+            };
             let a = self
                 .send("RejectMatch", twice, || {
                     let (mut c, r) = (client.clone(), authed(admin, req.clone()));
@@ -425,7 +563,12 @@ impl Storm {
             }
             return;
         }
-        let req = api::ApproveMatchRequest { id: m.id, etag: m.etag, comment: "crash".into(), request_id: rid };
+        let req = api::ApproveMatchRequest {
+            id: m.id,
+            etag: m.etag,
+            comment: text("approve ", MAX_NOTE, true),
+            request_id: rid,
+        };
         let a = self
             .send("ApproveMatch", twice, || {
                 let (mut c, r) = (client.clone(), authed(admin, req.clone()));
@@ -479,7 +622,7 @@ impl Storm {
             id: a.id.clone(),
             etag: a.etag.clone(),
             to: to as i32,
-            note: String::new(),
+            note: text("transition ", MAX_NOTE, true),
             scheduled_start: (start > 0).then_some(prost_types::Timestamp { seconds: start, nanos: 0 }),
             scheduled_end: (start > 0)
                 .then_some(prost_types::Timestamp { seconds: start + DURATION_DAYS * 86_400, nanos: 0 }),
@@ -495,7 +638,7 @@ impl Storm {
                     id: a.id.clone(),
                     etag: a.etag.clone(),
                     accept: rng.gen_bool(0.93),
-                    note: String::new(),
+                    note: text("transition ", MAX_NOTE, true),
                     request_id: rid.clone(),
                 };
                 let token = self.tokens.state(&c.state);

@@ -1,0 +1,421 @@
+#!/usr/bin/env python3
+"""Power-loss check from the syscall record (issue 14); Python standard library only.
+
+`drive`: writes records at every size limit through the `lcm` CLI (needs and offers with
+200-character titles, 4 000-character descriptions and 100-character pledge references,
+most characters four bytes in UTF-8; a centre with a 200-character name; a proposal run;
+approvals and a rejection with 2 000-character notes), one request at a time, and appends
+the wall-clock time of each acknowledgement (taken as soon as the CLI returns success)
+to the acks file.
+
+`check`: reads an `strace -f -ttt` record of `lcm serve` and the acks file. It tracks file
+descriptors through open/openat/creat, dup/dup2/dup3/fcntl(F_DUPFD) and close, and then,
+for every acknowledgement at time T:
+  - every file under the data directory written (write, pwrite, writev, pwritev,
+    ftruncate, fallocate) before T must have an fsync or fdatasync that started after its
+    last write before T and ended before T;
+  - every directory under (or being) the data directory that gained or lost an entry
+    before T (a file created by open with O_CREAT, mkdir, rename, link, unlink, rmdir)
+    must have an fsync of the directory that started after that change and ended
+    before T.
+sync_file_range is not a sync (it flushes neither metadata nor the drive's cache).
+syncfs(2) and sync(2) count as syncing everything. Prints PASS, or FAIL with the
+violations, and exits 1 on FAIL.
+
+`selftest`: the checker on hand-written traces, correct ones and one per fault.
+"""
+
+import argparse
+import bisect
+import os
+import re
+import subprocess
+import sys
+import time
+
+WIDE = ["\U0001d11e", "\U0001d538", "\U0001f54a", "\U0001f30d", "\u00e9", "\u20ac"]
+
+
+def text(tag, chars, multiline=False):
+    out = list(tag[:chars])
+    while len(out) < chars:
+        n = len(out)
+        out.append("\n" if multiline and n % 80 == 79 else WIDE[n % len(WIDE)])
+    return "".join(out)
+
+
+def drive(args):
+    base = [args.lcm, "--addr", args.addr, "--token-file", args.token_file, "--json"]
+    acks = open(args.acks, "a")
+    count = 0
+
+    def call(*argv):
+        nonlocal count
+        r = subprocess.run(base[:1] + list(argv) + base[1:], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit(f"FAIL: lcm {argv[0]} {argv[1]} was refused: {r.stderr.strip()[:500]}")
+        acks.write(f"{time.time():.6f} {argv[0]} {argv[1]}\n")
+        acks.flush()
+        count += 1
+        return r.stdout
+
+    call("centres", "create", "--name", text("centre ", 200), "--host-state", "KEN", "--languages", "en,fr",
+         "--capabilities", "MEDICAL")
+    for i in range(args.writes):
+        call("needs", "create", "--requester", ["UGA", "RWA", "KEN", "GHA"][i % 4], "--category", "TRAINING",
+             "--capability", "MEDICAL", "--title", text(f"need {i} ", 200), "--description",
+             text(f"need {i} ", 4000, True), "--quantity", "5", "--languages", "en", "--needed-by", "+120",
+             "--priority", "ROUTINE", "--pledge-level", "LEVEL_2", "--pledge-ref", text(f"P{i}-", 100))
+        call("offers", "create", "--providers", ["JPN", "FRA", "BRA", "IRL"][i % 4], "--role", "DELIVERY",
+             "--category", "TRAINING", "--capability", "MEDICAL", "--title", text(f"offer {i} ", 200),
+             "--description", text(f"offer {i} ", 4000, True), "--capacity", "3", "--available-from", "+1",
+             "--available-until", "+200", "--languages", "en", "--mode", "MOBILE_TRAINING_TEAM",
+             "--duration-days", "5")
+    out = call("match", "propose")
+    ids = sorted(set(re.findall(r'"(match-[0-9]+)"', out)), key=lambda s: int(s.split("-")[1]))
+    for j, mid in enumerate(ids[:12]):
+        if j % 4 == 3:
+            call("match", "reject", mid, "--reason", text(f"reject {mid} ", 2000, True))
+        else:
+            call("match", "approve", mid, "--comment", text(f"approve {mid} ", 2000, True))
+    print(f"{count} writes acknowledged ({len(ids)} matches proposed)")
+
+
+LINE = re.compile(r"^(\d+)\s+(\d+\.\d+)\s+(.*)$")
+CALL = re.compile(r"^([a-z0-9_]+)\((.*)$")
+RESUMED = re.compile(r"^<\.\.\. ([a-z0-9_]+) resumed>(.*)$")
+RESULT = re.compile(r"\)\s+=\s+(-?[0-9a-fx?]+)")
+QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+WRITES = {"write", "pwrite64", "writev", "pwritev", "pwritev2", "ftruncate", "fallocate"}
+SYNCS = {"fsync", "fdatasync"}
+
+
+def calls(path):
+    """Yields (tid, start, end, name, args, ret) for every complete call in the trace."""
+    pending = {}
+    for raw in open(path, errors="replace"):
+        m = LINE.match(raw.rstrip("\n"))
+        if not m:
+            continue
+        tid, t, rest = int(m.group(1)), float(m.group(2)), m.group(3)
+        if rest.startswith("+++") or rest.startswith("---"):
+            continue
+        r = RESUMED.match(rest)
+        if r:
+            start = pending.pop((tid, r.group(1)), None)
+            if start is None:
+                continue
+            st, head = start
+            full = head + r.group(2)
+            name = r.group(1)
+        else:
+            c = CALL.match(rest)
+            if not c:
+                continue
+            name = c.group(1)
+            if rest.endswith("<unfinished ...>"):
+                pending[(tid, name)] = (t, c.group(2)[: -len("<unfinished ...>")].rstrip())
+                continue
+            st, full = t, c.group(2)
+        found = list(RESULT.finditer(full))
+        ret, idx = None, -1
+        if found:
+            idx = found[-1].start()
+            try:
+                ret = int(found[-1].group(1), 0)
+            except ValueError:
+                ret = None
+        args_text = full[:idx] if idx >= 0 else full
+        yield tid, st, t, name, args_text, ret
+
+
+def split_args(s):
+    out, depth, cur, q = [], 0, [], False
+    i = 0
+    while i < len(s):
+        ch = s[i]
+        if q:
+            cur.append(ch)
+            if ch == "\\" and i + 1 < len(s):
+                cur.append(s[i + 1])
+                i += 1
+            elif ch == '"':
+                q = False
+        elif ch == '"':
+            q = True
+            cur.append(ch)
+        elif ch in "[{(":
+            depth += 1
+            cur.append(ch)
+        elif ch in "]})":
+            depth -= 1
+            cur.append(ch)
+        elif ch == "," and depth == 0:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    if cur:
+        out.append("".join(cur).strip())
+    return out
+
+
+def unquote(a):
+    m = QUOTED.search(a)
+    return m.group(1) if m else None
+
+
+def check(args):
+    data = os.path.realpath(args.data_dir)
+    fds = {}  # fd -> path (threads of the server share one table)
+    writes = {}  # path -> [end times of writes]
+    syncs = {}  # path -> [(start, end)] of fsync/fdatasync of it
+    dir_changes = {}  # directory -> [(time, what)]
+    global_syncs = []  # (start, end) of sync/syncfs
+    kinds = {}  # path -> "dir" or "file"
+    known = set()  # paths that exist
+    counts = {"write": 0, "sync": 0, "dir sync": 0, "dir change": 0, "sync_file_range": 0}
+
+    def under(p):
+        return p is not None and (p == data or p.startswith(data + "/"))
+
+    def resolve(dirfd_arg, p):
+        if p is None:
+            return None
+        if p.startswith("/"):
+            return os.path.normpath(p)
+        base = os.getcwd() if dirfd_arg in (None, "AT_FDCWD") else fds.get(fd_of(dirfd_arg))
+        return os.path.normpath(os.path.join(base, p)) if base else None
+
+    def fd_of(a):
+        try:
+            return int(a.split("<")[0])
+        except (ValueError, AttributeError):
+            return None
+
+    def change(path, t, what):
+        if under(path) or under(os.path.dirname(path)):
+            d = os.path.dirname(path)
+            dir_changes.setdefault(d, []).append((t, f"{what} {os.path.basename(path)}"))
+            counts["dir change"] += 1
+
+    for tid, st, end, name, a, ret in calls(args.trace):
+        av = split_args(a)
+        if name in ("open", "openat", "creat"):
+            if ret is None or ret < 0:
+                continue
+            if name == "openat":
+                path, flags = resolve(av[0], unquote(av[1])), av[2] if len(av) > 2 else ""
+            else:
+                path = resolve(None, unquote(av[0]))
+                flags = "O_CREAT" if name == "creat" else (av[1] if len(av) > 1 else "")
+            fds[ret] = path
+            if "O_DIRECTORY" in flags:
+                kinds[path] = "dir"
+            elif path not in kinds:
+                kinds[path] = "file" if not os.path.isdir(path or "") else "dir"
+            if "O_CREAT" in flags and under(path) and path not in known:
+                # The data directory starts empty: the first open that may create a name
+                # does create it.
+                change(path, end, "create")
+            known.add(path)
+            if "O_TRUNC" in flags and under(path):
+                writes.setdefault(path, []).append(end)
+        elif name == "close":
+            if ret == 0 or ret is None:
+                fds.pop(fd_of(av[0]), None)
+        elif name in ("dup", "dup2", "dup3"):
+            if ret is not None and ret >= 0 and fd_of(av[0]) in fds:
+                fds[ret] = fds[fd_of(av[0])]
+        elif name == "fcntl":
+            if len(av) > 1 and av[1].startswith("F_DUPFD") and ret is not None and ret >= 0:
+                if fd_of(av[0]) in fds:
+                    fds[ret] = fds[fd_of(av[0])]
+        elif name in WRITES:
+            path = fds.get(fd_of(av[0]))
+            if under(path) and ret is not None and ret >= 0 and (ret > 0 or name in ("ftruncate", "fallocate")):
+                writes.setdefault(path, []).append(end)
+                counts["write"] += 1
+        elif name in SYNCS:
+            path = fds.get(fd_of(av[0]))
+            if under(path) and ret == 0:
+                syncs.setdefault(path, []).append((st, end))
+                counts["dir sync" if kinds.get(path) == "dir" else "sync"] += 1
+        elif name in ("sync", "syncfs"):
+            if ret == 0:
+                global_syncs.append((st, end))
+        elif name == "sync_file_range":
+            counts["sync_file_range"] += 1
+        elif name in ("rename", "renameat", "renameat2", "link", "linkat"):
+            if ret == 0:
+                if name in ("rename", "link"):
+                    old, new = resolve(None, unquote(av[0])), resolve(None, unquote(av[1]))
+                else:
+                    old, new = resolve(av[0], unquote(av[1])), resolve(av[2], unquote(av[3]))
+                if name.startswith("rename"):
+                    change(old, end, "rename from")
+                    if old in writes:
+                        writes[new] = writes.pop(old)
+                    if old in syncs:
+                        syncs[new] = syncs.pop(old)
+                change(new, end, "new name")
+        elif name in ("unlink", "unlinkat", "rmdir", "mkdir", "mkdirat"):
+            if ret == 0:
+                path = resolve(av[0], unquote(av[1])) if name.endswith("at") else resolve(None, unquote(av[0]))
+                change(path, end, {"mkdir": "mkdir", "mkdirat": "mkdir", "rmdir": "rmdir"}.get(name, "unlink"))
+                if name.startswith("mkdir"):
+                    kinds[path] = "dir"
+
+    acks = []
+    for line in open(args.acks):
+        parts = line.split()
+        if parts:
+            acks.append((float(parts[0]), " ".join(parts[1:])))
+    if not acks:
+        print("FAIL: no acknowledgement recorded")
+        return 1
+
+    def synced(path, after, before):
+        for s, e in syncs.get(path, []) + global_syncs:
+            if s >= after and e <= before:
+                return True
+        return False
+
+    violations = {}
+    for ws in writes.values():
+        ws.sort()
+    for t, what in acks:
+        for path, ws in writes.items():
+            i = bisect.bisect_left(ws, t)
+            if i == 0:
+                continue
+            last = ws[i - 1]
+            if not synced(path, last, t):
+                key = ("file", path)
+                violations.setdefault(key, []).append((t, what, last))
+        for d, changes in dir_changes.items():
+            before = [c for c in changes if c[0] < t]
+            if not before:
+                continue
+            last = max(before)
+            if not synced(d, last[0], t):
+                violations.setdefault(("dir", d), []).append((t, what, last[0], last[1]))
+
+    rel = lambda p: os.path.relpath(p, data)
+    print(
+        f"trace: {counts['write']} writes and {counts['sync']} file syncs under the data directory, "
+        f"{counts['dir change']} directory entry changes, {counts['dir sync']} directory syncs, "
+        f"{counts['sync_file_range']} sync_file_range calls (not syncs); {len(acks)} acknowledgements; "
+        f"{args.blobs} blob files"
+    )
+    failed = bool(violations)
+    if args.blobs < args.min_blobs:
+        print(f"FAIL: only {args.blobs} blob files: the writes did not exercise sled's blobs")
+        failed = True
+    files = sorted(k for k in violations if k[0] == "file")
+    dirs = sorted(k for k in violations if k[0] == "dir")
+    for kind, group in (("file", files), ("directory", dirs)):
+        if group:
+            print(f"{len(group)} {kind}(s) not synced before an acknowledgement that followed a change:")
+        for k in group[: args.show]:
+            v = violations[k]
+            first = v[0]
+            print(
+                f"  {kind} {rel(k[1])}: changed at {first[2]:.6f}"
+                + (f" ({first[3]})" if kind == "directory" else "")
+                + f", not synced before the acknowledgement of {first[1]} at {first[0]:.6f} "
+                f"({len(v)} acknowledgements affected)"
+            )
+        if len(group) > args.show:
+            print(f"  ... and {len(group) - args.show} more")
+    print("FAIL" if failed else "PASS")
+    return 1 if failed else 0
+
+
+def selftest():
+    """The checker on small hand-written traces: it must pass the correct ones and fail
+    each fault, so neither verdict is built in."""
+    import tempfile
+
+    D = "/data"
+    head = [
+        f'1 1.000 mkdir("{D}/store", 0777) = 0',
+        f'1 1.001 openat(AT_FDCWD, "{D}/store", O_RDONLY|O_DIRECTORY|O_CLOEXEC) = 3',
+        "1 1.002 fsync(3)       = 0",
+        f'1 1.003 openat(AT_FDCWD, "{D}", O_RDONLY|O_DIRECTORY|O_CLOEXEC) = 4',
+        "1 1.004 fsync(4)       = 0",
+        f'1 1.010 openat(AT_FDCWD, "{D}/store/db", O_RDWR|O_CREAT|O_CLOEXEC, 0644) = 5',
+        '1 1.011 pwrite64(5, ""..., 100, 0) = 100',
+        "2 1.012 dup(5) = 6",
+        "2 1.013 fdatasync(6 <unfinished ...>",
+        "1 1.014 fsync(3 <unfinished ...>",
+        "2 1.015 <... fdatasync resumed>) = 0",
+        "1 1.016 <... fsync resumed>) = 0",
+    ]
+    cases = {
+        "synced through a dup, directory synced": (head, True),
+        "a write after the sync": (head + ['1 1.017 write(5, ""..., 10) = 10'], False),
+        "sync_file_range is no sync": (
+            head + ['1 1.017 write(5, ""..., 10) = 10', "1 1.018 sync_file_range(5, 0, 10, 7) = 0"], False),
+        "a sync of the fd after it was closed and reused": (
+            head + ['1 1.017 write(5, ""..., 10) = 10', "1 1.018 close(5) = 0",
+                    f'1 1.019 openat(AT_FDCWD, "/elsewhere", O_RDONLY) = 5', "1 1.020 fsync(5) = 0"], False),
+        "a new file whose directory is not synced": (
+            head + [f'1 1.017 openat(AT_FDCWD, "{D}/store/blobs-1", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 7',
+                    "1 1.018 fsync(7) = 0"], False),
+        "a new file, then its directory synced": (
+            head + [f'1 1.017 openat(AT_FDCWD, "{D}/store/blobs-1", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 7',
+                    '1 1.0175 write(7, ""..., 10) = 10', "1 1.018 fsync(7) = 0", "1 1.019 fsync(3) = 0"], True),
+        "an unlink whose directory is not synced": (head + [f'1 1.017 unlink("{D}/store/old") = 0'], False),
+        "a rename, then the directory synced": (
+            head + [f'1 1.017 rename("{D}/store/a.tmp", "{D}/store/a") = 0', "1 1.018 fsync(3) = 0"], True),
+    }
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (lines, want) in cases.items():
+            trace, acks = os.path.join(tmp, "trace"), os.path.join(tmp, "acks")
+            open(trace, "w").write("\n".join(lines) + "\n")
+            open(acks, "w").write("1.100 ack\n")
+            ns = argparse.Namespace(trace=trace, acks=acks, data_dir=D, blobs=1, min_blobs=1, show=5)
+            import contextlib
+            import io
+
+            with contextlib.redirect_stdout(io.StringIO()):
+                got = check(ns) == 0
+            if got != want:
+                failures += 1
+                print(f"selftest: {name}: {'PASS' if got else 'FAIL'}, expected {'PASS' if want else 'FAIL'}")
+    print(f"selftest: {len(cases) - failures} of {len(cases)} hand-written traces judged as expected")
+    return 1 if failures else 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("drive")
+    d.add_argument("--lcm", required=True)
+    d.add_argument("--addr", required=True)
+    d.add_argument("--token-file", required=True)
+    d.add_argument("--acks", required=True)
+    d.add_argument("--writes", type=int, default=40)
+    c = sub.add_parser("check")
+    c.add_argument("--trace", required=True)
+    c.add_argument("--acks", required=True)
+    c.add_argument("--data-dir", required=True)
+    c.add_argument("--blobs", type=int, default=0)
+    c.add_argument("--min-blobs", type=int, default=1)
+    c.add_argument("--show", type=int, default=25, help="violations shown per kind")
+    sub.add_parser("selftest")
+    a = p.parse_args()
+    if a.cmd == "selftest":
+        return selftest()
+    if a.cmd == "drive":
+        drive(a)
+        return 0
+    return check(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
