@@ -29,7 +29,7 @@ wait_port() {
   return 1
 }
 grpc_port=$(free_port); metrics_port=$(free_port); prom_port=$(free_port)
-"$lcm" serve --listen "127.0.0.1:$grpc_port" --metrics-listen "127.0.0.1:$metrics_port" \
+"$lcm" serve --listen "127.0.0.1:$grpc_port" --console-listen off --metrics-listen "127.0.0.1:$metrics_port" \
   --data-dir "$work/data" >"$work/lcm.log" 2>&1 &
 pids+=($!)
 wait_port "$grpc_port"; wait_port "$metrics_port"

@@ -26,7 +26,7 @@ trace=$work/trace
 mkdir -p "$data"
 strace -f -ttt -qq -s 0 -o "$trace" \
   -e trace=open,openat,creat,close,dup,dup2,dup3,fcntl,write,pwrite64,writev,pwritev,pwritev2,ftruncate,fallocate,fsync,fdatasync,sync,syncfs,sync_file_range,rename,renameat,renameat2,unlink,unlinkat,mkdir,mkdirat,rmdir,link,linkat \
-  ./target/release/lcm serve --listen 127.0.0.1:0 --data-dir "$data" --log-format json \
+  ./target/release/lcm serve --listen 127.0.0.1:0 --console-listen off --data-dir "$data" --log-format json \
   >"$work/server.out" 2>"$work/server.log" &
 pid=$!
 # strace waits for its tracee: stop the server itself (strace's child), then strace ends.

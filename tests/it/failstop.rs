@@ -126,7 +126,7 @@ impl Drop for Child_ {
 
 fn spawn(data_dir: &Path, flags: &[&str]) -> Child_ {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lcm"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json", "--cache-mb", "32", "--data-dir"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--console-listen", "off", "--log-format", "json", "--cache-mb", "32", "--data-dir"])
         .arg(data_dir)
         .args(flags)
         .env_clear()

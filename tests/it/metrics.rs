@@ -176,7 +176,7 @@ fn serve_logged(flags: &[&str]) -> Logged {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lcm"))
-        .args(["serve", "--log-format", "json", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--log-format", "json", "--listen", "127.0.0.1:0", "--console-listen", "off", "--data-dir"])
         .arg(&data)
         .args(flags)
         .env("LCM_LOG", "info")
