@@ -5,7 +5,7 @@
 //! - the request layer ([`crate::telemetry::RequestLayer`]): requests by method and status
 //!   code, their latency, requests in flight, admission refusals;
 //! - the handlers: engine solves, event watchers and events delivered;
-//! - the store's landings, through [`crate::store::LandingObserver`]... (see `store_*`);
+//! - the store's health (`lcm_store_failed`), read at scrape time;
 //! - the mechanism's own figures (open seats, critical open seats, overdue seats, pending
 //!   consents) are computed from one store snapshot when scraped, at most once per
 //!   [`FIGURES_TTL`], so a scrape storm cannot turn into a scan storm.
@@ -27,19 +27,12 @@ use std::time::{Duration, Instant};
 /// How long computed mechanism figures are reused by later scrapes.
 pub const FIGURES_TTL: Duration = Duration::from_secs(5);
 
-/// Latency buckets (seconds) for requests, landings and syncs: 100 µs to 10 s.
+/// Latency buckets (seconds) for requests: 100 µs to 10 s.
 const LATENCY_BUCKETS: [f64; 16] =
     [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
 /// Buckets (seconds) for engine solves: 1 ms to 2 min.
 const SOLVE_BUCKETS: [f64; 12] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 30.0, 120.0];
-
-/// Buckets for the number of commits one landing carries.
-const COMMITS_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
-
-/// Buckets (bytes) for the size of one landing.
-const BYTES_BUCKETS: [f64; 10] =
-    [256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0, 16777216.0, 67108864.0];
 
 pub struct Metrics {
     registry: Registry,
@@ -61,20 +54,9 @@ pub struct Metrics {
     pub solve_duration: Histogram,
     /// `lcm_engine_seats_matched_total`: seats the engine allocated, over all solves.
     pub seats_matched: IntCounter,
-    /// `lcm_store_landing_commits`: commits carried by one landing.
-    pub landing_commits: Histogram,
-    /// `lcm_store_landing_bytes`: bytes of keys and values written by one landing.
-    pub landing_bytes: Histogram,
-    /// `lcm_store_landing_duration_seconds`: writing one landing into sled.
-    pub landing_duration: Histogram,
-    /// `lcm_store_sync_duration_seconds`: one flush and sync of the log.
-    pub sync_duration: Histogram,
-    /// `lcm_store_failures_total`: failed landings, flushes and syncs (any one stops writes).
-    pub store_failures: IntCounter,
-    /// `lcm_store_pending_commits`: commits made but not yet durable, at scrape time.
-    pub pending_commits: IntGauge,
-    /// `lcm_store_idempotency_entries`: remembered request ids, at scrape time.
-    pub idempotency_entries: IntGauge,
+    /// `lcm_store_failed`: 1 once a landing, flush or sync has failed (every write is then
+    /// refused until a restart), else 0. Read at scrape time.
+    pub store_failed: IntGauge,
     figures: MechanismGauges,
     last_figures: Mutex<Option<Instant>>,
 }
@@ -158,37 +140,11 @@ impl Metrics {
                 &SOLVE_BUCKETS,
             ),
             seats_matched: counter(&r, "lcm_engine_seats_matched_total", "Seats allocated by engine solves"),
-            landing_commits: histogram(
+            store_failed: gauge(
                 &r,
-                "lcm_store_landing_commits",
-                "Commits carried by one store landing (group commit)",
-                &COMMITS_BUCKETS,
+                "lcm_store_failed",
+                "1 once a store landing, flush or sync has failed (writes are refused until a restart)",
             ),
-            landing_bytes: histogram(
-                &r,
-                "lcm_store_landing_bytes",
-                "Bytes of keys and values written by one store landing",
-                &BYTES_BUCKETS,
-            ),
-            landing_duration: histogram(
-                &r,
-                "lcm_store_landing_duration_seconds",
-                "Time to write one landing into the store",
-                &LATENCY_BUCKETS,
-            ),
-            sync_duration: histogram(
-                &r,
-                "lcm_store_sync_duration_seconds",
-                "Time to flush and sync the store's files for one landing",
-                &LATENCY_BUCKETS,
-            ),
-            store_failures: counter(
-                &r,
-                "lcm_store_failures_total",
-                "Failed landings, flushes and syncs (the first one stops all writes)",
-            ),
-            pending_commits: gauge(&r, "lcm_store_pending_commits", "Commits made but not yet durable"),
-            idempotency_entries: gauge(&r, "lcm_store_idempotency_entries", "Request ids remembered for retries"),
             figures: MechanismGauges {
                 seats_demanded: gauge(&r, "lcm_seats_demanded", "Seats requested by needs that are not withdrawn"),
                 seats_open: gauge(&r, "lcm_seats_open", "Open seats: requested, neither reserved nor delivered"),
@@ -222,13 +178,6 @@ impl Metrics {
         self.grpc_duration.with_label_values(&[service, method]).observe(elapsed.as_secs_f64());
     }
 
-    /// Records one landing of `commits` commits and `bytes` bytes.
-    pub fn observe_landing(&self, commits: usize, bytes: usize, landing: Duration) {
-        self.landing_commits.observe(commits as f64);
-        self.landing_bytes.observe(bytes as f64);
-        self.landing_duration.observe(landing.as_secs_f64());
-    }
-
     /// The exposition in Prometheus' text format (0.0.4), with the mechanism's figures
     /// refreshed from `ctx`'s store if they are older than [`FIGURES_TTL`]. Reads the
     /// store: call it off the async workers.
@@ -247,6 +196,7 @@ impl Metrics {
                 Err(e) => tracing::warn!(error = %e, "metrics: the mechanism's figures could not be computed"),
             }
         }
+        self.store_failed.set(i64::from(ctx.store.failure().borrow().is_some()));
         self.encode()
     }
 
@@ -348,15 +298,13 @@ mod tests {
     fn every_metric_registers_and_the_exposition_names_them() {
         let m = Metrics::new();
         m.observe_request("/lcm.v1.NeedService/GetNeed", tonic::Code::NotFound, Duration::from_millis(2));
-        m.observe_landing(3, 1000, Duration::from_millis(1));
         let text = m.encode();
         for name in [
             "lcm_grpc_requests_total{code=\"NOT_FOUND\",method=\"GetNeed\",service=\"lcm.v1.NeedService\"} 1",
             "lcm_grpc_request_duration_seconds_bucket",
             "lcm_grpc_requests_in_flight 0",
             "lcm_admission_refusals_total 0",
-            "lcm_store_landing_commits_sum 3",
-            "lcm_store_landing_bytes_sum 1000",
+            "lcm_store_failed 0",
             "lcm_seats_open 0",
             "lcm_consents_pending 0",
             "lcm_engine_solve_duration_seconds_count 0",

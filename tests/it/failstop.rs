@@ -93,12 +93,21 @@ async fn a_failed_landing_stops_the_store_and_leaves_nothing_visible() {
 /// top of possibly lost data (finding 3); a restart recovers the acknowledged writes.
 #[tokio::test]
 async fn a_failed_sync_stops_the_store() {
-    let s = TestServer::start_with(|a| a.test_fail_sync = Some(6)).await;
+    let s = TestServer::start_with(|a| {
+        a.test_fail_sync = Some(6);
+        a.metrics_listen = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+    })
+    .await;
+    let before = crate::metrics::scrape(s.metrics_addr.unwrap()).await.2;
+    assert!(before.contains("\nlcm_store_failed 0\n"), "{before}");
     let uga = s.state("UGA").await;
     let mut needs = s.needs().await;
     let (acked, failed) = create_until_refused(&mut needs, &uga).await;
     assert!(!acked.is_empty(), "the fault comes after a few writes");
     assert_failed(&s, &s.admin, &failed, &acked[0]).await;
+    // Operators see it too.
+    let after = crate::metrics::scrape(s.metrics_addr.unwrap()).await.2;
+    assert!(after.contains("\nlcm_store_failed 1\n"), "{after}");
     let mut s = s;
     let data = std::mem::replace(&mut s.dir, tempfile::tempdir().unwrap());
     drop(s);
@@ -126,7 +135,18 @@ impl Drop for Child_ {
 
 fn spawn(data_dir: &Path, flags: &[&str]) -> Child_ {
     let mut child = Command::new(env!("CARGO_BIN_EXE_lcm"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--console-listen", "off", "--log-format", "json", "--cache-mb", "32", "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--console-listen",
+            "off",
+            "--log-format",
+            "json",
+            "--cache-mb",
+            "32",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .args(flags)
         .env_clear()

@@ -14,7 +14,7 @@ async fn server_with_metrics() -> TestServer {
 }
 
 /// GET /metrics over plain HTTP/1.1: the status line, the content type and the body.
-async fn scrape(addr: SocketAddr) -> (String, String, String) {
+pub(crate) async fn scrape(addr: SocketAddr) -> (String, String, String) {
     let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
     conn.write_all(b"GET /metrics HTTP/1.1\r\nHost: lcm\r\nConnection: close\r\n\r\n").await.unwrap();
     let mut raw = Vec::new();

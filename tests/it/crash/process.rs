@@ -90,7 +90,18 @@ impl Server {
     /// logged that it completed an interrupted landing.
     pub async fn spawn_and_kill(data_dir: &Path, flags: &[&str], after: Duration) -> Result<(bool, bool), String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lcm"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--console-listen", "off", "--log-format", "json", "--cache-mb", "32", "--data-dir"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--console-listen",
+                "off",
+                "--log-format",
+                "json",
+                "--cache-mb",
+                "32",
+                "--data-dir",
+            ])
             .arg(data_dir)
             .args(flags)
             .env_clear()
