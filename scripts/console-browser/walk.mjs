@@ -110,6 +110,7 @@ function expectedFigures() {
     seats_open: sum('open'), critical_open: sum('critical_open'), overdue: sum('overdue'),
     women_share: Number(gender.overall?.women_share || 0).toFixed(2),
     deconfliction_findings: String(dec.length), pending_consents: String(consents),
+    at_risk_needs: String((lcm('report', 'readiness').rows || []).length),
   };
 }
 
@@ -173,6 +174,11 @@ async function checkReports(page) {
   for (const name of ['capacity', 'readiness']) {
     await page.getByRole('link', { name: L.reports[name], exact: true }).click();
     await audit(page, `report-${name}`);
+    const rowsCsv = parseCsv(await download(page));
+    const want = lcm('report', name).rows || [];
+    check(rowsCsv.length - 1 === want.length, `${name} CSV rows ${rowsCsv.length - 1} vs ${want.length}`);
+    const key = name === 'capacity' ? 'requester' : 'need_id';
+    rowsCsv.slice(1).forEach((cells, i) => check(cells[rowsCsv[0].indexOf(key)] === want[i][key], `${name} CSV row ${i} ${key}`));
   }
   console.log(`  ${LANG} CSV downloads parse and equal the gRPC reports`);
   return { gap, gender };

@@ -411,6 +411,9 @@ async fn console_overview_figures_equal_the_grpc_reports() {
         .unwrap()
         .into_inner();
     assert_eq!(fig("deconfliction_findings"), dec.findings.len().to_string());
+    let readiness =
+        reports.get_readiness_report(authed(&s.admin, api::GetReadinessReportRequest {})).await.unwrap().into_inner();
+    assert_eq!(fig("at_risk_needs"), readiness.rows.len().to_string());
     let mut arrangements = api::arrangement_service_client::ArrangementServiceClient::new(s.channel().await);
     let pending = arrangements
         .list_arrangements(authed(

@@ -143,7 +143,7 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
         let _ = write!(
             body,
             "<h2>{}</h2><dl class=\"facts\"><div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div>\
-             <div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div></dl>",
+             <div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div><div><dt>{}</dt><dd>{}</dd></div></dl>",
             ui.t("outcome"),
             ui.t("trained"),
             o.trained,
@@ -151,6 +151,8 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
             o.women_trained,
             ui.t("certified"),
             o.certified,
+            ui.t("trainers_qualified"),
+            o.trainers_qualified,
             ui.t("deployed_missions"),
             E(&o.deployed_missions.join(", "))
         );
@@ -226,6 +228,7 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
             fields.push_str(&text_input("trained", ui.t("trained"), "text", n));
             fields.push_str(&text_input("women_trained", ui.t("women_trained"), "text", n));
             fields.push_str(&text_input("certified", ui.t("certified"), "text", n));
+            fields.push_str(&text_input("trainers_qualified", ui.t("trainers_qualified"), "text", n));
             fields.push_str(&text_input("deployed_missions", ui.t("deployed_missions"), "text", ""));
             body.push_str(&action_form(&ui, &a, "outcome", &fields, ui.t("record_outcome"), "primary"));
         }

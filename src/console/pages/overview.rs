@@ -22,6 +22,8 @@ pub struct Figures {
     pub overdue: u64,
     pub women_share: Option<f64>,
     pub deconfliction_findings: Option<usize>,
+    /// Readiness rows (needs at risk or overdue) the caller may read.
+    pub at_risk_needs: Option<usize>,
     pub pending_consents: usize,
 }
 
@@ -63,6 +65,8 @@ pub async fn show(ui: Ui) -> Response {
     let gender = ctx.get_gender_report(ui.rq(pb::GetGenderReportRequest {})).await.ok().map(|r| r.into_inner());
     let deconfliction =
         ctx.get_deconfliction_report(ui.rq(pb::GetDeconflictionReportRequest {})).await.ok().map(|r| r.into_inner());
+    let readiness =
+        ctx.get_readiness_report(ui.rq(pb::GetReadinessReportRequest {})).await.ok().map(|r| r.into_inner());
     let pending = all_arrangements(&ui, pb::ArrangementStatus::PendingConsent).await.unwrap_or_default();
     let own_state = ui.caller.state().map(|s| s.to_string());
     let mut f = Figures::default();
@@ -76,6 +80,7 @@ pub async fn show(ui: Ui) -> Response {
     }
     f.women_share = gender.as_ref().and_then(|g| g.overall.as_ref()).map(|o| o.women_share);
     f.deconfliction_findings = deconfliction.as_ref().map(|d| d.findings.len());
+    f.at_risk_needs = readiness.as_ref().map(|r| r.rows.len());
     f.pending_consents = pending
         .iter()
         .flat_map(|a| a.consents.iter())
@@ -105,6 +110,9 @@ pub async fn show(ui: Ui) -> Response {
     figure("overdue", "overdue", f.overdue.to_string(), "/reports/gaps");
     if let Some(share) = f.women_share {
         figure("women_share", "women_share", format!("{share:.2}"), "/reports/gender");
+    }
+    if let Some(n) = f.at_risk_needs {
+        figure("at_risk_needs", "at_risk_needs", n.to_string(), "/reports/readiness");
     }
     if let Some(n) = f.deconfliction_findings {
         figure("deconfliction_findings", "deconfliction_findings", n.to_string(), "/reports/deconfliction");

@@ -221,11 +221,111 @@ pub async fn show(ui: Ui, Path(name): Path<String>, uri: http::Uri) -> Response 
             ];
             body.push_str(&table(ui.t(key), &heads, &escaped(&cells)));
         }
-        _ => {
-            // capacity and readiness: not in this version of the service yet.
-            let _ = write!(body, "{}", html::notice("ok", ui.t("not_available_text")));
-            return ui.page(&format!("{} — {}", ui.t(key), ui.t("not_available")), &body);
+        "capacity" => {
+            let r = match ui.ctx().get_capacity_report(ui.rq(pb::GetCapacityReportRequest {})).await {
+                Ok(r) => r.into_inner(),
+                Err(s) => return refused(&ui, s),
+            };
+            let header = [
+                "requester",
+                "seats_delivered",
+                "in_country_seats",
+                "in_country_share",
+                "trainers_qualified",
+                "national_centres",
+                "un_recognized_centres",
+                "repeat_capabilities",
+            ];
+            let cells: Vec<Vec<String>> = r
+                .rows
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.requester.clone(),
+                        c.seats_delivered.to_string(),
+                        c.in_country_seats.to_string(),
+                        c.in_country_share.to_string(),
+                        c.trainers_qualified.to_string(),
+                        c.national_centres.to_string(),
+                        c.un_recognized_centres.to_string(),
+                        c.repeat_capabilities()
+                            .map(|k| enum_text(k.as_str_name(), "CAPABILITY_AREA_"))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ]
+                })
+                .collect();
+            if want_csv {
+                return csv("capacity", &header, &cells);
+            }
+            body.push_str(&download(&ui, "/reports/capacity?format=csv"));
+            let heads = [
+                ui.t("requester"),
+                ui.t("seats_delivered"),
+                ui.t("in_country_seats"),
+                ui.t("in_country_share"),
+                ui.t("trainers_qualified"),
+                ui.t("national_centres"),
+                ui.t("un_recognized_centres"),
+                ui.t("repeat_capabilities"),
+            ];
+            body.push_str(&table(ui.t(key), &heads, &escaped(&cells)));
         }
+        "readiness" => {
+            let r = match ui.ctx().get_readiness_report(ui.rq(pb::GetReadinessReportRequest {})).await {
+                Ok(r) => r.into_inner(),
+                Err(s) => return refused(&ui, s),
+            };
+            let header = [
+                "need_id",
+                "requester",
+                "capability",
+                "pledge_level",
+                "needed_by",
+                "days_left",
+                "open",
+                "compatible_offers",
+                "status",
+            ];
+            let cells: Vec<Vec<String>> = r
+                .rows
+                .iter()
+                .map(|row| {
+                    vec![
+                        row.need_id.clone(),
+                        row.requester.clone(),
+                        enum_text(row.capability().as_str_name(), "CAPABILITY_AREA_"),
+                        enum_text(row.pledge_level().as_str_name(), "READINESS_LEVEL_"),
+                        date(row.needed_by.as_ref()),
+                        row.days_left.to_string(),
+                        row.open.to_string(),
+                        row.compatible_offers.to_string(),
+                        enum_text(row.status().as_str_name(), "READINESS_STATUS_"),
+                    ]
+                })
+                .collect();
+            if want_csv {
+                return csv("readiness", &header, &cells);
+            }
+            body.push_str(&download(&ui, "/reports/readiness?format=csv"));
+            let heads = [
+                ui.t("need"),
+                ui.t("requester"),
+                ui.t("capability"),
+                ui.t("pledge_level"),
+                ui.t("needed_by"),
+                ui.t("days_left"),
+                ui.t("seats_open"),
+                ui.t("compatible_offers"),
+                ui.t("status"),
+            ];
+            let mut shown = escaped(&cells);
+            for (row, cells) in r.rows.iter().zip(shown.iter_mut()) {
+                cells[0] = format!("<a href=\"/needs/{}\">{}</a>", E(&row.need_id), html::esc(&row.need_id));
+            }
+            body.push_str(&table(ui.t(key), &heads, &shown));
+        }
+        _ => return ui.not_found(),
     }
     ui.page(ui.t(key), &body)
 }
