@@ -174,7 +174,7 @@ impl Metrics {
     /// Records one answered request.
     pub fn observe_request(&self, path: &str, code: tonic::Code, elapsed: Duration) {
         let (service, method) = self.labels_of(path);
-        self.grpc_requests.with_label_values(&[service, method, code_name(code)]).inc();
+        self.grpc_requests.with_label_values(&[service, method, crate::error::code_name(code)]).inc();
         self.grpc_duration.with_label_values(&[service, method]).observe(elapsed.as_secs_f64());
     }
 
@@ -238,30 +238,6 @@ fn known_methods() -> HashSet<String> {
         paths.insert(path.to_string());
     }
     paths
-}
-
-/// The status code's name as gRPC spells it (`OK`, `INVALID_ARGUMENT`, …).
-pub fn code_name(code: tonic::Code) -> &'static str {
-    use tonic::Code::*;
-    match code {
-        Ok => "OK",
-        Cancelled => "CANCELLED",
-        Unknown => "UNKNOWN",
-        InvalidArgument => "INVALID_ARGUMENT",
-        DeadlineExceeded => "DEADLINE_EXCEEDED",
-        NotFound => "NOT_FOUND",
-        AlreadyExists => "ALREADY_EXISTS",
-        PermissionDenied => "PERMISSION_DENIED",
-        ResourceExhausted => "RESOURCE_EXHAUSTED",
-        FailedPrecondition => "FAILED_PRECONDITION",
-        Aborted => "ABORTED",
-        OutOfRange => "OUT_OF_RANGE",
-        Unimplemented => "UNIMPLEMENTED",
-        Internal => "INTERNAL",
-        Unavailable => "UNAVAILABLE",
-        DataLoss => "DATA_LOSS",
-        Unauthenticated => "UNAUTHENTICATED",
-    }
 }
 
 /// The `/metrics` route, for the console's listener or a listener of its own.

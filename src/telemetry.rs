@@ -199,7 +199,7 @@ where
 /// principal and the request id.
 fn log_answer(log: RequestLog, code: tonic::Code, elapsed: Duration, phases: &Phases) {
     let latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
-    let code_name = crate::metrics::code_name(code);
+    let code_name = crate::error::code_name(code);
     if elapsed >= log.slow {
         let auth_us = phases.get(Phase::Auth);
         let gate_wait_us = phases.get(Phase::GateWait);

@@ -2,6 +2,7 @@
 //! code, its message, the `google.rpc.ErrorInfo` reason and every
 //! `google.rpc.BadRequest` field violation, so a rejected command says what to fix.
 
+use crate::error::code_name;
 use std::fmt;
 use tonic_types::StatusExt;
 
@@ -100,30 +101,6 @@ pub fn describe_status(status: &tonic::Status) -> String {
         }
     }
     out
-}
-
-/// The canonical upper-case name of a gRPC code, as in the gRPC docs.
-pub fn code_name(code: tonic::Code) -> &'static str {
-    use tonic::Code::*;
-    match code {
-        Ok => "OK",
-        Cancelled => "CANCELLED",
-        Unknown => "UNKNOWN",
-        InvalidArgument => "INVALID_ARGUMENT",
-        DeadlineExceeded => "DEADLINE_EXCEEDED",
-        NotFound => "NOT_FOUND",
-        AlreadyExists => "ALREADY_EXISTS",
-        PermissionDenied => "PERMISSION_DENIED",
-        ResourceExhausted => "RESOURCE_EXHAUSTED",
-        FailedPrecondition => "FAILED_PRECONDITION",
-        Aborted => "ABORTED",
-        OutOfRange => "OUT_OF_RANGE",
-        Unimplemented => "UNIMPLEMENTED",
-        Internal => "INTERNAL",
-        Unavailable => "UNAVAILABLE",
-        DataLoss => "DATA_LOSS",
-        Unauthenticated => "UNAUTHENTICATED",
-    }
 }
 
 /// Lets `?` work on `fmt::Error` inside rendering helpers.
