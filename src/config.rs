@@ -224,3 +224,26 @@ impl ServeArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod retention_tests {
+    use super::parse_retention;
+    use std::time::Duration;
+
+    #[test]
+    fn retention_accepts_days_and_hours_of_at_least_24h() {
+        assert_eq!(parse_retention("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_retention("36h"), Ok(Duration::from_secs(36 * 3600)));
+        assert_eq!(parse_retention("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_retention("1d"), Ok(Duration::from_secs(86_400)));
+    }
+
+    #[test]
+    fn retention_below_24h_or_malformed_is_refused() {
+        for bad in ["23h", "0d", "12h", "7", "7x", "d", "-1d", "99999999999999999999d"] {
+            let e = parse_retention(bad).err().unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert!(e.contains(bad), "{e}");
+        }
+        assert!(parse_retention("23h").err().unwrap_or_default().contains("shorter than 24h"));
+    }
+}
