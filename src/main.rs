@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the gRPC service.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Solve a min-cost-flow instance in DIMACS format; print one JSON line.
     SolveDimacs {
         file: std::path::PathBuf,
@@ -85,7 +85,7 @@ fn main() -> ExitCode {
         Command::Loadtest(args) => return runtime.block_on(lcm::loadtest::execute(&cli.client, args)),
         Command::BenchStore(command) => return print_line(lcm::loadtest::storebench::execute(&command)),
         Command::Restore(args) => return lcm::cli::execute_restore(&args, cli.client.json),
-        Command::Serve(args) => args,
+        Command::Serve(args) => *args,
     };
     match runtime.block_on(serve(args, demo_ca)) {
         Ok(()) => ExitCode::SUCCESS,

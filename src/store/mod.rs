@@ -240,10 +240,13 @@ pub struct IdempotencyEntry {
     pub time: UnixMicros,
 }
 
+/// One key's change in a [`WriteSet`]: a new value, or `None` for a removal.
+type WriteOp = (TreeId, Vec<u8>, Option<Vec<u8>>);
+
 /// Everything one state change writes, applied atomically.
 #[derive(Default)]
 pub struct WriteSet {
-    ops: Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)>,
+    ops: Vec<WriteOp>,
     events: Vec<Event>,
 }
 
@@ -675,7 +678,7 @@ impl Store {
 
     /// Removals of up to [`PRUNE_PER_COMMIT`] idempotency entries older than the
     /// retention, oldest first, with their index entries. Called under the writer gate.
-    fn expired_idempotency(&self) -> StoreResult<Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)>> {
+    fn expired_idempotency(&self) -> StoreResult<Vec<WriteOp>> {
         let cutoff = now_micros().saturating_sub(self.inner.retention_micros);
         let mut ops = Vec::new();
         let hi = Bound::Excluded(keys::time_bytes(cutoff).to_vec());
