@@ -66,6 +66,17 @@ pub struct ServeArgs {
     #[arg(long, env = "LCM_TEST_ABORT_AT_LANDING_POINT", hide = true, value_name = "POINT:N",
           value_parser = crate::store::LandingPoint::parse_at)]
     pub test_abort_at_landing_point: Option<(crate::store::LandingPoint, u64)>,
+    /// How long the first response to a request id is kept to answer retries: a number
+    /// of days (`7d`) or hours (`36h`), at least 24 h. Older entries are pruned; a retry
+    /// after that is treated as a new request.
+    #[arg(long, env = "LCM_REQUEST_ID_RETENTION", value_name = "DURATION", default_value = "7d",
+          value_parser = parse_retention)]
+    pub request_id_retention: std::time::Duration,
+    /// TEST ONLY: keep request ids this many milliseconds instead of
+    /// --request-id-retention, below its 24 h minimum, so a test can see them pruned.
+    /// Never use in production.
+    #[arg(long, env = "LCM_TEST_REQUEST_ID_RETENTION_MS", hide = true, value_name = "MS")]
+    pub test_request_id_retention_ms: Option<u64>,
     /// Target share of women in seats (0 to 1) that the gender report compares against.
     #[arg(long, env = "LCM_WOMEN_TARGET_SHARE", default_value_t = 0.15, value_parser = parse_share)]
     pub women_target_share: f64,
@@ -135,6 +146,30 @@ fn parse_share(text: &str) -> Result<f64, String> {
     }
 }
 
+/// Parses a retention such as `7d` or `36h` (at least
+/// [`crate::store::MIN_REQUEST_ID_RETENTION`]).
+pub fn parse_retention(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (number, unit_secs) = match t.char_indices().last() {
+        Some((at, 'd' | 'D')) => (&t[..at], 24 * 3600),
+        Some((at, 'h' | 'H')) => (&t[..at], 3600),
+        _ => return Err(format!("{text:?} is not a duration such as 7d or 36h")),
+    };
+    let secs = number
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_secs))
+        .ok_or_else(|| format!("{text:?} is not a duration such as 7d or 36h"))?;
+    let retention = std::time::Duration::from_secs(secs);
+    if retention < crate::store::MIN_REQUEST_ID_RETENTION {
+        return Err(format!(
+            "{text:?} is shorter than 24h: a retry within 24 hours must be answered from the stored response"
+        ));
+    }
+    Ok(retention)
+}
+
 fn parse_targets_file(path: &str) -> Result<TargetOverrides, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
     crate::reports::parse_target_overrides(&text).map(TargetOverrides).map_err(|e| format!("{path}: {e}"))
@@ -157,6 +192,8 @@ impl ServeArgs {
             test_sync_delay_ms: None,
             test_fail_landing: None,
             test_abort_at_landing_point: None,
+            request_id_retention: crate::store::DEFAULT_REQUEST_ID_RETENTION,
+            test_request_id_retention_ms: None,
             women_target_share: 0.15,
             targets_file: None,
             risk_horizon_days: crate::reports::RiskHorizons::default(),
@@ -185,5 +222,28 @@ impl ServeArgs {
             default_share: self.women_target_share,
             per_capability: self.targets_file.clone().unwrap_or_default().0,
         }
+    }
+}
+
+#[cfg(test)]
+mod retention_tests {
+    use super::parse_retention;
+    use std::time::Duration;
+
+    #[test]
+    fn retention_accepts_days_and_hours_of_at_least_24h() {
+        assert_eq!(parse_retention("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_retention("36h"), Ok(Duration::from_secs(36 * 3600)));
+        assert_eq!(parse_retention("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_retention("1d"), Ok(Duration::from_secs(86_400)));
+    }
+
+    #[test]
+    fn retention_below_24h_or_malformed_is_refused() {
+        for bad in ["23h", "0d", "12h", "7", "7x", "d", "-1d", "99999999999999999999d"] {
+            let e = parse_retention(bad).err().unwrap_or_else(|| panic!("{bad:?} accepted"));
+            assert!(e.contains(bad), "{e}");
+        }
+        assert!(parse_retention("23h").err().unwrap_or_default().contains("shorter than 24h"));
     }
 }

@@ -104,6 +104,9 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
         },
         fail_sync: args.test_fail_sync,
         sync_delay: args.test_sync_delay_ms.map(std::time::Duration::from_millis),
+        request_id_retention: args
+            .test_request_id_retention_ms
+            .map_or(args.request_id_retention, std::time::Duration::from_millis),
     };
     let store = Store::open(&store_path(&args.data_dir), &config)?;
     let auth = Authenticator::new(store.clone());

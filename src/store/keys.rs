@@ -43,10 +43,13 @@ pub enum TreeId {
     RefusalsByOffer,
     /// offer id ++ recipient (3 bytes) → u32 seats reserved or delivered.
     RecipientSeats,
+    /// time (8 bytes, big-endian micros) ++ idempotency key → (): the idempotency entries
+    /// oldest first, so expired ones are found without a scan ([`idempotency_time_key`]).
+    IdempotencyByTime,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 18] = [
+    pub const ALL: [TreeId; 19] = [
         TreeId::Meta,
         TreeId::Needs,
         TreeId::Offers,
@@ -65,6 +68,7 @@ impl TreeId {
         TreeId::Refusals,
         TreeId::RefusalsByOffer,
         TreeId::RecipientSeats,
+        TreeId::IdempotencyByTime,
     ];
 
     pub fn name(self) -> &'static str {
@@ -87,6 +91,7 @@ impl TreeId {
             TreeId::Refusals => "refusals",
             TreeId::RefusalsByOffer => "refusals_by_offer",
             TreeId::RecipientSeats => "recipient_seats",
+            TreeId::IdempotencyByTime => "idempotency_by_time",
         }
     }
 }
@@ -147,6 +152,26 @@ pub fn recipient_key(offer: Id, state: Alpha3) -> [u8; 11] {
     k
 }
 
+/// The key of an idempotency entry written at `time` (micros) in
+/// [`TreeId::IdempotencyByTime`]: the time first, so keys sort oldest first; the entry's
+/// own key ([`idempotency_key`]) after it.
+pub(super) fn idempotency_time_key(time: i64, idempotency_key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(8 + idempotency_key.len());
+    k.extend_from_slice(&time_bytes(time));
+    k.extend_from_slice(idempotency_key);
+    k
+}
+
+/// `time` (micros) as a big-endian key prefix; times before 1970 sort as 1970.
+pub(super) fn time_bytes(time: i64) -> [u8; 8] {
+    u64::try_from(time).unwrap_or(0).to_be_bytes()
+}
+
+/// The idempotency key inside an [`idempotency_time_key`].
+pub(super) fn idempotency_key_of_time_key(key: &[u8]) -> Option<&[u8]> {
+    key.get(8..).filter(|k| !k.is_empty())
+}
+
 pub fn idempotency_key(principal_id: &str, request_id: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(principal_id.len() + 1 + request_id.len());
     k.extend_from_slice(principal_id.as_bytes());
@@ -157,6 +182,8 @@ pub fn idempotency_key(principal_id: &str, request_id: &str) -> Vec<u8> {
 
 pub const META_FORMAT_VERSION: &[u8] = b"format_version";
 pub const META_PAGE_TOKEN_KEY: &[u8] = b"page_token_key";
+/// Present once every idempotency entry has its [`TreeId::IdempotencyByTime`] entry.
+pub const META_IDEMPOTENCY_INDEXED: &[u8] = b"idempotency_indexed";
 
 #[cfg(test)]
 mod tests {

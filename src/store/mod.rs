@@ -138,7 +138,22 @@ pub struct StoreConfig {
     /// TEST ONLY: every sync first sleeps this long (`--test-sync-delay-ms`), so a test
     /// can read while a commit is visible but not durable. `None` in production.
     pub sync_delay: Option<std::time::Duration>,
+    /// How long an idempotency entry is kept ([`MIN_REQUEST_ID_RETENTION`] at least in
+    /// production; tests may use less): older ones are pruned, at most
+    /// [`PRUNE_PER_COMMIT`] per commit.
+    pub request_id_retention: std::time::Duration,
 }
+
+/// The default retention of idempotency entries (`--request-id-retention`): 7 days.
+pub const DEFAULT_REQUEST_ID_RETENTION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// The shortest retention `lcm serve` accepts: API.md answers a retry within 24 h from the
+/// stored response.
+pub const MIN_REQUEST_ID_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+/// The most expired idempotency entries one commit removes, so pruning is bounded work
+/// per commit (and per landing), in the commit's own atomic batch.
+pub const PRUNE_PER_COMMIT: usize = 64;
 
 impl StoreConfig {
     /// Group commit with flush before acknowledgement and `cache_bytes` of sled cache.
@@ -149,6 +164,7 @@ impl StoreConfig {
             faults: LandingFaults::default(),
             fail_sync: None,
             sync_delay: None,
+            request_id_retention: DEFAULT_REQUEST_ID_RETENTION,
         }
     }
 }
@@ -224,10 +240,13 @@ pub struct IdempotencyEntry {
     pub time: UnixMicros,
 }
 
+/// One key's change in a [`WriteSet`]: a new value, or `None` for a removal.
+type WriteOp = (TreeId, Vec<u8>, Option<Vec<u8>>);
+
 /// Everything one state change writes, applied atomically.
 #[derive(Default)]
 pub struct WriteSet {
-    ops: Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)>,
+    ops: Vec<WriteOp>,
     events: Vec<Event>,
 }
 
@@ -244,8 +263,12 @@ impl WriteSet {
         self.ops.push((tree, keys::state_index_key(state, id), Some(Vec::new())));
     }
 
+    /// The first response to `request_id`, with its entry in the index by time that
+    /// pruning follows ([`TreeId::IdempotencyByTime`]).
     pub fn idempotency(&mut self, principal_id: &str, request_id: &str, entry: &IdempotencyEntry) {
-        self.ops.push((TreeId::Idempotency, keys::idempotency_key(principal_id, request_id), Some(encode(entry))));
+        let key = keys::idempotency_key(principal_id, request_id);
+        self.ops.push((TreeId::IdempotencyByTime, keys::idempotency_time_key(entry.time, &key), Some(Vec::new())));
+        self.ops.push((TreeId::Idempotency, key, Some(encode(entry))));
     }
 
     pub fn put_key(&mut self, tree: TreeId, key: &[u8]) {
@@ -300,6 +323,11 @@ impl Writer<'_> {
     pub fn commit(mut self, mut ws: WriteSet) -> StoreResult<(Ticket, Vec<Event>)> {
         let pending = &self.store.inner.pending;
         self.store.inner.failure.check()?;
+        // Expired idempotency entries go first, so that nothing this commit writes is
+        // removed by them.
+        let mut ops = self.store.expired_idempotency()?;
+        ops.append(&mut ws.ops);
+        ws.ops = ops;
         let first = self.state.next_event;
         for (i, e) in ws.events.iter_mut().enumerate() {
             e.sequence = first + i as u64;
@@ -340,6 +368,8 @@ struct Inner {
     turn: tokio::sync::Semaphore,
     flusher: Flusher,
     page_token_key: [u8; 32],
+    /// Idempotency entries older than this (micros) are pruned.
+    retention_micros: i64,
     /// The last [`RECENT_EVENTS`] committed events, in sequence order, so followers of
     /// the log read and decode nothing (they still see only durable ones).
     recent: RwLock<VecDeque<Arc<Event>>>,
@@ -354,6 +384,35 @@ fn open_sled(path: &Path, cache_bytes: u64, flush_every_ms: Option<u64>) -> Stor
     }
     let tree = db.open_tree(keys::TABLES)?;
     Ok((db, tree))
+}
+
+/// Microseconds since the epoch, the clock of [`IdempotencyEntry::time`].
+fn now_micros() -> UnixMicros {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
+}
+
+/// Indexes by time every idempotency entry written before the index existed (stores
+/// and backups of earlier builds), once: afterwards [`keys::META_IDEMPOTENCY_INDEXED`]
+/// says every entry has its index entry, and writes keep it so.
+fn index_idempotency(tree: &sled::Tree) -> StoreResult<()> {
+    let marker = keys::table_key(TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED);
+    if tree.get(&marker)?.is_some() {
+        return Ok(());
+    }
+    let mut batch = sled::Batch::default();
+    let mut indexed = 0u64;
+    for kv in pending::table_range(tree, TreeId::Idempotency, Bound::Unbounded, Bound::Unbounded) {
+        let (k, v) = kv?;
+        let entry: IdempotencyEntry = decode(TreeId::Idempotency, &v)?;
+        batch.insert(keys::table_key(TreeId::IdempotencyByTime, &keys::idempotency_time_key(entry.time, &k)), &[]);
+        indexed += 1;
+    }
+    batch.insert(marker, &[1]);
+    tree.apply_batch(batch)?;
+    if indexed > 0 {
+        tracing::info!(entries = indexed, "indexed the idempotency entries by time, for pruning");
+    }
+    Ok(())
 }
 
 /// BENCHMARK ONLY: opens the sled database at `path` exactly as [`Store::open`] does, with
@@ -415,6 +474,7 @@ impl Store {
                 key
             }
         };
+        index_idempotency(&tree)?;
         db.flush()?;
         let last_key = |table: TreeId| -> StoreResult<u64> {
             let last =
@@ -447,6 +507,7 @@ impl Store {
                 turn: tokio::sync::Semaphore::new(1),
                 flusher,
                 page_token_key,
+                retention_micros: i64::try_from(config.request_id_retention.as_micros()).unwrap_or(i64::MAX),
                 recent: RwLock::new(VecDeque::with_capacity(RECENT_EVENTS)),
             }),
         })
@@ -613,6 +674,30 @@ impl Store {
             },
             None => Ok(None),
         }
+    }
+
+    /// Removals of up to [`PRUNE_PER_COMMIT`] idempotency entries older than the
+    /// retention, oldest first, with their index entries. Called under the writer gate.
+    fn expired_idempotency(&self) -> StoreResult<Vec<WriteOp>> {
+        let cutoff = now_micros().saturating_sub(self.inner.retention_micros);
+        let mut ops = Vec::new();
+        let hi = Bound::Excluded(keys::time_bytes(cutoff).to_vec());
+        for kv in self.range(TreeId::IdempotencyByTime, Bound::Unbounded, hi).take(PRUNE_PER_COMMIT) {
+            let (k, _) = kv?;
+            let entry = keys::idempotency_key_of_time_key(&k)
+                .ok_or(StoreError::Corrupt { tree: TreeId::IdempotencyByTime.name(), detail: "short key".into() })?;
+            ops.push((TreeId::Idempotency, entry.to_vec(), None));
+            ops.push((TreeId::IdempotencyByTime, k.to_vec(), None));
+        }
+        if !ops.is_empty() {
+            tracing::debug!(entries = ops.len() / 2, "pruning expired idempotency entries");
+        }
+        Ok(ops)
+    }
+
+    /// The number of idempotency entries stored (pending ones included).
+    pub fn idempotency_entries(&self) -> StoreResult<usize> {
+        self.range(TreeId::Idempotency, Bound::Unbounded, Bound::Unbounded).try_fold(0, |n, kv| kv.map(|_| n + 1))
     }
 
     pub fn idempotency(&self, principal_id: &str, request_id: &str) -> StoreResult<Option<IdempotencyEntry>> {

@@ -258,3 +258,72 @@ fn separate_inserts_cut_somewhere_are_torn() {
     let ops = cut_commit_ops(1).len();
     assert!(seen.iter().any(|counts| counts.iter().any(|c| *c != 0 && *c != ops)), "no cut tore a commit: {seen:?}");
 }
+
+fn entry(time: UnixMicros) -> IdempotencyEntry {
+    IdempotencyEntry { method: "CreateNeed".into(), fingerprint: [7; 32], response: vec![1, 2, 3], time }
+}
+
+fn commit_nothing(store: &Store) {
+    let w = store.writer().unwrap_or_else(|e| panic!("{e}"));
+    let _ = w.commit(WriteSet::default()).unwrap_or_else(|e| panic!("{e}"));
+}
+
+const HOUR_MICROS: i64 = 3_600_000_000;
+
+#[tokio::test]
+async fn each_commit_prunes_at_most_k_expired_idempotency_entries_and_never_a_young_one() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = StoreConfig { request_id_retention: std::time::Duration::from_secs(3600), ..config() };
+    let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
+    let now = now_micros();
+    let mut ws = WriteSet::default();
+    for i in 0..200 {
+        ws.idempotency("p", &format!("old{i}"), &entry(now - 2 * HOUR_MICROS + i));
+    }
+    // Young: 59 minutes old, inside the retention.
+    ws.idempotency("p", "young", &entry(now - HOUR_MICROS + 60_000_000));
+    let w = store.writer().unwrap_or_else(|e| panic!("{e}"));
+    let (ticket, _) = w.commit(ws).unwrap_or_else(|e| panic!("{e}"));
+    store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.idempotency_entries().unwrap_or_else(|e| panic!("{e}")), 201);
+    let mut counts = Vec::new();
+    for _ in 0..5 {
+        commit_nothing(&store);
+        counts.push(store.idempotency_entries().unwrap_or_else(|e| panic!("{e}")));
+    }
+    assert_eq!(counts, [201 - 64, 201 - 128, 201 - 192, 1, 1], "at most {PRUNE_PER_COMMIT} per commit, oldest first");
+    assert!(store.idempotency("p", "young").unwrap_or_else(|e| panic!("{e}")).is_some());
+    assert!(store.idempotency("p", "old199").unwrap_or_else(|e| panic!("{e}")).is_none());
+    assert_eq!(store.entries(TreeId::IdempotencyByTime).unwrap_or_else(|e| panic!("{e}")).len(), 1);
+    store.flush().unwrap_or_else(|e| panic!("{e}"));
+    drop(store);
+    // What was pruned stays pruned on disk.
+    let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.idempotency_entries().unwrap_or_else(|e| panic!("{e}")), 1);
+}
+
+#[tokio::test]
+async fn idempotency_entries_of_a_store_without_the_time_index_are_indexed_at_open_and_pruned() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = StoreConfig { request_id_retention: std::time::Duration::from_secs(3600), ..config() };
+    {
+        let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
+        // As an earlier build wrote them: the entry alone, and no marker.
+        let mut ws = WriteSet::default();
+        ws.put_raw(
+            TreeId::Idempotency,
+            keys::idempotency_key("p", "old"),
+            encode(&entry(now_micros() - 2 * HOUR_MICROS)),
+        );
+        ws.put_raw(TreeId::Idempotency, keys::idempotency_key("p", "new"), encode(&entry(now_micros())));
+        ws.delete(TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED);
+        let (ticket, _) = store.writer().and_then(|w| w.commit(ws)).unwrap_or_else(|e| panic!("{e}"));
+        store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(store.entries(TreeId::IdempotencyByTime).unwrap_or_else(|e| panic!("{e}")).is_empty());
+    }
+    let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.entries(TreeId::IdempotencyByTime).unwrap_or_else(|e| panic!("{e}")).len(), 2);
+    commit_nothing(&store);
+    assert!(store.idempotency("p", "old").unwrap_or_else(|e| panic!("{e}")).is_none());
+    assert!(store.idempotency("p", "new").unwrap_or_else(|e| panic!("{e}")).is_some());
+}

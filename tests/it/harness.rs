@@ -44,6 +44,11 @@ impl TestServer {
         Self::start_full(tempfile::tempdir().unwrap(), |_| {}).await
     }
 
+    /// [`TestServer::start_with_store`] with `ServeArgs` that `configure` adjusts first.
+    pub async fn start_with_store_and(configure: impl FnOnce(&mut ServeArgs)) -> (TestServer, lcm::store::Store) {
+        Self::start_full(tempfile::tempdir().unwrap(), configure).await
+    }
+
     async fn start_full(
         dir: tempfile::TempDir,
         configure: impl FnOnce(&mut ServeArgs),

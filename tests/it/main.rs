@@ -20,6 +20,7 @@ mod metrics;
 mod needs;
 mod offers;
 mod overload;
+mod prune;
 mod race;
 mod readiness;
 mod reflection;
