@@ -14,10 +14,22 @@ for every acknowledgement at time T:
   - every file under the data directory written (write, pwrite, writev, pwritev,
     ftruncate, fallocate) before T must have an fsync or fdatasync that started after its
     last write before T and ended before T;
-  - every directory under (or being) the data directory that gained or lost an entry
-    before T (a file created by open with O_CREAT, mkdir, rename, link, unlink, rmdir)
-    must have an fsync of the directory that started after that change and ended
-    before T.
+  - every directory under (or being) the data directory that gained an entry or had one
+    renamed before T (a file created by open with O_CREAT, mkdir, rename, link) must
+    have an fsync of the directory that started after that change and ended before T.
+    A removal (unlink, rmdir) need not be synced before T: what a power cut can do to it
+    is undo it, and an undone removal brings back a file nothing acknowledged depends on
+    (sled removes a blob only once the message pointing to it was replaced, and an old
+    snapshot only once a newer one is in place; a resurrected one is never read). Making
+    the removal durable first would protect nothing.
+Blob files that sled writes outside a landing (with --landing-tids: blob files under
+store/blobs/ written only by other threads; sled rewrites a page in full when a reader
+consolidates it or its segment is cleaned) are held to a weaker rule, the one lcm can
+keep: synced at a later sync (before the trace ends) rather than before the next
+acknowledgement. lcm cannot sync them sooner: sled writes them from any thread, with no
+hook, and they carry no acknowledged write of their own (docs/STORAGE.md, "Blob files").
+Every blob file a landing writes must meet the strict rule: no landing runs between the
+syncer's listing of blobs/ and its fdatasync, so none can slip between them.
 sync_file_range is not a sync (it flushes neither metadata nor the drive's cache).
 syncfs(2) and sync(2) count as syncing everything. Prints PASS, or FAIL with the
 violations, and exits 1 on FAIL.
@@ -201,6 +213,18 @@ def check(args):
             dir_changes.setdefault(d, []).append((t, f"{what} {os.path.basename(path)}"))
             counts["dir change"] += 1
 
+    landing_tids = {int(t) for t in (args.landing_tids or "").split(",") if t}
+    writer_tids = {}  # path -> threads that created or wrote it
+    blobs_dir = os.path.join(data, "store", "blobs")
+
+    def rewrite_blob(path):
+        """A blob file only threads other than the landing threads wrote."""
+        return (
+            bool(landing_tids)
+            and os.path.dirname(path) == blobs_dir
+            and not (writer_tids.get(path, set()) & landing_tids)
+        )
+
     for tid, st, end, name, a, ret in calls(args.trace):
         av = split_args(a)
         if name in ("open", "openat", "creat"):
@@ -220,6 +244,7 @@ def check(args):
                 # The data directory starts empty: the first open that may create a name
                 # does create it.
                 change(path, end, "create")
+                writer_tids.setdefault(path, set()).add(tid)
             known.add(path)
             if "O_TRUNC" in flags and under(path):
                 writes.setdefault(path, []).append(end)
@@ -237,6 +262,7 @@ def check(args):
             path = fds.get(fd_of(av[0]))
             if under(path) and ret is not None and ret >= 0 and (ret > 0 or name in ("ftruncate", "fallocate")):
                 writes.setdefault(path, []).append(end)
+                writer_tids.setdefault(path, set()).add(tid)
                 counts["write"] += 1
         elif name in SYNCS:
             path = fds.get(fd_of(av[0]))
@@ -264,9 +290,10 @@ def check(args):
         elif name in ("unlink", "unlinkat", "rmdir", "mkdir", "mkdirat"):
             if ret == 0:
                 path = resolve(av[0], unquote(av[1])) if name.endswith("at") else resolve(None, unquote(av[0]))
-                change(path, end, {"mkdir": "mkdir", "mkdirat": "mkdir", "rmdir": "rmdir"}.get(name, "unlink"))
                 if name.startswith("mkdir"):
+                    change(path, end, "mkdir")
                     kinds[path] = "dir"
+                # A removal needs no sync before an acknowledgement (see the module docs).
 
     acks = []
     for line in open(args.acks):
@@ -286,8 +313,17 @@ def check(args):
     violations = {}
     for ws in writes.values():
         ws.sort()
+    end_of_trace = float("inf")
+    # Blob files sled rewrote outside a landing: synced after their last write, at all.
+    rewrites = sorted(p for p in writes if rewrite_blob(p))
+    rewrites_late = [p for p in rewrites if not synced(p, writes[p][-1], end_of_trace)
+                     and not any(c[1] == f"unlink {os.path.basename(p)}" for c in dir_changes.get(blobs_dir, []))]
+    for p in rewrites_late:
+        violations.setdefault(("file", p), []).append((end_of_trace, "the end of the trace", writes[p][-1]))
     for t, what in acks:
         for path, ws in writes.items():
+            if path in rewrites:
+                continue
             i = bisect.bisect_left(ws, t)
             if i == 0:
                 continue
@@ -296,7 +332,8 @@ def check(args):
                 key = ("file", path)
                 violations.setdefault(key, []).append((t, what, last))
         for d, changes in dir_changes.items():
-            before = [c for c in changes if c[0] < t]
+            before = [c for c in changes if c[0] < t
+                      and not (d == blobs_dir and rewrite_blob(os.path.join(d, c[1].split(" ", 1)[1])))]
             if not before:
                 continue
             last = max(before)
@@ -309,6 +346,8 @@ def check(args):
         f"{counts['dir change']} directory entry changes, {counts['dir sync']} directory syncs, "
         f"{counts['sync_file_range']} sync_file_range calls (not syncs); {len(acks)} acknowledgements; "
         f"{args.blobs} blob files"
+        + (f"; {len(rewrites)} blob files sled wrote outside a landing, each synced at a later sync"
+           if landing_tids else "")
     )
     failed = bool(violations)
     if args.blobs < args.min_blobs:
@@ -368,7 +407,29 @@ def selftest():
         "a new file, then its directory synced": (
             head + [f'1 1.017 openat(AT_FDCWD, "{D}/store/blobs-1", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 7',
                     '1 1.0175 write(7, ""..., 10) = 10', "1 1.018 fsync(7) = 0", "1 1.019 fsync(3) = 0"], True),
-        "an unlink whose directory is not synced": (head + [f'1 1.017 unlink("{D}/store/old") = 0'], False),
+        "an unlink whose directory is not synced (a power cut can only undo it)": (
+            head + [f'1 1.017 unlink("{D}/store/old") = 0'], True),
+        "a new file whose directory is not synced, beside a removal": (
+            head + [f'1 1.017 unlink("{D}/store/old") = 0',
+                    f'1 1.018 openat(AT_FDCWD, "{D}/store/new", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 7',
+                    "1 1.019 fsync(7) = 0"], False),
+        "a landing thread's blob, not synced before the acknowledgement": (
+            head + [f'1 1.017 openat(AT_FDCWD, "{D}/store/blobs/9", O_WRONLY|O_CREAT|O_EXCL, 0666) = 7',
+                    '1 1.018 write(7, ""..., 10) = 10', "1 1.020 fsync(7) = 0",
+                    f'1 1.021 openat(AT_FDCWD, "{D}/store/blobs", O_RDONLY|O_DIRECTORY) = 8', "1 1.022 fsync(8) = 0",
+                    '1 1.030 write(5, ""..., 10) = 10', "2 1.031 fdatasync(6) = 0",
+                    f'1 1.032 openat(AT_FDCWD, "{D}/store/blobs/10", O_WRONLY|O_CREAT|O_EXCL, 0666) = 9',
+                    '1 1.033 write(9, ""..., 10) = 10'], False),
+        "another thread's blob, synced after the acknowledgement": (
+            head + [f'2 1.032 openat(AT_FDCWD, "{D}/store/blobs/10", O_WRONLY|O_CREAT|O_EXCL, 0666) = 9',
+                    '2 1.033 write(9, ""..., 10) = 10', "1 1.200 fsync(9) = 0",
+                    f'1 1.201 openat(AT_FDCWD, "{D}/store/blobs", O_RDONLY|O_DIRECTORY) = 8', "1 1.202 fsync(8) = 0"],
+            True),
+        "another thread's blob, never synced": (
+            head + [f'2 1.032 openat(AT_FDCWD, "{D}/store/blobs/10", O_WRONLY|O_CREAT|O_EXCL, 0666) = 9',
+                    '2 1.033 write(9, ""..., 10) = 10'], False),
+        "a rename whose directory is not synced": (
+            head + [f'1 1.017 rename("{D}/store/a.tmp", "{D}/store/a") = 0'], False),
         "a rename, then the directory synced": (
             head + [f'1 1.017 rename("{D}/store/a.tmp", "{D}/store/a") = 0', "1 1.018 fsync(3) = 0"], True),
     }
@@ -378,7 +439,8 @@ def selftest():
             trace, acks = os.path.join(tmp, "trace"), os.path.join(tmp, "acks")
             open(trace, "w").write("\n".join(lines) + "\n")
             open(acks, "w").write("1.100 ack\n")
-            ns = argparse.Namespace(trace=trace, acks=acks, data_dir=D, blobs=1, min_blobs=1, show=5)
+            ns = argparse.Namespace(trace=trace, acks=acks, data_dir=D, blobs=1, min_blobs=1, show=5,
+                                    landing_tids="1")
             import contextlib
             import io
 
@@ -407,6 +469,7 @@ def main():
     c.add_argument("--blobs", type=int, default=0)
     c.add_argument("--min-blobs", type=int, default=1)
     c.add_argument("--show", type=int, default=25, help="violations shown per kind")
+    c.add_argument("--landing-tids", default="", help="comma-separated ids of the threads that land writes")
     sub.add_parser("selftest")
     a = p.parse_args()
     if a.cmd == "selftest":

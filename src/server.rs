@@ -89,6 +89,7 @@ pub fn transport(args: &ServeArgs) -> Result<Option<tonic::transport::ServerTlsC
 }
 
 pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
+    let created = !args.data_dir.exists();
     std::fs::create_dir_all(&args.data_dir).map_err(|source| ServeError::Io { path: args.data_dir.clone(), source })?;
     let config = StoreConfig {
         cache_bytes: args.cache_mb.saturating_mul(1 << 20),
@@ -112,6 +113,12 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
     let auth = Authenticator::new(store.clone());
     let admin_token_path = args.data_dir.join("admin.token");
     let bootstrap_token = bootstrap(&store, &admin_token_path)?;
+    // The data directory's entries (`store/`, `admin.token`), and the data directory in
+    // its parent if it is new, survive a power cut from here on.
+    sync_dir(&args.data_dir)?;
+    if created && let Some(parent) = args.data_dir.parent() {
+        sync_dir(if parent.as_os_str().is_empty() { Path::new(".") } else { parent })?;
+    }
     let ctx = Ctx {
         max_in_flight: args.max_in_flight as usize,
         request_log: args.request_log(),
@@ -138,6 +145,13 @@ fn bootstrap(store: &Store, token_path: &Path) -> Result<Option<String>, ServeEr
     store.flush()?;
     tracing::info!(principal_id = %crate::auth::caller_of(&principal).principal_id, path = %token_path.display(), "created the first Secretariat principal; its token is in the file");
     Ok(Some(token))
+}
+
+/// fsyncs the directory `path`, so that its entries survive a power cut.
+fn sync_dir(path: &Path) -> Result<(), ServeError> {
+    std::fs::File::open(path)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| ServeError::Io { path: path.to_path_buf(), source })
 }
 
 fn write_secret(path: &Path, secret: &str) -> Result<(), ServeError> {

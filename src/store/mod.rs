@@ -69,6 +69,8 @@ pub enum StoreError {
     OldLayout(String),
     #[error("the store has failed and refuses reads and writes until the server restarts: {0}")]
     Failed(String),
+    #[error("{0} is in use by another process (another `lcm serve`, backup or restore?); stop it first")]
+    Locked(String),
 }
 
 /// The store's fail-stop state: the first failure's cause, once set never cleared.
@@ -375,9 +377,32 @@ struct Inner {
     recent: RwLock<VecDeque<Arc<Event>>>,
 }
 
+/// How long an open waits for sled's file lock, [`open_sled`].
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Opens the sled database at `path` and its one tree of tables, [`keys::TABLES`].
+///
+/// sled takes an exclusive lock on its `db` file. After a store in this process is
+/// dropped, sled's own I/O threads may still hold the file for a moment (they own
+/// references to its log), so a reopen in the same process retries for up to
+/// [`LOCK_WAIT`] before it reports the store as in use.
 fn open_sled(path: &Path, cache_bytes: u64, flush_every_ms: Option<u64>) -> StoreResult<(sled::Db, sled::Tree)> {
-    let db = sled::Config::new().path(path).cache_capacity(cache_bytes).flush_every_ms(flush_every_ms).open()?;
+    let config = sled::Config::new().path(path).cache_capacity(cache_bytes).flush_every_ms(flush_every_ms);
+    let started = std::time::Instant::now();
+    let db = loop {
+        match config.open() {
+            Ok(db) => break db,
+            // sled reports a held lock as an I/O error of kind Other, by its message
+            // (sled 0.34.7 config.rs `try_lock`).
+            Err(sled::Error::Io(e)) if e.to_string().starts_with("could not acquire lock") => {
+                if started.elapsed() >= LOCK_WAIT {
+                    return Err(StoreError::Locked(path.display().to_string()));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
     // A format-1 store kept each table in a tree of its own, "meta" among them.
     if db.tree_names().iter().any(|n| n.as_ref() == TreeId::Meta.name().as_bytes()) {
         return Err(StoreError::OldLayout(path.display().to_string()));

@@ -205,6 +205,14 @@ impl Pending {
         Ok((last, landing))
     }
 
+    /// Runs `f` while no landing is under way, so sled writes no batch's messages
+    /// meanwhile (see [`super::flusher::Syncer`]: no blob file of a batch appears between
+    /// the listing of `blobs/` and the fdatasync that follows it).
+    pub(super) fn while_quiet<R>(&self, f: impl FnOnce() -> R) -> StoreResult<R> {
+        let _landed = self.landed.lock().map_err(|_| self.failure.poisoned("landing"))?;
+        Ok(f())
+    }
+
     /// The last commit whose changes readers may have seen.
     pub(super) fn visible(&self) -> u64 {
         self.visible.load(Ordering::SeqCst)

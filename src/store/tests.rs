@@ -297,17 +297,8 @@ async fn each_commit_prunes_at_most_k_expired_idempotency_entries_and_never_a_yo
     assert_eq!(store.entries(TreeId::IdempotencyByTime).unwrap_or_else(|e| panic!("{e}")).len(), 1);
     store.flush().unwrap_or_else(|e| panic!("{e}"));
     drop(store);
-    // What was pruned stays pruned on disk. (sled's own threads may hold its file lock for
-    // a moment after the drop, under load: retry the open briefly.)
-    let mut reopened = Store::open(dir.path(), &config);
-    for _ in 0..100 {
-        if reopened.is_ok() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        reopened = Store::open(dir.path(), &config);
-    }
-    let store = reopened.unwrap_or_else(|e| panic!("{e}"));
+    // What was pruned stays pruned on disk.
+    let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(store.idempotency_entries().unwrap_or_else(|e| panic!("{e}")), 1);
 }
 
@@ -335,4 +326,15 @@ async fn idempotency_entries_of_a_store_without_the_time_index_are_indexed_at_op
     commit_nothing(&store);
     assert!(store.idempotency("p", "old").unwrap_or_else(|e| panic!("{e}")).is_none());
     assert!(store.idempotency("p", "new").unwrap_or_else(|e| panic!("{e}")).is_some());
+}
+
+#[tokio::test]
+async fn a_store_held_open_is_refused_as_in_use() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let _held = Store::open(dir.path(), &config()).unwrap_or_else(|e| panic!("{e}"));
+    match Store::open(dir.path(), &config()) {
+        Err(StoreError::Locked(path)) => assert_eq!(path, dir.path().display().to_string()),
+        Err(e) => panic!("expected Locked, got {e}"),
+        Ok(_) => panic!("a second open of a held store succeeded"),
+    }
 }
