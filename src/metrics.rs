@@ -5,7 +5,9 @@
 //! - the request layer ([`crate::telemetry::RequestLayer`]): requests by method and status
 //!   code, their latency, requests in flight, admission refusals;
 //! - the handlers: engine solves, event watchers and events delivered;
-//! - the store's health (`lcm_store_failed`), read at scrape time;
+//! - the store, as a [`StoreObserver`]: every landing (commits, operations, bytes, time)
+//!   and every sync (time); its health (`lcm_store_failed`) and overlay depth, read at
+//!   scrape time; its idempotency entries, counted at most once per [`FIGURES_TTL`];
 //! - the mechanism's own figures (open seats, critical open seats, overdue seats, pending
 //!   consents) are computed from one store snapshot when scraped, at most once per
 //!   [`FIGURES_TTL`], so a scrape storm cannot turn into a scan storm.
@@ -16,12 +18,13 @@
 
 use crate::reports::MechanismFigures;
 use crate::service::Ctx;
+use crate::store::StoreObserver;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long computed mechanism figures are reused by later scrapes.
@@ -33,6 +36,38 @@ const LATENCY_BUCKETS: [f64; 16] =
 
 /// Buckets (seconds) for engine solves: 1 ms to 2 min.
 const SOLVE_BUCKETS: [f64; 12] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 30.0, 120.0];
+
+/// Buckets (seconds) for store landings and syncs: 50 µs to 5 s.
+const STORE_BUCKETS: [f64; 14] =
+    [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0, 5.0];
+
+/// What the store reports of its landings and syncs.
+#[derive(Clone)]
+pub struct StoreMetrics {
+    /// `lcm_store_landing_commits`: commits per landing (group commit's group size).
+    landing_commits: Histogram,
+    /// `lcm_store_landing_operations`: table writes per landing.
+    landing_ops: Histogram,
+    /// `lcm_store_landing_bytes`: bytes of keys and values per landing.
+    landing_bytes: Histogram,
+    /// `lcm_store_landing_duration_seconds`: sled's `apply_batch` of one landing.
+    landing_duration: Histogram,
+    /// `lcm_store_sync_duration_seconds`: flush, blob and directory fsyncs, fdatasync.
+    sync_duration: Histogram,
+}
+
+impl StoreObserver for StoreMetrics {
+    fn landed(&self, commits: usize, ops: usize, bytes: usize, took: Duration) {
+        self.landing_commits.observe(commits as f64);
+        self.landing_ops.observe(ops as f64);
+        self.landing_bytes.observe(bytes as f64);
+        self.landing_duration.observe(took.as_secs_f64());
+    }
+
+    fn synced(&self, took: Duration) {
+        self.sync_duration.observe(took.as_secs_f64());
+    }
+}
 
 pub struct Metrics {
     registry: Registry,
@@ -58,6 +93,13 @@ pub struct Metrics {
     /// refused until a restart), else 0. Read at scrape time.
     pub store_failed: IntGauge,
     figures: MechanismGauges,
+    /// Landings and syncs, observed by the store ([`Metrics::store_observer`]).
+    store: StoreMetrics,
+    /// `lcm_store_overlay_entries`: committed changes not yet landed. Read at scrape time.
+    overlay: IntGauge,
+    /// `lcm_idempotency_entries`: stored first responses (pruned after
+    /// `--request-id-retention`). Counted with the figures.
+    idempotency_entries: IntGauge,
     last_figures: Mutex<Option<Instant>>,
 }
 
@@ -156,9 +198,52 @@ impl Metrics {
                     "PENDING consents on arrangements in PENDING_CONSENT",
                 ),
             },
+            store: StoreMetrics {
+                landing_commits: histogram(
+                    &r,
+                    "lcm_store_landing_commits",
+                    "Commits per store landing (the group of group commit)",
+                    &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0],
+                ),
+                landing_ops: histogram(
+                    &r,
+                    "lcm_store_landing_operations",
+                    "Table writes (inserts and removals) per store landing",
+                    &[1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0],
+                ),
+                landing_bytes: histogram(
+                    &r,
+                    "lcm_store_landing_bytes",
+                    "Bytes of keys and values per store landing",
+                    &[256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0, 16777216.0],
+                ),
+                landing_duration: histogram(
+                    &r,
+                    "lcm_store_landing_duration_seconds",
+                    "Time to apply one landing to sled (one atomic batch)",
+                    &STORE_BUCKETS,
+                ),
+                sync_duration: histogram(
+                    &r,
+                    "lcm_store_sync_duration_seconds",
+                    "Time of one store sync: sled's flush, blob file and directory fsyncs, the log's fdatasync",
+                    &STORE_BUCKETS,
+                ),
+            },
+            overlay: gauge(&r, "lcm_store_overlay_entries", "Committed changes readers see that are not landed yet"),
+            idempotency_entries: gauge(
+                &r,
+                "lcm_idempotency_entries",
+                "Stored first responses for request_id retries (pruned after --request-id-retention)",
+            ),
             last_figures: Mutex::new(None),
             registry: r,
         }
+    }
+
+    /// The observer to hand to the store ([`crate::store::Store::observe`]).
+    pub fn store_observer(&self) -> Arc<dyn StoreObserver> {
+        Arc::new(self.store.clone())
     }
 
     /// The `service` and `method` labels of a request path: `/lcm.v1.NeedService/GetNeed`
@@ -195,7 +280,12 @@ impl Metrics {
                 Ok(f) => self.set_figures(f),
                 Err(e) => tracing::warn!(error = %e, "metrics: the mechanism's figures could not be computed"),
             }
+            match ctx.store.idempotency_entries() {
+                Ok(n) => self.idempotency_entries.set(n as i64),
+                Err(e) => tracing::warn!(error = %e, "metrics: the idempotency entries could not be counted"),
+            }
         }
+        self.overlay.set(ctx.store.overlay_len() as i64);
         self.store_failed.set(i64::from(ctx.store.failure().borrow().is_some()));
         self.encode()
     }
@@ -284,6 +374,10 @@ mod tests {
             "lcm_seats_open 0",
             "lcm_consents_pending 0",
             "lcm_engine_solve_duration_seconds_count 0",
+            "lcm_store_landing_commits_count 0",
+            "lcm_store_sync_duration_seconds_count 0",
+            "lcm_store_overlay_entries 0",
+            "lcm_idempotency_entries 0",
         ] {
             assert!(text.contains(name), "{name} missing from\n{text}");
         }

@@ -63,6 +63,8 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn new(store: Store, auth: Arc<Authenticator>) -> Ctx {
+        let metrics = Arc::new(crate::metrics::Metrics::new());
+        store.observe(metrics.store_observer());
         Ctx {
             store,
             auth,
@@ -70,7 +72,7 @@ impl Ctx {
             messages: Arc::default(),
             max_in_flight: 1024,
             gender_targets: Arc::new(crate::reports::GenderTargets::default()),
-            metrics: Arc::default(),
+            metrics,
             request_log: crate::telemetry::RequestLog::default(),
             risk_horizons: crate::reports::RiskHorizons::default(),
         }

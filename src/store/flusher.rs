@@ -91,6 +91,7 @@ impl Syncer {
         if let Some(delay) = self.sync_delay {
             std::thread::sleep(delay);
         }
+        let started = Instant::now();
         let result = (|| -> StoreResult<()> {
             self.db.flush()?;
             self.maybe_abort(LandingPoint::AfterFlush, landing);
@@ -113,6 +114,7 @@ impl Syncer {
         if let Err(e) = result {
             return Err(self.failure.fail("a flush or sync of the store", &e));
         }
+        self.pending.observe(|o| o.synced(started.elapsed()));
         self.maybe_abort(LandingPoint::AfterSync, landing);
         Ok(())
     }

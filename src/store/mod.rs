@@ -73,6 +73,16 @@ pub enum StoreError {
     Locked(String),
 }
 
+/// Told of the store's own work, for metrics: each landing and each sync. Called on the
+/// store's threads, after the work; must be quick and must not call back into the store.
+pub trait StoreObserver: Send + Sync {
+    /// A landing of `commits` commits, `ops` operations and `bytes` bytes of keys and
+    /// values, which took `took` (sled's `apply_batch`).
+    fn landed(&self, commits: usize, ops: usize, bytes: usize, took: std::time::Duration);
+    /// A successful sync (sled's flush, blob files and directories, the log's fdatasync).
+    fn synced(&self, took: std::time::Duration);
+}
+
 /// The store's fail-stop state: the first failure's cause, once set never cleared.
 pub(crate) struct Failure {
     cause: OnceLock<String>,
@@ -539,6 +549,18 @@ impl Store {
     }
 
     /// Why the store has failed, once it has: follow it to report health.
+    /// From now on, tells `observer` of every landing and sync (replacing any earlier one).
+    pub fn observe(&self, observer: Arc<dyn StoreObserver>) {
+        if let Ok(mut o) = self.inner.pending.observer.write() {
+            *o = Some(observer);
+        }
+    }
+
+    /// Entries of the overlay: committed changes readers see that are not landed yet.
+    pub fn overlay_len(&self) -> usize {
+        self.inner.pending.overlay_len()
+    }
+
     pub fn failure(&self) -> watch::Receiver<Option<String>> {
         self.inner.failure.subscribe()
     }

@@ -128,6 +128,8 @@ pub(super) struct Pending {
     queue: Mutex<Queue>,
     /// Held for a whole landing, so groups land one at a time and in commit order.
     landed: Mutex<Landed>,
+    /// Who is told of each landing and sync ([`super::Store::observe`]).
+    pub(super) observer: RwLock<Option<Arc<dyn super::StoreObserver>>>,
 }
 
 impl Pending {
@@ -141,6 +143,7 @@ impl Pending {
             overlay: RwLock::new(vec![BTreeMap::new(); TreeId::ALL.len()]),
             queue: Mutex::new(Queue::default()),
             landed: Mutex::new(Landed::default()),
+            observer: RwLock::new(None),
         }
     }
 
@@ -177,6 +180,7 @@ impl Pending {
         if self.faults.abort_at == Some((LandingPoint::BeforeBatch, landing)) {
             abort_at(LandingPoint::BeforeBatch, landing);
         }
+        let started = std::time::Instant::now();
         let result = if self.faults.fail_landing == Some(landing) {
             Err(StoreError::Flush(format!("TEST ONLY: landing {landing} fails (--test-fail-landing)")))
         } else {
@@ -202,6 +206,12 @@ impl Pending {
             }
         }
         landed.upto = last;
+        drop(landed);
+        let (ops, bytes) = groups
+            .iter()
+            .flat_map(|(_, ops)| ops)
+            .fold((0, 0), |(n, b), (_, key, value)| (n + 1, b + key.len() + value.as_ref().map_or(0, |v| v.len())));
+        self.observe(|o| o.landed(groups.len(), ops, bytes, started.elapsed()));
         Ok((last, landing))
     }
 
@@ -211,6 +221,19 @@ impl Pending {
     pub(super) fn while_quiet<R>(&self, f: impl FnOnce() -> R) -> StoreResult<R> {
         let _landed = self.landed.lock().map_err(|_| self.failure.poisoned("landing"))?;
         Ok(f())
+    }
+
+    /// Tells the observer, if any (see [`super::Store::observe`]).
+    pub(super) fn observe(&self, f: impl FnOnce(&dyn super::StoreObserver)) {
+        let observer = self.observer.read().ok().and_then(|o| o.clone());
+        if let Some(o) = observer {
+            f(&*o);
+        }
+    }
+
+    /// Changes readers see that are not landed yet: entries of the overlay.
+    pub(super) fn overlay_len(&self) -> usize {
+        self.overlay.read().map_or(0, |o| o.iter().map(BTreeMap::len).sum())
     }
 
     /// The last commit whose changes readers may have seen.

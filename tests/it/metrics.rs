@@ -266,3 +266,30 @@ async fn a_slow_request_is_logged_with_its_slowest_phase() {
     // A durable write waits for its landing and sync: that phase was timed.
     assert!(fields["durable_wait_us"].as_u64().unwrap() > 0, "{line}");
 }
+
+#[tokio::test]
+async fn store_landings_syncs_and_idempotency_entries_are_reported() {
+    let s = server_with_metrics().await;
+    let uga = s.state("UGA").await; // one commit, without a request_id
+    let mut needs = s.needs().await;
+    for i in 0..6 {
+        let request_id = if i < 4 { new_request_id() } else { String::new() };
+        needs.create_need(authed(&uga, api::CreateNeedRequest { need: Some(need("UGA")), request_id })).await.unwrap();
+    }
+    // The first scrape: the idempotency entries are counted now.
+    let (_, _, body) = scrape(s.metrics_addr.unwrap()).await;
+    let m = samples(&body);
+    // Every commit since the server started was landed once: CreatePrincipal and six
+    // CreateNeed. Each was answered only once synced, so at least one sync ran.
+    assert_eq!(m["lcm_store_landing_commits_sum"], 7.0, "{body}");
+    let landings = m["lcm_store_landing_commits_count"];
+    assert!((1.0..=7.0).contains(&landings), "{landings} landings");
+    assert_eq!(m["lcm_store_landing_duration_seconds_count"], landings);
+    assert!(m["lcm_store_landing_operations_sum"] >= 7.0 * 2.0, "a record and its event per commit at least");
+    assert!(m["lcm_store_landing_bytes_sum"] > 0.0);
+    assert!(m["lcm_store_sync_duration_seconds_count"] >= 1.0);
+    // Answered means landed: nothing is left in the overlay.
+    assert_eq!(m["lcm_store_overlay_entries"], 0.0);
+    // Four of the writes carried a request_id, so four first responses are kept.
+    assert_eq!(m["lcm_idempotency_entries"], 4.0);
+}
