@@ -134,7 +134,20 @@ impl Drop for Child_ {
 }
 
 fn spawn(data_dir: &Path, flags: &[&str]) -> Child_ {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lcm"))
+    spawn_with(Command::new(env!("CARGO_BIN_EXE_lcm")), data_dir, flags)
+}
+
+/// `lcm serve` whose files may not grow past `kib` KiB: a write past it fails with EFBIG,
+/// as one on a full disk fails with ENOSPC (bash's `ulimit -f`; SIGXFSZ ignored, so the
+/// write returns the error instead of killing the process).
+fn spawn_file_size_limited(data_dir: &Path, kib: u64) -> Child_ {
+    let mut bash = Command::new("bash");
+    bash.arg("-c").arg(format!("trap '' XFSZ; ulimit -f {kib}; exec \"$0\" \"$@\"")).arg(env!("CARGO_BIN_EXE_lcm"));
+    spawn_with(bash, data_dir, &[])
+}
+
+fn spawn_with(mut command: Command, data_dir: &Path, flags: &[&str]) -> Child_ {
+    let mut child = command
         .args([
             "serve",
             "--listen",
@@ -175,6 +188,69 @@ fn spawn(data_dir: &Path, flags: &[&str]) -> Child_ {
 
 async fn channel(addr: SocketAddr) -> Channel {
     Channel::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap()
+}
+
+/// A write the file system refuses (the disk full) fails the store like a failed sync:
+/// the write is refused STORE_FAILED, so is everything after it, health NOT_SERVING; a
+/// restart with room again recovers every acknowledged write, each whole.
+#[tokio::test]
+async fn a_full_disk_stops_the_store_and_a_restart_keeps_every_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_file_size_limited(dir.path(), 3 * 1024);
+    let admin = std::fs::read_to_string(dir.path().join("admin.token")).unwrap().trim().to_string();
+    let mut needs = api::need_service_client::NeedServiceClient::new(channel(server.addr).await);
+    // Needs at their size limit (4 000 four-byte characters of description): the log
+    // reaches 3 MiB within a few hundred writes.
+    let big = || api::Need { description: "\u{1F54A}".repeat(4000), title: "\u{1F30D}".repeat(200), ..need("UGA") };
+    let mut acked = Vec::new();
+    let mut failed = None;
+    for _ in 0..2000 {
+        match needs.create_need(authed(&admin, create(big()))).await {
+            Ok(r) => acked.push(r.into_inner().id),
+            Err(status) => {
+                failed = Some(status);
+                break;
+            }
+        }
+    }
+    let failed = failed.unwrap_or_else(|| panic!("no write failed after {} needs", acked.len()));
+    assert!(!acked.is_empty(), "{failed:?}");
+    assert_eq!(failed.code(), Code::Unavailable, "{failed:?}");
+    assert_eq!(reason(&failed), "STORE_FAILED", "{failed:?}");
+    let again = assert_code(needs.create_need(authed(&admin, create(need("UGA")))).await, Code::Unavailable);
+    assert_eq!(reason(&again), "STORE_FAILED");
+    let read = assert_code(
+        needs.get_need(authed(&admin, api::GetNeedRequest { id: acked[0].clone() })).await,
+        Code::Unavailable,
+    );
+    assert_eq!(reason(&read), "STORE_FAILED");
+    assert_eq!(health(channel(server.addr).await).await, ServingStatus::NotServing as i32);
+    drop(server);
+    // Room again: everything acknowledged is there, with its creation event.
+    let server = spawn(dir.path(), &[]);
+    let mut needs = api::need_service_client::NeedServiceClient::new(channel(server.addr).await);
+    let mut after = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = needs
+            .list_needs(authed(&admin, api::ListNeedsRequest { page_size: 100, page_token, ..Default::default() }))
+            .await
+            .unwrap()
+            .into_inner();
+        after.extend(page.needs.into_iter().map(|n| n.id));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    assert!(
+        after.starts_with(&acked) && after.len() <= acked.len() + 1,
+        "{} acknowledged, {} after",
+        acked.len(),
+        after.len()
+    );
+    let fresh = needs.create_need(authed(&admin, create(need("UGA")))).await;
+    assert!(fresh.is_ok(), "the restarted store takes writes again: {fresh:?}");
 }
 
 /// Aborts `lcm serve` at `point` of its 4th landing (the bootstrap and a principal come
