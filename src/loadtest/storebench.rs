@@ -33,6 +33,15 @@ pub enum BenchStoreCommand {
         /// Records per transaction.
         #[arg(long, default_value_t = 1000)]
         batch: usize,
+        /// Fill with `lcm bench-match`'s synthetic scenario of this seed (clusters of
+        /// compatible needs and offers, eligibility lists, modes and windows, training
+        /// centres) instead of uniform records, so proposals through the API solve a
+        /// realistic problem.
+        #[arg(long)]
+        synthetic_seed: Option<u64>,
+        /// With --synthetic-seed: the share of DELIVERY offers that require funding.
+        #[arg(long, default_value_t = 0.0)]
+        funded_share: f64,
     },
     /// Bare `sled::open` of DATA_DIR's store (the baseline); one JSON line with the time and RSS.
     Open {
@@ -58,7 +67,12 @@ pub enum BenchStoreCommand {
 /// Runs one `bench-store` command; its JSON line or an error.
 pub fn execute(command: &BenchStoreCommand) -> Result<String, String> {
     match command {
-        BenchStoreCommand::Fill { data_dir, needs, offers, batch } => fill(data_dir, *needs, *offers, *batch),
+        BenchStoreCommand::Fill { data_dir, needs, offers, batch, synthetic_seed: None, .. } => {
+            fill(data_dir, *needs, *offers, *batch)
+        }
+        BenchStoreCommand::Fill { data_dir, needs, offers, batch, synthetic_seed: Some(seed), funded_share } => {
+            fill_synthetic(data_dir, *needs, *offers, *batch, *seed, *funded_share)
+        }
         BenchStoreCommand::Open { data_dir, cache_mb, read_all } => open(data_dir, *cache_mb, *read_all),
         BenchStoreCommand::Recovery { data_dir, rounds, cache_mb } => recovery(data_dir, *rounds, *cache_mb),
     }
@@ -107,6 +121,140 @@ fn fill(data_dir: &Path, needs: usize, offers: usize, batch: usize) -> Result<St
     Ok(format!(
         r#"{{"needs":{needs},"offers":{offers},"seconds":{seconds:.2},"records_per_s":{:.0},"last_event":{},"store_bytes":{}}}"#,
         (needs + offers) as f64 / seconds.max(1e-9),
+        store.durable_sequence(),
+        dir_bytes(&crate::server::store_path(data_dir)),
+    ))
+}
+
+/// `bench-match`'s synthetic scenario, stored through the service's write path: its
+/// training centres first, then its needs and offers (FUNDING offers included), in
+/// batches. Days of the scenario are placed relative to today.
+fn fill_synthetic(
+    data_dir: &Path,
+    needs: usize,
+    offers: usize,
+    batch: usize,
+    seed: u64,
+    funded_share: f64,
+) -> Result<String, String> {
+    use crate::domain::{Kind, Meta, TrainingCentre};
+    use crate::matching::bench::{BenchArgs, generate};
+    use crate::matching::input::{NeedInput, OfferInput};
+    let input = generate(&BenchArgs { needs, offers, seed, funded_share: funded_share.clamp(0.0, 1.0), changes: 0 });
+    let args = ServeArgs::for_data_dir(data_dir.to_path_buf());
+    let opened = crate::server::open(&args).map_err(|e| e.to_string())?;
+    let store = &opened.ctx.store;
+    let now_s = now_unix();
+    let clock = Clock { now: now_micros() };
+    let day = |d: i64| prost_types::Timestamp { seconds: now_s + (d - input.today) * 86_400, nanos: 0 };
+    let started = Instant::now();
+    // The centres the scenario's AT_TRAINING_CENTRE offers name.
+    let mut centres: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    {
+        let mut w = store.writer().map_err(|e| e.to_string())?;
+        let mut ws = WriteSet::default();
+        let now = now_micros();
+        for o in &input.offers {
+            let Some(c) = o.delivery.as_ref().and_then(|d| d.training_centre.as_ref()) else { continue };
+            if centres.contains_key(&c.id) {
+                continue;
+            }
+            let id = w.allocate_id(Kind::Centre);
+            let spec = crate::domain::CentreSpec {
+                name: format!("Synthetic training centre {}", c.id),
+                host_state: c.host_state,
+                languages: o.delivery.as_ref().map(|d| d.languages.clone()).unwrap_or_default(),
+                capabilities: Vec::new(),
+                un_recognized: true,
+            };
+            let centre = TrainingCentre { meta: Meta::new(id, now), spec };
+            ws.put_record(&centre);
+            ws.event(
+                crate::domain::EventKind::CentreRegistered,
+                now,
+                "bench-fill",
+                crate::domain::EventResource::Centre(centre),
+            );
+            centres.insert(c.id.clone(), id.render(Kind::Centre));
+        }
+        let _committed = w.commit(ws).map_err(|e| e.to_string())?; // made durable by the flush below
+    }
+    let need_body = |n: &NeedInput| crate::api::Need {
+        requester: n.requester.to_string(),
+        category: convert::category_to(n.category),
+        capability: convert::capability_to(n.capability),
+        title: format!("Synthetic need {}", n.id),
+        description: "Filled by lcm bench-store fill --synthetic-seed".into(),
+        quantity: n.quantity,
+        women_quantity: n.women_quantity,
+        languages: n.languages.iter().map(|l| l.to_string()).collect(),
+        needed_by: Some(day(n.needed_by)),
+        priority: convert::priority_to(n.priority),
+        pledge_level: crate::api::ReadinessLevel::Level2 as i32,
+        accepted_modes: n.accepted_modes.iter().map(|m| convert::mode_to(*m)).collect(),
+        ..Default::default()
+    };
+    let offer_body = |o: &OfferInput| {
+        let terms = o.delivery_terms();
+        crate::api::Offer {
+            providers: o.providers.iter().map(|p| p.to_string()).collect(),
+            role: convert::role_to(o.role),
+            category: convert::category_to(o.category),
+            capability: convert::capability_to(o.capability),
+            title: format!("Synthetic offer {}", o.id),
+            description: "Filled by lcm bench-store fill --synthetic-seed".into(),
+            capacity: o.capacity,
+            available_from: Some(day(o.available_from)),
+            available_until: Some(day(o.available_until)),
+            eligible_recipients: o.eligible_recipients.iter().map(|s| s.to_string()).collect(),
+            excluded_recipients: o.excluded_recipients.iter().map(|s| s.to_string()).collect(),
+            max_per_recipient: o.max_per_recipient,
+            languages: terms.map(|t| t.languages.iter().map(|l| l.to_string()).collect()).unwrap_or_default(),
+            mode: terms.map_or(0, |t| convert::mode_to(t.mode)),
+            training_centre_id: terms
+                .and_then(|t| t.training_centre.as_ref())
+                .and_then(|c| centres.get(&c.id).cloned())
+                .unwrap_or_default(),
+            duration_days: terms.map_or(0, |t| u32::try_from(t.duration_days).unwrap_or(u32::MAX)),
+            women_only: terms.is_some_and(|t| t.women_only),
+            requires_funding: terms.is_some_and(|t| t.requires_funding),
+            ..Default::default()
+        }
+    };
+    let total = input.needs.len() + input.offers.len();
+    let mut done = 0;
+    let mut last_progress = Instant::now();
+    while done < total {
+        let end = (done + batch.max(1)).min(total);
+        let mut w = store.writer().map_err(|e| e.to_string())?;
+        let mut ws = WriteSet::default();
+        let now = now_micros();
+        for i in done..end {
+            if let Some(n) = input.needs.get(i) {
+                let spec =
+                    convert::need_spec(&need_body(n), "need", clock, true).map_err(|e| format!("{}: {e}", n.id))?;
+                write_new_need(&mut w, &mut ws, now, "bench-fill", spec);
+            } else {
+                let o = &input.offers[i - input.needs.len()];
+                let spec = convert::offer_spec(&offer_body(o), "offer", clock, &|_| true)
+                    .map_err(|e| format!("{}: {e}", o.id))?;
+                write_new_offer(&mut w, &mut ws, now, "bench-fill", spec);
+            }
+        }
+        let _committed = w.commit(ws).map_err(|e| e.to_string())?; // made durable by the flush below
+        done = end;
+        if last_progress.elapsed() >= Duration::from_secs(1) {
+            last_progress = Instant::now();
+            eprintln!("fill: {done}/{total} records, {:.0}/s", done as f64 / started.elapsed().as_secs_f64());
+        }
+    }
+    store.flush().map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    Ok(format!(
+        r#"{{"scenario":"synthetic","seed":{seed},"needs":{},"offers":{},"centres":{},"seconds":{seconds:.2},"last_event":{},"store_bytes":{}}}"#,
+        input.needs.len(),
+        input.offers.len(),
+        centres.len(),
         store.durable_sequence(),
         dir_bytes(&crate::server::store_path(data_dir)),
     ))
