@@ -165,8 +165,14 @@ async fn sequential_answers_do_not_wait_for_delayed_acks() {
 async fn reads_are_answered_while_a_long_solve_holds_the_writer_gate() {
     use lcm::loadtest::storebench::{BenchStoreCommand, execute};
     let dir = tempfile::tempdir().unwrap();
-    let fill =
-        BenchStoreCommand::Fill { data_dir: dir.path().to_path_buf(), needs: 30_000, offers: 30_000, batch: 2000 };
+    let fill = BenchStoreCommand::Fill {
+        data_dir: dir.path().to_path_buf(),
+        needs: 30_000,
+        offers: 30_000,
+        batch: 2000,
+        synthetic_seed: None,
+        funded_share: 0.0,
+    };
     tokio::task::spawn_blocking(move || execute(&fill).unwrap()).await.unwrap();
     let s = TestServer::start_in(dir).await;
     let admin = s.admin.clone();
