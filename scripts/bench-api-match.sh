@@ -63,8 +63,7 @@ for i, line in enumerate(open(log, errors="replace")):
 PY
 }
 echo "proposing (cold)" >&2
-# The answer is what the server's log times; past ~4 MiB the CLI cannot decode it (its
-# gRPC message limit), which does not change the server's figure.
+# The server's log times the call; the CLI's output is not needed.
 m=$(mark); lcm match propose --dry-run --json >/dev/null 2>&1 || true; cold=$(latencies "$m" ProposeMatches | tail -1)
 echo "proposing (unchanged)" >&2
 m=$(mark); lcm match propose --dry-run --json >/dev/null 2>&1 || true; again=$(latencies "$m" ProposeMatches | tail -1)

@@ -129,6 +129,11 @@ pub struct Clients {
     auth: BearerAuth,
 }
 
+/// The largest answer the CLI accepts. tonic's default, 4 MiB, is less than a proposal
+/// over 100 000 needs (45 MB) or a page of 500 events at their size limits (~7 MB); the
+/// CLI is the operator's own tool, talking to a server it trusts with its token.
+pub const MAX_RESPONSE_BYTES: usize = 1 << 30;
+
 impl Clients {
     /// Clients over `channel` that authenticate with `token`.
     pub fn new(channel: Channel, token: &str) -> Result<Self, CliError> {
@@ -140,28 +145,28 @@ impl Clients {
     }
 
     pub fn needs(&self) -> NeedServiceClient<Authed> {
-        NeedServiceClient::new(self.authed())
+        NeedServiceClient::new(self.authed()).max_decoding_message_size(MAX_RESPONSE_BYTES)
     }
     pub fn offers(&self) -> OfferServiceClient<Authed> {
-        OfferServiceClient::new(self.authed())
+        OfferServiceClient::new(self.authed()).max_decoding_message_size(MAX_RESPONSE_BYTES)
     }
     pub fn centres(&self) -> TrainingCentreServiceClient<Authed> {
-        TrainingCentreServiceClient::new(self.authed())
+        TrainingCentreServiceClient::new(self.authed()).max_decoding_message_size(MAX_RESPONSE_BYTES)
     }
     pub fn matching(&self) -> MatchingServiceClient<Authed> {
-        MatchingServiceClient::new(self.authed())
+        MatchingServiceClient::new(self.authed()).max_decoding_message_size(MAX_RESPONSE_BYTES)
     }
     pub fn arrangements(&self) -> ArrangementServiceClient<Authed> {
-        ArrangementServiceClient::new(self.authed())
+        ArrangementServiceClient::new(self.authed()).max_decoding_message_size(MAX_RESPONSE_BYTES)
     }
     pub fn reports(&self) -> ReportServiceClient<Authed> {
-        ReportServiceClient::new(self.authed())
+        ReportServiceClient::new(self.authed()).max_decoding_message_size(MAX_RESPONSE_BYTES)
     }
     pub fn events(&self) -> EventServiceClient<Authed> {
-        EventServiceClient::new(self.authed())
+        EventServiceClient::new(self.authed()).max_decoding_message_size(MAX_RESPONSE_BYTES)
     }
     pub fn admin(&self) -> AdminServiceClient<Authed> {
-        AdminServiceClient::new(self.authed())
+        AdminServiceClient::new(self.authed()).max_decoding_message_size(MAX_RESPONSE_BYTES)
     }
 }
 
