@@ -6,6 +6,7 @@ mod harness;
 
 mod access_matrix;
 mod admin;
+mod at_risk;
 mod auth;
 mod backup;
 mod capacity;
