@@ -29,4 +29,5 @@ mod reports;
 mod restart;
 mod tls;
 mod transitions;
+mod what_if;
 mod workflow;
