@@ -12,6 +12,7 @@ mod backup;
 mod capacity;
 mod console;
 mod crash;
+mod demo;
 mod events;
 mod explain;
 mod failstop;
