@@ -18,6 +18,7 @@ async fn the_demo_shows_capacity_and_readiness_rows_and_an_alert() {
         .unwrap()
         .into_inner()
         .rows;
+    assert_eq!(rows.len(), 15, "one row per requester");
     let figures: Vec<String> = rows
         .iter()
         .filter(|r| r.seats_delivered > 0 || r.national_centres > 0)
