@@ -277,9 +277,13 @@ fn structured(m: usize, u: &mut U) -> R<Vec<u8>> {
             request_id: text(u)?,
         }
         .encode_to_vec(),
-        7 => {
-            pb::ProposeMatchesRequest { capabilities: enums(u)?, dry_run: false, request_id: text(u)? }.encode_to_vec()
+        7 => pb::ProposeMatchesRequest {
+            capabilities: enums(u)?,
+            dry_run: false,
+            request_id: text(u)?,
+            ..Default::default()
         }
+        .encode_to_vec(),
         8 => pb::ApproveMatchRequest { id: text(u)?, etag: text(u)?, request_id: text(u)?, comment: text(u)? }
             .encode_to_vec(),
         9 => pb::RejectMatchRequest { id: text(u)?, etag: text(u)?, reason: text(u)?, request_id: text(u)? }
@@ -500,6 +504,7 @@ async fn fixture(ctx: &Ctx, admin: &Caller, uga: &Caller, jpn: &Caller) -> Vec<V
             dry_run: false,
             // The first one's id is in WORDS, so fuzzed requests replay it with other bodies.
             request_id: if seeds.is_empty() { "6ba7b810-9dad-11d1-80b4-00c04fd430c8".into() } else { String::new() },
+            ..Default::default()
         };
         let m = ok(propose.clone(), admin, |r| MatchingService::propose_matches(ctx, r)).await.matches.remove(0);
         if seeds.is_empty() {

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Starts a fresh server on loopback and runs ../shared/conformance/check_contract.py
-# against it through gRPC reflection; arguments (e.g. --with-2026-12) go to the checker. Installs grpcio in a private venv if needed.
+# against it through gRPC reflection; arguments (e.g. --with-2026-12) go to the checker
+# (LCM_CONTRACT_CHECKER overrides its path, e.g. from a git worktree). Installs grpcio in
+# a private venv if needed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-checker=../shared/conformance/check_contract.py
+checker=${LCM_CONTRACT_CHECKER:-../shared/conformance/check_contract.py}
 if [[ ! -f $checker ]]; then
   echo "no $checker here; skipping the contract check" >&2
   exit 0

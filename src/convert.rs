@@ -201,7 +201,7 @@ enum_map!(event_kind_from, event_kind_to, EventKind, pb::EventKind, {
     CentreRegistered => CentreRegistered, MatchProposed => MatchProposed,
     MatchApproved => MatchApproved, MatchRejected => MatchRejected, MatchStale => MatchStale,
     ArrangementChanged => ArrangementChanged, OutcomeRecorded => OutcomeRecorded,
-    PrincipalChanged => PrincipalChanged, CentreUpdated => CentreUpdated,
+    PrincipalChanged => PrincipalChanged, CentreUpdated => CentreUpdated, NeedAtRisk => NeedAtRisk,
 });
 
 /// Parses a list of enum values, each checked, no repeats. A list longer than the
@@ -238,7 +238,7 @@ pub fn capabilities_from(v: &mut Violations, field: &str, values: &[i32]) -> Vec
 }
 
 /// The number of `EventKind` values.
-const EVENT_KINDS: usize = 15;
+const EVENT_KINDS: usize = 16;
 
 pub fn event_kinds_from(v: &mut Violations, field: &str, values: &[i32]) -> Vec<EventKind> {
     enum_list(v, field, values, EVENT_KINDS, event_kind_from)

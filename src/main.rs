@@ -179,6 +179,7 @@ async fn load_demo(
     let scenario = lcm::scenario::Scenario::from_json(include_str!("../fixtures/tpp-demo.json"))?;
     let t0 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs() as i64;
     let report = lcm::cli::import_scenario(channel.clone(), secretariat_token, &scenario, t0).await?;
+    lcm::cli::demo_history(channel.clone(), secretariat_token, &report).await?;
     let mut principals = vec![lcm::cli::DemoPrincipal {
         id: "principal-1".into(),
         display_name: "Secretariat (bootstrap)".into(),

@@ -282,6 +282,7 @@ pub async fn serve_with_console(
             }
         })
     });
+    let at_risk = crate::service::reports::at_risk::spawn(&ctx);
     let store = ctx.store.clone();
     let stopping = ctx.shutdown.clone();
     let mut stopped = ctx.shutdown.subscribe();
@@ -328,6 +329,8 @@ pub async fn serve_with_console(
         task.abort();
     }
     health_watch.abort();
+    // Ends once it sees the shutdown; awaited so it no longer holds the store.
+    let _ = at_risk.await;
     store.flush()?;
     tracing::info!("server stopped; store flushed");
     Ok(())

@@ -1,9 +1,9 @@
-//! `lcm match propose|list|show|approve|reject` and `lcm explain NEED_ID`.
+//! `lcm match propose|what-if|list|show|approve|reject` and `lcm explain NEED_ID`.
 
 use super::Ctx;
 use super::args::{Paging, collect_pages};
 use super::connect::request_id;
-use super::error::CliError;
+use super::error::{CliError, usage};
 use super::render::Format;
 use crate::api::{self, CapabilityArea, MatchState};
 
@@ -15,6 +15,17 @@ pub enum MatchCmd {
         /// Show the proposals without storing them.
         #[arg(long)]
         dry_run: bool,
+        /// Only these capability areas (repeat or comma-separate; default: all).
+        #[arg(long = "capability", value_enum, ignore_case = true, value_delimiter = ',')]
+        capabilities: Vec<CapabilityArea>,
+    },
+    /// What would these extra seats change? A dry run with hypothetical offers, against the
+    /// same dry run without them (Secretariat). Nothing is stored.
+    WhatIf {
+        /// A JSON file with one offer, or an array of offers, in the import file's format
+        /// (days counted from now; `training_centre` names a registered centre by id).
+        #[arg(long)]
+        offer_file: std::path::PathBuf,
         /// Only these capability areas (repeat or comma-separate; default: all).
         #[arg(long = "capability", value_enum, ignore_case = true, value_delimiter = ',')]
         capabilities: Vec<CapabilityArea>,
@@ -65,6 +76,7 @@ pub async fn run(cmd: MatchCmd, ctx: &Ctx) -> Result<(), CliError> {
                 capabilities: capabilities.into_iter().map(i32::from).collect(),
                 dry_run,
                 request_id: request_id(),
+                ..Default::default()
             };
             let resp = client.propose_matches(req).await?.into_inner();
             if ctx.format == Format::Json {
@@ -76,6 +88,7 @@ pub async fn run(cmd: MatchCmd, ctx: &Ctx) -> Result<(), CliError> {
             }
             ctx.list(&resp.matches)
         }
+        MatchCmd::WhatIf { offer_file, capabilities } => what_if(ctx, &offer_file, capabilities).await,
         MatchCmd::List { state, need_id, paging } => {
             let matches = collect_pages(&paging, |page_token| {
                 let mut client = client.clone();
@@ -122,6 +135,98 @@ pub async fn run(cmd: MatchCmd, ctx: &Ctx) -> Result<(), CliError> {
             ctx.one(&client.reject_match(req).await?.into_inner())
         }
     }
+}
+
+/// The offers of a what-if file: one offer object or an array of them.
+fn what_if_offers(path: &std::path::Path, now_unix_seconds: i64) -> Result<Vec<api::Offer>, CliError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| CliError::Io { path: path.display().to_string(), source })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| usage(format!("{}: {e}", path.display())))?;
+    let items = match value {
+        serde_json::Value::Array(items) => items,
+        one => vec![one],
+    };
+    let mut offers = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        let offer: crate::scenario::ScenarioOffer =
+            serde_json::from_value(item).map_err(|e| usage(format!("{}: offer {}: {e}", path.display(), i + 1)))?;
+        // A centre is named by its id: it maps onto itself.
+        let centres = offer.training_centre.iter().map(|c| (c.clone(), c.clone())).collect();
+        offers.push(super::import::offer_message(&offer, now_unix_seconds, &centres)?);
+    }
+    Ok(offers)
+}
+
+/// Runs `match what-if`: the two summaries side by side, then the needs that gain seats.
+async fn what_if(ctx: &Ctx, path: &std::path::Path, capabilities: Vec<CapabilityArea>) -> Result<(), CliError> {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
+    let hypothetical_offers = what_if_offers(path, now)?;
+    let capabilities: Vec<i32> = capabilities.into_iter().map(i32::from).collect();
+    let mut client = ctx.clients.matching();
+    let req = api::ProposeMatchesRequest {
+        capabilities: capabilities.clone(),
+        dry_run: true,
+        hypothetical_offers,
+        request_id: String::new(),
+    };
+    let with = client.propose_matches(req).await?.into_inner();
+    if ctx.format == Format::Json {
+        return ctx.one(&with);
+    }
+    // The baseline's allocations, per need, from the same dry run without the offers.
+    let req = api::ProposeMatchesRequest { capabilities, dry_run: true, ..Default::default() };
+    let without = client.propose_matches(req).await?.into_inner();
+    let (base, summary) = (with.baseline.unwrap_or_default(), with.summary.unwrap_or_default());
+    ctx.line(&format!("{:<26} {:>12} {:>12} {:>8}", "", "baseline", "what-if", "change"))?;
+    let rows: [(&str, u64, u64); 6] = [
+        ("needs considered", base.needs_considered.into(), summary.needs_considered.into()),
+        ("offers considered", base.offers_considered.into(), summary.offers_considered.into()),
+        ("seats demanded", base.seats_demanded, summary.seats_demanded),
+        ("seats matched", base.seats_matched, summary.seats_matched),
+        ("women seats matched", base.women_seats_matched, summary.women_seats_matched),
+        ("critical seats unmatched", base.critical_seats_unmatched, summary.critical_seats_unmatched),
+    ];
+    for (name, b, w) in rows {
+        let change = i128::from(w) - i128::from(b);
+        ctx.line(&format!("{name:<26} {b:>12} {w:>12} {change:>+8}"))?;
+    }
+    ctx.line(&format!("{:<26} {:>12} {:>12}", "solve time (µs)", base.solve_micros, summary.solve_micros))?;
+    let seats = |matches: &[api::Match]| {
+        let mut per_need = std::collections::BTreeMap::<String, u32>::new();
+        for m in matches {
+            *per_need.entry(m.need_id.clone()).or_default() += m.quantity;
+        }
+        per_need
+    };
+    let (before, after) = (seats(&without.matches), seats(&with.matches));
+    let gains: Vec<String> = after
+        .iter()
+        .filter_map(|(need, &w)| {
+            let b = before.get(need).copied().unwrap_or(0);
+            (w > b).then(|| {
+                let via: std::collections::BTreeSet<&str> = with
+                    .matches
+                    .iter()
+                    .filter(|m| &m.need_id == need)
+                    .flat_map(|m| &m.allocations)
+                    .filter(|a| a.offer_id.starts_with("hypothetical-"))
+                    .map(|a| a.offer_id.as_str())
+                    .collect();
+                let via: Vec<&str> = via.into_iter().collect();
+                format!("{need:<12} {b:>6} -> {w:<6} +{:<5} {}", w - b, via.join(", "))
+            })
+        })
+        .collect();
+    ctx.line("")?;
+    if gains.is_empty() {
+        return ctx.line("No need gains seats.");
+    }
+    ctx.line("Needs that gain seats (seats matched: baseline -> what-if, via):")?;
+    for g in gains {
+        ctx.line(&g)?;
+    }
+    Ok(())
 }
 
 async fn current_etag(ctx: &Ctx, id: &str) -> Result<String, CliError> {

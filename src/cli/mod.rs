@@ -12,6 +12,7 @@ mod arrangements;
 mod backup;
 mod centres;
 mod connect;
+mod demo;
 mod enums;
 mod error;
 mod events;
@@ -28,6 +29,7 @@ mod tests;
 
 pub use backup::{RestoreArgs, backup_to, execute_restore, restore};
 pub use connect::{Authed, BearerAuth, ClientArgs, Clients, connect, request_id};
+pub use demo::{DEMO_COMPLETED_NEED, demo_history};
 pub use enums::ApiEnum;
 pub use error::{CliError, describe_status};
 pub use import::{DemoPrincipal, ImportReport, create_demo_principals, demo_banner, import_scenario};

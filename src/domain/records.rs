@@ -318,6 +318,9 @@ pub enum EventKind {
     OutcomeRecorded,
     PrincipalChanged,
     CentreUpdated,
+    /// Recorded by the server (actor `system`) when a need enters the at-risk set of the
+    /// readiness report.
+    NeedAtRisk,
 }
 
 /// The resource an event carries, as it was after the change.

@@ -108,9 +108,8 @@ pub(crate) async fn run(clients: &[Clients], args: &LoadtestArgs, duration: Dura
     };
     let started = Instant::now();
     let mut matching = first.matching().max_decoding_message_size(usize::MAX);
-    let proposed = matching
-        .propose_matches(api::ProposeMatchesRequest { capabilities: vec![], dry_run: false, request_id: request_id() })
-        .await;
+    let proposed =
+        matching.propose_matches(api::ProposeMatchesRequest { request_id: request_id(), ..Default::default() }).await;
     let matches = match proposed {
         Ok(r) => r.into_inner().matches,
         Err(status) => {

@@ -20,9 +20,17 @@ use std::collections::{BTreeSet, HashMap};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Change {
     AddNeed(NeedInput),
+    /// A new offer (a what-if's hypothetical offer).
+    AddOffer(OfferInput),
     WithdrawOffer(String),
-    SetCapacity { offer_id: String, capacity: u32 },
-    SetPriority { need_id: String, priority: Priority },
+    SetCapacity {
+        offer_id: String,
+        capacity: u32,
+    },
+    SetPriority {
+        need_id: String,
+        priority: Priority,
+    },
 }
 
 /// The input plus the solved state.
@@ -125,6 +133,7 @@ impl Engine {
     fn apply_in_place(&mut self, change: Change) -> Result<Step, MatchError> {
         match change {
             Change::AddNeed(need) => self.add_need(need),
+            Change::AddOffer(offer) => self.add_offer(offer),
             Change::WithdrawOffer(id) => {
                 self.offer_mut(&id)?.withdrawn = true;
                 Ok(self.offer_open_changed(&id, 0))
@@ -209,6 +218,54 @@ impl Engine {
         }
         self.need_model.insert(need.id.clone(), k);
         self.input.needs.push(need);
+        Ok(Step::Warm(vec![k]))
+    }
+
+    /// A new delivery offer that pairs only with needs of one unfunded component joins
+    /// that component's model (warm); anything else (a funding offer, one that requires
+    /// funding, pairs with a funded need, joins components or starts a new one) rebuilds.
+    fn add_offer(&mut self, offer: OfferInput) -> Result<Step, MatchError> {
+        if self.input.offers.iter().any(|o| o.id == offer.id) {
+            return Err(MatchError::UnknownRecord(format!("offer {} already exists", offer.id)));
+        }
+        let id = offer.id.clone();
+        let cold = |engine: &mut Engine, offer: OfferInput| {
+            engine.input.offers.push(offer);
+            Ok(Step::Cold(id.clone()))
+        };
+        if offer.role != crate::domain::OfferRole::Delivery || offer.requires_funding() {
+            return cold(self, offer);
+        }
+        let mut pairs: Vec<NeedInput> = Vec::new();
+        if self.wanted(offer.capability) {
+            for need in &self.input.needs {
+                if self.wanted(need.capability) && delivery_allowed(&self.ctx, need, &offer) {
+                    if self.solved.funded_ids.contains(&need.id) {
+                        return cold(self, offer);
+                    }
+                    pairs.push(need.clone());
+                }
+            }
+        }
+        pairs.sort_by(|a, b| a.id.cmp(&b.id));
+        pairs.dedup_by(|b, a| a.id == b.id);
+        if pairs.is_empty() {
+            self.input.offers.push(offer);
+            return Ok(Step::Warm(Vec::new()));
+        }
+        let touched: BTreeSet<usize> = pairs.iter().filter_map(|n| self.need_model.get(&n.id).copied()).collect();
+        let (Some(&k), 1) = (touched.first(), touched.len()) else {
+            return cold(self, offer); // a new component, or it joins two
+        };
+        let model = &mut self.solved.models[k];
+        let o = model.add_offer(&offer);
+        for need in &pairs {
+            let n = model.add_need(need);
+            model.add_pair(n, o, self.ctx.cap_left(&offer, need.requester), need.open_seats());
+            self.need_model.insert(need.id.clone(), k);
+        }
+        self.offer_model.insert(id, k);
+        self.input.offers.push(offer);
         Ok(Step::Warm(vec![k]))
     }
 

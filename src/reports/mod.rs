@@ -19,7 +19,7 @@ pub use deconfliction::{Finding, FindingKind, deconfliction_findings};
 pub use figures::{MechanismFigures, mechanism_figures};
 pub use gaps::{GapGrouping, GapRow, gap_rows};
 pub use gender::{GenderReport, GenderRow, GenderTargets, gender_report, parse_target_overrides};
-pub use readiness::{ReadinessRow, ReadinessStatus, RiskHorizons, readiness_rows, readiness_status};
+pub use readiness::{AtRiskAlerts, ReadinessRow, ReadinessStatus, RiskHorizons, readiness_rows, readiness_status};
 
 use crate::domain::*;
 

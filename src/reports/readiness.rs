@@ -105,3 +105,40 @@ pub fn readiness_rows(
     rows.sort_by_key(|r| (r.status, r.days_left, r.need));
     rows
 }
+
+/// Which needs of the at-risk set were already alerted (API.md: NEED_AT_RISK is recorded
+/// once each time a need enters the set, and again only after it left and re-entered).
+/// Fed, in order, with every state of a need that the event log carries; the set itself
+/// is [`readiness_status`]'s, so the report and the alerts cannot disagree.
+#[derive(Clone, Debug, Default)]
+pub struct AtRiskAlerts {
+    alerted: std::collections::BTreeSet<Id>,
+}
+
+impl AtRiskAlerts {
+    /// Whether `need` is in the at-risk set on `today`.
+    pub fn in_set(need: &Need, today: Day, horizons: &RiskHorizons) -> bool {
+        readiness_status(need, today, horizons).is_some()
+    }
+
+    /// A state of `need` (as a write left it) on `day`: out of the set, its alert is
+    /// forgotten. Returns whether it is in the set without an alert (one is due).
+    pub fn observe(&mut self, need: &Need, day: Day, horizons: &RiskHorizons) -> bool {
+        if Self::in_set(need, day, horizons) {
+            !self.alerted.contains(&need.meta.id)
+        } else {
+            self.alerted.remove(&need.meta.id);
+            false
+        }
+    }
+
+    /// Whether `need` is in the set on `today` and has no alert yet.
+    pub fn due(&self, need: &Need, today: Day, horizons: &RiskHorizons) -> bool {
+        Self::in_set(need, today, horizons) && !self.alerted.contains(&need.meta.id)
+    }
+
+    /// A NEED_AT_RISK was recorded for `need`.
+    pub fn alerted(&mut self, need: Id) {
+        self.alerted.insert(need);
+    }
+}

@@ -271,3 +271,24 @@ fn a_source_that_overlaps_no_other_is_left_out_of_the_finding() {
     assert_eq!((f[0].first_day, f[0].last_day), (TODAY + 40, TODAY + 50));
     assert!(f[0].summary.contains("2 sources") && !f[0].summary.contains("offer-12"), "{}", f[0].summary);
 }
+
+#[test]
+fn an_alert_is_due_once_per_entry_into_the_at_risk_set() {
+    let h = RiskHorizons::default();
+    let mut alerts = AtRiskAlerts::default();
+    let mut n = need(1, "UGA", CapabilityArea::Engineering, 10, 0, TODAY + 50);
+    // 50 days ahead: outside the 45-day horizon.
+    assert!(!alerts.observe(&n, TODAY, &h));
+    // Five days later it is in the set: one alert due, none once recorded.
+    assert!(alerts.due(&n, TODAY + 5, &h));
+    alerts.alerted(n.meta.id);
+    assert!(!alerts.due(&n, TODAY + 6, &h));
+    assert!(!alerts.observe(&n, TODAY + 6, &h));
+    // Seats reserved: it leaves the set, and its alert is forgotten.
+    n.seats.reserved = 10;
+    assert!(!alerts.observe(&n, TODAY + 7, &h));
+    // Released again: due again.
+    n.seats.reserved = 0;
+    assert!(alerts.observe(&n, TODAY + 8, &h));
+    assert!(alerts.due(&n, TODAY + 8, &h));
+}

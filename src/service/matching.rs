@@ -43,35 +43,7 @@ pub fn match_input(store: &Store, today: Day, capabilities: Vec<CapabilityArea>)
     let mut offers = Vec::new();
     for o in store.scan::<Offer>(None) {
         let o = o?;
-        let delivery = o.spec.terms.delivery().map(|d| matching::DeliveryTerms {
-            languages: d.languages.clone(),
-            mode: d.mode,
-            training_centre: d.training_centre.and_then(|id| centres.get(&id)).map(|c| matching::CentreRef {
-                id: c.meta.id.render(Kind::Centre),
-                name: c.spec.name.clone(),
-                host_state: c.spec.host_state,
-            }),
-            duration_days: i64::from(d.duration_days),
-            women_only: d.women_only,
-            requires_funding: d.requires_funding,
-        });
-        offers.push(matching::OfferInput {
-            id: o.meta.id.render(Kind::Offer),
-            title: o.spec.title.clone(),
-            providers: o.spec.providers.clone(),
-            role: o.spec.terms.role(),
-            category: o.spec.category,
-            capability: o.spec.capability,
-            capacity: o.spec.capacity,
-            consumed: o.seats.consumed(),
-            available_from: day(o.spec.available_from),
-            available_until: day(o.spec.available_until),
-            eligible_recipients: o.spec.eligible_recipients.clone(),
-            excluded_recipients: o.spec.excluded_recipients.clone(),
-            max_per_recipient: o.spec.max_per_recipient,
-            delivery,
-            withdrawn: o.withdrawn,
-        });
+        offers.push(offer_input(&o, o.meta.id.render(Kind::Offer), &centres));
     }
     let mut recipient_consumption = Vec::new();
     for (k, v) in store.entries(TreeId::RecipientSeats)? {
@@ -97,6 +69,115 @@ pub fn match_input(store: &Store, today: Day, capabilities: Vec<CapabilityArea>)
         }
     }
     Ok(matching::MatchInput { today, needs, offers, recipient_consumption, barred, capabilities })
+}
+
+/// An offer as the engine sees it, under the id `id`.
+fn offer_input(o: &Offer, id: String, centres: &BTreeMap<Id, TrainingCentre>) -> matching::OfferInput {
+    let delivery = o.spec.terms.delivery().map(|d| matching::DeliveryTerms {
+        languages: d.languages.clone(),
+        mode: d.mode,
+        training_centre: d.training_centre.and_then(|id| centres.get(&id)).map(|c| matching::CentreRef {
+            id: c.meta.id.render(Kind::Centre),
+            name: c.spec.name.clone(),
+            host_state: c.spec.host_state,
+        }),
+        duration_days: i64::from(d.duration_days),
+        women_only: d.women_only,
+        requires_funding: d.requires_funding,
+    });
+    matching::OfferInput {
+        id,
+        title: o.spec.title.clone(),
+        providers: o.spec.providers.clone(),
+        role: o.spec.terms.role(),
+        category: o.spec.category,
+        capability: o.spec.capability,
+        capacity: o.spec.capacity,
+        consumed: o.seats.consumed(),
+        available_from: day(o.spec.available_from),
+        available_until: day(o.spec.available_until),
+        eligible_recipients: o.spec.eligible_recipients.clone(),
+        excluded_recipients: o.spec.excluded_recipients.clone(),
+        max_per_recipient: o.spec.max_per_recipient,
+        delivery,
+        withdrawn: o.withdrawn,
+    }
+}
+
+/// At most this many hypothetical offers in one what-if.
+pub const MAX_HYPOTHETICAL_OFFERS: usize = 100;
+
+/// The name of the `i`-th (0-based) hypothetical offer in allocations.
+fn hypothetical_id(i: usize) -> String {
+    format!("hypothetical-{}", i + 1)
+}
+
+/// Validates the hypothetical offers as CreateOffer would, each under
+/// `hypothetical_offers[i]`; every violation goes into `v`.
+fn hypothetical_specs(store: &Store, v: &mut Violations, offers: &[pb::Offer], dry_run: bool) -> Vec<OfferSpec> {
+    if offers.is_empty() {
+        return Vec::new();
+    }
+    if !dry_run {
+        v.add("hypothetical_offers", "are allowed only with dry_run");
+        return Vec::new();
+    }
+    if offers.len() > MAX_HYPOTHETICAL_OFFERS {
+        v.add("hypothetical_offers", format!("must list at most {MAX_HYPOTHETICAL_OFFERS} offers"));
+        return Vec::new();
+    }
+    let clock = convert::Clock { now: now_micros() };
+    let centre_exists = |id| matches!(store.get::<TrainingCentre>(id), Ok(Some(_)));
+    let mut specs = Vec::with_capacity(offers.len());
+    for (i, o) in offers.iter().enumerate() {
+        match convert::offer_spec(o, &format!("hypothetical_offers[{i}]"), clock, &centre_exists) {
+            Ok(spec) => specs.push(spec),
+            Err(AppError::InvalidArgument(violations)) => v.0.extend(violations),
+            Err(AppError::InvalidWithReason { field, message, .. }) => {
+                v.add(format!("hypothetical_offers[{i}].{field}"), message)
+            }
+            Err(other) => v.add(format!("hypothetical_offers[{i}]"), other.to_string()),
+        }
+    }
+    specs
+}
+
+/// The dry run with hypothetical offers: the baseline solved cold, then the offers added to
+/// the engine (warm where it can: see [`matching::Engine`]). Returns the proposal with them
+/// and the baseline summary, each with its own solve time.
+fn what_if(
+    store: &Store,
+    input: matching::MatchInput,
+    specs: Vec<OfferSpec>,
+    now: UnixMicros,
+) -> AppResult<(matching::Proposal, matching::Summary)> {
+    let internal = |e: matching::MatchError| AppError::Internal(e.to_string());
+    let centres: BTreeMap<Id, TrainingCentre> =
+        store.scan::<TrainingCentre>(None).map(|c| c.map(|c| (c.meta.id, c))).collect::<Result<_, _>>()?;
+    let started = std::time::Instant::now();
+    let mut engine = matching::Engine::new(input).map_err(internal)?;
+    let mut baseline = engine.proposal().summary;
+    baseline.solve_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    let started = std::time::Instant::now();
+    let mut warm = 0;
+    for (i, spec) in specs.into_iter().enumerate() {
+        let offer = Offer { meta: Meta::new(Id(0), now), spec, withdrawn: false, seats: Seats::default() };
+        engine
+            .apply(matching::Change::AddOffer(offer_input(&offer, hypothetical_id(i), &centres)))
+            .map_err(internal)?;
+        warm += usize::from(engine.last_was_warm);
+    }
+    let mut proposal = engine.proposal();
+    proposal.summary.solve_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    tracing::info!(
+        baseline_us = baseline.solve_micros,
+        what_if_us = proposal.summary.solve_micros,
+        offers_added_warm = warm,
+        baseline_seats = baseline.seats_matched,
+        seats = proposal.summary.seats_matched,
+        "what-if solved"
+    );
+    Ok((proposal, baseline))
 }
 
 fn summary_to_proto(s: &matching::Summary) -> pb::MatchSummary {
@@ -152,6 +233,36 @@ fn match_record(p: &matching::ProposedMatch, meta: Meta, need: &Need) -> AppResu
     })
 }
 
+/// A proposal of a dry run as a message: no id or etag, and the offers named as the engine
+/// names them (a hypothetical offer as `hypothetical-N`).
+fn dry_match(p: &matching::ProposedMatch, now: UnixMicros, need: &Need) -> AppResult<pb::Match> {
+    let stored = matching::ProposedMatch {
+        allocations: p
+            .allocations
+            .iter()
+            .map(|a| matching::Allocation {
+                offer_id: real_or_placeholder(&a.offer_id),
+                funding_offer_id: a.funding_offer_id.as_deref().map(real_or_placeholder),
+                ..a.clone()
+            })
+            .collect(),
+        ..p.clone()
+    };
+    let m = match_record(&stored, Meta::new(Id(0), now), need)?;
+    let mut message = pb::Match { id: String::new(), etag: String::new(), ..convert::match_to_proto(&m) };
+    for (out, a) in message.allocations.iter_mut().zip(&p.allocations) {
+        out.offer_id.clone_from(&a.offer_id);
+        out.funding_offer_id = a.funding_offer_id.clone().unwrap_or_default();
+    }
+    Ok(message)
+}
+
+/// An engine offer id that parses as a stored offer's, or a placeholder for a hypothetical
+/// one (its name is put back into the message by [`dry_match`]).
+fn real_or_placeholder(id: &str) -> String {
+    if Id::parse(Kind::Offer, id).is_some() { id.to_string() } else { Id(0).render(Kind::Offer) }
+}
+
 fn readable_match(store: &Store, caller: &Caller, id: Id) -> AppResult<Match> {
     store.get::<Match>(id)?.filter(|m| caller.can_read_match(m)).ok_or_else(|| not_found(Kind::Match, id))
 }
@@ -204,6 +315,7 @@ impl MatchingService for Ctx {
         let call = WriteCall::new(&caller, "ProposeMatches", &req.request_id, &req)?.long_running();
         let mut v = Violations::default();
         let capabilities = convert::capabilities_from(&mut v, "capabilities", &req.capabilities);
+        let hypothetical = hypothetical_specs(&self.store, &mut v, &req.hypothetical_offers, req.dry_run);
         checked!(call, &self.store, v.finish(()));
         let actor = caller.principal_id.clone();
         let store = &self.store;
@@ -214,7 +326,12 @@ impl MatchingService for Ctx {
                 store,
                 |w, ws, now| {
                     let input = match_input(store, day(now), capabilities.clone())?;
-                    let proposal = matching::propose(&input).map_err(|e| AppError::Internal(e.to_string()))?;
+                    let (proposal, baseline) = if hypothetical.is_empty() {
+                        (matching::propose(&input).map_err(|e| AppError::Internal(e.to_string()))?, None)
+                    } else {
+                        let (proposal, baseline) = what_if(store, input, hypothetical, now)?;
+                        (proposal, Some(summary_to_proto(&baseline)))
+                    };
                     metrics.solve_duration.observe(proposal.summary.solve_micros as f64 / 1e6);
                     metrics.seats_matched.inc_by(proposal.summary.seats_matched);
                     let mut tx = Tx::new(store, ws, now, &actor);
@@ -227,12 +344,7 @@ impl MatchingService for Ctx {
                             .ok_or_else(|| AppError::Internal("the engine returned an unknown need".into()))?;
                         let need = tx.need(need_id)?;
                         if dry_run {
-                            let m = match_record(p, Meta::new(Id(0), now), &need)?;
-                            matches.push(pb::Match {
-                                id: String::new(),
-                                etag: String::new(),
-                                ..convert::match_to_proto(&m)
-                            });
+                            matches.push(dry_match(p, now, &need)?);
                             continue;
                         }
                         let m = match_record(p, Meta::new(w.allocate_id(Kind::Match), now), &need)?;
@@ -246,7 +358,11 @@ impl MatchingService for Ctx {
                         solve_us = proposal.summary.solve_micros,
                         "matches proposed"
                     );
-                    Ok(pb::ProposeMatchesResponse { matches, summary: Some(summary_to_proto(&proposal.summary)) })
+                    Ok(pb::ProposeMatchesResponse {
+                        matches,
+                        summary: Some(summary_to_proto(&proposal.summary)),
+                        baseline,
+                    })
                 },
                 Clone::clone,
             )

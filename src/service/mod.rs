@@ -59,6 +59,8 @@ pub struct Ctx {
     pub request_log: crate::telemetry::RequestLog,
     /// The readiness report's horizons (`--risk-horizon-days`).
     pub risk_horizons: crate::reports::RiskHorizons,
+    /// The clock of the NEED_AT_RISK task (a test moves it; see [`reports::at_risk`]).
+    pub clock: reports::at_risk::Clock,
 }
 
 impl Ctx {
@@ -75,6 +77,7 @@ impl Ctx {
             metrics,
             request_log: crate::telemetry::RequestLog::default(),
             risk_horizons: crate::reports::RiskHorizons::default(),
+            clock: reports::at_risk::Clock::default(),
         }
     }
 

@@ -5,6 +5,8 @@
 //! figures are computed by the pure `crate::reports` module. Reading and computing run
 //! on the blocking pool, so a large store does not stall the async workers.
 
+pub mod at_risk;
+
 use super::*;
 use crate::api as pb;
 use crate::api::report_service_server::ReportService;

@@ -108,7 +108,12 @@ async fn populate(s: &TestServer) -> Fixture {
         .await
         .propose_matches(authed(
             &s.admin,
-            api::ProposeMatchesRequest { capabilities: vec![], dry_run: false, request_id: new_request_id() },
+            api::ProposeMatchesRequest {
+                capabilities: vec![],
+                dry_run: false,
+                request_id: new_request_id(),
+                ..Default::default()
+            },
         ))
         .await
         .unwrap()

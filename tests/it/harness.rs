@@ -53,6 +53,16 @@ impl TestServer {
         dir: tempfile::TempDir,
         configure: impl FnOnce(&mut ServeArgs),
     ) -> (TestServer, lcm::store::Store) {
+        Self::start_adjusted(dir, configure, |ctx| ctx).await
+    }
+
+    /// A server on `dir` whose `Ctx` `adjust` changes before it serves (e.g. the clock of
+    /// the NEED_AT_RISK task), with a handle on its store.
+    pub async fn start_adjusted(
+        dir: tempfile::TempDir,
+        configure: impl FnOnce(&mut ServeArgs),
+        adjust: impl FnOnce(lcm::service::Ctx) -> lcm::service::Ctx,
+    ) -> (TestServer, lcm::store::Store) {
         let mut args = ServeArgs::for_data_dir(dir.path().to_path_buf());
         configure(&mut args);
         // Checked as `lcm serve` checks them (TLS files, loopback without TLS).
@@ -64,8 +74,9 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let metrics_addr = lcm::server::start_metrics(&args, &opened.ctx).await.unwrap().map(|(a, _)| a);
         let (tx, rx) = oneshot::channel::<()>();
+        let ctx = adjust(opened.ctx);
         let handle = tokio::spawn(async move {
-            lcm::server::serve_tls(opened.ctx, listener, tls, async {
+            lcm::server::serve_tls(ctx, listener, tls, async {
                 let _ = rx.await;
             })
             .await

@@ -59,6 +59,7 @@ async fn concurrent_approvals_and_capacity_cuts_never_overbook() {
                     capabilities: vec![api::CapabilityArea::Engineering as i32],
                     dry_run: false,
                     request_id: String::new(),
+                    ..Default::default()
                 },
             ))
             .await

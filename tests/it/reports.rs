@@ -227,7 +227,12 @@ async fn transition(s: &TestServer, id: &str, to: S, dates: Option<(i64, i64)>) 
 /// arrangements by need ref.
 async fn demo_approved(s: &TestServer) -> (lcm::cli::ImportReport, HashMap<String, Vec<api::Arrangement>>) {
     let demo = s.import_demo().await;
-    let req = api::ProposeMatchesRequest { capabilities: vec![], dry_run: false, request_id: new_request_id() };
+    let req = api::ProposeMatchesRequest {
+        capabilities: vec![],
+        dry_run: false,
+        request_id: new_request_id(),
+        ..Default::default()
+    };
     let proposed = s.matching().await.propose_matches(authed(&s.admin, req)).await.unwrap().into_inner();
     let need_ref: HashMap<&String, &String> = demo.needs.iter().map(|(r, id)| (id, r)).collect();
     let mut by_need = HashMap::new();

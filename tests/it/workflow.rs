@@ -10,7 +10,12 @@ async fn propose(s: &TestServer, dry_run: bool) -> api::ProposeMatchesResponse {
         .await
         .propose_matches(authed(
             &s.admin,
-            api::ProposeMatchesRequest { capabilities: vec![], dry_run, request_id: new_request_id() },
+            api::ProposeMatchesRequest {
+                capabilities: vec![],
+                dry_run,
+                request_id: new_request_id(),
+                ..Default::default()
+            },
         ))
         .await
         .unwrap()

@@ -168,6 +168,7 @@ pub async fn act(ui: Ui, body: Bytes) -> Response {
                 capabilities: vec![],
                 dry_run,
                 request_id: if dry_run { String::new() } else { request_id },
+                ..Default::default()
             };
             match ui.ctx().propose_matches(ui.rq(req)).await {
                 Ok(r) => {

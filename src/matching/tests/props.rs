@@ -88,7 +88,13 @@ proptest! {
         let mut rng = Rng(seed ^ 7);
         for step in 0..4 {
             let current = engine.input().clone();
-            let change = match rng.below(4) {
+            let change = match rng.below(5) {
+                4 => {
+                    let source = instance(seed.wrapping_add(step), seed % 2 == 0);
+                    let mut o = source.offers[rng.below(source.offers.len() as u64) as usize].clone();
+                    o.id = format!("hypothetical-{step}");
+                    Change::AddOffer(o)
+                }
                 0 => {
                     let mut n = instance(seed.wrapping_add(step), false).needs[0].clone();
                     n.id = format!("new{step}");

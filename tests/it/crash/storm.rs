@@ -513,6 +513,7 @@ impl Storm {
                 capabilities: vec![self.capability],
                 dry_run: false,
                 request_id: new_request_id(),
+                ..Default::default()
             };
             let proposed = self
                 .send("ProposeMatches", rng.gen_bool(DUPLICATE_SHARE), || {

@@ -292,6 +292,7 @@ impl World {
             capabilities: vec![capability as i32],
             dry_run: false,
             request_id: String::new(),
+            ..Default::default()
         };
         self.matching().await.propose_matches(authed(&self.admin, req)).await.unwrap().into_inner().matches
     }

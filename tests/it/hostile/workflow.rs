@@ -23,6 +23,7 @@ fn propose_matches_refuses_hostile_runs() {
                 capabilities: vec![api::CapabilityArea::Medical as i32],
                 dry_run: false,
                 request_id: new_request_id(),
+                ..Default::default()
             },
         },
         defects,
@@ -531,6 +532,7 @@ fn every_write_method_refuses_a_message_over_one_mebibyte() {
                         capabilities: vec![1; (1 << 20) + 1],
                         dry_run: false,
                         request_id: new_request_id(),
+                        ..Default::default()
                     },
                 ),
             ),
