@@ -337,3 +337,25 @@ fn warm_changes_on_the_demo_equal_cold_solves() {
         assert_eq!(proposal.summary, cold.summary, "{change:?}");
     }
 }
+
+#[test]
+fn an_added_offer_re_solves_to_the_cold_optimum_warm_where_it_can() {
+    use crate::matching::{Change, Engine};
+    let input = demo();
+    let mut warm = 0;
+    for (i, offer) in input.offers.iter().enumerate() {
+        let mut engine = Engine::new(input.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let mut extra = offer.clone();
+        extra.id = format!("hypothetical-{i}");
+        let got = engine.apply(Change::AddOffer(extra)).unwrap_or_else(|e| panic!("{e}"));
+        let cold = propose(engine.input()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got, cold.summary.objective, "a copy of {}", offer.id);
+        let mut proposal = engine.proposal();
+        proposal.summary.solve_micros = cold.summary.solve_micros;
+        assert_eq!(proposal.summary, cold.summary, "a copy of {}", offer.id);
+        warm += usize::from(engine.last_was_warm);
+    }
+    // Copies of delivery offers that pair with one unfunded component go in warm.
+    assert!(warm > 0, "no added offer was solved warm");
+    assert!(warm < input.offers.len(), "funding offers rebuild");
+}
