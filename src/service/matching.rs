@@ -235,6 +235,59 @@ fn match_record(p: &matching::ProposedMatch, meta: Meta, need: &Need) -> AppResu
 
 /// A proposal of a dry run as a message: no id or etag, and the offers named as the engine
 /// names them (a hypothetical offer as `hypothetical-N`).
+/// The engine's input from one consistent state of the store, read without the writer
+/// gate: a scan between two equal readings of [`Store::visible_commit`] saw no commit come
+/// in. Under a steady stream of writes that may not happen; after three tries the scan
+/// runs under the gate (a scan, not a solve, so writers wait for a read only).
+fn consistent_input(store: &Store, today: Day, capabilities: &[CapabilityArea]) -> AppResult<matching::MatchInput> {
+    for _ in 0..3 {
+        let before = store.visible_commit();
+        let input = match_input(store, today, capabilities.to_vec())?;
+        if store.visible_commit() == before {
+            return Ok(input);
+        }
+    }
+    let _gate = store.writer()?;
+    match_input(store, today, capabilities.to_vec())
+}
+
+/// A dry run's answer, computed off the writer gate (see [`consistent_input`]).
+fn dry_run_proposal(
+    store: &Store,
+    metrics: &crate::metrics::Metrics,
+    capabilities: Vec<CapabilityArea>,
+    hypothetical: Vec<OfferSpec>,
+    actor: &str,
+) -> AppResult<pb::ProposeMatchesResponse> {
+    let now = now_micros();
+    let input = consistent_input(store, day(now), &capabilities)?;
+    let (proposal, baseline) = if hypothetical.is_empty() {
+        (matching::propose(&input).map_err(|e| AppError::Internal(e.to_string()))?, None)
+    } else {
+        let (proposal, baseline) = what_if(store, input, hypothetical, now)?;
+        (proposal, Some(summary_to_proto(&baseline)))
+    };
+    metrics.solve_duration.observe(proposal.summary.solve_micros as f64 / 1e6);
+    metrics.seats_matched.inc_by(proposal.summary.seats_matched);
+    // A scratch write set: the reads go to the store, nothing is written.
+    let mut scratch = WriteSet::default();
+    let mut tx = Tx::new(store, &mut scratch, now, actor);
+    let mut matches = Vec::with_capacity(proposal.matches.len());
+    for p in &proposal.matches {
+        let need_id = Id::parse(Kind::Need, &p.need_id)
+            .ok_or_else(|| AppError::Internal("the engine returned an unknown need".into()))?;
+        matches.push(dry_match(p, now, &tx.need(need_id)?)?);
+    }
+    tracing::info!(
+        matches = matches.len(),
+        dry_run = true,
+        seats = proposal.summary.seats_matched,
+        solve_us = proposal.summary.solve_micros,
+        "matches proposed"
+    );
+    Ok(pb::ProposeMatchesResponse { matches, summary: Some(summary_to_proto(&proposal.summary)), baseline })
+}
+
 fn dry_match(p: &matching::ProposedMatch, now: UnixMicros, need: &Need) -> AppResult<pb::Match> {
     let stored = matching::ProposedMatch {
         allocations: p
@@ -321,6 +374,15 @@ impl MatchingService for Ctx {
         let store = &self.store;
         let metrics = &self.metrics;
         let dry_run = req.dry_run;
+        if dry_run {
+            // A dry run stores nothing but its answer (for request_id retries): it reads a
+            // consistent snapshot and solves without the writer gate, so a long solve holds
+            // up no writer. Only the stored answer goes through the gate.
+            let hypothetical = hypothetical.clone();
+            let response = off_the_reactor(|| dry_run_proposal(store, metrics, capabilities, hypothetical, &actor))?;
+            let response = call.commit(store, move |_, _, _| Ok(response), Clone::clone).await?;
+            return Ok(Response::new(response));
+        }
         let response = call
             .commit(
                 store,
@@ -335,18 +397,12 @@ impl MatchingService for Ctx {
                     metrics.solve_duration.observe(proposal.summary.solve_micros as f64 / 1e6);
                     metrics.seats_matched.inc_by(proposal.summary.seats_matched);
                     let mut tx = Tx::new(store, ws, now, &actor);
-                    if !dry_run {
-                        tx.stale_proposals(|m| capabilities.is_empty() || capabilities.contains(&m.capability))?;
-                    }
+                    tx.stale_proposals(|m| capabilities.is_empty() || capabilities.contains(&m.capability))?;
                     let mut matches = Vec::with_capacity(proposal.matches.len());
                     for p in &proposal.matches {
                         let need_id = Id::parse(Kind::Need, &p.need_id)
                             .ok_or_else(|| AppError::Internal("the engine returned an unknown need".into()))?;
                         let need = tx.need(need_id)?;
-                        if dry_run {
-                            matches.push(dry_match(p, now, &need)?);
-                            continue;
-                        }
                         let m = match_record(p, Meta::new(w.allocate_id(Kind::Match), now), &need)?;
                         tx.put_new_match(&m);
                         matches.push(convert::match_to_proto(&m));

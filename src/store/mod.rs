@@ -561,6 +561,12 @@ impl Store {
         self.inner.pending.overlay_len()
     }
 
+    /// The last commit readers may see. A scan between two equal readings of it saw one
+    /// consistent state: no commit came in between.
+    pub fn visible_commit(&self) -> u64 {
+        self.inner.pending.visible()
+    }
+
     pub fn failure(&self) -> watch::Receiver<Option<String>> {
         self.inner.failure.subscribe()
     }

@@ -61,7 +61,21 @@ async fn assert_failed(s: &TestServer, token: &str, failed: &tonic::Status, prob
         Code::Unavailable,
     );
     assert_eq!(reason(&read), "STORE_FAILED");
-    assert_eq!(health(s.channel().await).await, ServingStatus::NotServing as i32);
+    assert_not_serving(s.channel().await).await;
+}
+
+/// Health turns NOT_SERVING: a task of the server follows the store's failure, so the
+/// refused writer may hear first; it must follow within a second.
+async fn assert_not_serving(channel: Channel) {
+    let mut status = health(channel.clone()).await;
+    for _ in 0..20 {
+        if status == ServingStatus::NotServing as i32 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        status = health(channel.clone()).await;
+    }
+    assert_eq!(status, ServingStatus::NotServing as i32, "health still answers {status} a second after the failure");
 }
 
 /// A failed landing fails the store, and leaves nothing of the failed write readable,
@@ -224,7 +238,7 @@ async fn a_full_disk_stops_the_store_and_a_restart_keeps_every_acknowledged_writ
         Code::Unavailable,
     );
     assert_eq!(reason(&read), "STORE_FAILED");
-    assert_eq!(health(channel(server.addr).await).await, ServingStatus::NotServing as i32);
+    assert_not_serving(channel(server.addr).await).await;
     drop(server);
     // Room again: everything acknowledged is there, with its creation event.
     let server = spawn(dir.path(), &[]);

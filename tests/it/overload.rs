@@ -207,3 +207,49 @@ async fn reads_are_answered_while_a_long_solve_holds_the_writer_gate() {
     );
     assert!(answered - asked < Duration::from_millis(500), "the read waited {:?}", answered - asked);
 }
+
+/// A dry run reads a consistent snapshot and solves off the writer gate (issue 18): a
+/// write issued while a long dry-run solve runs is answered while the solve still runs.
+/// (Before, every ProposeMatches held the gate for its whole solve, and the write waited
+/// for the solve to end.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_are_not_held_up_by_a_long_dry_run() {
+    use lcm::loadtest::storebench::{BenchStoreCommand, execute};
+    let dir = tempfile::tempdir().unwrap();
+    let fill = BenchStoreCommand::Fill {
+        data_dir: dir.path().to_path_buf(),
+        needs: 30_000,
+        offers: 30_000,
+        batch: 2000,
+        synthetic_seed: None,
+        funded_share: 0.0,
+    };
+    tokio::task::spawn_blocking(move || execute(&fill).unwrap()).await.unwrap();
+    let s = TestServer::start_in(dir).await;
+    let dry = || api::ProposeMatchesRequest { dry_run: true, ..Default::default() };
+    // How long a dry run takes here (mostly the solve; the scan is a small part).
+    let started = Instant::now();
+    s.matching().await.propose_matches(authed(&s.admin, dry())).await.unwrap();
+    let full = started.elapsed();
+    assert!(full > Duration::from_millis(200), "the dry run is too short ({full:?}) to show anything");
+    let (mut matching, admin) = (s.matching().await, s.admin.clone());
+    let propose = tokio::spawn(async move {
+        matching.propose_matches(authed(&admin, dry())).await.unwrap();
+        Instant::now()
+    });
+    tokio::time::sleep(full / 3).await;
+    let asked = Instant::now();
+    let req = api::CreateNeedRequest { need: Some(need("UGA")), request_id: new_request_id() };
+    s.needs().await.create_need(authed(&s.admin, req)).await.unwrap();
+    let answered = Instant::now();
+    let solved = propose.await.unwrap();
+    eprintln!(
+        "dry run {full:?}; the write took {:?}; the solve ended {:?} after it was asked",
+        answered - asked,
+        solved - asked
+    );
+    assert!(
+        solved > answered + Duration::from_millis(50),
+        "the write was answered only as the dry run ended: the solve held the writer gate"
+    );
+}
