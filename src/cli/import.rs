@@ -230,6 +230,7 @@ const DEMO_STATES: &[(&str, &str)] = &[
     ("MAR", "Permanent Mission of Morocco"),
     ("KEN", "Permanent Mission of Kenya"),
     ("DEU", "Permanent Mission of Germany"),
+    ("FRA", "Permanent Mission of France"),
 ];
 
 /// Centres of the demo scenario (by ref) that get a principal.
