@@ -251,6 +251,26 @@ fn consistent_input(store: &Store, today: Day, capabilities: &[CapabilityArea]) 
     match_input(store, today, capabilities.to_vec())
 }
 
+/// Solves `input` (with the hypothetical offers, if any: a what-if, answering the baseline
+/// too) and counts the solve in the metrics.
+fn solve(
+    store: &Store,
+    metrics: &crate::metrics::Metrics,
+    input: matching::MatchInput,
+    hypothetical: Vec<OfferSpec>,
+    now: UnixMicros,
+) -> AppResult<(matching::Proposal, Option<pb::MatchSummary>)> {
+    let (proposal, baseline) = if hypothetical.is_empty() {
+        (matching::propose(&input).map_err(|e| AppError::Internal(e.to_string()))?, None)
+    } else {
+        let (proposal, baseline) = what_if(store, input, hypothetical, now)?;
+        (proposal, Some(summary_to_proto(&baseline)))
+    };
+    metrics.solve_duration.observe(proposal.summary.solve_micros as f64 / 1e6);
+    metrics.seats_matched.inc_by(proposal.summary.seats_matched);
+    Ok((proposal, baseline))
+}
+
 /// A dry run's answer, computed off the writer gate (see [`consistent_input`]).
 fn dry_run_proposal(
     store: &Store,
@@ -261,14 +281,7 @@ fn dry_run_proposal(
 ) -> AppResult<pb::ProposeMatchesResponse> {
     let now = now_micros();
     let input = consistent_input(store, day(now), &capabilities)?;
-    let (proposal, baseline) = if hypothetical.is_empty() {
-        (matching::propose(&input).map_err(|e| AppError::Internal(e.to_string()))?, None)
-    } else {
-        let (proposal, baseline) = what_if(store, input, hypothetical, now)?;
-        (proposal, Some(summary_to_proto(&baseline)))
-    };
-    metrics.solve_duration.observe(proposal.summary.solve_micros as f64 / 1e6);
-    metrics.seats_matched.inc_by(proposal.summary.seats_matched);
+    let (proposal, baseline) = solve(store, metrics, input, hypothetical, now)?;
     // A scratch write set: the reads go to the store, nothing is written.
     let mut scratch = WriteSet::default();
     let mut tx = Tx::new(store, &mut scratch, now, actor);
@@ -373,12 +386,10 @@ impl MatchingService for Ctx {
         let actor = caller.principal_id.clone();
         let store = &self.store;
         let metrics = &self.metrics;
-        let dry_run = req.dry_run;
-        if dry_run {
+        if req.dry_run {
             // A dry run stores nothing but its answer (for request_id retries): it reads a
             // consistent snapshot and solves without the writer gate, so a long solve holds
             // up no writer. Only the stored answer goes through the gate.
-            let hypothetical = hypothetical.clone();
             let response = off_the_reactor(|| dry_run_proposal(store, metrics, capabilities, hypothetical, &actor))?;
             let response = call.commit(store, move |_, _, _| Ok(response), Clone::clone).await?;
             return Ok(Response::new(response));
@@ -387,15 +398,9 @@ impl MatchingService for Ctx {
             .commit(
                 store,
                 |w, ws, now| {
+                    // Hypothetical offers come only with dry_run (refused above otherwise).
                     let input = match_input(store, day(now), capabilities.clone())?;
-                    let (proposal, baseline) = if hypothetical.is_empty() {
-                        (matching::propose(&input).map_err(|e| AppError::Internal(e.to_string()))?, None)
-                    } else {
-                        let (proposal, baseline) = what_if(store, input, hypothetical, now)?;
-                        (proposal, Some(summary_to_proto(&baseline)))
-                    };
-                    metrics.solve_duration.observe(proposal.summary.solve_micros as f64 / 1e6);
-                    metrics.seats_matched.inc_by(proposal.summary.seats_matched);
+                    let (proposal, _) = solve(store, metrics, input, Vec::new(), now)?;
                     let mut tx = Tx::new(store, ws, now, &actor);
                     tx.stale_proposals(|m| capabilities.is_empty() || capabilities.contains(&m.capability))?;
                     let mut matches = Vec::with_capacity(proposal.matches.len());
@@ -409,7 +414,7 @@ impl MatchingService for Ctx {
                     }
                     tracing::info!(
                         matches = matches.len(),
-                        dry_run,
+                        dry_run = false,
                         seats = proposal.summary.seats_matched,
                         solve_us = proposal.summary.solve_micros,
                         "matches proposed"
@@ -417,7 +422,7 @@ impl MatchingService for Ctx {
                     Ok(pb::ProposeMatchesResponse {
                         matches,
                         summary: Some(summary_to_proto(&proposal.summary)),
-                        baseline,
+                        baseline: None,
                     })
                 },
                 Clone::clone,
