@@ -18,34 +18,13 @@ seed=${SEED:-1}
 explains=${EXPLAINS:-200}
 out=${OUT:-target/bench-api-match.jsonl}
 cargo build --release --quiet
-bin=target/release/lcm
-work=$(mktemp -d)
-cleanup() {
-  [[ -n ${server:-} ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bin=target/release
+source scripts/bench-common.sh
 echo "filling $needs needs x $offers offers (synthetic, seed $seed)" >&2
-fill=$("$bin" bench-store fill --data-dir "$work/data" --needs "$needs" --offers "$offers" --synthetic-seed "$seed" --batch 2000)
+fill=$("$bin/lcm" bench-store fill --data-dir "$work/data" --needs "$needs" --offers "$offers" --synthetic-seed "$seed" --batch 2000)
 echo "$fill" >&2
-"$bin" serve --listen 127.0.0.1:0 --console-listen off --data-dir "$work/data" --log-format json --access-log \
-  >"$work/server.out" 2>"$work/server.log" &
-server=$!
-addr=
-for _ in $(seq 1 600); do
-  addr=$(python3 -c '
-import json, sys
-for line in open(sys.argv[1], errors="replace"):
-    try: v = json.loads(line)
-    except ValueError: continue
-    f = v.get("fields", v)
-    if f.get("message") == "serving": print(f.get("addr", "")); break
-' "$work/server.log")
-  [[ -n $addr ]] && break
-  sleep 0.1
-done
-[[ -n $addr ]] || { echo "lcm serve did not start" >&2; tail -5 "$work/server.log" >&2; exit 1; }
-lcm() { "$bin" --addr "http://$addr" --token-file "$work/data/admin.token" "$@"; }
+start_lcm_any "$work/data" --access-log
+lcm() { "$bin/lcm" --addr "http://$addr" --token-file "$work/data/admin.token" "$@"; }
 mark() { wc -l <"$work/server.log"; }
 # Server-side latencies (µs) of METHOD's answers logged after line $1.
 latencies() {
@@ -76,7 +55,7 @@ m=$(mark)
 step=$(( needs / explains )); [[ $step -ge 1 ]] || step=1
 for i in $(seq 1 "$step" "$needs" | head -n "$explains"); do lcm explain "need-$i" --json >/dev/null; done
 latencies "$m" ExplainNeed >"$work/explain.us"
-rss=$(awk '/VmHWM/ {print $2 * 1024}' "/proc/$server/status")
+rss=$(awk '/VmHWM/ {print $2 * 1024}' "/proc/${pids[-1]}/status")
 line=$(python3 - "$fill" "$cold" "$again" "$changed" "$work/explain.us" "$rss" <<'PY'
 import json, sys
 fill = json.loads(sys.argv[1])

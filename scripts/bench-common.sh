@@ -28,3 +28,30 @@ start_lcm() {
   pids+=($!)
   wait_port "$port"
 }
+
+# start_lcm_any DATA_DIR [serve flags...]: a server on DATA_DIR listening on a port of the
+# system's choice, logging JSON to $work/server.log; sets $addr from its `serving` line and
+# appends its pid to $pids.
+start_lcm_any() {
+  local data=$1
+  shift
+  "$bin/lcm" serve --listen 127.0.0.1:0 --console-listen off --data-dir "$data" --log-format json "$@" \
+    >"$work/server.out" 2>"$work/server.log" &
+  pids+=($!)
+  addr=
+  for _ in $(seq 1 600); do
+    addr=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1], errors="replace"):
+    try: v = json.loads(line)
+    except ValueError: continue
+    f = v.get("fields", v)
+    if f.get("message") == "serving": print(f.get("addr", "")); break
+' "$work/server.log")
+    [[ -n $addr ]] && return 0
+    sleep 0.1
+  done
+  echo "lcm serve did not start" >&2
+  tail -5 "$work/server.log" >&2
+  return 1
+}

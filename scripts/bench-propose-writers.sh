@@ -13,42 +13,21 @@ offers=${OFFERS:-100000}
 duration=${DURATION:-10}
 concurrency=${CONCURRENCY:-16}
 cargo build --release --quiet
-bin=target/release/lcm
-work=$(mktemp -d)
-cleanup() {
-  [[ -n ${loop:-} ]] && kill "$loop" 2>/dev/null
-  [[ -n ${server:-} ]] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-"$bin" bench-store fill --data-dir "$work/data" --needs "$needs" --offers "$offers" --synthetic-seed 1 --batch 2000 >&2
-"$bin" serve --listen 127.0.0.1:0 --console-listen off --data-dir "$work/data" --log-format json \
-  >"$work/server.out" 2>"$work/server.log" &
-server=$!
-addr=
-for _ in $(seq 1 600); do
-  addr=$(python3 -c '
-import json, sys
-for line in open(sys.argv[1], errors="replace"):
-    try: v = json.loads(line)
-    except ValueError: continue
-    f = v.get("fields", v)
-    if f.get("message") == "serving": print(f.get("addr", "")); break
-' "$work/server.log")
-  [[ -n $addr ]] && break
-  sleep 0.1
-done
-[[ -n $addr ]] || { echo "lcm serve did not start" >&2; exit 1; }
+bin=target/release
+source scripts/bench-common.sh
+"$bin/lcm" bench-store fill --data-dir "$work/data" --needs "$needs" --offers "$offers" --synthetic-seed 1 --batch 2000 >&2
+start_lcm_any "$work/data"
 token=$(cat "$work/data/admin.token")
-load() { "$bin" loadtest --addr "$addr" --token "$token" --json --quiet --workload create-need \
+load() { "$bin/lcm" loadtest --addr "$addr" --token "$token" --json --quiet --workload create-need \
   --concurrency "$concurrency" --duration-s "$duration"; }
 alone=$(load)
 echo "$alone"
-( while true; do "$bin" --addr "http://$addr" --token "$token" match propose --dry-run --json >/dev/null 2>&1 || true; done ) &
+( while true; do "$bin/lcm" --addr "http://$addr" --token "$token" match propose --dry-run --json >/dev/null 2>&1 || true; done ) &
 loop=$!
+pids+=("$loop")
 sleep 2 # the first dry run is under way
 beside=$(load)
-kill "$loop" 2>/dev/null; loop=
+kill "$loop" 2>/dev/null
 proposals=$(grep -c '"matches proposed"' "$work/server.log" || true)
 echo "$beside"
 python3 - "$alone" "$beside" "$proposals" <<'PY'
