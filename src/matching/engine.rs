@@ -7,14 +7,18 @@
 //! optimum) and only the touched one is solved again; either way the result is the exact
 //! optimum of the changed input.
 
+use super::input::{BarredPair, RecipientConsumption};
 use super::input::{MatchInput, NeedInput, OfferInput};
 use super::network::FlowModel;
+use super::output::ProposedMatch;
 use super::prepare::Prepared;
 use super::rules::{RuleContext, delivery_allowed};
 use super::solution::MatchError;
+use super::solution::SeatGrant;
 use super::{Proposal, Solved, build, output, solve_prepared};
-use crate::domain::Priority;
-use std::collections::{BTreeSet, HashMap};
+use crate::domain::{Alpha3, Priority};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// One change to the engine's input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +35,35 @@ pub enum Change {
         need_id: String,
         priority: Priority,
     },
+    /// A need as it now is, new or changed (the service's view of a commit).
+    PutNeed(NeedInput),
+    /// An offer as it now is, new or changed.
+    PutOffer(OfferInput),
+    /// Seats of an offer now reserved or delivered for one recipient (its per-recipient cap).
+    SetRecipientSeats {
+        offer_id: String,
+        recipient: Alpha3,
+        seats: u32,
+    },
+    /// A remembered refusal now bars this pair.
+    Bar {
+        need_id: String,
+        offer_id: String,
+    },
+}
+
+impl Change {
+    /// The records whose data this change touches.
+    fn ids(&self) -> Vec<String> {
+        match self {
+            Change::AddNeed(n) | Change::PutNeed(n) => vec![n.id.clone()],
+            Change::AddOffer(o) | Change::PutOffer(o) => vec![o.id.clone()],
+            Change::WithdrawOffer(id) => vec![id.clone()],
+            Change::SetCapacity { offer_id, .. } | Change::SetRecipientSeats { offer_id, .. } => vec![offer_id.clone()],
+            Change::SetPriority { need_id, .. } => vec![need_id.clone()],
+            Change::Bar { need_id, offer_id } => vec![need_id.clone(), offer_id.clone()],
+        }
+    }
 }
 
 /// The input plus the solved state.
@@ -43,14 +76,20 @@ pub struct Engine {
     model_objective: Vec<[i128; 6]>,
     /// Whether the last `apply` was solved warm (false: it fell back to a cold build).
     pub last_was_warm: bool,
+    /// The last proposal's matches by need, with the grants each was built from, reused
+    /// by the next [`Engine::proposal_shared`] for needs whose grants and records did not
+    /// change.
+    last_output: BTreeMap<String, (Vec<SeatGrant>, Arc<ProposedMatch>)>,
+    /// Records changed since `last_output` was built.
+    touched: BTreeSet<String>,
 }
 
 /// What a change needs after the input is updated.
 enum Step {
     /// Re-solve these models warm (possibly none).
     Warm(Vec<usize>),
-    /// Rebuild; funded components not containing this record id keep their grants.
-    Cold(String),
+    /// Rebuild; funded components not containing the changed records keep their grants.
+    Cold,
 }
 
 impl Engine {
@@ -66,6 +105,8 @@ impl Engine {
             offer_model: HashMap::new(),
             model_objective: Vec::new(),
             last_was_warm: false,
+            last_output: BTreeMap::new(),
+            touched: BTreeSet::new(),
         };
         engine.index();
         Ok(engine)
@@ -97,16 +138,87 @@ impl Engine {
         total.map(|t| t.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
     }
 
-    /// The full proposal of the current optimum (allocations, reasons, summary).
+    /// The full proposal of the current optimum (allocations, reasons, summary), built
+    /// from scratch.
     pub fn proposal(&self) -> Proposal {
         output::assemble(&Prepared::new(&self.input), self.solved.grants(), 0)
     }
 
+    /// The same proposal as [`Engine::proposal`] (its matches shared), rebuilding only the
+    /// matches of needs whose grants, need or granted offers changed since the last call:
+    /// after a small change it costs a walk over the grants, not a rebuild of every match.
+    pub fn proposal_shared(&mut self) -> (Vec<Arc<ProposedMatch>>, output::Summary) {
+        let mut grants = self.solved.grants();
+        grants.sort();
+        let mut by_need: BTreeMap<String, Vec<SeatGrant>> = BTreeMap::new();
+        for g in grants.iter().filter(|g| g.seats > 0) {
+            match by_need.get_mut(&g.need_id) {
+                Some(list) => list.push(g.clone()),
+                None => {
+                    by_need.insert(g.need_id.clone(), vec![g.clone()]);
+                }
+            }
+        }
+        let needs = first_by_id(self.input.needs.iter(), |n| n.id.as_str());
+        let offers = first_by_id(self.input.offers.iter(), |o| o.id.as_str());
+        let mut previous = std::mem::take(&mut self.last_output);
+        let mut out = BTreeMap::new();
+        for (need_id, list) in by_need {
+            let unchanged = |g: &SeatGrant| {
+                !self.touched.contains(&g.offer_id) && g.funder_id.as_ref().is_none_or(|f| !self.touched.contains(f))
+            };
+            let reuse = match previous.remove(&need_id) {
+                Some((old, m)) if old == list && !self.touched.contains(&need_id) && list.iter().all(unchanged) => {
+                    Some(m)
+                }
+                _ => None,
+            };
+            let built = match reuse {
+                Some(m) => Some(m),
+                None => needs.get(need_id.as_str()).and_then(|need| {
+                    let refs: Vec<&SeatGrant> = list.iter().collect();
+                    output::build_match(self.ctx.today, need, &refs, &offers).map(Arc::new)
+                }),
+            };
+            if let Some(m) = built {
+                out.insert(need_id, (list, m));
+            }
+        }
+        let matches: Vec<Arc<ProposedMatch>> = out.values().map(|(_, m)| m.clone()).collect();
+        let summary = output::summarize_matches(&self.input, &matches, self.objective());
+        self.last_output = out;
+        self.touched.clear();
+        (matches, summary)
+    }
+
     /// Applies one change and re-solves; returns the new goal totals.
     pub fn apply(&mut self, change: Change) -> Result<[i64; 6], MatchError> {
-        match self.apply_in_place(change)? {
-            Step::Warm(models) => {
-                for k in models {
+        self.apply_all(vec![change])
+    }
+
+    /// Applies the changes in order and re-solves once: warm when every change fits the
+    /// models in place, else one rebuild in which only the funded components holding a
+    /// changed record are solved again. Returns the new goal totals.
+    pub fn apply_all(&mut self, changes: Vec<Change>) -> Result<[i64; 6], MatchError> {
+        let mut warm = BTreeSet::new();
+        let mut cold: Option<BTreeSet<String>> = None;
+        for change in changes {
+            let ids = change.ids();
+            self.touched.extend(ids.iter().cloned());
+            match &mut cold {
+                Some(changed) => {
+                    self.update_input(change);
+                    changed.extend(ids);
+                }
+                None => match self.apply_in_place(change)? {
+                    Step::Warm(models) => warm.extend(models),
+                    Step::Cold => cold = Some(ids.into_iter().collect()),
+                },
+            }
+        }
+        match cold {
+            None => {
+                for k in warm {
                     if let Some(model) = self.solved.models.get_mut(k) {
                         model.solve()?;
                         self.model_objective[k] = model.objective();
@@ -114,15 +226,50 @@ impl Engine {
                 }
                 self.last_was_warm = true;
             }
-            Step::Cold(changed) => {
+            Some(changed) => {
+                self.ctx = RuleContext::new(&self.input);
                 let prepared = Prepared::new(&self.input);
                 self.solved = build(&prepared).solve_reusing(&prepared, Some((&self.solved, &changed)))?;
-                self.ctx = RuleContext::new(&self.input);
                 self.index();
                 self.last_was_warm = false;
             }
         }
         Ok(self.objective())
+    }
+
+    /// Applies `change` to the input only (a rebuild follows).
+    fn update_input(&mut self, change: Change) {
+        match change {
+            Change::AddNeed(n) => self.input.needs.push(n),
+            Change::AddOffer(o) => self.input.offers.push(o),
+            Change::PutNeed(n) => match self.input.needs.iter_mut().find(|x| x.id == n.id) {
+                Some(x) => *x = n,
+                None => self.input.needs.push(n),
+            },
+            Change::PutOffer(o) => match self.input.offers.iter_mut().find(|x| x.id == o.id) {
+                Some(x) => *x = o,
+                None => self.input.offers.push(o),
+            },
+            Change::WithdrawOffer(id) => {
+                self.input.offers.iter_mut().filter(|o| o.id == id).for_each(|o| o.withdrawn = true)
+            }
+            Change::SetCapacity { offer_id, capacity } => {
+                self.input.offers.iter_mut().filter(|o| o.id == offer_id).for_each(|o| o.capacity = capacity);
+            }
+            Change::SetPriority { need_id, priority } => {
+                self.input.needs.iter_mut().filter(|n| n.id == need_id).for_each(|n| n.priority = priority);
+            }
+            Change::SetRecipientSeats { offer_id, recipient, seats } => {
+                let list = &mut self.input.recipient_consumption;
+                list.retain(|c| c.offer_id != offer_id || c.recipient != recipient);
+                list.push(RecipientConsumption { offer_id, recipient, seats });
+            }
+            Change::Bar { need_id, offer_id } => {
+                if !self.input.barred.iter().any(|b| b.need_id == need_id && b.offer_id == offer_id) {
+                    self.input.barred.push(BarredPair { need_id, offer_id });
+                }
+            }
+        }
     }
 
     fn wanted(&self, c: crate::domain::CapabilityArea) -> bool {
@@ -135,38 +282,55 @@ impl Engine {
             Change::AddNeed(need) => self.add_need(need),
             Change::AddOffer(offer) => self.add_offer(offer),
             Change::WithdrawOffer(id) => {
-                self.offer_mut(&id)?.withdrawn = true;
-                Ok(self.offer_open_changed(&id, 0))
+                let offer = self.offer_mut(&id)?.clone();
+                self.put_offer(OfferInput { withdrawn: true, ..offer })
             }
             Change::SetCapacity { offer_id, capacity } => {
-                let offer = self.offer_mut(&offer_id)?;
-                let was_open = if offer.withdrawn { 0 } else { offer.open_seats() };
-                offer.capacity = capacity;
-                let open = if offer.withdrawn { 0 } else { offer.open_seats() };
-                if was_open == 0 && open > 0 {
-                    return Ok(Step::Cold(offer_id)); // an exhausted offer comes back: new pairs
+                let offer = self.offer_mut(&offer_id)?.clone();
+                self.put_offer(OfferInput { capacity, ..offer })
+            }
+            Change::PutOffer(offer) => self.put_offer(offer),
+            Change::PutNeed(need) => {
+                let Some(old) = self.input.needs.iter_mut().find(|n| n.id == need.id) else {
+                    return self.add_need(need);
+                };
+                if *old == need {
+                    return Ok(Step::Warm(Vec::new()));
                 }
-                Ok(self.offer_open_changed(&offer_id, open))
+                let priority = need.priority;
+                let only_priority = NeedInput { priority, ..old.clone() } == need;
+                let id = need.id.clone();
+                *old = need;
+                if only_priority { self.priority_changed(&id, priority) } else { Ok(Step::Cold) }
+            }
+            change @ (Change::SetRecipientSeats { .. } | Change::Bar { .. }) => {
+                self.update_input(change);
+                Ok(Step::Cold)
             }
             Change::SetPriority { need_id, priority } => {
                 let Some(need) = self.input.needs.iter_mut().find(|n| n.id == need_id) else {
                     return Err(MatchError::UnknownRecord(need_id));
                 };
                 need.priority = priority;
-                if self.solved.funded_ids.contains(&need_id) {
-                    return Ok(Step::Cold(need_id));
-                }
-                match self.need_model.get(&need_id) {
-                    Some(&k) => {
-                        let model = &mut self.solved.models[k];
-                        if let Some(n) = model.need_of(&need_id) {
-                            model.set_need_priority(n, priority);
-                        }
-                        Ok(Step::Warm(vec![k]))
-                    }
-                    None => Ok(Step::Warm(Vec::new())),
-                }
+                self.priority_changed(&need_id, priority)
             }
+        }
+    }
+
+    /// A need's priority changed (and nothing else of it): its flow model re-solves warm.
+    fn priority_changed(&mut self, need_id: &str, priority: Priority) -> Result<Step, MatchError> {
+        if self.solved.funded_ids.contains(need_id) {
+            return Ok(Step::Cold);
+        }
+        match self.need_model.get(need_id) {
+            Some(&k) => {
+                let model = &mut self.solved.models[k];
+                if let Some(n) = model.need_of(need_id) {
+                    model.set_need_priority(n, priority);
+                }
+                Ok(Step::Warm(vec![k]))
+            }
+            None => Ok(Step::Warm(Vec::new())),
         }
     }
 
@@ -182,9 +346,8 @@ impl Engine {
             for offer in offers {
                 if self.wanted(offer.capability) && delivery_allowed(&self.ctx, &need, offer) {
                     if offer.requires_funding() || self.solved.funded_ids.contains(&offer.id) {
-                        let id = need.id.clone();
                         self.input.needs.push(need);
-                        return Ok(Step::Cold(id));
+                        return Ok(Step::Cold);
                     }
                     pairs.push(offer.clone());
                 }
@@ -192,9 +355,8 @@ impl Engine {
         }
         let touched: BTreeSet<usize> = pairs.iter().filter_map(|o| self.offer_model.get(&o.id).copied()).collect();
         if touched.len() > 1 {
-            let id = need.id.clone();
             self.input.needs.push(need);
-            return Ok(Step::Cold(id)); // the need joins two components
+            return Ok(Step::Cold); // the need joins two components
         }
         if pairs.is_empty() {
             self.input.needs.push(need);
@@ -231,7 +393,7 @@ impl Engine {
         let id = offer.id.clone();
         let cold = |engine: &mut Engine, offer: OfferInput| {
             engine.input.offers.push(offer);
-            Ok(Step::Cold(id.clone()))
+            Ok(Step::Cold)
         };
         if offer.role != crate::domain::OfferRole::Delivery || offer.requires_funding() {
             return cold(self, offer);
@@ -273,9 +435,35 @@ impl Engine {
         self.input.offers.iter_mut().find(|o| o.id == id).ok_or_else(|| MatchError::UnknownRecord(id.to_string()))
     }
 
+    /// An offer as it now is: a new one is added; one whose only change is its open seats
+    /// (capacity, seats taken, withdrawal) re-solves its model warm, unless it comes back
+    /// from no open seats (new pairs); any other change rebuilds.
+    fn put_offer(&mut self, offer: OfferInput) -> Result<Step, MatchError> {
+        let Some(old) = self.input.offers.iter_mut().find(|o| o.id == offer.id) else {
+            return self.add_offer(offer);
+        };
+        if *old == offer {
+            return Ok(Step::Warm(Vec::new()));
+        }
+        let open_of = |o: &OfferInput| if o.withdrawn { 0 } else { o.open_seats() };
+        let (was_open, open) = (open_of(old), open_of(&offer));
+        let same_but_seats = OfferInput {
+            capacity: offer.capacity,
+            consumed: offer.consumed,
+            withdrawn: offer.withdrawn,
+            ..old.clone()
+        } == offer;
+        let id = offer.id.clone();
+        *old = offer;
+        if !same_but_seats || (was_open == 0 && open > 0) {
+            return Ok(Step::Cold); // new terms, or an exhausted offer comes back: new pairs
+        }
+        Ok(self.offer_open_changed(&id, open))
+    }
+
     fn offer_open_changed(&mut self, id: &str, open: u32) -> Step {
         if self.solved.funded_ids.contains(id) {
-            return Step::Cold(id.to_string());
+            return Step::Cold;
         }
         match self.offer_model.get(id) {
             Some(&k) => {
@@ -290,4 +478,13 @@ impl Engine {
             None => Step::Warm(Vec::new()),
         }
     }
+}
+
+/// The first record of each id (as [`Prepared`] keeps it).
+fn first_by_id<'a, T>(records: impl Iterator<Item = &'a T>, id: impl Fn(&T) -> &str) -> HashMap<&'a str, &'a T> {
+    let mut map: HashMap<&str, &T> = HashMap::new();
+    for r in records {
+        map.entry(id(r)).or_insert(r);
+    }
+    map
 }

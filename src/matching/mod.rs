@@ -92,9 +92,13 @@ impl Built {
     }
 
     /// Like [`Built::solve`], but a funded component whose records are exactly those of a
-    /// component of `previous` and do not include the `changed` id takes its grants from
+    /// component of `previous` and do not include a `changed` id takes its grants from
     /// `previous`: its data are the same, so its (deterministic) optimum is too.
-    pub fn solve_reusing(mut self, p: &Prepared, previous: Option<(&Solved, &str)>) -> Result<Solved, MatchError> {
+    pub fn solve_reusing(
+        mut self,
+        p: &Prepared,
+        previous: Option<(&Solved, &BTreeSet<String>)>,
+    ) -> Result<Solved, MatchError> {
         for model in &mut self.models {
             model.solve()?;
         }
@@ -114,7 +118,7 @@ impl Built {
             }
             let members: Vec<String> = members.into_iter().collect();
             let reused = previous.and_then(|(prev, changed)| {
-                if members.iter().any(|m| m == changed) {
+                if members.iter().any(|m| changed.contains(m)) {
                     return None;
                 }
                 prev.funded_parts.get(&members).cloned()

@@ -3,13 +3,16 @@
 //! API.md. Built from the solvers' seat grants only; deterministic (sorted by id).
 
 use super::funding_rules::funded_bounds;
+use super::input::MatchInput;
 use super::input::{NeedInput, OfferInput};
+use super::prepare::Considered;
 use super::prepare::Prepared;
 use super::rules::delivery_bounds;
 use super::solution::{SeatGrant, objective_of};
 use super::text::{join_languages, show_day};
-use crate::domain::{Alpha3, Priority};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use crate::domain::{Alpha3, Day, Priority};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 
 /// Seats of one DELIVERY offer for one need, paid by at most one FUNDING offer.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,7 +85,7 @@ pub fn assemble(p: &Prepared, mut grants: Vec<SeatGrant>, solve_micros: u64) -> 
     let mut matches = Vec::new();
     for (need_id, list) in by_need {
         let Some(need) = need_by_id.get(need_id) else { continue };
-        if let Some(m) = build_match(p, need, &list, &offer_by_id) {
+        if let Some(m) = build_match(p.ctx.today, need, &list, &offer_by_id) {
             matches.push(m);
         }
     }
@@ -90,8 +93,10 @@ pub fn assemble(p: &Prepared, mut grants: Vec<SeatGrant>, solve_micros: u64) -> 
     Proposal { matches, summary }
 }
 
-fn build_match(
-    p: &Prepared,
+/// The match of `need` from its grants (sorted), on day `today`; `offers` holds every offer
+/// and funder a grant names.
+pub(crate) fn build_match(
+    today: Day,
     need: &NeedInput,
     grants: &[&SeatGrant],
     offers: &HashMap<&str, &OfferInput>,
@@ -131,7 +136,7 @@ fn build_match(
             parties.insert(host);
         }
         let parties: Vec<Alpha3> = parties.into_iter().collect();
-        reasons.push(reason(p, need, offer, funder, g.seats, w));
+        reasons.push(reason(today, need, offer, funder, g.seats, w));
         allocations.push(Allocation {
             offer_id: g.offer_id.clone(),
             funding_offer_id: g.funder_id.clone(),
@@ -164,7 +169,7 @@ fn build_match(
 /// "Title (JPN) at Centre (KEN): 8 seats, 2 for women; en; can end 21 days before the
 /// need's deadline (2027-03-01); funded by jpn-fund (JPN)."
 fn reason(
-    p: &Prepared,
+    today: Day,
     need: &NeedInput,
     offer: &OfferInput,
     funder: Option<&OfferInput>,
@@ -187,8 +192,8 @@ fn reason(
         s.push_str(&format!("; in {}, {}", join_languages(&shared), terms.mode));
     }
     let (earliest, _, _) = match funder {
-        Some(f) => funded_bounds(p.ctx.today, need, offer, f),
-        None => delivery_bounds(p.ctx.today, need, offer),
+        Some(f) => funded_bounds(today, need, offer, f),
+        None => delivery_bounds(today, need, offer),
     };
     let end = earliest.saturating_add(offer.duration_days());
     s.push_str(&format!(
@@ -221,5 +226,42 @@ fn summarize(p: &Prepared, grants: &[SeatGrant], matches: &[ProposedMatch], solv
         critical_seats_unmatched: critical_unmatched,
         objective: objective_of(grants, &p.needs, &p.offers),
         solve_micros,
+    }
+}
+
+/// The summary of `matches` (one per need, as [`assemble`] builds them) for `input`,
+/// whose optimum has the goal totals `objective`: what [`summarize`] answers, without
+/// preparing the problem again.
+pub(crate) fn summarize_matches(input: &MatchInput, matches: &[Arc<ProposedMatch>], objective: [i64; 6]) -> Summary {
+    let filter = Considered(input);
+    let matched: HashMap<&str, u64> = matches.iter().map(|m| (m.need_id.as_str(), u64::from(m.quantity))).collect();
+    let mut seen = HashSet::new();
+    let (mut needs, mut demanded, mut critical_unmatched) = (0u64, 0u64, 0u64);
+    for n in input.needs.iter().filter(|n| seen.insert(n.id.as_str())) {
+        if filter.need(n) {
+            needs += 1;
+            demanded += u64::from(n.open_seats());
+            if n.priority == Priority::Critical {
+                let got = matched.get(n.id.as_str()).copied().unwrap_or(0);
+                critical_unmatched += u64::from(n.open_seats()).saturating_sub(got);
+            }
+        }
+    }
+    seen.clear();
+    let offers = input
+        .offers
+        .iter()
+        .filter(|o| seen.insert(o.id.as_str()))
+        .filter(|o| filter.delivery(o) || filter.funder(o))
+        .count() as u64;
+    Summary {
+        needs_considered: needs,
+        offers_considered: offers,
+        seats_demanded: demanded,
+        seats_matched: matched.values().sum(),
+        women_seats_matched: matches.iter().map(|m| u64::from(m.women_quantity)).sum(),
+        critical_seats_unmatched: critical_unmatched,
+        objective,
+        solve_micros: 0,
     }
 }

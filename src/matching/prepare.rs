@@ -55,26 +55,43 @@ fn sorted_unique<'a, T>(items: impl Iterator<Item = &'a T>, id: impl Fn(&T) -> &
 
 type Kind = (SupportCategory, CapabilityArea);
 
+/// Which records of an input a proposal considers.
+#[derive(Clone, Copy)]
+pub struct Considered<'a>(pub &'a MatchInput);
+
+impl Considered<'_> {
+    fn wanted(&self, c: CapabilityArea) -> bool {
+        self.0.capabilities.is_empty() || self.0.capabilities.contains(&c)
+    }
+
+    /// A need in the capability filter, not withdrawn, with open seats.
+    pub fn need(&self, n: &NeedInput) -> bool {
+        self.wanted(n.capability) && !n.withdrawn && n.open_seats() > 0
+    }
+
+    /// A DELIVERY offer in the filter, not withdrawn, with terms and open seats.
+    pub fn delivery(&self, o: &OfferInput) -> bool {
+        self.wanted(o.capability) && !o.withdrawn && o.open_seats() > 0 && o.delivery_terms().is_some()
+    }
+
+    /// A FUNDING offer in the filter, not withdrawn, with open seats.
+    pub fn funder(&self, o: &OfferInput) -> bool {
+        self.wanted(o.capability) && !o.withdrawn && o.open_seats() > 0 && o.role == OfferRole::Funding
+    }
+}
+
 impl<'a> Prepared<'a> {
     /// Applies the filter and the rules.
     pub fn new(input: &'a MatchInput) -> Prepared<'a> {
         let ctx = RuleContext::new(input);
-        let wanted = |c: CapabilityArea| input.capabilities.is_empty() || input.capabilities.contains(&c);
+        let filter = Considered(input);
         // Dedupe over all records first, so a repeated id keeps its first record whatever
         // its state.
         let all_needs = sorted_unique(input.needs.iter(), |n| n.id.as_str());
         let all_offers = sorted_unique(input.offers.iter(), |o| o.id.as_str());
-        let needs: Vec<&NeedInput> =
-            all_needs.into_iter().filter(|n| wanted(n.capability) && !n.withdrawn && n.open_seats() > 0).collect();
-        let offers: Vec<&OfferInput> = all_offers
-            .iter()
-            .copied()
-            .filter(|o| wanted(o.capability) && !o.withdrawn && o.open_seats() > 0 && o.delivery_terms().is_some())
-            .collect();
-        let funders: Vec<&OfferInput> = all_offers
-            .into_iter()
-            .filter(|o| wanted(o.capability) && !o.withdrawn && o.open_seats() > 0 && o.role == OfferRole::Funding)
-            .collect();
+        let needs: Vec<&NeedInput> = all_needs.into_iter().filter(|n| filter.need(n)).collect();
+        let offers: Vec<&OfferInput> = all_offers.iter().copied().filter(|o| filter.delivery(o)).collect();
+        let funders: Vec<&OfferInput> = all_offers.into_iter().filter(|o| filter.funder(o)).collect();
         let mut prepared = Prepared { ctx, needs, offers, funders, pairs: Vec::new(), triples: Vec::new() };
         prepared.find_candidates();
         prepared

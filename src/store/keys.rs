@@ -144,6 +144,23 @@ pub fn pair_key(first: Id, second: Id) -> [u8; 16] {
     k
 }
 
+/// The two ids of a [`pair_key`].
+pub fn pair_from_key(key: &[u8]) -> Option<(Id, Id)> {
+    (key.len() == 16).then_some(())?;
+    Some((id_from_key(&key[..8])?, id_from_key(&key[8..])?))
+}
+
+/// The offer and the recipient of a [`recipient_key`].
+pub fn recipient_from_key(key: &[u8]) -> Option<(Id, Alpha3)> {
+    let (offer, state) = (key.get(..8)?, key.get(8..)?);
+    Some((id_from_key(offer)?, std::str::from_utf8(state).ok()?.parse().ok()?))
+}
+
+/// A [`TreeId::RecipientSeats`] value: the seats.
+pub fn seats_from_value(value: &[u8]) -> Option<u32> {
+    <[u8; 4]>::try_from(value).ok().map(u32::from_be_bytes)
+}
+
 /// An offer and a recipient state.
 pub fn recipient_key(offer: Id, state: Alpha3) -> [u8; 11] {
     let mut k = [0u8; 11];

@@ -83,6 +83,39 @@ pub trait StoreObserver: Send + Sync {
     fn synced(&self, took: std::time::Duration);
 }
 
+/// Follows the commits of some tables, to keep a view of them in memory (the matching
+/// engine's input): told of every commit's changes to them, in commit order.
+pub trait CommitFollower: Send + Sync {
+    /// The tables it follows.
+    fn tables(&self) -> &[TreeId];
+    /// Commit number `commit` changed these keys of the followed tables, in order. Called
+    /// under the writer gate, after the commit is visible to reads: must be quick and must
+    /// not call back into the store.
+    fn committed(&self, commit: u64, changes: Vec<Changed>);
+}
+
+/// One key's committed change, as a [`CommitFollower`] is told of it.
+#[derive(Clone, Debug)]
+pub struct Changed {
+    pub tree: TreeId,
+    pub key: Vec<u8>,
+    /// The new value; `None` for a removal.
+    pub value: Option<Vec<u8>>,
+}
+
+impl Changed {
+    /// The record this change writes, when it is one of `R`'s table: `Some(Ok(None))` for
+    /// a removal.
+    pub fn record<R: Record>(&self) -> Option<StoreResult<Option<R>>> {
+        (self.tree == R::TREE).then(|| self.value.as_deref().map(|v| decode(R::TREE, v)).transpose())
+    }
+
+    /// The id of a record's key.
+    pub fn id(&self) -> Option<Id> {
+        keys::id_from_key(&self.key)
+    }
+}
+
 /// The store's fail-stop state: the first failure's cause, once set never cleared.
 pub(crate) struct Failure {
     cause: OnceLock<String>,
@@ -346,6 +379,19 @@ impl Writer<'_> {
             ws.ops.push((TreeId::Events, keys::sequence_key(e.sequence).to_vec(), Some(encode(&*e))));
         }
         let commit = self.state.commits + 1;
+        let followers =
+            self.store.inner.followers.read().map_err(|_| self.store.inner.failure.poisoned("followers"))?;
+        let followed: Vec<Vec<Changed>> = followers
+            .iter()
+            .map(|f| {
+                let tables = f.tables();
+                ws.ops
+                    .iter()
+                    .filter(|(tree, _, _)| tables.contains(tree))
+                    .map(|(tree, key, value)| Changed { tree: *tree, key: key.clone(), value: value.clone() })
+                    .collect()
+            })
+            .collect();
         let ops = ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
         let queued = pending.add(commit, ops)?;
         // FlushEachWrite lands (and syncs) each commit itself. UnsafeNoFlush lands only
@@ -364,6 +410,11 @@ impl Writer<'_> {
         self.store.remember(&ws.events);
         self.state.commits = commit;
         self.store.inner.flusher.committed(commit, self.state.next_event - 1);
+        for (f, changes) in followers.iter().zip(followed) {
+            if !changes.is_empty() {
+                f.committed(commit, changes);
+            }
+        }
         Ok((Ticket(commit), ws.events))
     }
 }
@@ -385,6 +436,8 @@ struct Inner {
     /// The last [`RECENT_EVENTS`] committed events, in sequence order, so followers of
     /// the log read and decode nothing (they still see only durable ones).
     recent: RwLock<VecDeque<Arc<Event>>>,
+    /// Told of every commit ([`Store::follow`]).
+    followers: RwLock<Vec<Arc<dyn CommitFollower>>>,
 }
 
 /// How long an open waits for sled's file lock, [`open_sled`].
@@ -544,6 +597,7 @@ impl Store {
                 page_token_key,
                 retention_micros: i64::try_from(config.request_id_retention.as_micros()).unwrap_or(i64::MAX),
                 recent: RwLock::new(VecDeque::with_capacity(RECENT_EVENTS)),
+                followers: RwLock::new(Vec::new()),
             }),
         })
     }
@@ -554,6 +608,17 @@ impl Store {
         if let Ok(mut o) = self.inner.pending.observer.write() {
             *o = Some(observer);
         }
+    }
+
+    /// From the next commit on, tells `follower` of every commit's changes to its tables.
+    /// Returns the last commit it is not told of: a follower that then reads the store's
+    /// current state (it may read commits it is also told of; changes are whole values,
+    /// so applying them again after the read is harmless) and applies what it was told
+    /// after its read misses nothing.
+    pub fn follow(&self, follower: Arc<dyn CommitFollower>) -> StoreResult<u64> {
+        let writer = self.writer()?;
+        self.inner.followers.write().map_err(|_| self.inner.failure.poisoned("followers"))?.push(follower);
+        Ok(writer.state.commits)
     }
 
     /// Entries of the overlay: committed changes readers see that are not landed yet.

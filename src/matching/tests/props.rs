@@ -82,6 +82,26 @@ proptest! {
     }
 
     #[test]
+    fn batches_of_view_changes_equal_cold_solves_and_reuse_unchanged_matches(seed in any::<u64>()) {
+        let input = instance(seed, seed % 2 == 0);
+        let mut engine = Engine::new(input).unwrap_or_else(|e| panic!("{e}"));
+        let mut rng = Rng(seed ^ 11);
+        let _ = engine.proposal_shared();
+        for step in 0..4 {
+            let batch: Vec<Change> =
+                (0..1 + rng.below(3)).map(|i| view_change(engine.input(), &mut rng, seed, step * 10 + i)).collect();
+            let got = engine.apply_all(batch).unwrap_or_else(|e| panic!("{e}"));
+            prop_assert_eq!(got, solve(engine.input()).summary.objective);
+            prop_assert_eq!(got, brute_force_objective(engine.input()));
+            let full = engine.proposal();
+            let (matches, summary) = engine.proposal_shared();
+            let shared: Vec<_> = matches.iter().map(|m| (**m).clone()).collect();
+            prop_assert_eq!(&shared, &full.matches);
+            prop_assert_eq!(summary, full.summary);
+        }
+    }
+
+    #[test]
     fn warm_resolves_equal_cold_solves(seed in any::<u64>()) {
         let input = instance(seed, seed % 2 == 0);
         let mut engine = Engine::new(input.clone()).unwrap_or_else(|e| panic!("{e}"));
@@ -113,6 +133,50 @@ proptest! {
             let warm = engine.apply(change).unwrap_or_else(|e| panic!("{e}"));
             prop_assert_eq!(warm, solve(engine.input()).summary.objective);
             prop_assert_eq!(warm, brute_force_objective(engine.input()));
+        }
+    }
+}
+
+/// A random change as the service's view sends them: records as they now are, seats
+/// taken for a recipient, refusals.
+fn view_change(current: &MatchInput, rng: &mut Rng, seed: u64, step: u64) -> Change {
+    let pick = |rng: &mut Rng, len: usize| rng.below(len.max(1) as u64) as usize;
+    match rng.below(7) {
+        0 | 1 if !current.needs.is_empty() => {
+            let mut n = current.needs[pick(rng, current.needs.len())].clone();
+            match rng.below(5) {
+                0 => n.consumed = n.consumed.saturating_add(1 + rng.below(3) as u32),
+                1 => n.quantity = rng.below(8) as u32,
+                2 => n.priority = [crate::domain::Priority::Routine, crate::domain::Priority::Critical][pick(rng, 2)],
+                3 => n.withdrawn = !n.withdrawn,
+                _ => n.needed_by += rng.below(60) as i64 - 30,
+            }
+            Change::PutNeed(n)
+        }
+        2 | 3 if !current.offers.is_empty() => {
+            let mut o = current.offers[pick(rng, current.offers.len())].clone();
+            match rng.below(5) {
+                0 => o.consumed = o.consumed.saturating_add(1 + rng.below(3) as u32),
+                1 => o.capacity = rng.below(6) as u32,
+                2 => o.withdrawn = !o.withdrawn,
+                3 => o.max_per_recipient = rng.below(3) as u32,
+                _ => o.available_until += rng.below(60) as i64 - 30,
+            }
+            Change::PutOffer(o)
+        }
+        4 if !current.offers.is_empty() && !current.needs.is_empty() => Change::SetRecipientSeats {
+            offer_id: current.offers[pick(rng, current.offers.len())].id.clone(),
+            recipient: current.needs[pick(rng, current.needs.len())].requester,
+            seats: rng.below(3) as u32,
+        },
+        5 if !current.offers.is_empty() && !current.needs.is_empty() => Change::Bar {
+            need_id: current.needs[pick(rng, current.needs.len())].id.clone(),
+            offer_id: current.offers[pick(rng, current.offers.len())].id.clone(),
+        },
+        _ => {
+            let mut n = instance(seed.wrapping_add(step), false).needs[0].clone();
+            n.id = format!("put{step}");
+            Change::PutNeed(n)
         }
     }
 }
