@@ -45,10 +45,11 @@ pub enum Change {
         recipient: Alpha3,
         seats: u32,
     },
-    /// A remembered refusal now bars this pair.
-    Bar {
+    /// A remembered refusal now bars this pair (`barred`), or no longer does.
+    SetBarred {
         need_id: String,
         offer_id: String,
+        barred: bool,
     },
 }
 
@@ -61,7 +62,7 @@ impl Change {
             Change::WithdrawOffer(id) => vec![id.clone()],
             Change::SetCapacity { offer_id, .. } | Change::SetRecipientSeats { offer_id, .. } => vec![offer_id.clone()],
             Change::SetPriority { need_id, .. } => vec![need_id.clone()],
-            Change::Bar { need_id, offer_id } => vec![need_id.clone(), offer_id.clone()],
+            Change::SetBarred { need_id, offer_id, .. } => vec![need_id.clone(), offer_id.clone()],
         }
     }
 }
@@ -264,8 +265,9 @@ impl Engine {
                 list.retain(|c| c.offer_id != offer_id || c.recipient != recipient);
                 list.push(RecipientConsumption { offer_id, recipient, seats });
             }
-            Change::Bar { need_id, offer_id } => {
-                if !self.input.barred.iter().any(|b| b.need_id == need_id && b.offer_id == offer_id) {
+            Change::SetBarred { need_id, offer_id, barred } => {
+                self.input.barred.retain(|b| b.need_id != need_id || b.offer_id != offer_id);
+                if barred {
                     self.input.barred.push(BarredPair { need_id, offer_id });
                 }
             }
@@ -303,7 +305,7 @@ impl Engine {
                 *old = need;
                 if only_priority { self.priority_changed(&id, priority) } else { Ok(Step::Cold) }
             }
-            change @ (Change::SetRecipientSeats { .. } | Change::Bar { .. }) => {
+            change @ (Change::SetRecipientSeats { .. } | Change::SetBarred { .. }) => {
                 self.update_input(change);
                 Ok(Step::Cold)
             }

@@ -10,7 +10,7 @@ use super::prepare::Prepared;
 use super::rules::delivery_bounds;
 use super::solution::{SeatGrant, objective_of};
 use super::text::{join_languages, show_day};
-use crate::domain::{Alpha3, Day, Priority};
+use crate::domain::{Alpha3, CapabilityArea, Day, Priority};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -35,6 +35,10 @@ pub struct Allocation {
 #[derive(Clone, Debug, PartialEq)]
 pub struct ProposedMatch {
     pub need_id: String,
+    /// The need's requester, the recipient of every allocation.
+    pub requester: Alpha3,
+    /// The need's capability.
+    pub capability: CapabilityArea,
     /// Sorted by (offer id, funding offer id); at most one per pair.
     pub allocations: Vec<Allocation>,
     pub quantity: u32,
@@ -156,6 +160,8 @@ pub(crate) fn build_match(
     let parties: BTreeSet<Alpha3> = allocations.iter().flat_map(|a| a.parties.iter().copied()).collect();
     Some(ProposedMatch {
         need_id: need.id.clone(),
+        requester: need.requester,
+        capability: need.capability,
         quantity,
         women_quantity: women.iter().sum(),
         triangular: allocations.iter().any(|a| a.triangular),

@@ -2,106 +2,18 @@
 //! every allocation in one transaction with the new arrangements), rejection (which the
 //! engine remembers) and ExplainNeed.
 
+use super::match_view::{MatchView, offer_input};
 use super::workflow::{self, Tx};
 use super::*;
 use crate::api as pb;
 use crate::api::matching_service_server::MatchingService;
 use crate::convert;
 use crate::matching;
-use crate::store::{TreeId, keys};
-use std::collections::BTreeMap;
+use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 fn day(t: UnixMicros) -> Day {
     day_of_micros(t)
-}
-
-/// Maps the store onto the engine's input. Read under the writer gate, so it is one
-/// consistent state.
-pub fn match_input(store: &Store, today: Day, capabilities: Vec<CapabilityArea>) -> AppResult<matching::MatchInput> {
-    let centres: BTreeMap<Id, TrainingCentre> =
-        store.scan::<TrainingCentre>(None).map(|c| c.map(|c| (c.meta.id, c))).collect::<Result<_, _>>()?;
-    let mut needs = Vec::new();
-    for n in store.scan::<Need>(None) {
-        let n = n?;
-        needs.push(matching::NeedInput {
-            id: n.meta.id.render(Kind::Need),
-            requester: n.spec.requester,
-            category: n.spec.category,
-            capability: n.spec.capability,
-            quantity: n.spec.quantity,
-            women_quantity: n.spec.women_quantity,
-            consumed: n.seats.consumed(),
-            consumed_women: n.seats.consumed_women(),
-            languages: n.spec.languages.clone(),
-            needed_by: day(n.spec.needed_by),
-            priority: n.spec.priority,
-            accepted_modes: n.spec.accepted_modes.clone(),
-            withdrawn: n.withdrawn,
-        });
-    }
-    let mut offers = Vec::new();
-    for o in store.scan::<Offer>(None) {
-        let o = o?;
-        offers.push(offer_input(&o, o.meta.id.render(Kind::Offer), &centres));
-    }
-    let mut recipient_consumption = Vec::new();
-    for (k, v) in store.entries(TreeId::RecipientSeats)? {
-        let (Some(offer), Ok(state), Ok(seats)) = (
-            keys::id_from_key(&k[..8.min(k.len())]),
-            std::str::from_utf8(&k[8.min(k.len())..]).unwrap_or("").parse::<Alpha3>(),
-            <[u8; 4]>::try_from(v.as_slice()).map(u32::from_be_bytes),
-        ) else {
-            continue;
-        };
-        recipient_consumption.push(matching::RecipientConsumption {
-            offer_id: offer.render(Kind::Offer),
-            recipient: state,
-            seats,
-        });
-    }
-    let mut barred = Vec::new();
-    for (k, _) in store.entries(TreeId::Refusals)? {
-        if k.len() == 16 {
-            if let (Some(n), Some(o)) = (keys::id_from_key(&k[..8]), keys::id_from_key(&k[8..])) {
-                barred.push(matching::BarredPair { need_id: n.render(Kind::Need), offer_id: o.render(Kind::Offer) });
-            }
-        }
-    }
-    Ok(matching::MatchInput { today, needs, offers, recipient_consumption, barred, capabilities })
-}
-
-/// An offer as the engine sees it, under the id `id`.
-fn offer_input(o: &Offer, id: String, centres: &BTreeMap<Id, TrainingCentre>) -> matching::OfferInput {
-    let delivery = o.spec.terms.delivery().map(|d| matching::DeliveryTerms {
-        languages: d.languages.clone(),
-        mode: d.mode,
-        training_centre: d.training_centre.and_then(|id| centres.get(&id)).map(|c| matching::CentreRef {
-            id: c.meta.id.render(Kind::Centre),
-            name: c.spec.name.clone(),
-            host_state: c.spec.host_state,
-        }),
-        duration_days: i64::from(d.duration_days),
-        women_only: d.women_only,
-        requires_funding: d.requires_funding,
-    });
-    matching::OfferInput {
-        id,
-        title: o.spec.title.clone(),
-        providers: o.spec.providers.clone(),
-        role: o.spec.terms.role(),
-        category: o.spec.category,
-        capability: o.spec.capability,
-        capacity: o.spec.capacity,
-        consumed: o.seats.consumed(),
-        available_from: day(o.spec.available_from),
-        available_until: day(o.spec.available_until),
-        eligible_recipients: o.spec.eligible_recipients.clone(),
-        excluded_recipients: o.spec.excluded_recipients.clone(),
-        max_per_recipient: o.spec.max_per_recipient,
-        delivery,
-        withdrawn: o.withdrawn,
-    }
 }
 
 /// At most this many hypothetical offers in one what-if.
@@ -146,14 +58,12 @@ fn hypothetical_specs(store: &Store, v: &mut Violations, offers: &[pb::Offer], d
 /// the engine (warm where it can: see [`matching::Engine`]). Returns the proposal with them
 /// and the baseline summary, each with its own solve time.
 fn what_if(
-    store: &Store,
+    view: &MatchView,
     input: matching::MatchInput,
     specs: Vec<OfferSpec>,
     now: UnixMicros,
 ) -> AppResult<(matching::Proposal, matching::Summary)> {
     let internal = |e: matching::MatchError| AppError::Internal(e.to_string());
-    let centres: BTreeMap<Id, TrainingCentre> =
-        store.scan::<TrainingCentre>(None).map(|c| c.map(|c| (c.meta.id, c))).collect::<Result<_, _>>()?;
     let started = std::time::Instant::now();
     let mut engine = matching::Engine::new(input).map_err(internal)?;
     let mut baseline = engine.proposal().summary;
@@ -161,10 +71,10 @@ fn what_if(
     let started = std::time::Instant::now();
     let mut warm = 0;
     for (i, spec) in specs.into_iter().enumerate() {
+        let centre =
+            spec.terms.delivery().and_then(|d| d.training_centre).map(|c| view.centre(c)).transpose()?.flatten();
         let offer = Offer { meta: Meta::new(Id(0), now), spec, withdrawn: false, seats: Seats::default() };
-        engine
-            .apply(matching::Change::AddOffer(offer_input(&offer, hypothetical_id(i), &centres)))
-            .map_err(internal)?;
+        engine.apply(matching::Change::AddOffer(offer_input(&offer, hypothetical_id(i), centre))).map_err(internal)?;
         warm += usize::from(engine.last_was_warm);
     }
     let mut proposal = engine.proposal();
@@ -194,7 +104,7 @@ fn summary_to_proto(s: &matching::Summary) -> pb::MatchSummary {
 }
 
 /// The engine's proposal for one need as a match record (not yet stored).
-fn match_record(p: &matching::ProposedMatch, meta: Meta, need: &Need) -> AppResult<Match> {
+fn match_record(p: &matching::ProposedMatch, meta: Meta) -> AppResult<Match> {
     let bad = |what: &str| AppError::Internal(format!("the engine returned an unknown {what}"));
     let mut allocations = Vec::new();
     for a in &p.allocations {
@@ -215,9 +125,9 @@ fn match_record(p: &matching::ProposedMatch, meta: Meta, need: &Need) -> AppResu
     }
     Ok(Match {
         meta,
-        need: need.meta.id,
-        recipient: need.spec.requester,
-        capability: need.spec.capability,
+        need: Id::parse(Kind::Need, &p.need_id).ok_or_else(|| bad("need"))?,
+        recipient: p.requester,
+        capability: p.capability,
         allocations,
         quantity: p.quantity,
         women_quantity: p.women_quantity,
@@ -233,75 +143,73 @@ fn match_record(p: &matching::ProposedMatch, meta: Meta, need: &Need) -> AppResu
     })
 }
 
-/// A proposal of a dry run as a message: no id or etag, and the offers named as the engine
-/// names them (a hypothetical offer as `hypothetical-N`).
-/// The engine's input from one consistent state of the store, read without the writer
-/// gate: a scan between two equal readings of [`Store::visible_commit`] saw no commit come
-/// in. Under a steady stream of writes that may not happen; after three tries the scan
-/// runs under the gate (a scan, not a solve, so writers wait for a read only).
-fn consistent_input(store: &Store, today: Day, capabilities: &[CapabilityArea]) -> AppResult<matching::MatchInput> {
-    for _ in 0..3 {
-        let before = store.visible_commit();
-        let input = match_input(store, today, capabilities.to_vec())?;
-        if store.visible_commit() == before {
-            return Ok(input);
-        }
-    }
-    let _gate = store.writer()?;
-    match_input(store, today, capabilities.to_vec())
+/// What one solve answers: the matches, the summary (with the baseline of a what-if) and
+/// the last commit of the engine's input, to check under the writer gate that nothing it
+/// rests on changed before storing it.
+struct Solution {
+    matches: Vec<Arc<matching::ProposedMatch>>,
+    summary: matching::Summary,
+    baseline: Option<pb::MatchSummary>,
+    changed_at: u64,
 }
 
-/// Solves `input` (with the hypothetical offers, if any: a what-if, answering the baseline
-/// too) and counts the solve in the metrics.
+/// Solves ProposeMatches from the matching view, off the writer gate: the warm engine for
+/// a proposal over every capability, a cold solve of the view's input for a capability
+/// filter or a what-if. Counts the solve in the metrics.
 fn solve(
-    store: &Store,
+    view: &MatchView,
     metrics: &crate::metrics::Metrics,
-    input: matching::MatchInput,
+    capabilities: &[CapabilityArea],
     hypothetical: Vec<OfferSpec>,
     now: UnixMicros,
-) -> AppResult<(matching::Proposal, Option<pb::MatchSummary>)> {
-    let (proposal, baseline) = if hypothetical.is_empty() {
-        (matching::propose(&input).map_err(|e| AppError::Internal(e.to_string()))?, None)
+) -> AppResult<Solution> {
+    let today = day(now);
+    let solution = if capabilities.is_empty() && hypothetical.is_empty() {
+        let p = view.propose(today)?;
+        Solution { matches: p.matches, summary: p.summary, baseline: None, changed_at: p.changed_at }
     } else {
-        let (proposal, baseline) = what_if(store, input, hypothetical, now)?;
-        (proposal, Some(summary_to_proto(&baseline)))
+        let (changed_at, input) = view.input(today, capabilities)?;
+        let (proposal, baseline) = if hypothetical.is_empty() {
+            (matching::propose(&input).map_err(|e| AppError::Internal(e.to_string()))?, None)
+        } else {
+            let (proposal, baseline) = what_if(view, input, hypothetical, now)?;
+            (proposal, Some(summary_to_proto(&baseline)))
+        };
+        let matches = proposal.matches.into_iter().map(Arc::new).collect();
+        Solution { matches, summary: proposal.summary, baseline, changed_at }
     };
-    metrics.solve_duration.observe(proposal.summary.solve_micros as f64 / 1e6);
-    metrics.seats_matched.inc_by(proposal.summary.seats_matched);
-    Ok((proposal, baseline))
+    metrics.solve_duration.observe(solution.summary.solve_micros as f64 / 1e6);
+    metrics.seats_matched.inc_by(solution.summary.seats_matched);
+    Ok(solution)
 }
 
-/// A dry run's answer, computed off the writer gate (see [`consistent_input`]).
-fn dry_run_proposal(
-    store: &Store,
-    metrics: &crate::metrics::Metrics,
-    capabilities: Vec<CapabilityArea>,
-    hypothetical: Vec<OfferSpec>,
-    actor: &str,
-) -> AppResult<pb::ProposeMatchesResponse> {
-    let now = now_micros();
-    let input = consistent_input(store, day(now), &capabilities)?;
-    let (proposal, baseline) = solve(store, metrics, input, hypothetical, now)?;
-    // A scratch write set: the reads go to the store, nothing is written.
-    let mut scratch = WriteSet::default();
-    let mut tx = Tx::new(store, &mut scratch, now, actor);
-    let mut matches = Vec::with_capacity(proposal.matches.len());
-    for p in &proposal.matches {
-        let need_id = Id::parse(Kind::Need, &p.need_id)
-            .ok_or_else(|| AppError::Internal("the engine returned an unknown need".into()))?;
-        matches.push(dry_match(p, now, &tx.need(need_id)?)?);
-    }
+fn log_proposal(matches: usize, dry_run: bool, summary: &matching::Summary) {
     tracing::info!(
-        matches = matches.len(),
-        dry_run = true,
-        seats = proposal.summary.seats_matched,
-        solve_us = proposal.summary.solve_micros,
+        matches,
+        dry_run,
+        seats = summary.seats_matched,
+        solve_us = summary.solve_micros,
         "matches proposed"
     );
-    Ok(pb::ProposeMatchesResponse { matches, summary: Some(summary_to_proto(&proposal.summary)), baseline })
 }
 
-fn dry_match(p: &matching::ProposedMatch, now: UnixMicros, need: &Need) -> AppResult<pb::Match> {
+/// A dry run's answer, computed off the writer gate.
+fn dry_run_proposal(
+    view: &MatchView,
+    metrics: &crate::metrics::Metrics,
+    capabilities: &[CapabilityArea],
+    hypothetical: Vec<OfferSpec>,
+) -> AppResult<pb::ProposeMatchesResponse> {
+    let now = now_micros();
+    let s = solve(view, metrics, capabilities, hypothetical, now)?;
+    let matches = s.matches.iter().map(|p| dry_match(p, now)).collect::<AppResult<Vec<_>>>()?;
+    log_proposal(matches.len(), true, &s.summary);
+    Ok(pb::ProposeMatchesResponse { matches, summary: Some(summary_to_proto(&s.summary)), baseline: s.baseline })
+}
+
+/// A proposal of a dry run as a message: no id or etag, and the offers named as the engine
+/// names them (a hypothetical offer as `hypothetical-N`).
+fn dry_match(p: &matching::ProposedMatch, now: UnixMicros) -> AppResult<pb::Match> {
     let stored = matching::ProposedMatch {
         allocations: p
             .allocations
@@ -314,7 +222,7 @@ fn dry_match(p: &matching::ProposedMatch, now: UnixMicros, need: &Need) -> AppRe
             .collect(),
         ..p.clone()
     };
-    let m = match_record(&stored, Meta::new(Id(0), now), need)?;
+    let m = match_record(&stored, Meta::new(Id(0), now))?;
     let mut message = pb::Match { id: String::new(), etag: String::new(), ..convert::match_to_proto(&m) };
     for (out, a) in message.allocations.iter_mut().zip(&p.allocations) {
         out.offer_id.clone_from(&a.offer_id);
@@ -384,44 +292,45 @@ impl MatchingService for Ctx {
         let hypothetical = hypothetical_specs(&self.store, &mut v, &req.hypothetical_offers, req.dry_run);
         checked!(call, &self.store, v.finish(()));
         let actor = caller.principal_id.clone();
-        let store = &self.store;
-        let metrics = &self.metrics;
+        let (store, view, metrics) = (&self.store, &*self.match_view, &*self.metrics);
         if req.dry_run {
-            // A dry run stores nothing but its answer (for request_id retries): it reads a
-            // consistent snapshot and solves without the writer gate, so a long solve holds
-            // up no writer. Only the stored answer goes through the gate.
-            let response = off_the_reactor(|| dry_run_proposal(store, metrics, capabilities, hypothetical, &actor))?;
+            // A dry run stores nothing but its answer (for request_id retries): it solves
+            // from the matching view without the writer gate, so a long solve holds up no
+            // writer. Only the stored answer goes through the gate.
+            let response = off_the_reactor(|| dry_run_proposal(view, metrics, &capabilities, hypothetical))?;
             let response = call.commit(store, move |_, _, _| Ok(response), Clone::clone).await?;
             return Ok(Response::new(response));
         }
+        // Solved off the gate too; under the gate the proposal is stored only if nothing it
+        // rests on changed meanwhile (no commit touched a need, offer, centre, seat count
+        // or refusal), else solved again there, warm from the changes since.
+        let now = now_micros();
+        let solved = off_the_reactor(|| solve(view, metrics, &capabilities, Vec::new(), now))?;
         let response = call
             .commit(
                 store,
                 |w, ws, now| {
-                    // Hypothetical offers come only with dry_run (refused above otherwise).
-                    let input = match_input(store, day(now), capabilities.clone())?;
-                    let (proposal, _) = solve(store, metrics, input, Vec::new(), now)?;
+                    let s = if view.changed_at() == solved.changed_at {
+                        solved
+                    } else {
+                        tracing::info!(
+                            solved_at = solved.changed_at,
+                            "the store changed during the solve: solving again"
+                        );
+                        solve(view, metrics, &capabilities, Vec::new(), now)?
+                    };
                     let mut tx = Tx::new(store, ws, now, &actor);
                     tx.stale_proposals(|m| capabilities.is_empty() || capabilities.contains(&m.capability))?;
-                    let mut matches = Vec::with_capacity(proposal.matches.len());
-                    for p in &proposal.matches {
-                        let need_id = Id::parse(Kind::Need, &p.need_id)
-                            .ok_or_else(|| AppError::Internal("the engine returned an unknown need".into()))?;
-                        let need = tx.need(need_id)?;
-                        let m = match_record(p, Meta::new(w.allocate_id(Kind::Match), now), &need)?;
+                    let mut matches = Vec::with_capacity(s.matches.len());
+                    for p in &s.matches {
+                        let m = match_record(p, Meta::new(w.allocate_id(Kind::Match), now))?;
                         tx.put_new_match(&m);
                         matches.push(convert::match_to_proto(&m));
                     }
-                    tracing::info!(
-                        matches = matches.len(),
-                        dry_run = false,
-                        seats = proposal.summary.seats_matched,
-                        solve_us = proposal.summary.solve_micros,
-                        "matches proposed"
-                    );
+                    log_proposal(matches.len(), false, &s.summary);
                     Ok(pb::ProposeMatchesResponse {
                         matches,
-                        summary: Some(summary_to_proto(&proposal.summary)),
+                        summary: Some(summary_to_proto(&s.summary)),
                         baseline: None,
                     })
                 },
@@ -557,7 +466,10 @@ impl MatchingService for Ctx {
         let id = parse_id(Kind::Need, &req.get_ref().need_id)?;
         let need =
             self.store.get::<Need>(id)?.filter(|n| caller.can_read_need(n)).ok_or_else(|| not_found(Kind::Need, id))?;
-        let mut input = match_input(&self.store, day(now_micros()), Vec::new())?;
+        let view = &self.match_view;
+        let Some(mut input) = off_the_reactor(|| view.explain_input(id, day(now_micros())))? else {
+            return Err(not_found(Kind::Need, id).into());
+        };
         // A state learns nothing of offers it may not read. Such an offer can never give
         // or pay for its seats (it is not OPEN, or the state is not eligible), so leaving
         // the unreadable FUNDING offers out changes no verdict, only keeps their names out

@@ -22,6 +22,7 @@ pub mod admin;
 pub mod arrangements;
 pub mod centres;
 pub mod events;
+pub mod match_view;
 pub mod matching;
 pub mod needs;
 pub mod offers;
@@ -61,13 +62,17 @@ pub struct Ctx {
     pub risk_horizons: crate::reports::RiskHorizons,
     /// The clock of the NEED_AT_RISK task (a test moves it; see [`reports::at_risk`]).
     pub clock: reports::at_risk::Clock,
+    /// The matching engine's input and warm state, kept from the commits.
+    pub match_view: Arc<match_view::MatchView>,
 }
 
 impl Ctx {
     pub fn new(store: Store, auth: Arc<Authenticator>) -> Ctx {
         let metrics = Arc::new(crate::metrics::Metrics::new());
         store.observe(metrics.store_observer());
+        let match_view = match_view::MatchView::start(&store);
         Ctx {
+            match_view,
             store,
             auth,
             shutdown: Arc::new(tokio::sync::watch::channel(false).0),

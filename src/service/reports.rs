@@ -184,22 +184,23 @@ impl ReportService for Ctx {
         let caller = caller(&req)?;
         deny_centres(&caller, "training centres do not read readiness reports")?;
         let store = self.store.clone();
+        let view = self.match_view.clone();
         let horizons = self.risk_horizons;
         let rows = tokio::task::spawn_blocking(move || -> AppResult<Vec<reports::ReadinessRow>> {
-            // One consistent state: the needs and the engine's input read under the gate.
-            let (today, needs, input) = {
-                let _gate = store.writer()?;
-                let today = day_of_micros(now_micros());
-                let needs = store.scan::<Need>(None).collect::<Result<Vec<_>, _>>()?;
-                (today, needs, super::matching::match_input(&store, today, Vec::new())?)
-            };
+            // One consistent state: the needs and the matching view (which follows the
+            // commits under the gate) read under the gate.
+            let gate = store.writer()?;
+            let today = day_of_micros(now_micros());
+            let needs = store.scan::<Need>(None).collect::<Result<Vec<_>, _>>()?;
             let mut compatible = std::collections::BTreeMap::new();
             for n in needs.iter().filter(|n| reports::readiness_status(n, today, &horizons).is_some()) {
+                let Some(input) = view.explain_input(n.meta.id, today)? else { continue };
                 let explained =
                     crate::matching::explain_need(&input, &n.meta.id.render(Kind::Need)).unwrap_or_default();
                 let count = explained.iter().filter(|c| c.compatible).count();
                 compatible.insert(n.meta.id, u32::try_from(count).unwrap_or(u32::MAX));
             }
+            drop(gate);
             Ok(reports::readiness_rows(&needs, today, &horizons, &compatible))
         })
         .await

@@ -169,9 +169,10 @@ fn view_change(current: &MatchInput, rng: &mut Rng, seed: u64, step: u64) -> Cha
             recipient: current.needs[pick(rng, current.needs.len())].requester,
             seats: rng.below(3) as u32,
         },
-        5 if !current.offers.is_empty() && !current.needs.is_empty() => Change::Bar {
+        5 if !current.offers.is_empty() && !current.needs.is_empty() => Change::SetBarred {
             need_id: current.needs[pick(rng, current.needs.len())].id.clone(),
             offer_id: current.offers[pick(rng, current.offers.len())].id.clone(),
+            barred: rng.below(3) > 0,
         },
         _ => {
             let mut n = instance(seed.wrapping_add(step), false).needs[0].clone();
