@@ -83,6 +83,14 @@ pub struct Engine {
     last_output: BTreeMap<String, (Vec<SeatGrant>, Arc<ProposedMatch>)>,
     /// Records changed since `last_output` was built.
     touched: BTreeSet<String>,
+    /// Flow models re-solved warm since `last_output` was built; `None`: rebuilt (every
+    /// grant may have changed).
+    resolved: Option<BTreeSet<usize>>,
+    /// Where the first record of each id sits in the input (appended to as it grows).
+    need_pos: HashMap<String, usize>,
+    offer_pos: HashMap<String, usize>,
+    /// How many needs and offers of the input the position maps cover.
+    indexed: (usize, usize),
 }
 
 /// What a change needs after the input is updated.
@@ -108,6 +116,10 @@ impl Engine {
             last_was_warm: false,
             last_output: BTreeMap::new(),
             touched: BTreeSet::new(),
+            resolved: None,
+            need_pos: HashMap::new(),
+            offer_pos: HashMap::new(),
+            indexed: (0, 0),
         };
         engine.index();
         Ok(engine)
@@ -146,50 +158,141 @@ impl Engine {
     }
 
     /// The same proposal as [`Engine::proposal`] (its matches shared), rebuilding only the
-    /// matches of needs whose grants, need or granted offers changed since the last call:
-    /// after a small change it costs a walk over the grants, not a rebuild of every match.
+    /// matches that may have changed since the last call: after warm re-solves, those of
+    /// the needs in the re-solved models, of changed needs and of needs granted a changed
+    /// offer; after a rebuild, those whose grants or records changed. After a small change
+    /// it costs a walk over one component's grants, not a rebuild of every match.
     pub fn proposal_shared(&mut self) -> (Vec<Arc<ProposedMatch>>, output::Summary) {
-        let mut grants = self.solved.grants();
-        grants.sort();
-        let mut by_need: BTreeMap<String, Vec<SeatGrant>> = BTreeMap::new();
-        for g in grants.iter().filter(|g| g.seats > 0) {
-            match by_need.get_mut(&g.need_id) {
-                Some(list) => list.push(g.clone()),
-                None => {
-                    by_need.insert(g.need_id.clone(), vec![g.clone()]);
+        self.index_positions();
+        let redo: Option<BTreeMap<String, Vec<SeatGrant>>> = match self.resolved.take() {
+            Some(models) => Some(self.grants_to_redo(&models)),
+            None => None,
+        };
+        match redo {
+            Some(redo) => {
+                for (need_id, list) in redo {
+                    self.last_output.remove(&need_id);
+                    if let Some(m) = self.build_one(&need_id, &list) {
+                        self.last_output.insert(need_id, (list, m));
+                    }
+                }
+            }
+            None => self.rebuild_output(),
+        }
+        self.resolved = Some(BTreeSet::new());
+        self.touched.clear();
+        let matches: Vec<Arc<ProposedMatch>> = self.last_output.values().map(|(_, m)| m.clone()).collect();
+        let summary = output::summarize_matches(&self.input, &matches, self.objective());
+        (matches, summary)
+    }
+
+    /// Extends the position maps over records appended since the last call (records are
+    /// only ever appended or replaced in place).
+    fn index_positions(&mut self) {
+        for (i, n) in self.input.needs.iter().enumerate().skip(self.indexed.0) {
+            self.need_pos.entry(n.id.clone()).or_insert(i);
+        }
+        for (i, o) in self.input.offers.iter().enumerate().skip(self.indexed.1) {
+            self.offer_pos.entry(o.id.clone()).or_insert(i);
+        }
+        self.indexed = (self.input.needs.len(), self.input.offers.len());
+    }
+
+    /// The needs whose match may have changed after warm re-solves of `models`, each with
+    /// its current grants (sorted).
+    fn grants_to_redo(&self, models: &BTreeSet<usize>) -> BTreeMap<String, Vec<SeatGrant>> {
+        let mut redo: BTreeMap<String, Vec<SeatGrant>> = BTreeMap::new();
+        let mut from_models: BTreeSet<usize> = models.clone();
+        let mut needs: BTreeSet<String> = BTreeSet::new();
+        for k in models {
+            if let Some(model) = self.solved.models.get(*k) {
+                needs.extend(model.need_ids().map(str::to_string));
+            }
+        }
+        if !self.touched.is_empty() {
+            needs.extend(self.touched.iter().filter(|id| self.need_pos.contains_key(*id)).cloned());
+            for (need, (grants, _)) in &self.last_output {
+                let named = |g: &SeatGrant| {
+                    self.touched.contains(&g.offer_id) || g.funder_id.as_ref().is_some_and(|f| self.touched.contains(f))
+                };
+                if grants.iter().any(named) {
+                    needs.insert(need.clone());
                 }
             }
         }
-        let needs = first_by_id(self.input.needs.iter(), |n| n.id.as_str());
-        let offers = first_by_id(self.input.offers.iter(), |o| o.id.as_str());
+        from_models.extend(needs.iter().filter_map(|n| self.need_model.get(n).copied()));
+        for k in from_models {
+            if let Some(model) = self.solved.models.get(k) {
+                for g in model.grants() {
+                    if needs.contains(&g.need_id) {
+                        redo.entry(g.need_id.clone()).or_default().push(g);
+                    }
+                }
+            }
+        }
+        for g in &self.solved.funded_grants {
+            if g.seats > 0 && needs.contains(&g.need_id) {
+                redo.entry(g.need_id.clone()).or_default().push(g.clone());
+            }
+        }
+        for need in needs {
+            redo.entry(need).or_default();
+        }
+        for list in redo.values_mut() {
+            list.retain(|g| g.seats > 0);
+            list.sort();
+        }
+        redo
+    }
+
+    /// Rebuilds every match, reusing those whose grants and records did not change.
+    fn rebuild_output(&mut self) {
+        let mut grants = self.solved.grants();
+        grants.sort();
+        let mut by_need: BTreeMap<String, Vec<SeatGrant>> = BTreeMap::new();
+        for g in grants.into_iter().filter(|g| g.seats > 0) {
+            match by_need.get_mut(&g.need_id) {
+                Some(list) => list.push(g),
+                None => {
+                    by_need.insert(g.need_id.clone(), vec![g]);
+                }
+            }
+        }
         let mut previous = std::mem::take(&mut self.last_output);
         let mut out = BTreeMap::new();
         for (need_id, list) in by_need {
             let unchanged = |g: &SeatGrant| {
                 !self.touched.contains(&g.offer_id) && g.funder_id.as_ref().is_none_or(|f| !self.touched.contains(f))
             };
-            let reuse = match previous.remove(&need_id) {
+            let built = match previous.remove(&need_id) {
                 Some((old, m)) if old == list && !self.touched.contains(&need_id) && list.iter().all(unchanged) => {
                     Some(m)
                 }
-                _ => None,
-            };
-            let built = match reuse {
-                Some(m) => Some(m),
-                None => needs.get(need_id.as_str()).and_then(|need| {
-                    let refs: Vec<&SeatGrant> = list.iter().collect();
-                    output::build_match(self.ctx.today, need, &refs, &offers).map(Arc::new)
-                }),
+                _ => self.build_one(&need_id, &list),
             };
             if let Some(m) = built {
                 out.insert(need_id, (list, m));
             }
         }
-        let matches: Vec<Arc<ProposedMatch>> = out.values().map(|(_, m)| m.clone()).collect();
-        let summary = output::summarize_matches(&self.input, &matches, self.objective());
         self.last_output = out;
-        self.touched.clear();
-        (matches, summary)
+    }
+
+    /// The match of one need from its grants (none when it has no grant or is unknown).
+    fn build_one(&self, need_id: &str, grants: &[SeatGrant]) -> Option<Arc<ProposedMatch>> {
+        if grants.is_empty() {
+            return None;
+        }
+        let need = self.need_pos.get(need_id).and_then(|&i| self.input.needs.get(i))?;
+        let mut offers: HashMap<&str, &OfferInput> = HashMap::new();
+        for g in grants {
+            for id in std::iter::once(&g.offer_id).chain(g.funder_id.as_ref()) {
+                if let Some(o) = self.offer_pos.get(id).and_then(|&i| self.input.offers.get(i)) {
+                    offers.insert(id.as_str(), o);
+                }
+            }
+        }
+        let refs: Vec<&SeatGrant> = grants.iter().collect();
+        output::build_match(self.ctx.today, need, &refs, &offers).map(Arc::new)
     }
 
     /// Applies one change and re-solves; returns the new goal totals.
@@ -219,11 +322,14 @@ impl Engine {
         }
         match cold {
             None => {
-                for k in warm {
+                for &k in &warm {
                     if let Some(model) = self.solved.models.get_mut(k) {
                         model.solve()?;
                         self.model_objective[k] = model.objective();
                     }
+                }
+                if let Some(resolved) = &mut self.resolved {
+                    resolved.extend(warm);
                 }
                 self.last_was_warm = true;
             }
@@ -232,6 +338,7 @@ impl Engine {
                 let prepared = Prepared::new(&self.input);
                 self.solved = build(&prepared).solve_reusing(&prepared, Some((&self.solved, &changed)))?;
                 self.index();
+                self.resolved = None;
                 self.last_was_warm = false;
             }
         }
@@ -480,13 +587,4 @@ impl Engine {
             None => Step::Warm(Vec::new()),
         }
     }
-}
-
-/// The first record of each id (as [`Prepared`] keeps it).
-fn first_by_id<'a, T>(records: impl Iterator<Item = &'a T>, id: impl Fn(&T) -> &str) -> HashMap<&'a str, &'a T> {
-    let mut map: HashMap<&str, &T> = HashMap::new();
-    for r in records {
-        map.entry(id(r)).or_insert(r);
-    }
-    map
 }
