@@ -89,6 +89,9 @@ pub struct MatchView {
     loaded: (Mutex<()>, Condvar),
     /// One proposal at a time works on the warm engine.
     warm: Mutex<Option<Warm>>,
+    /// The messages of the last warm proposal's matches, by need: a match the engine shares
+    /// again (the same allocation) is not converted again.
+    messages: Mutex<HashMap<String, (Arc<ProposedMatch>, crate::api::Match)>>,
 }
 
 impl MatchView {
@@ -104,6 +107,7 @@ impl MatchView {
             }),
             loaded: (Mutex::new(()), Condvar::new()),
             warm: Mutex::new(None),
+            messages: Mutex::new(HashMap::new()),
         });
         let started = store.follow(view.clone()).map_err(|e| e.to_string()).and_then(|_| {
             let (v, s) = (view.clone(), store.clone());
@@ -253,6 +257,28 @@ impl MatchView {
         let (matches, mut summary) = w.engine.proposal_shared();
         summary.solve_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         Ok(WarmProposal { changed_at, matches, summary })
+    }
+
+    /// `matches` (of a warm proposal) as messages: each one `render` made for the same
+    /// shared match last time is reused, the others are rendered.
+    pub fn messages(
+        &self,
+        matches: &[Arc<ProposedMatch>],
+        render: impl Fn(&ProposedMatch) -> AppResult<crate::api::Match>,
+    ) -> AppResult<Vec<crate::api::Match>> {
+        let mut cache = self.messages.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut next = HashMap::with_capacity(matches.len());
+        let mut out = Vec::with_capacity(matches.len());
+        for m in matches {
+            let message = match cache.remove(&m.need_id) {
+                Some((old, message)) if Arc::ptr_eq(&old, m) => message,
+                _ => render(m)?,
+            };
+            out.push(message.clone());
+            next.insert(m.need_id.clone(), (m.clone(), message));
+        }
+        *cache = next;
+        Ok(out)
     }
 
     /// Gives the warm engine the changes since it last took them (or builds it); returns

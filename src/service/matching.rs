@@ -201,8 +201,20 @@ fn dry_run_proposal(
     hypothetical: Vec<OfferSpec>,
 ) -> AppResult<pb::ProposeMatchesResponse> {
     let now = now_micros();
+    let warm = capabilities.is_empty() && hypothetical.is_empty();
     let s = solve(view, metrics, capabilities, hypothetical, now)?;
-    let matches = s.matches.iter().map(|p| dry_match(p, now)).collect::<AppResult<Vec<_>>>()?;
+    let matches = if warm {
+        // The warm engine shares the matches that did not change: so does their message.
+        let time = Some(convert::timestamp(now));
+        let mut matches = view.messages(&s.matches, |p| dry_match(p, 0))?;
+        for m in &mut matches {
+            m.create_time = time;
+            m.update_time = time;
+        }
+        matches
+    } else {
+        s.matches.iter().map(|p| dry_match(p, now)).collect::<AppResult<Vec<_>>>()?
+    };
     log_proposal(matches.len(), true, &s.summary);
     Ok(pb::ProposeMatchesResponse { matches, summary: Some(summary_to_proto(&s.summary)), baseline: s.baseline })
 }
@@ -294,11 +306,11 @@ impl MatchingService for Ctx {
         let actor = caller.principal_id.clone();
         let (store, view, metrics) = (&self.store, &*self.match_view, &*self.metrics);
         if req.dry_run {
-            // A dry run stores nothing but its answer (for request_id retries): it solves
-            // from the matching view without the writer gate, so a long solve holds up no
-            // writer. Only the stored answer goes through the gate.
-            let response = off_the_reactor(|| dry_run_proposal(view, metrics, &capabilities, hypothetical))?;
-            let response = call.commit(store, move |_, _, _| Ok(response), Clone::clone).await?;
+            // A dry run changes nothing and stores nothing: it solves from the matching view
+            // without the writer gate, so a long solve holds up no writer.
+            let response = call
+                .read_only(store, || off_the_reactor(|| dry_run_proposal(view, metrics, &capabilities, hypothetical)))
+                .await?;
             return Ok(Response::new(response));
         }
         // Solved off the gate too; under the gate the proposal is stored only if nothing it

@@ -180,6 +180,22 @@ impl WriteCall {
         Ok(response)
     }
 
+    /// Answers a request that changes nothing (a dry run): a request id already used with
+    /// another request is refused and one already answered for this request (by an older
+    /// build, which remembered dry runs) gets that answer; otherwise `compute` answers and
+    /// nothing is remembered, so a retry computes again. Remembering a dry run's answer
+    /// would store the whole proposal (45 MB at 100 000 needs) for the retention period.
+    pub async fn read_only<R: Message + Default>(
+        &self,
+        store: &Store,
+        compute: impl FnOnce() -> AppResult<R>,
+    ) -> AppResult<R> {
+        match self.stored_response(store)? {
+            Some(response) => Ok(response),
+            None => compute(),
+        }
+    }
+
     fn stored_response<R: Message + Default>(&self, store: &Store) -> AppResult<Option<R>> {
         let Some(rid) = &self.request_id else { return Ok(None) };
         match store.idempotency(&self.caller.principal_id, rid)? {

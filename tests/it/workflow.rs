@@ -494,3 +494,30 @@ async fn the_matching_view_kept_from_commits_answers_as_the_store_read_afresh() 
     let s = s.restart().await;
     assert_eq!(answers(&s, Vec::new()).await, before, "a view loaded afresh answers otherwise");
 }
+
+/// A dry run changes nothing and remembers nothing (its answer is a whole proposal, 45 MB
+/// at 100 000 needs): with a request id it leaves no idempotency entry and a retry is
+/// answered again; an id a write used first is still refused for a dry run.
+#[tokio::test]
+async fn a_dry_run_with_a_request_id_stores_nothing() {
+    let (s, store) = TestServer::start_with_store().await;
+    s.import_demo().await;
+    let before = store.idempotency_entries().unwrap();
+    let digest = store.content_digest().unwrap();
+    let dry = |request_id: &str| api::ProposeMatchesRequest {
+        dry_run: true,
+        request_id: request_id.to_string(),
+        ..Default::default()
+    };
+    let rid = new_request_id();
+    let first = s.matching().await.propose_matches(authed(&s.admin, dry(&rid))).await.unwrap().into_inner();
+    let again = s.matching().await.propose_matches(authed(&s.admin, dry(&rid))).await.unwrap().into_inner();
+    assert_eq!(first.matches.len(), again.matches.len());
+    assert_eq!(store.idempotency_entries().unwrap(), before);
+    assert_eq!(store.content_digest().unwrap(), digest);
+    let used = new_request_id();
+    let req = api::CreateNeedRequest { need: Some(crate::harness::need("UGA")), request_id: used.clone() };
+    s.needs().await.create_need(authed(&s.admin, req)).await.unwrap();
+    let refused = s.matching().await.propose_matches(authed(&s.admin, dry(&used))).await;
+    assert_eq!(reason(&assert_code(refused, Code::InvalidArgument)), "REQUEST_ID_REUSED");
+}
