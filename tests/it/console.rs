@@ -585,3 +585,82 @@ async fn console_serves_https_with_the_servers_certificate_and_secure_cookies() 
     assert!(!String::from_utf8_lossy(&raw).contains("Token"), "no page over plaintext");
     let _ = tx.send(());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_header_names_every_principal_by_its_display_name() {
+    let s = ConsoleServer::start().await;
+    let centre = api::training_centre_service_client::TrainingCentreServiceClient::new(s.channel().await)
+        .create_training_centre(authed(
+            &s.admin,
+            api::CreateTrainingCentreRequest {
+                training_centre: Some(api::TrainingCentre {
+                    name: "RSCE Entebbe".into(),
+                    host_state: "UGA".into(),
+                    languages: vec!["en".into()],
+                    capabilities: vec![api::CapabilityArea::Engineering as i32],
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut admin = api::admin_service_client::AdminServiceClient::new(s.channel().await);
+    let staff = admin
+        .create_principal(authed(
+            &s.admin,
+            api::CreatePrincipalRequest {
+                kind: api::PrincipalKind::TrainingCentre as i32,
+                training_centre_id: centre.id.clone(),
+                display_name: "Entebbe course office".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let (state_id, state_token) = s.principal(api::PrincipalKind::MemberState, "FRA").await;
+    let staff_id = staff.principal.unwrap().id;
+    for (id, token, name, role) in [
+        (staff_id.as_str(), staff.token.as_str(), "Entebbe course office", format!("(Training centre {})", centre.id)),
+        (state_id.as_str(), state_token.as_str(), "FRA mission", "(FRA)".to_string()),
+    ] {
+        let (cookie, _) = s.sign_in(token).await;
+        let page = s.get("/", &cookie).await;
+        assert_eq!(page.status, 200);
+        let who = page.body.split("class=\"who\"").nth(1).expect("the header's who box");
+        assert!(who.contains(&format!("<strong>{name}</strong> {role}")), "{name}: {who}");
+        assert!(!who.contains(id), "the header names {id} by its display name: {who}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_enum_values_read_in_the_pages_language() {
+    let s = ConsoleServer::start().await;
+    let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
+    let need = needs
+        .create_need(authed(
+            &gha,
+            api::CreateNeedRequest { need: Some(crate::harness::need("GHA")), request_id: new_request_id() },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let (cookie, _) = s.sign_in(&gha).await;
+    let cell = |body: &str, text: &str| body.contains(&format!("<td>{text}</td>"));
+    let en = s.get("/needs?lang=en", &cookie).await.body;
+    assert!(cell(&en, "Open") && cell(&en, "Engineering"), "{en}");
+    let fr = s.get("/needs?lang=fr", &cookie).await.body;
+    assert!(cell(&fr, "Ouvert") && cell(&fr, "Génie"), "{fr}");
+    assert!(
+        !cell(&fr, "OPEN") && !cell(&fr, "Open") && !cell(&fr, "ENGINEERING"),
+        "English enum names on a French page"
+    );
+    let page = s.get(&format!("/needs/{}?lang=fr", need.id), &cookie).await.body;
+    assert!(page.contains("<dd>Ouvert</dd>"), "{page}");
+    assert!(!page.contains("<dd>OPEN</dd>") && !page.contains("<dd>Open</dd>"));
+    // The filter's options are translated too; their values stay the enum numbers.
+    assert!(fr.contains(&format!("<option value=\"{}\">Ouvert</option>", api::NeedState::Open as i32)), "{fr}");
+}

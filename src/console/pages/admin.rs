@@ -6,7 +6,7 @@ use crate::api as pb;
 use crate::api::admin_service_server::AdminService;
 use crate::api::event_service_server::EventService;
 use crate::console::call::{self, is_not_found};
-use crate::console::html::{self, E, date_time, enum_text, select};
+use crate::console::html::{self, E, date_time, select};
 use crate::console::{Ui, form_of};
 use axum::body::Bytes;
 use axum::response::Response;
@@ -36,7 +36,7 @@ pub async fn events(ui: Ui) -> Response {
             vec![
                 e.sequence.to_string(),
                 date_time(e.time.as_ref()),
-                enum_text(e.kind().as_str_name(), "EVENT_KIND_"),
+                ui.label(e.kind().as_str_name()),
                 E(&e.resource_id).to_string(),
                 E(&e.actor).to_string(),
             ]
@@ -82,7 +82,7 @@ async fn principals_page(ui: &Ui, prefix: String) -> Response {
         html::csrf_field(&ui.csrf),
         html::request_id_field(),
         ui.t("role"),
-        select("kind", &forms::principal_kinds("—"), "0", ""),
+        select("kind", &forms::principal_kinds(ui.lang, "—"), "0", ""),
         ui.t("member_state"),
         ui.t("centre"),
         ui.t("name"),
@@ -104,7 +104,7 @@ async fn principals_page(ui: &Ui, prefix: String) -> Response {
             };
             vec![
                 E(&p.id).to_string(),
-                enum_text(p.kind().as_str_name(), "PRINCIPAL_KIND_"),
+                ui.label(p.kind().as_str_name()),
                 E(&p.member_state).to_string(),
                 E(&p.training_centre_id).to_string(),
                 E(&p.display_name).to_string(),
