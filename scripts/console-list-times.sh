@@ -5,7 +5,9 @@
 # requests each page N times (default 20) with `curl -w '%{time_total}'` (the whole
 # request over loopback: service calls, rendering, transfer). Prints the median, 90th
 # percentile and maximum per page, in milliseconds.
-# Usage: [NEEDS=100000] [OFFERS=$NEEDS] [SEED=1] [DATA=dir-to-reuse] scripts/console-list-times.sh [N]
+# With PROPOSE=1 (the default) it first runs `lcm match propose` on the store and approves
+# match-1 … match-40, so the matches and arrangements pages have something to page through.
+# Usage: [NEEDS=100000] [OFFERS=$NEEDS] [SEED=1] [DATA=dir-to-reuse] [PROPOSE=0|1] scripts/console-list-times.sh [N]
 # DATA: a store already filled by this script (or by the fill command below) is reused
 # (it is copied first: serving a store may change it).
 set -euo pipefail
@@ -30,7 +32,8 @@ else
   "$bin" bench-store fill --data-dir "$work/data" --needs "$needs" --offers "$offers" --synthetic-seed "$seed" \
     --batch 2000 >&2
 fi
-"$bin" serve --listen 127.0.0.1:0 --console-listen 127.0.0.1:0 --data-dir "$work/data" >"$work/banner" 2>"$work/log" &
+"$bin" serve --listen 127.0.0.1:0 --console-listen 127.0.0.1:0 --data-dir "$work/data" --log-format json \
+  >"$work/banner" 2>"$work/log" &
 pid=$!
 url=
 for _ in $(seq 1 600); do
@@ -41,6 +44,20 @@ done
 [ -n "$url" ] || { tail -5 "$work/log" >&2; echo "the server did not start" >&2; exit 1; }
 url=${url%/}
 token=$(cat "$work/data/admin.token")
+grpc=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1], errors="replace"):
+    try: v = json.loads(line)
+    except ValueError: continue
+    f = v.get("fields", v)
+    if f.get("message") == "serving": print(f.get("addr", "")); break
+' "$work/log")
+if [ "${PROPOSE:-1}" = 1 ]; then
+  # Matches and arrangements to list: one proposal run, then the first 40 approved.
+  echo "proposing matches on the filled store" >&2
+  LCM_ADDR=$grpc LCM_TOKEN=$token "$bin" match propose >/dev/null
+  for i in $(seq 1 40); do LCM_ADDR=$grpc LCM_TOKEN=$token "$bin" match approve "match-$i" >/dev/null 2>&1 || true; done
+fi
 nonce=$(curl -s -D - -o /dev/null "$url/login" | sed -n 's/^set-cookie: lcm_login=\([^;]*\).*/\1/ip' | tr -d '\r')
 session=$(curl -s -D - -o /dev/null -b "lcm_login=$nonce" --data-urlencode "csrf=$nonce" --data-urlencode "token=$token" \
   "$url/login" | sed -n 's/^set-cookie: lcm_session=\([^;]*\).*/\1/ip' | tr -d '\r')
@@ -54,6 +71,12 @@ for _ in $(seq 1 40); do
   later=$next
 done
 [ "$later" != /needs ] || { echo "the needs list has no next page" >&2; exit 1; }
+# The third page of proposals, the same way.
+mlater=/matches?state=1
+for _ in 1 2; do
+  next=$(get "$mlater" | sed -n 's/.*<a href="\(\/matches?[^"]*page_token=[^"]*\)" rel="next".*/\1/p' | sed 's/&amp;/\&/g')
+  [ -n "$next" ] && mlater=$next
+done
 pages=(
   /
   /needs
@@ -65,7 +88,9 @@ pages=(
   /offers
   "/offers?capability=4&state=1"
   /matches
+  "$mlater"
   /arrangements
+  "/arrangements?status=1"
   /needs/need-50000
   /reports/gaps
 )

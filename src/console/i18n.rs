@@ -233,6 +233,18 @@ pub const EN: &[(&str, &str)] = &[
     ("descending", "descending"),
     ("page", "Page"),
     ("previous_page", "Previous page"),
+    ("new_offer", "New offer"),
+    ("providers_help", "Member-state codes (ISO 3166-1 alpha-3) separated by commas; the first leads"),
+    ("available_from", "Available from"),
+    ("available_until", "Available until"),
+    ("eligible_recipients", "Eligible recipients"),
+    ("recipients_help", "Member-state codes separated by commas; empty for any"),
+    ("excluded_recipients", "Excluded recipients"),
+    ("max_per_recipient", "Seats per recipient at most"),
+    ("max_per_recipient_help", "Empty or 0 for no cap"),
+    ("centre_help", "The training centre's id (centre-3), for delivery at a training centre"),
+    ("women_only", "Women only"),
+    ("requires_funding", "Requires funding"),
 ];
 
 /// French catalogue: the same keys as [`EN`].
@@ -421,6 +433,18 @@ pub const FR: &[(&str, &str)] = &[
     ("descending", "décroissant"),
     ("page", "Page"),
     ("previous_page", "Page précédente"),
+    ("new_offer", "Nouvelle offre"),
+    ("providers_help", "Codes d'États membres (ISO 3166-1 alpha-3) séparés par des virgules ; le premier pilote"),
+    ("available_from", "Disponible à partir du"),
+    ("available_until", "Disponible jusqu'au"),
+    ("eligible_recipients", "Bénéficiaires admissibles"),
+    ("recipients_help", "Codes d'États membres séparés par des virgules ; vide pour tous"),
+    ("excluded_recipients", "Bénéficiaires exclus"),
+    ("max_per_recipient", "Places par bénéficiaire au plus"),
+    ("max_per_recipient_help", "Vide ou 0 pour aucune limite"),
+    ("centre_help", "L'identifiant du centre de formation (centre-3), pour une formation dans un centre"),
+    ("women_only", "Réservée aux femmes"),
+    ("requires_funding", "Nécessite un financement"),
 ];
 
 /// English names of the API's enum values shown to people, keyed by the API name.

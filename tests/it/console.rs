@@ -664,3 +664,76 @@ async fn console_enum_values_read_in_the_pages_language() {
     // The filter's options are translated too; their values stay the enum numbers.
     assert!(fr.contains(&format!("<option value=\"{}\">Ouvert</option>", api::NeedState::Open as i32)), "{fr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_state_creates_and_edits_its_offer_with_field_violations_marked() {
+    let s = ConsoleServer::start().await;
+    let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let (_, npl) = s.principal(api::PrincipalKind::MemberState, "NPL").await;
+    let (cookie, _) = s.sign_in(&gha).await;
+    let form = s.get("/offers/new", &cookie).await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("name=\"providers\" value=\"GHA\""), "the state's code is the provider");
+    let csrf = form.hidden("csrf").unwrap();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("providers", "GHA"),
+        ("role", "1"),
+        ("category", "1"),
+        ("capability", "1"),
+        ("title", "HEE course"),
+        ("capacity", "0"),
+        ("available_from", "2027-09-01"),
+        ("available_until", "2028-03-01"),
+        ("languages", "en, fr"),
+        ("mode", "1"),
+        ("duration_days", "28"),
+    ];
+    let before = s.store.content_digest().unwrap();
+    let r = s.post("/offers", &cookie, &fields).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("id=\"capacity-error\""), "capacity is marked: {}", r.body);
+    assert_eq!(s.store.content_digest().unwrap(), before, "a refused form changes nothing");
+    let ok: Vec<(&str, &str)> = fields.iter().map(|&(k, v)| if k == "capacity" { (k, "24") } else { (k, v) }).collect();
+    let created = s.post("/offers", &cookie, &ok).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let to = created.header("location").unwrap().to_string();
+    let id = to.trim_start_matches("/offers/").to_string();
+    let mut offers = api::offer_service_client::OfferServiceClient::new(s.channel().await);
+    let get = |offers: &mut api::offer_service_client::OfferServiceClient<Channel>, token: &str| {
+        let req = authed(token, api::GetOfferRequest { id: id.clone() });
+        let mut offers = offers.clone();
+        async move { offers.get_offer(req).await.unwrap().into_inner() }
+    };
+    let offer = get(&mut offers, &gha).await;
+    assert_eq!(offer.providers, ["GHA"]);
+    assert_eq!((offer.capacity, offer.duration_days, offer.title.as_str()), (24, 28, "HEE course"));
+    assert_eq!(offer.languages, ["en", "fr"]);
+
+    // Edit: only the changed field is sent (the update mask), with the etag read.
+    let edit = s.get(&format!("/offers/new?edit={id}"), &cookie).await;
+    assert_eq!(edit.status, 200);
+    assert!(edit.body.contains("value=\"HEE course\""));
+    // The page's etag, as a browser reads the attribute.
+    let etag = edit.hidden("etag").unwrap().replace("&quot;", "\"").replace("&amp;", "&");
+    assert_eq!(etag, offer.etag);
+    let mut changed: Vec<(&str, &str)> =
+        ok.iter().map(|&(k, v)| if k == "title" { (k, "HEE operators course") } else { (k, v) }).collect();
+    changed.extend([("action", "update"), ("etag", etag.as_str())]);
+    let saved = s.post(&to, &cookie, &changed).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let offer = get(&mut offers, &gha).await;
+    assert_eq!(offer.title, "HEE operators course");
+    assert_eq!(offer.capacity, 24);
+
+    // Another state's edit is refused by the service and changes nothing.
+    let (npl_cookie, _) = s.sign_in(&npl).await;
+    let npl_csrf = s.get("/offers/new", &npl_cookie).await.hidden("csrf").unwrap();
+    let mut theirs: Vec<(&str, &str)> =
+        ok.iter().map(|&(k, v)| if k == "csrf" { (k, npl_csrf.as_str()) } else { (k, v) }).collect();
+    theirs.extend([("action", "update"), ("etag", offer.etag.as_str()), ("description", "taken over")]);
+    let before = s.store.content_digest().unwrap();
+    let r = s.post(&to, &npl_cookie, &theirs).await;
+    assert_ne!(r.status, 303, "{}", r.body);
+    assert_eq!(s.store.content_digest().unwrap(), before);
+}

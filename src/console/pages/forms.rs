@@ -42,6 +42,12 @@ pub fn offer_states(lang: Lang, first: &str) -> Vec<(String, String)> {
 pub fn match_states(lang: Lang, first: &str) -> Vec<(String, String)> {
     options(lang, first, |i| pb::MatchState::try_from(i).ok(), |v| v.as_str_name())
 }
+pub fn roles(lang: Lang, first: &str) -> Vec<(String, String)> {
+    options(lang, first, |i| pb::OfferRole::try_from(i).ok(), |v| v.as_str_name())
+}
+pub fn modes(lang: Lang, first: &str) -> Vec<(String, String)> {
+    options(lang, first, |i| pb::DeliveryMode::try_from(i).ok(), |v| v.as_str_name())
+}
 pub fn principal_kinds(lang: Lang, first: &str) -> Vec<(String, String)> {
     options(lang, first, |i| pb::PrincipalKind::try_from(i).ok(), |v| v.as_str_name())
 }

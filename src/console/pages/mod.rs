@@ -7,6 +7,7 @@ pub mod forms;
 pub mod login;
 pub mod matches;
 pub mod needs;
+pub mod offer_form;
 pub mod offers;
 pub mod overview;
 pub mod reports;

@@ -23,6 +23,9 @@ pub async fn list(ui: Ui, uri: http::Uri) -> Response {
         state: forms::enum_number(q.get("state")),
     };
     let mut body = String::new();
+    if !ui.is_centre() {
+        let _ = write!(body, "<p><a class=\"button\" href=\"/offers/new\">{}</a></p>", ui.t("new_offer"));
+    }
     let _ = write!(
         body,
         "<form method=\"get\" action=\"/offers\" class=\"filters\">\
@@ -150,6 +153,12 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
     }
     body.push_str("</dl>");
     if o.state() == pb::OfferState::Open && !ui.is_centre() {
+        let _ = write!(
+            body,
+            "<p class=\"actions\"><a class=\"button\" href=\"/offers/new?edit={}\">{}</a> ",
+            E(&o.id),
+            ui.t("edit")
+        );
         body.push_str(&html::button_form(
             &format!("/offers/{}", o.id),
             &ui.csrf,
@@ -157,6 +166,7 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
             ui.t("withdraw"),
             "danger",
         ));
+        body.push_str("</p>");
     }
     ui.page(&format!("{} {}", ui.t("offer"), o.title), &body)
 }
@@ -164,8 +174,10 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
 pub async fn act(ui: Ui, Path(id): Path<String>, body: Bytes) -> Response {
     let form = form_of(&body);
     let here = format!("/offers/{id}");
-    if form.get("action") != "withdraw" {
-        return ui.redirect(&here);
+    match form.get("action") {
+        "withdraw" => {}
+        "update" => return super::offer_form::update(&ui, &id, &form).await,
+        _ => return ui.redirect(&here),
     }
     let req = pb::WithdrawOfferRequest {
         id,

@@ -154,6 +154,37 @@ pub async fn show(ui: Ui) -> Response {
         let _ = write!(body, "<h2>{}</h2>", ui.t("women_by_requester"));
         body.push_str(&charts::women_share(ui.lang, &g.rows));
     }
+    if let Some(r) = readiness.as_ref().filter(|r| !r.rows.is_empty()) {
+        // Needs at risk or overdue, the closest deadline first (as the report orders them).
+        let rows: Vec<Vec<String>> = r
+            .rows
+            .iter()
+            .take(OVERVIEW_ROWS)
+            .map(|row| {
+                vec![
+                    super::id_link("/needs", &row.need_id),
+                    E(&row.requester).to_string(),
+                    E(&ui.label(row.capability().as_str_name())).to_string(),
+                    row.days_left.to_string(),
+                    row.open.to_string(),
+                    E(&ui.label(row.status().as_str_name())).to_string(),
+                ]
+            })
+            .collect();
+        body.push_str(&table(
+            ui.t("at_risk_needs"),
+            &[
+                ui.t("need"),
+                ui.t("requester"),
+                ui.t("capability"),
+                ui.t("days_left"),
+                ui.t("seats_open"),
+                ui.t("status"),
+            ],
+            &rows,
+        ));
+        body.push_str(&all_of(&ui, r.rows.len(), "/reports/readiness"));
+    }
     if let Some(d) = &deconfliction {
         let rows: Vec<Vec<String>> = d
             .findings
