@@ -737,3 +737,22 @@ async fn console_state_creates_and_edits_its_offer_with_field_violations_marked(
     assert_ne!(r.status, 303, "{}", r.body);
     assert_eq!(s.store.content_digest().unwrap(), before);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_events_name_their_actors_for_the_secretariat() {
+    let s = ConsoleServer::start().await;
+    let (gha_id, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
+    needs
+        .create_need(authed(
+            &gha,
+            api::CreateNeedRequest { need: Some(crate::harness::need("GHA")), request_id: new_request_id() },
+        ))
+        .await
+        .unwrap();
+    let (cookie, _) = s.sign_in(&s.admin).await;
+    let events = s.get("/events", &cookie).await;
+    assert_eq!(events.status, 200);
+    assert!(events.body.contains(&format!("<td>GHA mission ({gha_id})</td>")), "{}", events.body);
+    assert!(events.body.contains("<td>Need created</td>"), "the event kind is named too");
+}

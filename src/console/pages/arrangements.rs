@@ -195,6 +195,7 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
             E(&o.deployed_missions.join(", "))
         );
     }
+    let names = super::admin::principal_names(&ui).await;
     let history: Vec<Vec<String>> = a
         .history
         .iter()
@@ -207,7 +208,7 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
             vec![
                 date_time(h.time.as_ref()),
                 E(&format!("{from} → {}", status_text(&ui, h.to_status()))).to_string(),
-                E(&h.actor).to_string(),
+                super::admin::actor(&names, &h.actor),
                 E(&h.note).to_string(),
             ]
         })
