@@ -26,6 +26,7 @@ const L = {
     start: 'Start', end: 'End', startDelivery: 'Start delivery', complete: 'Complete',
     recordOutcome: 'Record outcome', trained: 'Trained', womenTrained: 'Women trained', certified: 'Certified',
     deployed: 'Deployed missions', trainersQualified: 'Trainers qualified', downloadCsv: 'Download CSV', other: 'Français',
+    history: 'History', created: 'Created',
     nav: { overview: 'Overview', needs: 'Needs', offers: 'Offers', matches: 'Matches', arrangements: 'Arrangements',
       reports: 'Reports', events: 'Events', principals: 'Principals' },
     reports: { gaps: 'Gap report', gender: 'Gender report', deconfliction: 'Deconfliction report',
@@ -35,6 +36,7 @@ const L = {
     note: 'Note', schedule: 'Planifier', start: 'Début', end: 'Fin', startDelivery: 'Commencer la formation',
     complete: 'Terminer', recordOutcome: 'Enregistrer le résultat', trained: 'Formés', womenTrained: 'Femmes formées',
     certified: 'Certifiés', deployed: 'Missions de déploiement', trainersQualified: 'Formateurs qualifiés', downloadCsv: 'Télécharger le CSV', other: 'English',
+    history: 'Historique', created: 'Créé',
     nav: { overview: "Vue d'ensemble", needs: 'Besoins', offers: 'Offres', matches: 'Appariements',
       arrangements: 'Accords', reports: 'Rapports', events: 'Événements', principals: 'Comptes' },
     reports: { gaps: 'Rapport des écarts', gender: 'Rapport sur le genre', deconfliction: 'Rapport de déconfliction',
@@ -86,7 +88,29 @@ async function signIn(browser, token, who) {
   await page.getByRole('button', { name: L.signIn, exact: true }).click();
   await page.waitForURL(`${URL0}/`);
   check(await page.getByRole('button', { name: L.signOut, exact: true }).isVisible(), `${who} is signed in`);
+  // The header names the principal by its display name, never by its id.
+  const shownName = (await page.locator('header .who strong').textContent()).trim();
+  check(shownName && !/^principal-\d+$/.test(shownName), `${who}'s header shows a display name, not "${shownName}"`);
   return page;
+}
+
+// Arrangement statuses as people read them; the walk fails if a page in one language
+// shows a status in the other's words or by its API name.
+const STATUS = {
+  en: ['Pending consent', 'Agreed', 'Scheduled', 'In delivery', 'Completed', 'Declined', 'Cancelled'],
+  fr: ['En attente de consentement', 'Convenu', 'Planifié', 'Formation en cours', 'Terminé', 'Décliné', 'Annulé'],
+};
+const STATUS_API = ['PENDING_CONSENT', 'AGREED', 'SCHEDULED', 'IN_DELIVERY', 'COMPLETED', 'DECLINED', 'CANCELLED'];
+const OTHER = LANG === 'fr' ? 'en' : 'fr';
+
+async function checkBoardLanguage(page) {
+  const headings = await page.locator('#board h2').allTextContents();
+  check(JSON.stringify(headings.map((h) => h.trim())) === JSON.stringify(STATUS[LANG]),
+    `the arrangements board's columns read ${STATUS[LANG].join(', ')}; shown: ${headings.join(', ')}`);
+  const text = await page.locator('main').innerText();
+  const wrong = [...STATUS[OTHER].filter((w) => !STATUS[LANG].includes(w)), ...STATUS_API]
+    .filter((w) => new RegExp(`(^|[^\\p{L}_])${w}($|[^\\p{L}_])`, 'u').test(text));
+  check(wrong.length === 0, `the ${LANG} arrangements board shows statuses in other words: ${wrong.join(', ')}`);
 }
 
 async function nav(page, key) {
@@ -186,6 +210,7 @@ async function checkReports(page) {
 
 async function openArrangement(page, id) {
   await nav(page, 'arrangements');
+  await checkBoardLanguage(page);
   await page.getByRole('link', { name: id, exact: true }).first().click();
   await page.waitForURL(`${URL0}/arrangements/${id}`);
 }
@@ -325,6 +350,10 @@ try {
   await hp.waitForLoadState('load');
   check(!(await flashError(hp)), `${host} recorded the outcome: ${await flashError(hp)}`);
   await audit(hp, 'outcome-recorded');
+  // The history's first row is the creation, in the page's language.
+  const firstChange = (await hp.locator('table', { has: hp.locator('caption', { hasText: L.history }) })
+    .locator('tbody tr').first().locator('td').nth(1).textContent()).trim();
+  check(firstChange === `${L.created} → ${STATUS[LANG][0]}`, `the history starts with the creation: "${firstChange}"`);
   await hp.context().close();
   const done = lcm('arrangements', 'show', arrangementId);
   check(String(done.status).endsWith('COMPLETED') && done.outcome && Number(done.outcome.trained) === q, 'the arrangement is completed with its outcome');

@@ -1,8 +1,8 @@
 //! Server-side SVG charts with text alternatives: a `<title>` and `<desc>` on the chart
 //! and a `<title>` on every bar, so a screen reader reads the numbers.
 
-use super::html::{E, enum_text};
-use super::i18n::{Lang, t};
+use super::html::E;
+use super::i18n::{Lang, label, t};
 use crate::api as pb;
 use std::fmt::Write;
 
@@ -11,8 +11,10 @@ const LABEL: u32 = 230;
 const BAR_H: u32 = 22;
 const GAP: u32 = 8;
 
-fn capability_name(key: &str) -> String {
-    enum_text(key, "CAPABILITY_AREA_")
+/// A gap report's capability key (`ENGINEERING`) as people read it.
+pub fn capability_name(lang: Lang, key: &str) -> String {
+    let name = label(lang, &format!("CAPABILITY_AREA_{key}"));
+    if name.starts_with("CAPABILITY_AREA_") { key.to_string() } else { name }
 }
 
 /// Open seats per capability, critical part drawn apart.
@@ -34,7 +36,7 @@ pub fn open_seats(lang: Lang, rows: &[pb::GapRow]) -> String {
         let y = GAP + i as u32 * (BAR_H + GAP);
         let w = ((r.open as f64 / max as f64) * span as f64).round().max(1.0) as u32;
         let cw = ((r.critical_open.min(r.open) as f64 / max as f64) * span as f64).round() as u32;
-        let name = capability_name(&r.key);
+        let name = capability_name(lang, &r.key);
         let _ = write!(
             out,
             "<g><title>{name}: {open} {open_t}, {crit} {crit_t}</title>\

@@ -224,6 +224,27 @@ pub const EN: &[(&str, &str)] = &[
     ("error", "The request was refused"),
     ("check_fields", "Check the fields marked below."),
     ("your_gap", "Your gap"),
+    ("created", "Created"),
+    ("see_all", "See them all"),
+    ("more", "More"),
+    ("sort_page", "Sorts the rows of this page"),
+    ("sorted_by", "sorted by"),
+    ("ascending", "ascending"),
+    ("descending", "descending"),
+    ("page", "Page"),
+    ("previous_page", "Previous page"),
+    ("new_offer", "New offer"),
+    ("providers_help", "Member-state codes (ISO 3166-1 alpha-3) separated by commas; the first leads"),
+    ("available_from", "Available from"),
+    ("available_until", "Available until"),
+    ("eligible_recipients", "Eligible recipients"),
+    ("recipients_help", "Member-state codes separated by commas; empty for any"),
+    ("excluded_recipients", "Excluded recipients"),
+    ("max_per_recipient", "Seats per recipient at most"),
+    ("max_per_recipient_help", "Empty or 0 for no cap"),
+    ("centre_help", "The training centre's id (centre-3), for delivery at a training centre"),
+    ("women_only", "Women only"),
+    ("requires_funding", "Requires funding"),
 ];
 
 /// French catalogue: the same keys as [`EN`].
@@ -403,10 +424,224 @@ pub const FR: &[(&str, &str)] = &[
     ("error", "La demande a été refusée"),
     ("check_fields", "Vérifiez les champs signalés ci-dessous."),
     ("your_gap", "Votre écart"),
+    ("created", "Créé"),
+    ("see_all", "Tout voir"),
+    ("more", "Suite"),
+    ("sort_page", "Trie les lignes de cette page"),
+    ("sorted_by", "trié par"),
+    ("ascending", "croissant"),
+    ("descending", "décroissant"),
+    ("page", "Page"),
+    ("previous_page", "Page précédente"),
+    ("new_offer", "Nouvelle offre"),
+    ("providers_help", "Codes d'États membres (ISO 3166-1 alpha-3) séparés par des virgules ; le premier pilote"),
+    ("available_from", "Disponible à partir du"),
+    ("available_until", "Disponible jusqu'au"),
+    ("eligible_recipients", "Bénéficiaires admissibles"),
+    ("recipients_help", "Codes d'États membres séparés par des virgules ; vide pour tous"),
+    ("excluded_recipients", "Bénéficiaires exclus"),
+    ("max_per_recipient", "Places par bénéficiaire au plus"),
+    ("max_per_recipient_help", "Vide ou 0 pour aucune limite"),
+    ("centre_help", "L'identifiant du centre de formation (centre-3), pour une formation dans un centre"),
+    ("women_only", "Réservée aux femmes"),
+    ("requires_funding", "Nécessite un financement"),
+];
+
+/// English names of the API's enum values shown to people, keyed by the API name.
+pub const ENUMS_EN: &[(&str, &str)] = &[
+    ("SUPPORT_CATEGORY_UNSPECIFIED", "Unspecified"),
+    ("SUPPORT_CATEGORY_TRAINING", "Training"),
+    ("SUPPORT_CATEGORY_EQUIPMENT", "Equipment"),
+    ("SUPPORT_CATEGORY_MENTORING", "Mentoring"),
+    ("SUPPORT_CATEGORY_ADVISE_AND_ASSIST", "Advise and assist"),
+    ("SUPPORT_CATEGORY_INFRASTRUCTURE", "Infrastructure"),
+    ("SUPPORT_CATEGORY_LOGISTICS", "Logistics"),
+    ("CAPABILITY_AREA_UNSPECIFIED", "Unspecified"),
+    ("CAPABILITY_AREA_ENGINEERING", "Engineering"),
+    ("CAPABILITY_AREA_MEDICAL", "Medical"),
+    ("CAPABILITY_AREA_COUNTER_IED", "Counter-IED"),
+    ("CAPABILITY_AREA_AVIATION", "Aviation"),
+    ("CAPABILITY_AREA_SIGNALS_C4ISR", "Signals and C4ISR"),
+    ("CAPABILITY_AREA_CAMP_SECURITY", "Camp security"),
+    ("CAPABILITY_AREA_RAPID_REACTION", "Rapid reaction"),
+    ("CAPABILITY_AREA_SITUATIONAL_AWARENESS", "Situational awareness"),
+    ("CAPABILITY_AREA_FORMED_POLICE_UNIT", "Formed police units"),
+    ("CAPABILITY_AREA_INDIVIDUAL_POLICE", "Individual police officers"),
+    ("CAPABILITY_AREA_PROTECTION_OF_CIVILIANS", "Protection of civilians"),
+    ("CAPABILITY_AREA_CONDUCT_AND_DISCIPLINE", "Conduct and discipline"),
+    ("CAPABILITY_AREA_STAFF_AND_OBSERVERS", "Staff officers and observers"),
+    ("CAPABILITY_AREA_LANGUAGE", "Language"),
+    ("CAPABILITY_AREA_TRAINING_OF_TRAINERS", "Training of trainers"),
+    ("PRIORITY_UNSPECIFIED", "Unspecified"),
+    ("PRIORITY_ROUTINE", "Routine"),
+    ("PRIORITY_HIGH", "High"),
+    ("PRIORITY_CRITICAL", "Critical"),
+    ("READINESS_LEVEL_UNSPECIFIED", "Unspecified"),
+    ("READINESS_LEVEL_LEVEL_1", "Level 1"),
+    ("READINESS_LEVEL_LEVEL_2", "Level 2"),
+    ("READINESS_LEVEL_LEVEL_3", "Level 3"),
+    ("READINESS_LEVEL_RAPID_DEPLOYMENT", "Rapid deployment"),
+    ("DELIVERY_MODE_UNSPECIFIED", "Unspecified"),
+    ("DELIVERY_MODE_MOBILE_TRAINING_TEAM", "Mobile training team"),
+    ("DELIVERY_MODE_AT_PROVIDER", "At the provider"),
+    ("DELIVERY_MODE_AT_TRAINING_CENTRE", "At a training centre"),
+    ("DELIVERY_MODE_REMOTE", "Remote"),
+    ("OFFER_ROLE_UNSPECIFIED", "Unspecified"),
+    ("OFFER_ROLE_DELIVERY", "Delivery"),
+    ("OFFER_ROLE_FUNDING", "Funding"),
+    ("NEED_STATE_UNSPECIFIED", "Unspecified"),
+    ("NEED_STATE_OPEN", "Open"),
+    ("NEED_STATE_FULFILLED", "Fulfilled"),
+    ("NEED_STATE_WITHDRAWN", "Withdrawn"),
+    ("OFFER_STATE_UNSPECIFIED", "Unspecified"),
+    ("OFFER_STATE_OPEN", "Open"),
+    ("OFFER_STATE_EXHAUSTED", "Exhausted"),
+    ("OFFER_STATE_WITHDRAWN", "Withdrawn"),
+    ("MATCH_STATE_UNSPECIFIED", "Unspecified"),
+    ("MATCH_STATE_PROPOSED", "Proposed"),
+    ("MATCH_STATE_APPROVED", "Approved"),
+    ("MATCH_STATE_REJECTED", "Rejected"),
+    ("MATCH_STATE_STALE", "Stale"),
+    ("ARRANGEMENT_STATUS_UNSPECIFIED", "Unspecified"),
+    ("ARRANGEMENT_STATUS_PENDING_CONSENT", "Pending consent"),
+    ("ARRANGEMENT_STATUS_AGREED", "Agreed"),
+    ("ARRANGEMENT_STATUS_SCHEDULED", "Scheduled"),
+    ("ARRANGEMENT_STATUS_IN_DELIVERY", "In delivery"),
+    ("ARRANGEMENT_STATUS_COMPLETED", "Completed"),
+    ("ARRANGEMENT_STATUS_DECLINED", "Declined"),
+    ("ARRANGEMENT_STATUS_CANCELLED", "Cancelled"),
+    ("CONSENT_DECISION_UNSPECIFIED", "Unspecified"),
+    ("CONSENT_DECISION_PENDING", "Pending"),
+    ("CONSENT_DECISION_ACCEPTED", "Accepted"),
+    ("CONSENT_DECISION_REFUSED", "Refused"),
+    ("PRINCIPAL_KIND_UNSPECIFIED", "Unspecified"),
+    ("PRINCIPAL_KIND_SECRETARIAT", "Secretariat"),
+    ("PRINCIPAL_KIND_MEMBER_STATE", "Member state"),
+    ("PRINCIPAL_KIND_TRAINING_CENTRE", "Training centre"),
+    ("EVENT_KIND_UNSPECIFIED", "Unspecified"),
+    ("EVENT_KIND_NEED_CREATED", "Need created"),
+    ("EVENT_KIND_NEED_UPDATED", "Need updated"),
+    ("EVENT_KIND_NEED_WITHDRAWN", "Need withdrawn"),
+    ("EVENT_KIND_OFFER_CREATED", "Offer created"),
+    ("EVENT_KIND_OFFER_UPDATED", "Offer updated"),
+    ("EVENT_KIND_OFFER_WITHDRAWN", "Offer withdrawn"),
+    ("EVENT_KIND_CENTRE_REGISTERED", "Centre registered"),
+    ("EVENT_KIND_MATCH_PROPOSED", "Match proposed"),
+    ("EVENT_KIND_MATCH_APPROVED", "Match approved"),
+    ("EVENT_KIND_MATCH_REJECTED", "Match rejected"),
+    ("EVENT_KIND_MATCH_STALE", "Match stale"),
+    ("EVENT_KIND_ARRANGEMENT_CHANGED", "Arrangement changed"),
+    ("EVENT_KIND_OUTCOME_RECORDED", "Outcome recorded"),
+    ("EVENT_KIND_PRINCIPAL_CHANGED", "Principal changed"),
+    ("EVENT_KIND_CENTRE_UPDATED", "Centre updated"),
+    ("EVENT_KIND_NEED_AT_RISK", "Need at risk"),
+    ("READINESS_STATUS_UNSPECIFIED", "Unspecified"),
+    ("READINESS_STATUS_AT_RISK", "At risk"),
+    ("READINESS_STATUS_OVERDUE", "Overdue"),
+];
+
+/// French names of the same values, the same keys as [`ENUMS_EN`].
+pub const ENUMS_FR: &[(&str, &str)] = &[
+    ("SUPPORT_CATEGORY_UNSPECIFIED", "Non précisée"),
+    ("SUPPORT_CATEGORY_TRAINING", "Formation"),
+    ("SUPPORT_CATEGORY_EQUIPMENT", "Équipement"),
+    ("SUPPORT_CATEGORY_MENTORING", "Mentorat"),
+    ("SUPPORT_CATEGORY_ADVISE_AND_ASSIST", "Conseil et assistance"),
+    ("SUPPORT_CATEGORY_INFRASTRUCTURE", "Infrastructures"),
+    ("SUPPORT_CATEGORY_LOGISTICS", "Logistique"),
+    ("CAPABILITY_AREA_UNSPECIFIED", "Non précisée"),
+    ("CAPABILITY_AREA_ENGINEERING", "Génie"),
+    ("CAPABILITY_AREA_MEDICAL", "Santé"),
+    ("CAPABILITY_AREA_COUNTER_IED", "Lutte contre les EEI"),
+    ("CAPABILITY_AREA_AVIATION", "Aviation"),
+    ("CAPABILITY_AREA_SIGNALS_C4ISR", "Transmissions et C4ISR"),
+    ("CAPABILITY_AREA_CAMP_SECURITY", "Sécurité des camps"),
+    ("CAPABILITY_AREA_RAPID_REACTION", "Réaction rapide"),
+    ("CAPABILITY_AREA_SITUATIONAL_AWARENESS", "Connaissance de la situation"),
+    ("CAPABILITY_AREA_FORMED_POLICE_UNIT", "Unités de police constituées"),
+    ("CAPABILITY_AREA_INDIVIDUAL_POLICE", "Policiers individuels"),
+    ("CAPABILITY_AREA_PROTECTION_OF_CIVILIANS", "Protection des civils"),
+    ("CAPABILITY_AREA_CONDUCT_AND_DISCIPLINE", "Déontologie et discipline"),
+    ("CAPABILITY_AREA_STAFF_AND_OBSERVERS", "État-major et observateurs"),
+    ("CAPABILITY_AREA_LANGUAGE", "Langues"),
+    ("CAPABILITY_AREA_TRAINING_OF_TRAINERS", "Formation de formateurs"),
+    ("PRIORITY_UNSPECIFIED", "Non précisée"),
+    ("PRIORITY_ROUTINE", "Courante"),
+    ("PRIORITY_HIGH", "Élevée"),
+    ("PRIORITY_CRITICAL", "Critique"),
+    ("READINESS_LEVEL_UNSPECIFIED", "Non précisé"),
+    ("READINESS_LEVEL_LEVEL_1", "Niveau 1"),
+    ("READINESS_LEVEL_LEVEL_2", "Niveau 2"),
+    ("READINESS_LEVEL_LEVEL_3", "Niveau 3"),
+    ("READINESS_LEVEL_RAPID_DEPLOYMENT", "Déploiement rapide"),
+    ("DELIVERY_MODE_UNSPECIFIED", "Non précisée"),
+    ("DELIVERY_MODE_MOBILE_TRAINING_TEAM", "Équipe de formation mobile"),
+    ("DELIVERY_MODE_AT_PROVIDER", "Chez le fournisseur"),
+    ("DELIVERY_MODE_AT_TRAINING_CENTRE", "Dans un centre de formation"),
+    ("DELIVERY_MODE_REMOTE", "À distance"),
+    ("OFFER_ROLE_UNSPECIFIED", "Non précisé"),
+    ("OFFER_ROLE_DELIVERY", "Prestation"),
+    ("OFFER_ROLE_FUNDING", "Financement"),
+    ("NEED_STATE_UNSPECIFIED", "Non précisé"),
+    ("NEED_STATE_OPEN", "Ouvert"),
+    ("NEED_STATE_FULFILLED", "Satisfait"),
+    ("NEED_STATE_WITHDRAWN", "Retiré"),
+    ("OFFER_STATE_UNSPECIFIED", "Non précisé"),
+    ("OFFER_STATE_OPEN", "Ouverte"),
+    ("OFFER_STATE_EXHAUSTED", "Épuisée"),
+    ("OFFER_STATE_WITHDRAWN", "Retirée"),
+    ("MATCH_STATE_UNSPECIFIED", "Non précisé"),
+    ("MATCH_STATE_PROPOSED", "Proposé"),
+    ("MATCH_STATE_APPROVED", "Approuvé"),
+    ("MATCH_STATE_REJECTED", "Rejeté"),
+    ("MATCH_STATE_STALE", "Périmé"),
+    ("ARRANGEMENT_STATUS_UNSPECIFIED", "Non précisé"),
+    ("ARRANGEMENT_STATUS_PENDING_CONSENT", "En attente de consentement"),
+    ("ARRANGEMENT_STATUS_AGREED", "Convenu"),
+    ("ARRANGEMENT_STATUS_SCHEDULED", "Planifié"),
+    ("ARRANGEMENT_STATUS_IN_DELIVERY", "Formation en cours"),
+    ("ARRANGEMENT_STATUS_COMPLETED", "Terminé"),
+    ("ARRANGEMENT_STATUS_DECLINED", "Décliné"),
+    ("ARRANGEMENT_STATUS_CANCELLED", "Annulé"),
+    ("CONSENT_DECISION_UNSPECIFIED", "Non précisé"),
+    ("CONSENT_DECISION_PENDING", "En attente"),
+    ("CONSENT_DECISION_ACCEPTED", "Accepté"),
+    ("CONSENT_DECISION_REFUSED", "Refusé"),
+    ("PRINCIPAL_KIND_UNSPECIFIED", "Non précisé"),
+    ("PRINCIPAL_KIND_SECRETARIAT", "Secrétariat"),
+    ("PRINCIPAL_KIND_MEMBER_STATE", "État membre"),
+    ("PRINCIPAL_KIND_TRAINING_CENTRE", "Centre de formation"),
+    ("EVENT_KIND_UNSPECIFIED", "Non précisé"),
+    ("EVENT_KIND_NEED_CREATED", "Besoin créé"),
+    ("EVENT_KIND_NEED_UPDATED", "Besoin modifié"),
+    ("EVENT_KIND_NEED_WITHDRAWN", "Besoin retiré"),
+    ("EVENT_KIND_OFFER_CREATED", "Offre créée"),
+    ("EVENT_KIND_OFFER_UPDATED", "Offre modifiée"),
+    ("EVENT_KIND_OFFER_WITHDRAWN", "Offre retirée"),
+    ("EVENT_KIND_CENTRE_REGISTERED", "Centre enregistré"),
+    ("EVENT_KIND_MATCH_PROPOSED", "Appariement proposé"),
+    ("EVENT_KIND_MATCH_APPROVED", "Appariement approuvé"),
+    ("EVENT_KIND_MATCH_REJECTED", "Appariement rejeté"),
+    ("EVENT_KIND_MATCH_STALE", "Appariement périmé"),
+    ("EVENT_KIND_ARRANGEMENT_CHANGED", "Accord modifié"),
+    ("EVENT_KIND_OUTCOME_RECORDED", "Résultat enregistré"),
+    ("EVENT_KIND_PRINCIPAL_CHANGED", "Compte modifié"),
+    ("EVENT_KIND_CENTRE_UPDATED", "Centre modifié"),
+    ("EVENT_KIND_NEED_AT_RISK", "Besoin à risque"),
+    ("READINESS_STATUS_UNSPECIFIED", "Non précisé"),
+    ("READINESS_STATUS_AT_RISK", "À risque"),
+    ("READINESS_STATUS_OVERDUE", "En retard"),
 ];
 
 static TABLES: LazyLock<[HashMap<&'static str, &'static str>; 2]> =
-    LazyLock::new(|| [EN.iter().copied().collect(), FR.iter().copied().collect()]);
+    LazyLock::new(|| [EN.iter().chain(ENUMS_EN).copied().collect(), FR.iter().chain(ENUMS_FR).copied().collect()]);
+
+/// The name people read for an API enum value (`ARRANGEMENT_STATUS_PENDING_CONSENT` →
+/// "Pending consent" / "En attente de consentement"); a value the catalogues do not know
+/// (a newer server's) is shown as its API name.
+pub fn label(lang: Lang, api_name: &str) -> String {
+    TABLES[lang as usize].get(api_name).map_or_else(|| api_name.to_string(), |s| (*s).to_string())
+}
 
 /// The text of `key` in `lang` (the key itself if a catalogue lacks it).
 pub fn t(lang: Lang, key: &'static str) -> &'static str {
@@ -469,6 +704,44 @@ mod tests {
         assert_eq!(en, fr, "the catalogues must list the same keys in the same order");
         let distinct: std::collections::HashSet<_> = en.iter().collect();
         assert_eq!(distinct.len(), en.len(), "a key is listed twice");
+    }
+
+    #[test]
+    fn every_enum_value_shown_has_a_name_in_both_languages() {
+        use crate::api as pb;
+        fn names<T>(from: impl Fn(i32) -> Option<T>, name: impl Fn(&T) -> &'static str) -> Vec<&'static str> {
+            (0..64).map_while(|i| from(i).map(|v| name(&v))).collect()
+        }
+        let all = [
+            names(|i| pb::SupportCategory::try_from(i).ok(), |v| v.as_str_name()),
+            names(|i| pb::CapabilityArea::try_from(i).ok(), |v| v.as_str_name()),
+            names(|i| pb::Priority::try_from(i).ok(), |v| v.as_str_name()),
+            names(|i| pb::ReadinessLevel::try_from(i).ok(), |v| v.as_str_name()),
+            names(|i| pb::DeliveryMode::try_from(i).ok(), |v| v.as_str_name()),
+            names(|i| pb::OfferRole::try_from(i).ok(), |v| v.as_str_name()),
+            names(|i| pb::NeedState::try_from(i).ok(), |v| v.as_str_name()),
+            names(|i| pb::OfferState::try_from(i).ok(), |v| v.as_str_name()),
+            names(|i| pb::MatchState::try_from(i).ok(), |v| v.as_str_name()),
+            names(|i| pb::ArrangementStatus::try_from(i).ok(), |v| v.as_str_name()),
+            names(|i| pb::ConsentDecision::try_from(i).ok(), |v| v.as_str_name()),
+            names(|i| pb::PrincipalKind::try_from(i).ok(), |v| v.as_str_name()),
+            names(|i| pb::EventKind::try_from(i).ok(), |v| v.as_str_name()),
+            names(|i| pb::ReadinessStatus::try_from(i).ok(), |v| v.as_str_name()),
+        ];
+        let en: HashMap<_, _> = ENUMS_EN.iter().copied().collect();
+        let fr: HashMap<_, _> = ENUMS_FR.iter().copied().collect();
+        let mut count = 0;
+        for name in all.iter().flatten() {
+            count += 1;
+            let (Some(e), Some(f)) = (en.get(name), fr.get(name)) else { panic!("{name} lacks a name in a catalogue") };
+            assert!(!e.is_empty() && !f.is_empty() && !e.contains('_'), "{name}: {e:?} / {f:?}");
+        }
+        assert_eq!(count, ENUMS_EN.len(), "a catalogue names a value the API does not have");
+        let keys = |t: &[(&'static str, &'static str)]| t.iter().map(|(k, _)| *k).collect::<Vec<_>>();
+        assert_eq!(keys(ENUMS_EN), keys(ENUMS_FR), "the enum catalogues must list the same keys in the same order");
+        assert_eq!(label(Lang::Fr, "ARRANGEMENT_STATUS_PENDING_CONSENT"), "En attente de consentement");
+        assert_eq!(label(Lang::En, "MATCH_STATE_PROPOSED"), "Proposed");
+        assert_eq!(label(Lang::Fr, "SOMETHING_NEWER"), "SOMETHING_NEWER");
     }
 
     #[test]

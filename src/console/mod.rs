@@ -67,7 +67,8 @@ pub fn router(console: Shared) -> axum::Router {
         .route("/needs", get(pages::needs::list).post(pages::needs::create))
         .route("/needs/new", get(pages::needs::new_form))
         .route("/needs/{id}", get(pages::needs::show).post(pages::needs::act))
-        .route("/offers", get(pages::offers::list))
+        .route("/offers", get(pages::offers::list).post(pages::offer_form::create))
+        .route("/offers/new", get(pages::offer_form::new_form))
         .route("/offers/{id}", get(pages::offers::show).post(pages::offers::act))
         .route("/matches", get(pages::matches::list).post(pages::matches::act))
         .route("/arrangements", get(pages::arrangements::board))
@@ -250,6 +251,11 @@ impl Ui {
         i18n::t(self.lang, key)
     }
 
+    /// The name people read for an API enum value, in this page's language.
+    pub fn label(&self, api_name: &str) -> String {
+        i18n::label(self.lang, api_name)
+    }
+
     pub fn ctx(&self) -> &Ctx {
         &self.console.ctx
     }
@@ -262,11 +268,14 @@ impl Ui {
         matches!(self.caller.role, Role::TrainingCentre(_))
     }
 
+    /// The role in the header: "Secretariat", the state's code, or the centre's id.
     pub fn role_text(&self) -> String {
         match self.caller.role {
-            Role::Secretariat => "Secretariat".into(),
+            Role::Secretariat => self.label("PRINCIPAL_KIND_SECRETARIAT"),
             Role::MemberState(s) => s.to_string(),
-            Role::TrainingCentre(_) => "training centre".into(),
+            Role::TrainingCentre(c) => {
+                format!("{} {}", self.label("PRINCIPAL_KIND_TRAINING_CENTRE"), c.render(crate::domain::Kind::Centre))
+            }
         }
     }
 

@@ -585,3 +585,174 @@ async fn console_serves_https_with_the_servers_certificate_and_secure_cookies() 
     assert!(!String::from_utf8_lossy(&raw).contains("Token"), "no page over plaintext");
     let _ = tx.send(());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_header_names_every_principal_by_its_display_name() {
+    let s = ConsoleServer::start().await;
+    let centre = api::training_centre_service_client::TrainingCentreServiceClient::new(s.channel().await)
+        .create_training_centre(authed(
+            &s.admin,
+            api::CreateTrainingCentreRequest {
+                training_centre: Some(api::TrainingCentre {
+                    name: "RSCE Entebbe".into(),
+                    host_state: "UGA".into(),
+                    languages: vec!["en".into()],
+                    capabilities: vec![api::CapabilityArea::Engineering as i32],
+                    ..Default::default()
+                }),
+                request_id: String::new(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut admin = api::admin_service_client::AdminServiceClient::new(s.channel().await);
+    let staff = admin
+        .create_principal(authed(
+            &s.admin,
+            api::CreatePrincipalRequest {
+                kind: api::PrincipalKind::TrainingCentre as i32,
+                training_centre_id: centre.id.clone(),
+                display_name: "Entebbe course office".into(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let (state_id, state_token) = s.principal(api::PrincipalKind::MemberState, "FRA").await;
+    let staff_id = staff.principal.unwrap().id;
+    for (id, token, name, role) in [
+        (staff_id.as_str(), staff.token.as_str(), "Entebbe course office", format!("(Training centre {})", centre.id)),
+        (state_id.as_str(), state_token.as_str(), "FRA mission", "(FRA)".to_string()),
+    ] {
+        let (cookie, _) = s.sign_in(token).await;
+        let page = s.get("/", &cookie).await;
+        assert_eq!(page.status, 200);
+        let who = page.body.split("class=\"who\"").nth(1).expect("the header's who box");
+        assert!(who.contains(&format!("<strong>{name}</strong> {role}")), "{name}: {who}");
+        assert!(!who.contains(id), "the header names {id} by its display name: {who}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_enum_values_read_in_the_pages_language() {
+    let s = ConsoleServer::start().await;
+    let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
+    let need = needs
+        .create_need(authed(
+            &gha,
+            api::CreateNeedRequest { need: Some(crate::harness::need("GHA")), request_id: new_request_id() },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let (cookie, _) = s.sign_in(&gha).await;
+    let cell = |body: &str, text: &str| body.contains(&format!("<td>{text}</td>"));
+    let en = s.get("/needs?lang=en", &cookie).await.body;
+    assert!(cell(&en, "Open") && cell(&en, "Engineering"), "{en}");
+    let fr = s.get("/needs?lang=fr", &cookie).await.body;
+    assert!(cell(&fr, "Ouvert") && cell(&fr, "Génie"), "{fr}");
+    assert!(
+        !cell(&fr, "OPEN") && !cell(&fr, "Open") && !cell(&fr, "ENGINEERING"),
+        "English enum names on a French page"
+    );
+    let page = s.get(&format!("/needs/{}?lang=fr", need.id), &cookie).await.body;
+    assert!(page.contains("<dd>Ouvert</dd>"), "{page}");
+    assert!(!page.contains("<dd>OPEN</dd>") && !page.contains("<dd>Open</dd>"));
+    // The filter's options are translated too; their values stay the enum numbers.
+    assert!(fr.contains(&format!("<option value=\"{}\">Ouvert</option>", api::NeedState::Open as i32)), "{fr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_state_creates_and_edits_its_offer_with_field_violations_marked() {
+    let s = ConsoleServer::start().await;
+    let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let (_, npl) = s.principal(api::PrincipalKind::MemberState, "NPL").await;
+    let (cookie, _) = s.sign_in(&gha).await;
+    let form = s.get("/offers/new", &cookie).await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("name=\"providers\" value=\"GHA\""), "the state's code is the provider");
+    let csrf = form.hidden("csrf").unwrap();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("providers", "GHA"),
+        ("role", "1"),
+        ("category", "1"),
+        ("capability", "1"),
+        ("title", "HEE course"),
+        ("capacity", "0"),
+        ("available_from", "2027-09-01"),
+        ("available_until", "2028-03-01"),
+        ("languages", "en, fr"),
+        ("mode", "1"),
+        ("duration_days", "28"),
+    ];
+    let before = s.store.content_digest().unwrap();
+    let r = s.post("/offers", &cookie, &fields).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("id=\"capacity-error\""), "capacity is marked: {}", r.body);
+    assert_eq!(s.store.content_digest().unwrap(), before, "a refused form changes nothing");
+    let ok: Vec<(&str, &str)> = fields.iter().map(|&(k, v)| if k == "capacity" { (k, "24") } else { (k, v) }).collect();
+    let created = s.post("/offers", &cookie, &ok).await;
+    assert_eq!(created.status, 303, "{}", created.body);
+    let to = created.header("location").unwrap().to_string();
+    let id = to.trim_start_matches("/offers/").to_string();
+    let mut offers = api::offer_service_client::OfferServiceClient::new(s.channel().await);
+    let get = |offers: &mut api::offer_service_client::OfferServiceClient<Channel>, token: &str| {
+        let req = authed(token, api::GetOfferRequest { id: id.clone() });
+        let mut offers = offers.clone();
+        async move { offers.get_offer(req).await.unwrap().into_inner() }
+    };
+    let offer = get(&mut offers, &gha).await;
+    assert_eq!(offer.providers, ["GHA"]);
+    assert_eq!((offer.capacity, offer.duration_days, offer.title.as_str()), (24, 28, "HEE course"));
+    assert_eq!(offer.languages, ["en", "fr"]);
+
+    // Edit: only the changed field is sent (the update mask), with the etag read.
+    let edit = s.get(&format!("/offers/new?edit={id}"), &cookie).await;
+    assert_eq!(edit.status, 200);
+    assert!(edit.body.contains("value=\"HEE course\""));
+    // The page's etag, as a browser reads the attribute.
+    let etag = edit.hidden("etag").unwrap().replace("&quot;", "\"").replace("&amp;", "&");
+    assert_eq!(etag, offer.etag);
+    let mut changed: Vec<(&str, &str)> =
+        ok.iter().map(|&(k, v)| if k == "title" { (k, "HEE operators course") } else { (k, v) }).collect();
+    changed.extend([("action", "update"), ("etag", etag.as_str())]);
+    let saved = s.post(&to, &cookie, &changed).await;
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let offer = get(&mut offers, &gha).await;
+    assert_eq!(offer.title, "HEE operators course");
+    assert_eq!(offer.capacity, 24);
+
+    // Another state's edit is refused by the service and changes nothing.
+    let (npl_cookie, _) = s.sign_in(&npl).await;
+    let npl_csrf = s.get("/offers/new", &npl_cookie).await.hidden("csrf").unwrap();
+    let mut theirs: Vec<(&str, &str)> =
+        ok.iter().map(|&(k, v)| if k == "csrf" { (k, npl_csrf.as_str()) } else { (k, v) }).collect();
+    theirs.extend([("action", "update"), ("etag", offer.etag.as_str()), ("description", "taken over")]);
+    let before = s.store.content_digest().unwrap();
+    let r = s.post(&to, &npl_cookie, &theirs).await;
+    assert_ne!(r.status, 303, "{}", r.body);
+    assert_eq!(s.store.content_digest().unwrap(), before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_events_name_their_actors_for_the_secretariat() {
+    let s = ConsoleServer::start().await;
+    let (gha_id, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
+    needs
+        .create_need(authed(
+            &gha,
+            api::CreateNeedRequest { need: Some(crate::harness::need("GHA")), request_id: new_request_id() },
+        ))
+        .await
+        .unwrap();
+    let (cookie, _) = s.sign_in(&s.admin).await;
+    let events = s.get("/events", &cookie).await;
+    assert_eq!(events.status, 200);
+    assert!(events.body.contains(&format!("<td>GHA mission ({gha_id})</td>")), "{}", events.body);
+    assert!(events.body.contains("<td>Need created</td>"), "the event kind is named too");
+}

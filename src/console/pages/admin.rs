@@ -6,11 +6,44 @@ use crate::api as pb;
 use crate::api::admin_service_server::AdminService;
 use crate::api::event_service_server::EventService;
 use crate::console::call::{self, is_not_found};
-use crate::console::html::{self, E, date_time, enum_text, select};
+use crate::console::html::{self, E, date_time, select};
 use crate::console::{Ui, form_of};
 use axum::body::Bytes;
 use axum::response::Response;
 use std::fmt::Write;
+
+/// Display names by principal id, for the Secretariat (who may list principals); empty
+/// for everyone else, whose pages then show the ids. One page of ListPrincipals at a time,
+/// at most 20 pages.
+pub async fn principal_names(ui: &Ui) -> std::collections::HashMap<String, String> {
+    let mut names = std::collections::HashMap::new();
+    if !ui.is_secretariat() {
+        return names;
+    }
+    let mut page_token = String::new();
+    for _ in 0..20 {
+        let Ok(r) = ui.ctx().list_principals(ui.rq(pb::ListPrincipalsRequest { page_size: 500, page_token })).await
+        else {
+            break;
+        };
+        let r = r.into_inner();
+        names.extend(r.principals.into_iter().map(|p| (p.id, p.display_name)));
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        page_token = r.next_page_token;
+    }
+    names
+}
+
+/// An actor as people read it: its display name (with its id) when known, else the id
+/// (`system` included).
+pub fn actor(names: &std::collections::HashMap<String, String>, id: &str) -> String {
+    match names.get(id).filter(|n| !n.trim().is_empty()) {
+        Some(name) => format!("{} ({})", E(name), E(id)),
+        None => E(id).to_string(),
+    }
+}
 
 /// Events shown on the page (the newest).
 const RECENT_EVENTS: u64 = 100;
@@ -29,6 +62,7 @@ pub async fn events(ui: Ui) -> Response {
         Err(s) if is_not_found(&s) => return ui.not_found(),
         Err(s) => return ui.page(ui.t("events"), &html::notice("error", &call::refusal(ui.lang, &s).plain())),
     };
+    let names = principal_names(&ui).await;
     let rows: Vec<Vec<String>> = events
         .iter()
         .rev()
@@ -36,9 +70,9 @@ pub async fn events(ui: Ui) -> Response {
             vec![
                 e.sequence.to_string(),
                 date_time(e.time.as_ref()),
-                enum_text(e.kind().as_str_name(), "EVENT_KIND_"),
+                ui.label(e.kind().as_str_name()),
                 E(&e.resource_id).to_string(),
-                E(&e.actor).to_string(),
+                actor(&names, &e.actor),
             ]
         })
         .collect();
@@ -82,7 +116,7 @@ async fn principals_page(ui: &Ui, prefix: String) -> Response {
         html::csrf_field(&ui.csrf),
         html::request_id_field(),
         ui.t("role"),
-        select("kind", &forms::principal_kinds("—"), "0", ""),
+        select("kind", &forms::principal_kinds(ui.lang, "—"), "0", ""),
         ui.t("member_state"),
         ui.t("centre"),
         ui.t("name"),
@@ -104,7 +138,7 @@ async fn principals_page(ui: &Ui, prefix: String) -> Response {
             };
             vec![
                 E(&p.id).to_string(),
-                enum_text(p.kind().as_str_name(), "PRINCIPAL_KIND_"),
+                ui.label(p.kind().as_str_name()),
                 E(&p.member_state).to_string(),
                 E(&p.training_centre_id).to_string(),
                 E(&p.display_name).to_string(),

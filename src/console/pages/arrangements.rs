@@ -3,15 +3,14 @@
 //! Who may take an action is the service's decision; a refusal is shown in plain words.
 
 use super::id_link;
-use super::overview::all_arrangements;
 use crate::api as pb;
 use crate::api::arrangement_service_server::ArrangementService;
 use crate::api::need_service_server::NeedService;
 use crate::api::offer_service_server::OfferService;
 use crate::console::call::{self, is_not_found};
-use crate::console::html::{self, E, date, date_time, enum_text};
+use crate::console::html::{self, E, date, date_time};
 use crate::console::pages::forms;
-use crate::console::{Ui, form_of};
+use crate::console::{Form, Ui, form_of};
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
@@ -27,25 +26,49 @@ const BOARD: [pb::ArrangementStatus; 7] = [
     pb::ArrangementStatus::Cancelled,
 ];
 
-fn status_text(s: pb::ArrangementStatus) -> String {
-    enum_text(s.as_str_name(), "ARRANGEMENT_STATUS_")
+fn status_text(ui: &Ui, s: pb::ArrangementStatus) -> String {
+    ui.label(s.as_str_name())
 }
 
-pub async fn board(ui: Ui) -> Response {
+/// Cards per column on the board; the rest of a column is paged on its own.
+const BOARD_CARDS: i32 = 20;
+/// Cards per page of one status.
+const STATUS_PAGE: i32 = 50;
+
+/// The board (one column per status, its first cards), or with `?status=N` every
+/// arrangement with that status, paged through ListArrangements.
+pub async fn board(ui: Ui, uri: http::Uri) -> Response {
+    let q = Form::query(&uri);
+    let only = pb::ArrangementStatus::try_from(forms::enum_number(q.get("status")))
+        .ok()
+        .filter(|s| *s != pb::ArrangementStatus::Unspecified);
     let mut body = format!("<p class=\"hint\">{}</p><div data-live id=\"board\" class=\"board\">", ui.t("live_note"));
-    for status in BOARD {
-        let name = status_text(status);
+    let statuses: Vec<pb::ArrangementStatus> = match only {
+        Some(s) => vec![s],
+        None => BOARD.to_vec(),
+    };
+    let page_token = if only.is_some() { q.get("page_token").to_string() } else { String::new() };
+    for status in statuses {
+        // The anchor keeps the API name (the overview links to it); the heading is read.
+        let name = status.as_str_name().strip_prefix("ARRANGEMENT_STATUS_").unwrap_or(status.as_str_name());
         let _ = write!(
             body,
-            "<section class=\"column\" id=\"status-{name}\" aria-labelledby=\"h-{name}\"><h2 id=\"h-{name}\">{name}</h2>"
+            "<section class=\"column\" id=\"status-{name}\" aria-labelledby=\"h-{name}\"><h2 id=\"h-{name}\">{}</h2>",
+            E(&status_text(&ui, status))
         );
-        match all_arrangements(&ui, status).await {
-            Ok(list) if list.is_empty() => {
+        let req = pb::ListArrangementsRequest {
+            page_size: if only.is_some() { STATUS_PAGE } else { BOARD_CARDS },
+            page_token: page_token.clone(),
+            status: status as i32,
+            ..Default::default()
+        };
+        match ui.ctx().list_arrangements(ui.rq(req)).await.map(|r| r.into_inner()) {
+            Ok(r) if r.arrangements.is_empty() => {
                 let _ = write!(body, "<p>{}</p>", ui.t("none"));
             }
-            Ok(list) => {
+            Ok(r) => {
                 body.push_str("<ul class=\"cards\">");
-                for a in &list {
+                for a in &r.arrangements {
                     let _ = write!(
                         body,
                         "<li class=\"card\">{} {}<br>{} · {} {} · {}</li>",
@@ -58,16 +81,31 @@ pub async fn board(ui: Ui) -> Response {
                         E(&a.recipient),
                         a.quantity,
                         ui.t("quantity").to_lowercase(),
-                        enum_text(a.capability().as_str_name(), "CAPABILITY_AREA_"),
+                        E(&ui.label(a.capability().as_str_name())),
                     );
                 }
                 body.push_str("</ul>");
+                if !r.next_page_token.is_empty() {
+                    let href = match only {
+                        Some(_) => format!(
+                            "/arrangements?status={}&page_token={}",
+                            status as i32,
+                            html::url(&r.next_page_token)
+                        ),
+                        None => format!("/arrangements?status={}", status as i32),
+                    };
+                    let text = if only.is_some() { ui.t("next_page") } else { ui.t("more") };
+                    let _ = write!(body, "<p><a href=\"{}\" rel=\"next\">{text}</a></p>", E(&href));
+                }
             }
             Err(s) => body.push_str(&html::notice("error", &call::refusal(ui.lang, &s).plain())),
         }
         body.push_str("</section>");
     }
     body.push_str("</div>");
+    if only.is_some() {
+        let _ = write!(body, "<p><a href=\"/arrangements\">{}</a></p>", ui.t("arrangements"));
+    }
     ui.page_live(ui.t("arrangements"), &body, true)
 }
 
@@ -101,7 +139,7 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
     let mut body = format!("<p class=\"id\">{}</p><div data-live id=\"arrangement\"><dl class=\"facts\">", E(&a.id));
     let outcome = a.outcome.clone();
     let facts: Vec<(&str, String)> = vec![
-        (ui.t("status"), status_text(a.status())),
+        (ui.t("status"), status_text(&ui, a.status())),
         (ui.t("need"), id_link("/needs", &a.need_id)),
         (ui.t("match"), E(&a.match_id).to_string()),
         (ui.t("recipient"), E(&a.recipient).to_string()),
@@ -112,7 +150,7 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
             ui.t("funding"),
             if alloc.funding_offer_id.is_empty() { "—".into() } else { id_link("/offers", &alloc.funding_offer_id) },
         ),
-        (ui.t("capability"), enum_text(a.capability().as_str_name(), "CAPABILITY_AREA_")),
+        (ui.t("capability"), ui.label(a.capability().as_str_name())),
         (ui.t("quantity"), format!("{} / {}", a.quantity, a.women_quantity)),
         (ui.t("centre"), E(&a.training_centre_id).to_string()),
         (ui.t("start"), date(a.scheduled_start.as_ref())),
@@ -128,7 +166,7 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
         .map(|c| {
             vec![
                 E(&c.state).to_string(),
-                enum_text(c.decision().as_str_name(), "CONSENT_DECISION_"),
+                ui.label(c.decision().as_str_name()),
                 E(&c.note).to_string(),
                 date_time(c.time.as_ref()),
             ]
@@ -157,14 +195,20 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
             E(&o.deployed_missions.join(", "))
         );
     }
+    let names = super::admin::principal_names(&ui).await;
     let history: Vec<Vec<String>> = a
         .history
         .iter()
         .map(|h| {
+            // No previous status: the arrangement was created in this one.
+            let from = match h.from_status() {
+                pb::ArrangementStatus::Unspecified => ui.t("created").to_string(),
+                from => status_text(&ui, from),
+            };
             vec![
                 date_time(h.time.as_ref()),
-                format!("{} → {}", status_text(h.from_status()), status_text(h.to_status())),
-                E(&h.actor).to_string(),
+                E(&format!("{from} → {}", status_text(&ui, h.to_status()))).to_string(),
+                super::admin::actor(&names, &h.actor),
                 E(&h.note).to_string(),
             ]
         })

@@ -1,47 +1,55 @@
 //! Enum options and form value parsing shared by the pages.
 
 use crate::api as pb;
+use crate::console::i18n::{Lang, label};
 
-/// `(value, text)` options of an API enum, `UNSPECIFIED` first as "any" or "—".
+/// `(value, text)` options of an API enum, `UNSPECIFIED` first as "any" or "—"; the
+/// value is the enum's number, the text its name in `lang`.
 pub fn options<T>(
+    lang: Lang,
     first: &str,
     from: impl Fn(i32) -> Option<T>,
     name: impl Fn(&T) -> &'static str,
-    prefix: &str,
 ) -> Vec<(String, String)> {
     let mut out = vec![("0".to_string(), first.to_string())];
     for i in 1..64 {
         match from(i) {
-            Some(v) => out.push((i.to_string(), crate::console::html::enum_text(name(&v), prefix))),
+            Some(v) => out.push((i.to_string(), label(lang, name(&v)))),
             None => break,
         }
     }
     out
 }
 
-pub fn capabilities(first: &str) -> Vec<(String, String)> {
-    options(first, |i| pb::CapabilityArea::try_from(i).ok(), |v| v.as_str_name(), "CAPABILITY_AREA_")
+pub fn capabilities(lang: Lang, first: &str) -> Vec<(String, String)> {
+    options(lang, first, |i| pb::CapabilityArea::try_from(i).ok(), |v| v.as_str_name())
 }
-pub fn categories(first: &str) -> Vec<(String, String)> {
-    options(first, |i| pb::SupportCategory::try_from(i).ok(), |v| v.as_str_name(), "SUPPORT_CATEGORY_")
+pub fn categories(lang: Lang, first: &str) -> Vec<(String, String)> {
+    options(lang, first, |i| pb::SupportCategory::try_from(i).ok(), |v| v.as_str_name())
 }
-pub fn priorities(first: &str) -> Vec<(String, String)> {
-    options(first, |i| pb::Priority::try_from(i).ok(), |v| v.as_str_name(), "PRIORITY_")
+pub fn priorities(lang: Lang, first: &str) -> Vec<(String, String)> {
+    options(lang, first, |i| pb::Priority::try_from(i).ok(), |v| v.as_str_name())
 }
-pub fn levels(first: &str) -> Vec<(String, String)> {
-    options(first, |i| pb::ReadinessLevel::try_from(i).ok(), |v| v.as_str_name(), "READINESS_LEVEL_")
+pub fn levels(lang: Lang, first: &str) -> Vec<(String, String)> {
+    options(lang, first, |i| pb::ReadinessLevel::try_from(i).ok(), |v| v.as_str_name())
 }
-pub fn need_states(first: &str) -> Vec<(String, String)> {
-    options(first, |i| pb::NeedState::try_from(i).ok(), |v| v.as_str_name(), "NEED_STATE_")
+pub fn need_states(lang: Lang, first: &str) -> Vec<(String, String)> {
+    options(lang, first, |i| pb::NeedState::try_from(i).ok(), |v| v.as_str_name())
 }
-pub fn offer_states(first: &str) -> Vec<(String, String)> {
-    options(first, |i| pb::OfferState::try_from(i).ok(), |v| v.as_str_name(), "OFFER_STATE_")
+pub fn offer_states(lang: Lang, first: &str) -> Vec<(String, String)> {
+    options(lang, first, |i| pb::OfferState::try_from(i).ok(), |v| v.as_str_name())
 }
-pub fn match_states(first: &str) -> Vec<(String, String)> {
-    options(first, |i| pb::MatchState::try_from(i).ok(), |v| v.as_str_name(), "MATCH_STATE_")
+pub fn match_states(lang: Lang, first: &str) -> Vec<(String, String)> {
+    options(lang, first, |i| pb::MatchState::try_from(i).ok(), |v| v.as_str_name())
 }
-pub fn principal_kinds(first: &str) -> Vec<(String, String)> {
-    options(first, |i| pb::PrincipalKind::try_from(i).ok(), |v| v.as_str_name(), "PRINCIPAL_KIND_")
+pub fn roles(lang: Lang, first: &str) -> Vec<(String, String)> {
+    options(lang, first, |i| pb::OfferRole::try_from(i).ok(), |v| v.as_str_name())
+}
+pub fn modes(lang: Lang, first: &str) -> Vec<(String, String)> {
+    options(lang, first, |i| pb::DeliveryMode::try_from(i).ok(), |v| v.as_str_name())
+}
+pub fn principal_kinds(lang: Lang, first: &str) -> Vec<(String, String)> {
+    options(lang, first, |i| pb::PrincipalKind::try_from(i).ok(), |v| v.as_str_name())
 }
 
 /// An enum field's number (0 when absent or not a number: the service refuses it).
@@ -83,6 +91,7 @@ mod tests {
         assert_eq!(list("en, fr ;es"), vec!["en", "fr", "es"]);
         assert_eq!(number("12"), Ok(12));
         assert!(number("twelve").is_err());
-        assert_eq!(capabilities("any")[1].1, "ENGINEERING");
+        assert_eq!(capabilities(Lang::En, "any")[1], ("1".to_string(), "Engineering".to_string()));
+        assert_eq!(capabilities(Lang::Fr, "tous")[1].1, "Génie");
     }
 }

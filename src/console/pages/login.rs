@@ -66,7 +66,7 @@ pub async fn submit(State(console): State<Shared>, req: Request) -> Response {
         tracing::info!(client = %addr, "console sign-in failed");
         return login_page(&console, lang, "/login", Some(t(lang, "sign_in_failed")), StatusCode::UNAUTHORIZED);
     };
-    let display_name = display_name(&console, &caller).await;
+    let display_name = display_name(&console, &caller);
     if let Some(old) = old {
         console.sessions.end(&old);
     }
@@ -82,28 +82,16 @@ pub async fn submit(State(console): State<Shared>, req: Request) -> Response {
     r
 }
 
-/// The principal's display name, read through ListPrincipals for the Secretariat (other
-/// callers may not list principals: their role names them).
-async fn display_name(console: &Shared, caller: &crate::domain::Caller) -> String {
-    use crate::api::admin_service_server::AdminService;
-    if !caller.is_secretariat() {
-        return caller.principal_id.clone();
-    }
-    let mut page_token = String::new();
-    for _ in 0..100 {
-        let mut r = tonic::Request::new(crate::api::ListPrincipalsRequest { page_size: 500, page_token });
-        r.extensions_mut().insert(caller.clone());
-        let Ok(resp) = console.ctx.list_principals(r).await else { break };
-        let resp = resp.into_inner();
-        if let Some(p) = resp.principals.iter().find(|p| p.id == caller.principal_id) {
-            return p.display_name.clone();
-        }
-        if resp.next_page_token.is_empty() {
-            break;
-        }
-        page_token = resp.next_page_token;
-    }
-    caller.principal_id.clone()
+/// The principal's display name, from its own record (what the auth layer reads on every
+/// request too): any principal may know its own name, whatever its role may list. The id
+/// stands in for a name left empty.
+fn display_name(console: &Shared, caller: &crate::domain::Caller) -> String {
+    use crate::domain::{Id, Kind, Principal};
+    Id::parse(Kind::Principal, &caller.principal_id)
+        .and_then(|id| console.ctx.store.get::<Principal>(id).ok().flatten())
+        .map(|p| p.display_name)
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or_else(|| caller.principal_id.clone())
 }
 
 pub async fn logout(ui: Ui, _body: Bytes) -> Response {

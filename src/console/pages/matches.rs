@@ -6,7 +6,7 @@ use super::id_link;
 use crate::api as pb;
 use crate::api::matching_service_server::MatchingService;
 use crate::console::call;
-use crate::console::html::{self, E, enum_text, select};
+use crate::console::html::{self, E, select};
 use crate::console::{Form, Ui, form_of};
 use axum::body::Bytes;
 use axum::response::Response;
@@ -27,7 +27,7 @@ pub fn card(ui: &Ui, m: &pb::Match, actions: bool) -> String {
         ui.t("need"),
         id_link("/needs", &m.need_id),
         ui.t("status"),
-        enum_text(m.state().as_str_name(), "MATCH_STATE_"),
+        ui.label(m.state().as_str_name()),
         ui.t("quantity"),
         m.quantity,
         m.women_quantity,
@@ -116,7 +116,10 @@ fn propose_form(ui: &Ui) -> String {
     )
 }
 
-async fn render(ui: &Ui, state: i32, prefix: String) -> Response {
+/// Matches per page (ListMatches pages them in id order).
+const PAGE_SIZE: i32 = 100;
+
+async fn render(ui: &Ui, state: i32, page_token: &str, prefix: String) -> Response {
     let mut body = prefix;
     if ui.is_secretariat() {
         body.push_str(&propose_form(ui));
@@ -126,21 +129,41 @@ async fn render(ui: &Ui, state: i32, prefix: String) -> Response {
         "<form method=\"get\" action=\"/matches\" class=\"filters\"><div class=\"field\"><label for=\"state\">{}</label>{}</div>\
          <button type=\"submit\">{}</button></form>",
         ui.t("state"),
-        select("state", &forms::match_states(ui.t("any")), &state.to_string(), ""),
+        select("state", &forms::match_states(ui.lang, ui.t("any")), &state.to_string(), ""),
         ui.t("filter")
     );
     body.push_str("<div data-live id=\"match-list\">");
-    match ui.ctx().list_matches(ui.rq(pb::ListMatchesRequest { page_size: 200, state, ..Default::default() })).await {
+    let req = pb::ListMatchesRequest {
+        page_size: PAGE_SIZE,
+        page_token: page_token.to_string(),
+        state,
+        ..Default::default()
+    };
+    match ui.ctx().list_matches(ui.rq(req)).await {
         Ok(r) => {
-            let mut matches = r.into_inner().matches;
+            let r = r.into_inner();
+            let mut matches = r.matches;
             if matches.is_empty() {
                 let _ = write!(body, "<p>{}</p>", ui.t("none"));
             }
-            // Proposals waiting for a decision first, newest first.
+            // On this page: proposals waiting for a decision first, newest first.
             matches.sort_by_key(|m| (m.state() != pb::MatchState::Proposed, std::cmp::Reverse(numeric(&m.id))));
             for m in &matches {
                 body.push_str(&card(ui, m, true));
             }
+            body.push_str("<nav class=\"pager\" aria-label=\"pages\">");
+            if !page_token.is_empty() {
+                let _ = write!(body, "<a href=\"/matches?state={state}\">{}</a> ", ui.t("first_page"));
+            }
+            if !r.next_page_token.is_empty() {
+                let _ = write!(
+                    body,
+                    "<a href=\"/matches?state={state}&amp;page_token={}\" rel=\"next\">{}</a>",
+                    html::url(&r.next_page_token),
+                    ui.t("next_page")
+                );
+            }
+            body.push_str("</nav>");
         }
         Err(s) => body.push_str(&html::notice("error", &call::refusal(ui.lang, &s).plain())),
     }
@@ -155,7 +178,7 @@ pub fn numeric(id: &str) -> u64 {
 
 pub async fn list(ui: Ui, uri: http::Uri) -> Response {
     let q = Form::query(&uri);
-    render(&ui, forms::enum_number(q.get("state")), String::new()).await
+    render(&ui, forms::enum_number(q.get("state")), q.get("page_token"), String::new()).await
 }
 
 pub async fn act(ui: Ui, body: Bytes) -> Response {
@@ -194,7 +217,7 @@ pub async fn act(ui: Ui, body: Bytes) -> Response {
                             prefix.push_str(&card(&ui, m, false));
                         }
                         prefix.push_str("</section>");
-                        render(&ui, 0, prefix).await
+                        render(&ui, 0, "", prefix).await
                     } else {
                         ui.redirect_with("/matches", "ok", summary)
                     }

@@ -3,12 +3,12 @@
 //! with the service's field violations shown on the fields.
 
 use super::forms::{self, number};
-use super::{id_link, table};
+use super::{Sort, SortKey, id_link, sortable_table, table};
 use crate::api as pb;
 use crate::api::matching_service_server::MatchingService;
 use crate::api::need_service_server::NeedService;
 use crate::console::call::{self, Refusal, is_not_found};
-use crate::console::html::{self, E, date, described, enum_text, field, select};
+use crate::console::html::{self, E, date, described, field, select};
 use crate::console::{Form, Ui, form_of};
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -17,6 +17,8 @@ use http::StatusCode;
 use std::fmt::Write;
 
 pub const PAGE_SIZE: i32 = 25;
+/// Candidate offers of a need's explanation shown per page.
+const EXPLAIN_PAGE: usize = 50;
 
 pub async fn list(ui: Ui, uri: http::Uri) -> Response {
     let q = Form::query(&uri);
@@ -38,24 +40,33 @@ pub async fn list(ui: Ui, uri: http::Uri) -> Response {
          <div class=\"field\"><label for=\"requester\">{rq}</label><input id=\"requester\" name=\"requester\" value=\"{rv}\" size=\"5\" maxlength=\"3\"></div>\
          <div class=\"field\"><label for=\"capability\">{cap}</label>{caps}</div>\
          <div class=\"field\"><label for=\"state\">{st}</label>{sts}</div>\
-         <button type=\"submit\">{f}</button></form>",
+         <input type=\"hidden\" name=\"sort\" value=\"{so}\"><button type=\"submit\">{f}</button></form>",
+        so = E(q.get("sort")),
         rq = ui.t("requester"),
         rv = E(&req.requester),
         cap = ui.t("capability"),
-        caps = select("capability", &forms::capabilities(ui.t("any")), &req.capability.to_string(), ""),
+        caps = select("capability", &forms::capabilities(ui.lang, ui.t("any")), &req.capability.to_string(), ""),
         st = ui.t("state"),
-        sts = select("state", &forms::need_states(ui.t("any")), &req.state.to_string(), ""),
+        sts = select("state", &forms::need_states(ui.lang, ui.t("any")), &req.state.to_string(), ""),
         f = ui.t("filter"),
     );
-    let filters = format!("requester={}&capability={}&state={}", html::url(&req.requester), req.capability, req.state);
+    let sort = Sort::parse(q.get("sort"), &COLUMNS.map(|(_, k)| k));
+    let mut filters =
+        format!("requester={}&capability={}&state={}", html::url(&req.requester), req.capability, req.state);
+    let page_href = format!("/needs?{filters}&page_token={}&", html::url(&req.page_token));
+    if !sort.key.is_empty() {
+        let _ = write!(filters, "&sort={}{}", if sort.descending { "-" } else { "" }, sort.key);
+    }
     match ui.ctx().list_needs(ui.rq(req)).await {
         Ok(resp) => {
-            let resp = resp.into_inner();
-            let rows: Vec<Vec<String>> = resp.needs.iter().map(row).collect();
+            let mut resp = resp.into_inner();
+            sort.apply(&mut resp.needs, |key, n| sort_key(&ui, key, n));
+            let rows: Vec<Vec<String>> = resp.needs.iter().map(|n| row(&ui, n)).collect();
             if rows.is_empty() {
                 let _ = write!(body, "<p>{}</p>", ui.t("none"));
             } else {
-                body.push_str(&table(ui.t("needs"), &headers(&ui), &rows));
+                let columns: Vec<(&str, &str)> = COLUMNS.iter().map(|(label, key)| (ui.t(label), *key)).collect();
+                body.push_str(&sortable_table(&ui, ui.t("needs"), &columns, &sort, &page_href, &rows));
             }
             body.push_str("<nav class=\"pager\" aria-label=\"pages\">");
             if !q.get("page_token").is_empty() {
@@ -77,37 +88,52 @@ pub async fn list(ui: Ui, uri: http::Uri) -> Response {
     ui.page(ui.t("needs"), &body)
 }
 
-fn headers(ui: &Ui) -> Vec<&'static str> {
-    vec![
-        ui.t("id"),
-        ui.t("requester"),
-        ui.t("capability"),
-        ui.t("title"),
-        ui.t("quantity"),
-        ui.t("reserved"),
-        ui.t("delivered"),
-        ui.t("needed_by"),
-        ui.t("priority"),
-        ui.t("state"),
-    ]
+/// The list's columns: catalogue key of the header, sort key.
+const COLUMNS: [(&str, &str); 10] = [
+    ("id", "id"),
+    ("requester", "requester"),
+    ("capability", "capability"),
+    ("title", "title"),
+    ("quantity", "quantity"),
+    ("reserved", "reserved"),
+    ("delivered", "delivered"),
+    ("needed_by", "needed_by"),
+    ("priority", "priority"),
+    ("state", "state"),
+];
+
+fn sort_key(ui: &Ui, key: &str, n: &pb::Need) -> SortKey {
+    match key {
+        "id" => SortKey::Number(super::matches::numeric(&n.id) as i64),
+        "requester" => SortKey::Text(n.requester.clone()),
+        "capability" => SortKey::Text(ui.label(n.capability().as_str_name())),
+        "title" => SortKey::Text(n.title.to_lowercase()),
+        "quantity" => SortKey::Number(n.quantity.into()),
+        "reserved" => SortKey::Number(n.reserved_quantity.into()),
+        "delivered" => SortKey::Number(n.delivered_quantity.into()),
+        "needed_by" => SortKey::Number(n.needed_by.map_or(i64::MAX, |t| t.seconds)),
+        "priority" => SortKey::Number(n.priority.into()),
+        "state" => SortKey::Text(ui.label(n.state().as_str_name())),
+        _ => SortKey::Number(0),
+    }
 }
 
-fn row(n: &pb::Need) -> Vec<String> {
+fn row(ui: &Ui, n: &pb::Need) -> Vec<String> {
     vec![
         id_link("/needs", &n.id),
         E(&n.requester).to_string(),
-        enum_text(n.capability().as_str_name(), "CAPABILITY_AREA_"),
+        ui.label(n.capability().as_str_name()),
         E(&n.title).to_string(),
         n.quantity.to_string(),
         n.reserved_quantity.to_string(),
         n.delivered_quantity.to_string(),
         date(n.needed_by.as_ref()),
-        enum_text(n.priority().as_str_name(), "PRIORITY_"),
-        enum_text(n.state().as_str_name(), "NEED_STATE_"),
+        ui.label(n.priority().as_str_name()),
+        ui.label(n.state().as_str_name()),
     ]
 }
 
-pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
+pub async fn show(ui: Ui, Path(id): Path<String>, uri: http::Uri) -> Response {
     let need = match ui.ctx().get_need(ui.rq(pb::GetNeedRequest { id: id.clone() })).await {
         Ok(n) => n.into_inner(),
         Err(s) if is_not_found(&s) => return ui.not_found(),
@@ -118,18 +144,18 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
     body.push_str("<dl class=\"facts\">");
     let facts: Vec<(&str, String)> = vec![
         (ui.t("requester"), E(&need.requester).to_string()),
-        (ui.t("category"), enum_text(need.category().as_str_name(), "SUPPORT_CATEGORY_")),
-        (ui.t("capability"), enum_text(need.capability().as_str_name(), "CAPABILITY_AREA_")),
+        (ui.t("category"), ui.label(need.category().as_str_name())),
+        (ui.t("capability"), ui.label(need.capability().as_str_name())),
         (ui.t("quantity"), need.quantity.to_string()),
         (ui.t("women_quantity"), need.women_quantity.to_string()),
         (ui.t("reserved"), need.reserved_quantity.to_string()),
         (ui.t("delivered"), need.delivered_quantity.to_string()),
         (ui.t("languages"), E(&need.languages.join(", ")).to_string()),
         (ui.t("needed_by"), date(need.needed_by.as_ref())),
-        (ui.t("priority"), enum_text(need.priority().as_str_name(), "PRIORITY_")),
-        (ui.t("pledge_level"), enum_text(need.pledge_level().as_str_name(), "READINESS_LEVEL_")),
+        (ui.t("priority"), ui.label(need.priority().as_str_name())),
+        (ui.t("pledge_level"), ui.label(need.pledge_level().as_str_name())),
         (ui.t("mission"), E(&need.mission).to_string()),
-        (ui.t("state"), enum_text(need.state().as_str_name(), "NEED_STATE_")),
+        (ui.t("state"), ui.label(need.state().as_str_name())),
         (ui.t("description"), E(&need.description).to_string()),
     ];
     for (k, v) in facts {
@@ -161,9 +187,13 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
     );
     match ui.ctx().explain_need(ui.rq(pb::ExplainNeedRequest { need_id: need.id.clone() })).await {
         Ok(r) => {
-            let rows: Vec<Vec<String>> = r
-                .into_inner()
-                .candidates
+            // Offers that can serve the need first; then the blocked ones, paged.
+            let mut candidates = r.into_inner().candidates;
+            candidates.sort_by_key(|c| !c.compatible);
+            let base = format!("/needs/{}?", html::url(&need.id));
+            let (range, pager) =
+                super::page_of(&ui, &Form::query(&uri), "explain_page", &base, candidates.len(), EXPLAIN_PAGE);
+            let rows: Vec<Vec<String>> = candidates[range]
                 .iter()
                 .map(|c| {
                     let blockers = if c.blockers.is_empty() {
@@ -192,6 +222,7 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
                     &[ui.t("offer"), ui.t("compatible"), ui.t("remaining"), ui.t("blockers")],
                     &rows,
                 ));
+                body.push_str(&pager);
             }
         }
         Err(s) => body.push_str(&html::notice("error", &call::refusal(ui.lang, &s).plain())),
@@ -302,8 +333,8 @@ fn need_form(ui: &Ui, need: &pb::Need, editing: bool, refusal: Option<&Refusal>)
         &format!(" maxlength=\"3\" autocomplete=\"off\"{ro}"),
         None,
     ));
-    out.push_str(&sel("category", ui.t("category"), forms::categories("—"), need.category));
-    out.push_str(&sel("capability", ui.t("capability"), forms::capabilities("—"), need.capability));
+    out.push_str(&sel("category", ui.t("category"), forms::categories(ui.lang, "—"), need.category));
+    out.push_str(&sel("capability", ui.t("capability"), forms::capabilities(ui.lang, "—"), need.capability));
     out.push_str(&text("title", ui.t("title"), &need.title, "", None));
     {
         let e = err("description");
@@ -331,8 +362,8 @@ fn need_form(ui: &Ui, need: &pb::Need, editing: bool, refusal: Option<&Refusal>)
     out.push_str(&text("languages", ui.t("languages"), &need.languages.join(", "), "", Some(ui.t("languages_help"))));
     let nb = need.needed_by.as_ref().map(|t| date(Some(t))).unwrap_or_default();
     out.push_str(&text("needed_by", ui.t("needed_by"), &nb, " type=\"date\"", None));
-    out.push_str(&sel("priority", ui.t("priority"), forms::priorities("—"), need.priority));
-    out.push_str(&sel("pledge_level", ui.t("pledge_level"), forms::levels("—"), need.pledge_level));
+    out.push_str(&sel("priority", ui.t("priority"), forms::priorities(ui.lang, "—"), need.priority));
+    out.push_str(&sel("pledge_level", ui.t("pledge_level"), forms::levels(ui.lang, "—"), need.pledge_level));
     out.push_str(&text("pledge_ref", ui.t("pledge_ref"), &need.pledge_ref, "", None));
     out.push_str(&text("mission", ui.t("mission"), &need.mission, "", None));
     let _ = write!(

@@ -1,11 +1,11 @@
 //! Offers: a filtered, paged list and one offer (withdraw for its providers).
 
 use super::forms;
-use super::{id_link, table};
+use super::{Sort, SortKey, id_link, sortable_table};
 use crate::api as pb;
 use crate::api::offer_service_server::OfferService;
 use crate::console::call::{self, is_not_found};
-use crate::console::html::{self, E, date, enum_text, select};
+use crate::console::html::{self, E, date, select};
 use crate::console::{Form, Ui, form_of};
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -23,25 +23,36 @@ pub async fn list(ui: Ui, uri: http::Uri) -> Response {
         state: forms::enum_number(q.get("state")),
     };
     let mut body = String::new();
+    if !ui.is_centre() {
+        let _ = write!(body, "<p><a class=\"button\" href=\"/offers/new\">{}</a></p>", ui.t("new_offer"));
+    }
     let _ = write!(
         body,
         "<form method=\"get\" action=\"/offers\" class=\"filters\">\
          <div class=\"field\"><label for=\"provider\">{pv}</label><input id=\"provider\" name=\"provider\" value=\"{pvv}\" size=\"5\" maxlength=\"3\"></div>\
          <div class=\"field\"><label for=\"capability\">{cap}</label>{caps}</div>\
          <div class=\"field\"><label for=\"state\">{st}</label>{sts}</div>\
-         <button type=\"submit\">{f}</button></form>",
+         <input type=\"hidden\" name=\"sort\" value=\"{so}\"><button type=\"submit\">{f}</button></form>",
+        so = E(q.get("sort")),
         pv = ui.t("providers"),
         pvv = E(&req.provider),
         cap = ui.t("capability"),
-        caps = select("capability", &forms::capabilities(ui.t("any")), &req.capability.to_string(), ""),
+        caps = select("capability", &forms::capabilities(ui.lang, ui.t("any")), &req.capability.to_string(), ""),
         st = ui.t("state"),
-        sts = select("state", &forms::offer_states(ui.t("any")), &req.state.to_string(), ""),
+        sts = select("state", &forms::offer_states(ui.lang, ui.t("any")), &req.state.to_string(), ""),
         f = ui.t("filter"),
     );
-    let filters = format!("provider={}&capability={}&state={}", html::url(&req.provider), req.capability, req.state);
+    let sort = Sort::parse(q.get("sort"), &COLUMNS.map(|(_, k)| k));
+    let mut filters =
+        format!("provider={}&capability={}&state={}", html::url(&req.provider), req.capability, req.state);
+    let page_href = format!("/offers?{filters}&page_token={}&", html::url(&req.page_token));
+    if !sort.key.is_empty() {
+        let _ = write!(filters, "&sort={}{}", if sort.descending { "-" } else { "" }, sort.key);
+    }
     match ui.ctx().list_offers(ui.rq(req)).await {
         Ok(resp) => {
-            let resp = resp.into_inner();
+            let mut resp = resp.into_inner();
+            sort.apply(&mut resp.offers, |key, o| sort_key(&ui, key, o));
             let rows: Vec<Vec<String>> = resp
                 .offers
                 .iter()
@@ -49,34 +60,21 @@ pub async fn list(ui: Ui, uri: http::Uri) -> Response {
                     vec![
                         id_link("/offers", &o.id),
                         E(&o.providers.join(", ")).to_string(),
-                        enum_text(o.role().as_str_name(), "OFFER_ROLE_"),
-                        enum_text(o.capability().as_str_name(), "CAPABILITY_AREA_"),
+                        ui.label(o.role().as_str_name()),
+                        ui.label(o.capability().as_str_name()),
                         E(&o.title).to_string(),
                         o.capacity.to_string(),
                         o.reserved_quantity.to_string(),
                         format!("{} – {}", date(o.available_from.as_ref()), date(o.available_until.as_ref())),
-                        enum_text(o.state().as_str_name(), "OFFER_STATE_"),
+                        ui.label(o.state().as_str_name()),
                     ]
                 })
                 .collect();
             if rows.is_empty() {
                 let _ = write!(body, "<p>{}</p>", ui.t("none"));
             } else {
-                body.push_str(&table(
-                    ui.t("offers"),
-                    &[
-                        ui.t("id"),
-                        ui.t("providers"),
-                        ui.t("role"),
-                        ui.t("capability"),
-                        ui.t("title"),
-                        ui.t("capacity"),
-                        ui.t("reserved"),
-                        ui.t("available"),
-                        ui.t("state"),
-                    ],
-                    &rows,
-                ));
+                let columns: Vec<(&str, &str)> = COLUMNS.iter().map(|(label, key)| (ui.t(label), *key)).collect();
+                body.push_str(&sortable_table(&ui, ui.t("offers"), &columns, &sort, &page_href, &rows));
             }
             body.push_str("<nav class=\"pager\" aria-label=\"pages\">");
             if !q.get("page_token").is_empty() {
@@ -98,6 +96,34 @@ pub async fn list(ui: Ui, uri: http::Uri) -> Response {
     ui.page(ui.t("offers"), &body)
 }
 
+/// The list's columns: catalogue key of the header, sort key.
+const COLUMNS: [(&str, &str); 9] = [
+    ("id", "id"),
+    ("providers", "providers"),
+    ("role", "role"),
+    ("capability", "capability"),
+    ("title", "title"),
+    ("capacity", "capacity"),
+    ("reserved", "reserved"),
+    ("available", "available"),
+    ("state", "state"),
+];
+
+fn sort_key(ui: &Ui, key: &str, o: &pb::Offer) -> SortKey {
+    match key {
+        "id" => SortKey::Number(super::matches::numeric(&o.id) as i64),
+        "providers" => SortKey::Text(o.providers.join(",")),
+        "role" => SortKey::Text(ui.label(o.role().as_str_name())),
+        "capability" => SortKey::Text(ui.label(o.capability().as_str_name())),
+        "title" => SortKey::Text(o.title.to_lowercase()),
+        "capacity" => SortKey::Number(o.capacity.into()),
+        "reserved" => SortKey::Number(o.reserved_quantity.into()),
+        "available" => SortKey::Number(o.available_from.map_or(i64::MAX, |t| t.seconds)),
+        "state" => SortKey::Text(ui.label(o.state().as_str_name())),
+        _ => SortKey::Number(0),
+    }
+}
+
 pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
     let o = match ui.ctx().get_offer(ui.rq(pb::GetOfferRequest { id })).await {
         Ok(o) => o.into_inner(),
@@ -107,19 +133,19 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
     let mut body = format!("<p class=\"id\">{}</p><dl class=\"facts\">", E(&o.id));
     let facts: Vec<(&str, String)> = vec![
         (ui.t("providers"), E(&o.providers.join(", ")).to_string()),
-        (ui.t("role"), enum_text(o.role().as_str_name(), "OFFER_ROLE_")),
-        (ui.t("category"), enum_text(o.category().as_str_name(), "SUPPORT_CATEGORY_")),
-        (ui.t("capability"), enum_text(o.capability().as_str_name(), "CAPABILITY_AREA_")),
+        (ui.t("role"), ui.label(o.role().as_str_name())),
+        (ui.t("category"), ui.label(o.category().as_str_name())),
+        (ui.t("capability"), ui.label(o.capability().as_str_name())),
         (ui.t("capacity"), o.capacity.to_string()),
         (ui.t("reserved"), o.reserved_quantity.to_string()),
         (ui.t("delivered"), o.delivered_quantity.to_string()),
         (ui.t("available"), format!("{} – {}", date(o.available_from.as_ref()), date(o.available_until.as_ref()))),
         (ui.t("languages"), E(&o.languages.join(", ")).to_string()),
-        (ui.t("mode"), enum_text(o.mode().as_str_name(), "DELIVERY_MODE_")),
+        (ui.t("mode"), ui.label(o.mode().as_str_name())),
         (ui.t("centre"), E(&o.training_centre_id).to_string()),
         (ui.t("duration_days"), o.duration_days.to_string()),
         (ui.t("funding"), (if o.requires_funding { ui.t("yes") } else { ui.t("no") }).to_string()),
-        (ui.t("state"), enum_text(o.state().as_str_name(), "OFFER_STATE_")),
+        (ui.t("state"), ui.label(o.state().as_str_name())),
         (ui.t("description"), E(&o.description).to_string()),
     ];
     for (k, v) in facts {
@@ -127,6 +153,12 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
     }
     body.push_str("</dl>");
     if o.state() == pb::OfferState::Open && !ui.is_centre() {
+        let _ = write!(
+            body,
+            "<p class=\"actions\"><a class=\"button\" href=\"/offers/new?edit={}\">{}</a> ",
+            E(&o.id),
+            ui.t("edit")
+        );
         body.push_str(&html::button_form(
             &format!("/offers/{}", o.id),
             &ui.csrf,
@@ -134,6 +166,7 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
             ui.t("withdraw"),
             "danger",
         ));
+        body.push_str("</p>");
     }
     ui.page(&format!("{} {}", ui.t("offer"), o.title), &body)
 }
@@ -141,8 +174,10 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
 pub async fn act(ui: Ui, Path(id): Path<String>, body: Bytes) -> Response {
     let form = form_of(&body);
     let here = format!("/offers/{id}");
-    if form.get("action") != "withdraw" {
-        return ui.redirect(&here);
+    match form.get("action") {
+        "withdraw" => {}
+        "update" => return super::offer_form::update(&ui, &id, &form).await,
+        _ => return ui.redirect(&here),
     }
     let req = pb::WithdrawOfferRequest {
         id,

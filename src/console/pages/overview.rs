@@ -50,24 +50,47 @@ pub async fn all_arrangements(ui: &Ui, status: pb::ArrangementStatus) -> Result<
     }
 }
 
+/// Rows of a list shown on the overview at most; the rest is a click away.
+const OVERVIEW_ROWS: usize = 10;
+
+/// "All N" under a list cut to [`OVERVIEW_ROWS`], linking to the whole of it.
+fn all_of(ui: &Ui, total: usize, href: &str) -> String {
+    if total <= OVERVIEW_ROWS {
+        return String::new();
+    }
+    format!("<p><a href=\"{href}\">{} ({total})</a></p>", ui.t("see_all"))
+}
+
 pub async fn show(ui: Ui) -> Response {
     let ctx = ui.ctx();
     let grouping = if ui.is_secretariat() { pb::GapGrouping::Capability } else { pb::GapGrouping::Requester };
-    let gap = ctx.get_gap_report(ui.rq(pb::GetGapReportRequest { group_by: grouping as i32 })).await;
-    let by_capability = if ui.is_secretariat() {
-        gap.as_ref().ok().map(|g| g.get_ref().rows.clone()).unwrap_or_default()
-    } else {
+    // The reports are computed off the async workers, each from its own snapshot: asked
+    // for together, they take as long as the slowest rather than as all of them.
+    let capability_rows = async {
+        if ui.is_secretariat() {
+            return None;
+        }
         ctx.get_gap_report(ui.rq(pb::GetGapReportRequest { group_by: pb::GapGrouping::Capability as i32 }))
             .await
+            .ok()
             .map(|g| g.into_inner().rows)
-            .unwrap_or_default()
     };
-    let gender = ctx.get_gender_report(ui.rq(pb::GetGenderReportRequest {})).await.ok().map(|r| r.into_inner());
-    let deconfliction =
-        ctx.get_deconfliction_report(ui.rq(pb::GetDeconflictionReportRequest {})).await.ok().map(|r| r.into_inner());
-    let readiness =
-        ctx.get_readiness_report(ui.rq(pb::GetReadinessReportRequest {})).await.ok().map(|r| r.into_inner());
-    let pending = all_arrangements(&ui, pb::ArrangementStatus::PendingConsent).await.unwrap_or_default();
+    let (gap, capability_rows, gender, deconfliction, readiness, pending) = tokio::join!(
+        ctx.get_gap_report(ui.rq(pb::GetGapReportRequest { group_by: grouping as i32 })),
+        capability_rows,
+        ctx.get_gender_report(ui.rq(pb::GetGenderReportRequest {})),
+        ctx.get_deconfliction_report(ui.rq(pb::GetDeconflictionReportRequest {})),
+        ctx.get_readiness_report(ui.rq(pb::GetReadinessReportRequest {})),
+        all_arrangements(&ui, pb::ArrangementStatus::PendingConsent),
+    );
+    let by_capability = match capability_rows {
+        Some(rows) => rows,
+        None => gap.as_ref().ok().map(|g| g.get_ref().rows.clone()).unwrap_or_default(),
+    };
+    let gender = gender.ok().map(|r| r.into_inner());
+    let deconfliction = deconfliction.ok().map(|r| r.into_inner());
+    let readiness = readiness.ok().map(|r| r.into_inner());
+    let pending = pending.unwrap_or_default();
     let own_state = ui.caller.state().map(|s| s.to_string());
     let mut f = Figures::default();
     for row in gap.as_ref().map(|g| g.get_ref().rows.as_slice()).unwrap_or_default() {
@@ -131,10 +154,42 @@ pub async fn show(ui: Ui) -> Response {
         let _ = write!(body, "<h2>{}</h2>", ui.t("women_by_requester"));
         body.push_str(&charts::women_share(ui.lang, &g.rows));
     }
+    if let Some(r) = readiness.as_ref().filter(|r| !r.rows.is_empty()) {
+        // Needs at risk or overdue, the closest deadline first (as the report orders them).
+        let rows: Vec<Vec<String>> = r
+            .rows
+            .iter()
+            .take(OVERVIEW_ROWS)
+            .map(|row| {
+                vec![
+                    super::id_link("/needs", &row.need_id),
+                    E(&row.requester).to_string(),
+                    E(&ui.label(row.capability().as_str_name())).to_string(),
+                    row.days_left.to_string(),
+                    row.open.to_string(),
+                    E(&ui.label(row.status().as_str_name())).to_string(),
+                ]
+            })
+            .collect();
+        body.push_str(&table(
+            ui.t("at_risk_needs"),
+            &[
+                ui.t("need"),
+                ui.t("requester"),
+                ui.t("capability"),
+                ui.t("days_left"),
+                ui.t("seats_open"),
+                ui.t("status"),
+            ],
+            &rows,
+        ));
+        body.push_str(&all_of(&ui, r.rows.len(), "/reports/readiness"));
+    }
     if let Some(d) = &deconfliction {
         let rows: Vec<Vec<String>> = d
             .findings
             .iter()
+            .take(OVERVIEW_ROWS)
             .map(|x| {
                 vec![E(&x.recipient).to_string(), E(&x.resource_ids.join(", ")).to_string(), E(&x.summary).to_string()]
             })
@@ -145,11 +200,23 @@ pub async fn show(ui: Ui) -> Response {
                 &[ui.t("recipient"), ui.t("resources"), ui.t("summary")],
                 &rows,
             ));
+            body.push_str(&all_of(&ui, d.findings.len(), "/reports/deconfliction"));
         }
     }
     if f.pending_consents > 0 {
-        let rows: Vec<Vec<String>> = pending
+        // The arrangements waiting for a consent the caller counts (its own, for a state).
+        let waiting: Vec<&pb::Arrangement> = pending
             .iter()
+            .filter(|a| {
+                a.consents.iter().any(|c| {
+                    c.decision == pb::ConsentDecision::Pending as i32
+                        && own_state.as_ref().is_none_or(|s| &c.state == s)
+                })
+            })
+            .collect();
+        let rows: Vec<Vec<String>> = waiting
+            .iter()
+            .take(OVERVIEW_ROWS)
             .map(|a| {
                 let waiting: Vec<&str> = a
                     .consents
@@ -165,6 +232,7 @@ pub async fn show(ui: Ui) -> Response {
             })
             .collect();
         body.push_str(&table(ui.t("pending_consents"), &[ui.t("id"), ui.t("need"), ui.t("parties")], &rows));
+        body.push_str(&all_of(&ui, waiting.len(), "/arrangements?status=1"));
     }
     body.push_str("</section>");
     ui.page_live(ui.t("overview"), &body, true)

@@ -60,6 +60,15 @@ fn download(ui: &Ui, href: &str) -> String {
     format!("<p><a class=\"button\" href=\"{}\" download>{}</a></p>", E(href), ui.t("download_csv"))
 }
 
+/// An enum value's cell: its short API name in a CSV (what a program reads and the CLI
+/// takes), its name in the page's language on the page.
+fn enum_cell(ui: &Ui, csv: bool, api_name: &str, prefix: &str) -> String {
+    if csv { enum_text(api_name, prefix) } else { ui.label(api_name) }
+}
+
+/// Rows of a long report shown per page (its CSV holds them all).
+const REPORT_PAGE: usize = 100;
+
 /// Plain-text cells of a row, escaped for the HTML table.
 fn escaped(rows: &[Vec<String>]) -> Vec<Vec<String>> {
     rows.iter().map(|r| r.iter().map(|c| html::esc(c)).collect()).collect()
@@ -128,7 +137,13 @@ pub async fn show(ui: Ui, Path(name): Path<String>, uri: http::Uri) -> Response 
                 ui.t("critical_open"),
                 ui.t("overdue"),
             ];
-            body.push_str(&table(ui.t(key), &heads, &escaped(&cells)));
+            let mut shown = escaped(&cells);
+            if grouping == pb::GapGrouping::Capability {
+                for (row, cells) in rows.iter().zip(shown.iter_mut()) {
+                    cells[0] = html::esc(&charts::capability_name(ui.lang, &row.key));
+                }
+            }
+            body.push_str(&table(ui.t(key), &heads, &shown));
         }
         "gender" => {
             let r = match ui.ctx().get_gender_report(ui.rq(pb::GetGenderReportRequest {})).await {
@@ -197,8 +212,8 @@ pub async fn show(ui: Ui, Path(name): Path<String>, uri: http::Uri) -> Response 
                 .map(|f| {
                     vec![
                         f.recipient.clone(),
-                        enum_text(f.category().as_str_name(), "SUPPORT_CATEGORY_"),
-                        enum_text(f.capability().as_str_name(), "CAPABILITY_AREA_"),
+                        enum_cell(&ui, want_csv, f.category().as_str_name(), "SUPPORT_CATEGORY_"),
+                        enum_cell(&ui, want_csv, f.capability().as_str_name(), "CAPABILITY_AREA_"),
                         f.resource_ids.join(" "),
                         date(f.overlap_start.as_ref()),
                         date(f.overlap_end.as_ref()),
@@ -219,7 +234,9 @@ pub async fn show(ui: Ui, Path(name): Path<String>, uri: http::Uri) -> Response 
                 ui.t("end"),
                 ui.t("summary"),
             ];
-            body.push_str(&table(ui.t(key), &heads, &escaped(&cells)));
+            let (range, pager) = super::page_of(&ui, &q, "page", "/reports/deconfliction?", cells.len(), REPORT_PAGE);
+            body.push_str(&table(ui.t(key), &heads, &escaped(&cells[range])));
+            body.push_str(&pager);
         }
         "capacity" => {
             let r = match ui.ctx().get_capacity_report(ui.rq(pb::GetCapacityReportRequest {})).await {
@@ -249,9 +266,9 @@ pub async fn show(ui: Ui, Path(name): Path<String>, uri: http::Uri) -> Response 
                         c.national_centres.to_string(),
                         c.un_recognized_centres.to_string(),
                         c.repeat_capabilities()
-                            .map(|k| enum_text(k.as_str_name(), "CAPABILITY_AREA_"))
+                            .map(|k| enum_cell(&ui, want_csv, k.as_str_name(), "CAPABILITY_AREA_"))
                             .collect::<Vec<_>>()
-                            .join(" "),
+                            .join(if want_csv { " " } else { ", " }),
                     ]
                 })
                 .collect();
@@ -294,13 +311,13 @@ pub async fn show(ui: Ui, Path(name): Path<String>, uri: http::Uri) -> Response 
                     vec![
                         row.need_id.clone(),
                         row.requester.clone(),
-                        enum_text(row.capability().as_str_name(), "CAPABILITY_AREA_"),
-                        enum_text(row.pledge_level().as_str_name(), "READINESS_LEVEL_"),
+                        enum_cell(&ui, want_csv, row.capability().as_str_name(), "CAPABILITY_AREA_"),
+                        enum_cell(&ui, want_csv, row.pledge_level().as_str_name(), "READINESS_LEVEL_"),
                         date(row.needed_by.as_ref()),
                         row.days_left.to_string(),
                         row.open.to_string(),
                         row.compatible_offers.to_string(),
-                        enum_text(row.status().as_str_name(), "READINESS_STATUS_"),
+                        enum_cell(&ui, want_csv, row.status().as_str_name(), "READINESS_STATUS_"),
                     ]
                 })
                 .collect();
@@ -319,11 +336,13 @@ pub async fn show(ui: Ui, Path(name): Path<String>, uri: http::Uri) -> Response 
                 ui.t("compatible_offers"),
                 ui.t("status"),
             ];
-            let mut shown = escaped(&cells);
-            for (row, cells) in r.rows.iter().zip(shown.iter_mut()) {
+            let (range, pager) = super::page_of(&ui, &q, "page", "/reports/readiness?", cells.len(), REPORT_PAGE);
+            let mut shown = escaped(&cells[range.clone()]);
+            for (row, cells) in r.rows[range].iter().zip(shown.iter_mut()) {
                 cells[0] = format!("<a href=\"/needs/{}\">{}</a>", E(&row.need_id), html::esc(&row.need_id));
             }
             body.push_str(&table(ui.t(key), &heads, &shown));
+            body.push_str(&pager);
         }
         _ => return ui.not_found(),
     }
