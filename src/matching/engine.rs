@@ -164,10 +164,7 @@ impl Engine {
     /// it costs a walk over one component's grants, not a rebuild of every match.
     pub fn proposal_shared(&mut self) -> (Vec<Arc<ProposedMatch>>, output::Summary) {
         self.index_positions();
-        let redo: Option<BTreeMap<String, Vec<SeatGrant>>> = match self.resolved.take() {
-            Some(models) => Some(self.grants_to_redo(&models)),
-            None => None,
-        };
+        let redo = self.resolved.take().map(|models| self.grants_to_redo(&models));
         match redo {
             Some(redo) => {
                 for (need_id, list) in redo {
