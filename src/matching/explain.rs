@@ -3,7 +3,7 @@
 //! come from the very rule functions the engine uses (`rules.rs`, `funding_rules.rs`).
 
 use super::funding_rules::rule_funding;
-use super::input::{MatchInput, OfferInput};
+use super::input::{MatchInput, NeedInput, OfferInput};
 use super::rules::{RuleContext, compatibility_and_seat_blockers};
 use crate::domain::OfferRole;
 
@@ -23,10 +23,21 @@ pub struct Candidate {
 /// The capability filter of `input` is ignored.
 pub fn explain_need(input: &MatchInput, need_id: &str) -> Option<Vec<Candidate>> {
     let need = input.needs.iter().find(|n| n.id == need_id)?;
-    let ctx = RuleContext::new(input);
-    let mut offers: Vec<&OfferInput> = input
-        .offers
+    Some(explain_candidates(&RuleContext::new(input), need, &input.offers))
+}
+
+/// The candidates for `need` among `offers` (any offers: those not of the need's kind, not
+/// DELIVERY or withdrawn are skipped; FUNDING offers among them may pay), sorted by offer
+/// id, under the facts of `ctx`.
+pub fn explain_candidates<'a>(
+    ctx: &RuleContext,
+    need: &NeedInput,
+    offers: impl IntoIterator<Item = &'a OfferInput>,
+) -> Vec<Candidate> {
+    let offers: Vec<&OfferInput> = offers.into_iter().collect();
+    let mut candidates: Vec<&OfferInput> = offers
         .iter()
+        .copied()
         .filter(|o| {
             o.role == OfferRole::Delivery
                 && !o.withdrawn
@@ -34,24 +45,22 @@ pub fn explain_need(input: &MatchInput, need_id: &str) -> Option<Vec<Candidate>>
                 && o.capability == need.capability
         })
         .collect();
-    offers.sort_by(|a, b| a.id.cmp(&b.id));
-    offers.dedup_by(|b, a| a.id == b.id);
-    let mut funders: Vec<&OfferInput> = input.offers.iter().filter(|o| o.role == OfferRole::Funding).collect();
+    candidates.sort_by(|a, b| a.id.cmp(&b.id));
+    candidates.dedup_by(|b, a| a.id == b.id);
+    let mut funders: Vec<&OfferInput> = offers.iter().copied().filter(|o| o.role == OfferRole::Funding).collect();
     funders.sort_by(|a, b| a.id.cmp(&b.id));
     funders.dedup_by(|b, a| a.id == b.id);
-    Some(
-        offers
-            .into_iter()
-            .map(|offer| {
-                let mut blockers = compatibility_and_seat_blockers(&ctx, need, offer);
-                blockers.extend(rule_funding(&ctx, need, offer, funders.iter().copied()));
-                Candidate {
-                    offer_id: offer.id.clone(),
-                    compatible: blockers.is_empty(),
-                    blockers: blockers.iter().map(ToString::to_string).collect(),
-                    remaining_capacity: offer.open_seats(),
-                }
-            })
-            .collect(),
-    )
+    candidates
+        .into_iter()
+        .map(|offer| {
+            let mut blockers = compatibility_and_seat_blockers(ctx, need, offer);
+            blockers.extend(rule_funding(ctx, need, offer, funders.iter().copied()));
+            Candidate {
+                offer_id: offer.id.clone(),
+                compatible: blockers.is_empty(),
+                blockers: blockers.iter().map(ToString::to_string).collect(),
+                remaining_capacity: offer.open_seats(),
+            }
+        })
+        .collect()
 }

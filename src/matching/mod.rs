@@ -27,7 +27,7 @@ mod tests;
 mod text;
 
 pub use engine::{Change, Engine};
-pub use explain::{Candidate, explain_need};
+pub use explain::{Candidate, explain_candidates, explain_need};
 pub use input::{BarredPair, CentreRef, DeliveryTerms, MatchInput, NeedInput, OfferInput, RecipientConsumption};
 pub use output::{Allocation, Proposal, ProposedMatch, Summary};
 pub use rules::Blocker;

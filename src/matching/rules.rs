@@ -119,12 +119,21 @@ pub struct RuleContext {
 impl RuleContext {
     /// Builds the lookup tables (lookups only: no iteration order leaks into output).
     pub fn new(input: &super::input::MatchInput) -> RuleContext {
-        let barred = input.barred.iter().map(|b| (b.need_id.clone(), b.offer_id.clone())).collect();
+        RuleContext::from_parts(input.today, &input.barred, &input.recipient_consumption)
+    }
+
+    /// The same from the parts of an input that rules read.
+    pub fn from_parts(
+        today: Day,
+        barred: &[super::input::BarredPair],
+        recipient_consumption: &[super::input::RecipientConsumption],
+    ) -> RuleContext {
+        let barred = barred.iter().map(|b| (b.need_id.clone(), b.offer_id.clone())).collect();
         let mut consumption: HashMap<(String, Alpha3), u64> = HashMap::new();
-        for c in &input.recipient_consumption {
+        for c in recipient_consumption {
             *consumption.entry((c.offer_id.clone(), c.recipient)).or_default() += u64::from(c.seats);
         }
-        RuleContext { today: input.today, barred, consumption }
+        RuleContext { today, barred, consumption }
     }
 
     /// Whether a remembered refusal bars this pair.

@@ -15,6 +15,7 @@
 
 use crate::domain::*;
 use crate::error::{AppError, AppResult};
+use crate::matching::rules::RuleContext;
 use crate::matching::{self, Change, Engine, MatchInput, NeedInput, OfferInput, ProposedMatch};
 use crate::store::{Changed, CommitFollower, Store, TreeId, keys};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -23,6 +24,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 /// The tables the view follows.
 const FOLLOWED: [TreeId; 5] =
     [TreeId::Needs, TreeId::Offers, TreeId::Centres, TreeId::RecipientSeats, TreeId::Refusals];
+
+type OfferKind = (SupportCategory, CapabilityArea);
 
 /// An offer with the centre it names (its [`matching::CentreRef`] follows the centre).
 #[derive(Clone)]
@@ -35,10 +38,12 @@ struct OfferEntry {
 #[derive(Default)]
 struct Tables {
     needs: BTreeMap<Id, NeedInput>,
-    offers: BTreeMap<Id, OfferEntry>,
+    /// Offers by (category, capability), both roles: a need's candidates and the funders
+    /// that could pay for them are its kind's entry.
+    offers: HashMap<OfferKind, BTreeMap<Id, OfferEntry>>,
+    /// The kind of each offer.
+    offer_kind: HashMap<Id, OfferKind>,
     centres: BTreeMap<Id, matching::CentreRef>,
-    /// Offers of each (category, capability), both roles: the candidates of a need.
-    by_kind: HashMap<(SupportCategory, CapabilityArea), BTreeSet<Id>>,
     recipient_seats: BTreeMap<(Id, Alpha3), u32>,
     /// (need, offer) pairs a remembered refusal bars.
     barred: BTreeSet<(Id, Id)>,
@@ -144,7 +149,7 @@ impl MatchView {
                 state.dirty = Dirty::default();
                 tracing::info!(
                     needs = state.tables.needs.len(),
-                    offers = state.tables.offers.len(),
+                    offers = state.tables.offer_kind.len(),
                     took_ms = started.elapsed().as_millis() as u64,
                     "matching view loaded"
                 );
@@ -203,19 +208,36 @@ impl MatchView {
         Ok(self.ready()?.tables.centres.get(&id).cloned())
     }
 
-    /// The input ExplainNeed needs for `need`: the need, every offer of its category and
-    /// capability (the candidates and the funders that could pay for them), the seats
-    /// those offers gave its requester and the refusals of the need. `None`: no such need.
-    pub fn explain_input(&self, need: Id, today: Day) -> AppResult<Option<MatchInput>> {
+    /// The offers ExplainNeed weighs for `need` (its kind's, both roles), for a caller's
+    /// readability check; `None`: no such need.
+    pub fn candidate_ids(&self, need: Id) -> AppResult<Option<Vec<Id>>> {
         let state = self.ready()?;
         let t = &state.tables;
         let Some(n) = t.needs.get(&need) else { return Ok(None) };
-        let offer_ids = t.by_kind.get(&(n.category, n.capability));
-        let offers: Vec<OfferInput> =
-            offer_ids.into_iter().flatten().filter_map(|id| t.offers.get(id)).map(|o| o.input.clone()).collect();
-        let recipient_consumption = offer_ids
-            .into_iter()
-            .flatten()
+        Ok(Some(t.offers.get(&(n.category, n.capability)).map(|o| o.keys().copied().collect()).unwrap_or_default()))
+    }
+
+    /// ExplainNeed for `need` on `today`: every candidate DELIVERY offer with its blockers,
+    /// from the need, the offers of its kind and their context only (seats given to its
+    /// requester, its refusals). With `readable` (the offers the caller may read; `None`:
+    /// all), an unreadable FUNDING offer is left out (it can never pay for the caller: it
+    /// is not OPEN or the caller is not eligible, so no verdict changes, only its name
+    /// stays hidden) and unreadable candidates are only counted (the second figure).
+    /// `None`: no such need.
+    pub fn explain(
+        &self,
+        need: Id,
+        today: Day,
+        readable: Option<&BTreeSet<Id>>,
+    ) -> AppResult<Option<(Vec<matching::Candidate>, u32)>> {
+        let state = self.ready()?;
+        let t = &state.tables;
+        let Some(n) = t.needs.get(&need) else { return Ok(None) };
+        let empty = BTreeMap::new();
+        let offers = t.offers.get(&(n.category, n.capability)).unwrap_or(&empty);
+        let may_read = |id: &Id| readable.is_none_or(|r| r.contains(id));
+        let consumption: Vec<matching::RecipientConsumption> = offers
+            .keys()
             .filter_map(|&o| {
                 t.recipient_seats.get(&(o, n.requester)).map(|&seats| matching::RecipientConsumption {
                     offer_id: o.render(Kind::Offer),
@@ -224,19 +246,19 @@ impl MatchView {
                 })
             })
             .collect();
-        let barred = t
+        let barred: Vec<matching::BarredPair> = t
             .barred
             .range((need, Id(0))..=(need, Id(u64::MAX)))
             .map(|(n, o)| matching::BarredPair { need_id: n.render(Kind::Need), offer_id: o.render(Kind::Offer) })
             .collect();
-        Ok(Some(MatchInput {
-            today,
-            needs: vec![n.clone()],
-            offers,
-            recipient_consumption,
-            barred,
-            capabilities: Vec::new(),
-        }))
+        let ctx = RuleContext::from_parts(today, &barred, &consumption);
+        let weighed =
+            offers.iter().filter(|(id, o)| o.input.role != OfferRole::Funding || may_read(id)).map(|(_, o)| &o.input);
+        let mut candidates = matching::explain_candidates(&ctx, n, weighed);
+        let before = candidates.len();
+        candidates.retain(|c| Id::parse(Kind::Offer, &c.offer_id).is_some_and(|id| may_read(&id)));
+        let unreadable = u32::try_from(before - candidates.len()).unwrap_or(u32::MAX);
+        Ok(Some((candidates, unreadable)))
     }
 
     /// The optimal proposal over every capability for `today`, from the warm engine: the
@@ -371,7 +393,11 @@ fn apply_one(state: &mut State, c: &Changed) -> AppResult<()> {
                     }
                 }
                 // Offers at the centre name it in their reasons and parties.
-                let at: Vec<Id> = t.offers.iter().filter(|(_, o)| o.centre == Some(id)).map(|(k, _)| *k).collect();
+                let at: Vec<Id> = t
+                    .offers
+                    .values()
+                    .flat_map(|kind| kind.iter().filter(|(_, o)| o.centre == Some(id)).map(|(k, _)| *k))
+                    .collect();
                 for o in at {
                     t.refresh_centre(o);
                     dirty.offers.insert(o);
@@ -409,8 +435,7 @@ impl State {
         let t = &self.tables;
         let mut changes = Vec::new();
         changes.extend(dirty.needs.iter().filter_map(|id| t.needs.get(id)).cloned().map(Change::PutNeed));
-        changes
-            .extend(dirty.offers.iter().filter_map(|id| t.offers.get(id)).map(|o| Change::PutOffer(o.input.clone())));
+        changes.extend(dirty.offers.iter().filter_map(|id| t.offer(*id)).map(|o| Change::PutOffer(o.input.clone())));
         changes.extend(dirty.recipient_seats.iter().map(|key| Change::SetRecipientSeats {
             offer_id: key.0.render(Kind::Offer),
             recipient: key.1,
@@ -426,25 +451,31 @@ impl State {
 }
 
 impl Tables {
+    fn offer(&self, id: Id) -> Option<&OfferEntry> {
+        self.offers.get(self.offer_kind.get(&id)?)?.get(&id)
+    }
+
     fn put_offer(&mut self, offer: &Offer) {
         let id = offer.meta.id;
         let centre = offer.spec.terms.delivery().and_then(|d| d.training_centre);
         let input = offer_input(offer, id.render(Kind::Offer), centre.and_then(|c| self.centres.get(&c)).cloned());
-        self.by_kind.entry((input.category, input.capability)).or_default().insert(id);
-        self.offers.insert(id, OfferEntry { input, centre });
+        let kind = (input.category, input.capability);
+        self.offers.entry(kind).or_default().insert(id, OfferEntry { input, centre });
+        self.offer_kind.insert(id, kind);
     }
 
     fn remove_offer(&mut self, id: Id) {
-        if let Some(old) = self.offers.remove(&id) {
-            if let Some(ids) = self.by_kind.get_mut(&(old.input.category, old.input.capability)) {
-                ids.remove(&id);
+        if let Some(kind) = self.offer_kind.remove(&id) {
+            if let Some(offers) = self.offers.get_mut(&kind) {
+                offers.remove(&id);
             }
         }
     }
 
     fn refresh_centre(&mut self, offer: Id) {
-        let Some(entry) = self.offers.get_mut(&offer) else { return };
-        let centre = entry.centre.and_then(|c| self.centres.get(&c)).cloned();
+        let centre = self.offer(offer).and_then(|o| o.centre).and_then(|c| self.centres.get(&c)).cloned();
+        let Some(kind) = self.offer_kind.get(&offer) else { return };
+        let Some(entry) = self.offers.get_mut(kind).and_then(|o| o.get_mut(&offer)) else { return };
         if let Some(d) = entry.input.delivery.as_mut() {
             d.training_centre = centre;
         }
@@ -455,7 +486,16 @@ impl Tables {
         MatchInput {
             today,
             needs: self.needs.values().filter(|n| wanted(n.capability)).cloned().collect(),
-            offers: self.offers.values().filter(|o| wanted(o.input.capability)).map(|o| o.input.clone()).collect(),
+            offers: {
+                let mut offers: Vec<(Id, &OfferEntry)> = self
+                    .offers
+                    .iter()
+                    .filter(|(kind, _)| wanted(kind.1))
+                    .flat_map(|(_, o)| o.iter().map(|(id, o)| (*id, o)))
+                    .collect();
+                offers.sort_by_key(|(id, _)| *id);
+                offers.into_iter().map(|(_, o)| o.input.clone()).collect()
+            },
             recipient_consumption: self
                 .recipient_seats
                 .iter()

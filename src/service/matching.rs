@@ -263,22 +263,17 @@ fn proposed_match(store: &Store, caller: &Caller, id: Id, etag: &str) -> AppResu
     Ok(m)
 }
 
-/// The ids of the engine input's offers that the caller may read (as GetOffer would
-/// answer), or `None` for the Secretariat, which reads them all.
-fn readable_offer_ids(
-    store: &Store,
-    caller: &Caller,
-    input: &matching::MatchInput,
-) -> AppResult<Option<std::collections::BTreeSet<String>>> {
+/// Of the offers `ids`, those the caller may read (as GetOffer would answer), or `None` for
+/// the Secretariat, which reads them all.
+fn readable_offers(store: &Store, caller: &Caller, ids: Vec<Id>) -> AppResult<Option<std::collections::BTreeSet<Id>>> {
     if caller.is_secretariat() {
         return Ok(None);
     }
     let mut readable = std::collections::BTreeSet::new();
-    for o in &input.offers {
-        let Some(id) = Id::parse(Kind::Offer, &o.id) else { continue };
+    for id in ids {
         if let Some(offer) = store.get::<Offer>(id)? {
             if super::offers::may_read_offer(store, caller, &offer)? {
-                readable.insert(o.id.clone());
+                readable.insert(id);
             }
         }
     }
@@ -478,33 +473,25 @@ impl MatchingService for Ctx {
         let id = parse_id(Kind::Need, &req.get_ref().need_id)?;
         let need =
             self.store.get::<Need>(id)?.filter(|n| caller.can_read_need(n)).ok_or_else(|| not_found(Kind::Need, id))?;
-        let view = &self.match_view;
-        let Some(mut input) = off_the_reactor(|| view.explain_input(id, day(now_micros())))? else {
-            return Err(not_found(Kind::Need, id).into());
-        };
-        // A state learns nothing of offers it may not read. Such an offer can never give
-        // or pay for its seats (it is not OPEN, or the state is not eligible), so leaving
-        // the unreadable FUNDING offers out changes no verdict, only keeps their names out
-        // of the funding blockers; unreadable DELIVERY offers are only counted.
-        let readable = readable_offer_ids(&self.store, &caller, &input)?;
-        if let Some(readable) = &readable {
-            input.offers.retain(|o| o.role != OfferRole::Funding || readable.contains(&o.id));
-        }
-        let explained = matching::explain_need(&input, &need.meta.id.render(Kind::Need)).unwrap_or_default();
-        let mut candidates = Vec::with_capacity(explained.len());
-        let mut unreadable_offers = 0u32;
-        for c in explained {
-            if readable.as_ref().is_none_or(|r| r.contains(&c.offer_id)) {
-                candidates.push(pb::Candidate {
-                    offer_id: c.offer_id,
-                    compatible: c.compatible,
-                    blockers: c.blockers,
-                    remaining_capacity: c.remaining_capacity,
-                });
-            } else {
-                unreadable_offers = unreadable_offers.saturating_add(1);
-            }
-        }
+        let (view, store) = (&self.match_view, &self.store);
+        // A state learns nothing of offers it may not read (see MatchView::explain).
+        let explained = off_the_reactor(|| {
+            let readable = match caller.is_secretariat() {
+                true => None,
+                false => readable_offers(store, &caller, view.candidate_ids(need.meta.id)?.unwrap_or_default())?,
+            };
+            view.explain(need.meta.id, day(now_micros()), readable.as_ref())
+        })?;
+        let Some((explained, unreadable_offers)) = explained else { return Err(not_found(Kind::Need, id).into()) };
+        let candidates = explained
+            .into_iter()
+            .map(|c| pb::Candidate {
+                offer_id: c.offer_id,
+                compatible: c.compatible,
+                blockers: c.blockers,
+                remaining_capacity: c.remaining_capacity,
+            })
+            .collect();
         Ok(Response::new(pb::ExplainNeedResponse { candidates, unreadable_offers }))
     }
 }

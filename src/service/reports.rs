@@ -194,9 +194,7 @@ impl ReportService for Ctx {
             let needs = store.scan::<Need>(None).collect::<Result<Vec<_>, _>>()?;
             let mut compatible = std::collections::BTreeMap::new();
             for n in needs.iter().filter(|n| reports::readiness_status(n, today, &horizons).is_some()) {
-                let Some(input) = view.explain_input(n.meta.id, today)? else { continue };
-                let explained =
-                    crate::matching::explain_need(&input, &n.meta.id.render(Kind::Need)).unwrap_or_default();
+                let Some((explained, _)) = view.explain(n.meta.id, today, None)? else { continue };
                 let count = explained.iter().filter(|c| c.compatible).count();
                 compatible.insert(n.meta.id, u32::try_from(count).unwrap_or(u32::MAX));
             }
