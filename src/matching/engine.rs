@@ -67,6 +67,9 @@ impl Change {
     }
 }
 
+/// Batches longer than this rebuild instead of fitting each change in warm.
+const WARM_BATCH: usize = 64;
+
 /// The input plus the solved state.
 pub struct Engine {
     input: MatchInput,
@@ -195,6 +198,20 @@ impl Engine {
         self.indexed = (self.input.needs.len(), self.input.offers.len());
     }
 
+    /// The first need with this id.
+    fn need_at(&mut self, id: &str) -> Option<&mut NeedInput> {
+        self.index_positions();
+        let i = *self.need_pos.get(id)?;
+        self.input.needs.get_mut(i)
+    }
+
+    /// The first offer with this id.
+    fn offer_at(&mut self, id: &str) -> Option<&mut OfferInput> {
+        self.index_positions();
+        let i = *self.offer_pos.get(id)?;
+        self.input.offers.get_mut(i)
+    }
+
     /// The needs whose match may have changed after warm re-solves of `models`, each with
     /// its current grants (sorted).
     fn grants_to_redo(&self, models: &BTreeSet<usize>) -> BTreeMap<String, Vec<SeatGrant>> {
@@ -302,7 +319,9 @@ impl Engine {
     /// changed record are solved again. Returns the new goal totals.
     pub fn apply_all(&mut self, changes: Vec<Change>) -> Result<[i64; 6], MatchError> {
         let mut warm = BTreeSet::new();
-        let mut cold: Option<BTreeSet<String>> = None;
+        // A long batch (a busy spell of writes) rebuilds at once: fitting each change into
+        // the models costs a pass over the other side's records, more than one rebuild.
+        let mut cold: Option<BTreeSet<String>> = (changes.len() > WARM_BATCH).then(BTreeSet::new);
         for change in changes {
             let ids = change.ids();
             self.touched.extend(ids.iter().cloned());
@@ -347,11 +366,11 @@ impl Engine {
         match change {
             Change::AddNeed(n) => self.input.needs.push(n),
             Change::AddOffer(o) => self.input.offers.push(o),
-            Change::PutNeed(n) => match self.input.needs.iter_mut().find(|x| x.id == n.id) {
+            Change::PutNeed(n) => match self.need_at(&n.id) {
                 Some(x) => *x = n,
                 None => self.input.needs.push(n),
             },
-            Change::PutOffer(o) => match self.input.offers.iter_mut().find(|x| x.id == o.id) {
+            Change::PutOffer(o) => match self.offer_at(&o.id) {
                 Some(x) => *x = o,
                 None => self.input.offers.push(o),
             },
@@ -397,7 +416,7 @@ impl Engine {
             }
             Change::PutOffer(offer) => self.put_offer(offer),
             Change::PutNeed(need) => {
-                let Some(old) = self.input.needs.iter_mut().find(|n| n.id == need.id) else {
+                let Some(old) = self.need_at(&need.id) else {
                     return self.add_need(need);
                 };
                 if *old == need {
@@ -414,7 +433,7 @@ impl Engine {
                 Ok(Step::Cold)
             }
             Change::SetPriority { need_id, priority } => {
-                let Some(need) = self.input.needs.iter_mut().find(|n| n.id == need_id) else {
+                let Some(need) = self.need_at(&need_id) else {
                     return Err(MatchError::UnknownRecord(need_id));
                 };
                 need.priority = priority;
@@ -441,7 +460,7 @@ impl Engine {
     }
 
     fn add_need(&mut self, need: NeedInput) -> Result<Step, MatchError> {
-        if self.input.needs.iter().any(|n| n.id == need.id) {
+        if self.need_at(&need.id).is_some() {
             return Err(MatchError::UnknownRecord(format!("need {} already exists", need.id)));
         }
         let mut offers: Vec<&OfferInput> = self.input.offers.iter().collect();
@@ -493,7 +512,7 @@ impl Engine {
     /// that component's model (warm); anything else (a funding offer, one that requires
     /// funding, pairs with a funded need, joins components or starts a new one) rebuilds.
     fn add_offer(&mut self, offer: OfferInput) -> Result<Step, MatchError> {
-        if self.input.offers.iter().any(|o| o.id == offer.id) {
+        if self.offer_at(&offer.id).is_some() {
             return Err(MatchError::UnknownRecord(format!("offer {} already exists", offer.id)));
         }
         let id = offer.id.clone();
@@ -538,14 +557,14 @@ impl Engine {
     }
 
     fn offer_mut(&mut self, id: &str) -> Result<&mut OfferInput, MatchError> {
-        self.input.offers.iter_mut().find(|o| o.id == id).ok_or_else(|| MatchError::UnknownRecord(id.to_string()))
+        self.offer_at(id).ok_or_else(|| MatchError::UnknownRecord(id.to_string()))
     }
 
     /// An offer as it now is: a new one is added; one whose only change is its open seats
     /// (capacity, seats taken, withdrawal) re-solves its model warm, unless it comes back
     /// from no open seats (new pairs); any other change rebuilds.
     fn put_offer(&mut self, offer: OfferInput) -> Result<Step, MatchError> {
-        let Some(old) = self.input.offers.iter_mut().find(|o| o.id == offer.id) else {
+        let Some(old) = self.offer_at(&offer.id) else {
             return self.add_offer(offer);
         };
         if *old == offer {
