@@ -9,6 +9,7 @@ use crate::api as pb;
 use crate::api::matching_service_server::MatchingService;
 use crate::convert;
 use crate::matching;
+use crate::store::{TreeId, keys};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -377,9 +378,25 @@ impl MatchingService for Ctx {
         v.finish(())?;
         let scope = format!("ListMatches|{}|{}", req.state, req.need_id);
         let pager = Pager::new(&self.store, req.page_size, &req.page_token, &scope, &caller)?;
+        let store = &self.store;
+        // One need's matches come from its index (need id ++ match id, in match id order),
+        // not from a scan of every match.
+        let matches: Box<dyn Iterator<Item = crate::store::StoreResult<Match>>> = match need {
+            Some(n) => {
+                let after = pager.after_id().map_or(0, |a| a.0);
+                let ids = store.keys_with_prefix(TreeId::MatchesByNeed, &keys::id_key(n))?;
+                Box::new(
+                    ids.into_iter()
+                        .filter_map(|k| keys::pair_from_key(&k).map(|(_, m)| m))
+                        .filter(move |m| m.0 > after)
+                        .filter_map(|m| store.get::<Match>(m).transpose()),
+                )
+            }
+            None => Box::new(store.scan::<Match>(pager.after_id())),
+        };
         let (matches, next_page_token) = pager.page(
             &self.store,
-            self.store.scan::<Match>(pager.after_id()),
+            matches,
             |m| m.meta.id.0,
             |m| caller.can_read_match(m) && state.is_none_or(|s| m.state == s) && need.is_none_or(|n| m.need == n),
         )?;

@@ -521,3 +521,36 @@ async fn a_dry_run_with_a_request_id_stores_nothing() {
     let refused = s.matching().await.propose_matches(authed(&s.admin, dry(&used))).await;
     assert_eq!(reason(&assert_code(refused, Code::InvalidArgument)), "REQUEST_ID_REUSED");
 }
+
+/// ListMatches by need (from the need's index) pages through exactly the matches of that
+/// need that a full listing shows, in id order, whatever their state.
+#[tokio::test]
+async fn matches_listed_by_need_are_those_of_the_full_list() {
+    let s = TestServer::start().await;
+    let demo = s.import_demo().await;
+    propose(&s, false).await;
+    propose(&s, false).await; // the first proposals turn STALE
+    let list = |need_id: &str, page_size: i32, page_token: String| api::ListMatchesRequest {
+        need_id: need_id.to_string(),
+        page_size,
+        page_token,
+        ..Default::default()
+    };
+    let all = s.matching().await.list_matches(authed(&s.admin, list("", 1000, String::new()))).await.unwrap();
+    let all = all.into_inner().matches;
+    for need_id in [&demo.needs["vnm-french"], &demo.needs["ben-hee-fr"]] {
+        let (mut paged, mut token) = (Vec::new(), String::new());
+        loop {
+            let page = s.matching().await.list_matches(authed(&s.admin, list(need_id, 1, token))).await.unwrap();
+            let page = page.into_inner();
+            paged.extend(page.matches.into_iter().map(|m| m.id));
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        let expected: Vec<String> = all.iter().filter(|m| &m.need_id == need_id).map(|m| m.id.clone()).collect();
+        assert_eq!(expected.len(), 2, "{need_id}: a PROPOSED and a STALE match");
+        assert_eq!(paged, expected, "{need_id}");
+    }
+}
