@@ -216,6 +216,7 @@ def check(args):
     landing_tids = {int(t) for t in (args.landing_tids or "").split(",") if t}
     writer_tids = {}  # path -> threads that created or wrote it
     blobs_dir = os.path.join(data, "store", "blobs")
+    blobs_created = set()
 
     def rewrite_blob(path):
         """A blob file only threads other than the landing threads wrote."""
@@ -245,6 +246,8 @@ def check(args):
                 # does create it.
                 change(path, end, "create")
                 writer_tids.setdefault(path, set()).add(tid)
+                if os.path.dirname(path) == blobs_dir:
+                    blobs_created.add(path)
             known.add(path)
             if "O_TRUNC" in flags and under(path):
                 writes.setdefault(path, []).append(end)
@@ -345,13 +348,14 @@ def check(args):
         f"trace: {counts['write']} writes and {counts['sync']} file syncs under the data directory, "
         f"{counts['dir change']} directory entry changes, {counts['dir sync']} directory syncs, "
         f"{counts['sync_file_range']} sync_file_range calls (not syncs); {len(acks)} acknowledgements; "
-        f"{args.blobs} blob files"
+        f"{len(blobs_created)} blob files created"
         + (f"; {len(rewrites)} blob files sled wrote outside a landing, each synced at a later sync"
            if landing_tids else "")
     )
     failed = bool(violations)
-    if args.blobs < args.min_blobs:
-        print(f"FAIL: only {args.blobs} blob files: the writes did not exercise sled's blobs")
+    if args.max_blob_files >= 0 and len(blobs_created) > args.max_blob_files:
+        print(f"FAIL: sled created {len(blobs_created)} blob files (at most {args.max_blob_files} allowed): "
+              "a value or page passed sled's blob threshold (docs/STORAGE.md, values in pieces)")
         failed = True
     files = sorted(k for k in violations if k[0] == "file")
     dirs = sorted(k for k in violations if k[0] == "dir")
@@ -433,13 +437,18 @@ def selftest():
         "a rename, then the directory synced": (
             head + [f'1 1.017 rename("{D}/store/a.tmp", "{D}/store/a") = 0', "1 1.018 fsync(3) = 0"], True),
     }
+    blob_synced = cases["another thread's blob, synced after the acknowledgement"][0]
+    # (lines, expected, --max-blob-files)
+    cases = {name: (lines, want, -1) for name, (lines, want) in cases.items()}
+    cases["no blob file, none allowed"] = (head, True, 0)
+    cases["a blob file, synced in time, when none is allowed"] = (blob_synced, False, 0)
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (lines, want) in cases.items():
+        for name, (lines, want, max_blob_files) in cases.items():
             trace, acks = os.path.join(tmp, "trace"), os.path.join(tmp, "acks")
             open(trace, "w").write("\n".join(lines) + "\n")
             open(acks, "w").write("1.100 ack\n")
-            ns = argparse.Namespace(trace=trace, acks=acks, data_dir=D, blobs=1, min_blobs=1, show=5,
+            ns = argparse.Namespace(trace=trace, acks=acks, data_dir=D, max_blob_files=max_blob_files, show=5,
                                     landing_tids="1")
             import contextlib
             import io
@@ -466,8 +475,8 @@ def main():
     c.add_argument("--trace", required=True)
     c.add_argument("--acks", required=True)
     c.add_argument("--data-dir", required=True)
-    c.add_argument("--blobs", type=int, default=0)
-    c.add_argument("--min-blobs", type=int, default=1)
+    c.add_argument("--max-blob-files", type=int, default=-1,
+                   help="fail if sled created more blob files than this (-1: any number)")
     c.add_argument("--show", type=int, default=25, help="violations shown per kind")
     c.add_argument("--landing-tids", default="", help="comma-separated ids of the threads that land writes")
     sub.add_parser("selftest")

@@ -111,6 +111,39 @@ pub(super) fn table_key(table: TreeId, key: &[u8]) -> Vec<u8> {
     k
 }
 
+/// The prefix under which values too long to be stored whole are kept in pieces
+/// ([`super::tables`]): above every table's prefix, and not a table of its own (its
+/// entries are part of the values they hold, never listed, backed up or digested apart).
+pub(super) const PIECES: u8 = 0xF0;
+
+/// The key of piece `n` of the value of `stored_key` (a key of [`TABLES`], with its
+/// table's prefix): [`PIECES`], the key's length (u16), the key, then `n` (u32), all
+/// big-endian. The length makes one key's pieces a prefix no other key's pieces share.
+pub(super) fn piece_key(stored_key: &[u8], n: u32) -> Vec<u8> {
+    let mut k = piece_prefix(stored_key);
+    k.extend_from_slice(&n.to_be_bytes());
+    k
+}
+
+/// The common prefix of the keys of `stored_key`'s pieces, [`piece_key`].
+pub(super) fn piece_prefix(stored_key: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(stored_key.len()).unwrap_or(u16::MAX);
+    let mut k = Vec::with_capacity(1 + 2 + stored_key.len() + 4);
+    k.push(PIECES);
+    k.extend_from_slice(&len.to_be_bytes());
+    k.extend_from_slice(stored_key);
+    k
+}
+
+/// The stored key and piece number of a key under [`PIECES`].
+pub(super) fn from_piece_key(key: &[u8]) -> Option<(&[u8], u32)> {
+    let rest = key.strip_prefix(&[PIECES])?;
+    let (len, rest) = rest.split_first_chunk::<2>()?;
+    let len = usize::from(u16::from_be_bytes(*len));
+    let (stored, n) = (rest.get(..len)?, rest.get(len..)?);
+    Some((stored, u32::from_be_bytes(n.try_into().ok()?)))
+}
+
 pub fn id_key(id: Id) -> [u8; 8] {
     id.0.to_be_bytes()
 }

@@ -24,6 +24,7 @@ mod dirsync;
 mod flusher;
 pub mod keys;
 mod pending;
+mod tables;
 
 use crate::domain::*;
 pub use digest::ContentDigest;
@@ -33,10 +34,12 @@ pub use keys::TreeId;
 use pending::Pending;
 pub use pending::{LandingFaults, LandingPoint, Merged};
 use serde::{Serialize, de::DeserializeOwned};
+use sled::IVec;
 use std::collections::VecDeque;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use tables::Tables;
 use tokio::sync::watch;
 
 /// The encoding version written in front of every value.
@@ -44,8 +47,9 @@ pub const FORMAT_VERSION: u8 = 1;
 
 /// The layout of the store on disk, kept under [`keys::META_FORMAT_VERSION`]. 1: one sled
 /// tree per table with a landing journal (refused now); 2: every table in one tree under
-/// a one-byte prefix ([`keys::TABLES`]).
-pub const STORE_FORMAT_VERSION: u8 = 2;
+/// a one-byte prefix ([`keys::TABLES`]); 3: values longer than [`tables::PIECE`] are
+/// stored in pieces ([`tables`]; a format-2 store has none and is marked 3 at open).
+pub const STORE_FORMAT_VERSION: u8 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -421,7 +425,7 @@ impl Writer<'_> {
 
 struct Inner {
     /// Every table, under its one-byte prefix ([`keys::TABLES`]).
-    tree: sled::Tree,
+    tables: Arc<Tables>,
     failure: Arc<Failure>,
     /// Commits not yet in sled; every read consults it first.
     pending: Arc<Pending>,
@@ -450,7 +454,11 @@ const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 /// references to its log), so a reopen in the same process retries for up to
 /// [`LOCK_WAIT`] before it reports the store as in use.
 fn open_sled(path: &Path, cache_bytes: u64, flush_every_ms: Option<u64>) -> StoreResult<(sled::Db, sled::Tree)> {
-    let config = sled::Config::new().path(path).cache_capacity(cache_bytes).flush_every_ms(flush_every_ms);
+    let config = sled::Config::new()
+        .path(path)
+        .segment_size(tables::SEGMENT_SIZE)
+        .cache_capacity(cache_bytes)
+        .flush_every_ms(flush_every_ms);
     let started = std::time::Instant::now();
     let db = loop {
         match config.open() {
@@ -482,21 +490,19 @@ fn now_micros() -> UnixMicros {
 /// Indexes by time every idempotency entry written before the index existed (stores
 /// and backups of earlier builds), once: afterwards [`keys::META_IDEMPOTENCY_INDEXED`]
 /// says every entry has its index entry, and writes keep it so.
-fn index_idempotency(tree: &sled::Tree) -> StoreResult<()> {
-    let marker = keys::table_key(TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED);
-    if tree.get(&marker)?.is_some() {
+fn index_idempotency(tables: &Arc<Tables>) -> StoreResult<()> {
+    if tables.get(TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED)?.is_some() {
         return Ok(());
     }
-    let mut batch = sled::Batch::default();
-    let mut indexed = 0u64;
-    for kv in pending::table_range(tree, TreeId::Idempotency, Bound::Unbounded, Bound::Unbounded) {
+    let mut ops = Vec::new();
+    for kv in tables.range(TreeId::Idempotency, Bound::Unbounded, Bound::Unbounded) {
         let (k, v) = kv?;
         let entry: IdempotencyEntry = decode(TreeId::Idempotency, &v)?;
-        batch.insert(keys::table_key(TreeId::IdempotencyByTime, &keys::idempotency_time_key(entry.time, &k)), &[]);
-        indexed += 1;
+        ops.push((TreeId::IdempotencyByTime, keys::idempotency_time_key(entry.time, &k).into(), Some(IVec::default())));
     }
-    batch.insert(marker, &[1]);
-    tree.apply_batch(batch)?;
+    let indexed = ops.len();
+    ops.push((TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED.into(), Some(vec![1].into())));
+    tables.apply(ops.iter())?;
     if indexed > 0 {
         tracing::info!(entries = indexed, "indexed the idempotency entries by time, for pruning");
     }
@@ -541,16 +547,18 @@ impl Store {
             Durability::UnsafeNoFlush => None,
         };
         let (db, tree) = open_sled(path, config.cache_bytes, flush_every)?;
-        let meta_get = |key: &[u8]| tree.get(keys::table_key(TreeId::Meta, key));
-        let meta_put = |key: &[u8], value: &[u8]| tree.insert(keys::table_key(TreeId::Meta, key), value);
-        match meta_get(keys::META_FORMAT_VERSION)? {
+        let tables = Tables::open(tree)?;
+        let meta_put = |key: &[u8], value: &[u8]| -> StoreResult<()> {
+            tables.apply([(TreeId::Meta, key.into(), Some(value.into()))].iter())
+        };
+        match tables.get(TreeId::Meta, keys::META_FORMAT_VERSION)? {
             Some(v) if v.as_ref() == [STORE_FORMAT_VERSION] => {}
+            // Format 2 is format 3 without values in pieces.
+            Some(v) if v.as_ref() == [2] => meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?,
             Some(v) => return Err(StoreError::UnknownFormat(v.first().copied().unwrap_or(0))),
-            None => {
-                meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?;
-            }
+            None => meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?,
         }
-        let page_token_key = match meta_get(keys::META_PAGE_TOKEN_KEY)? {
+        let page_token_key = match tables.get(TreeId::Meta, keys::META_PAGE_TOKEN_KEY)? {
             Some(k) if k.len() == 32 => {
                 let mut key = [0u8; 32];
                 key.copy_from_slice(&k);
@@ -562,12 +570,10 @@ impl Store {
                 key
             }
         };
-        index_idempotency(&tree)?;
+        index_idempotency(&tables)?;
         db.flush()?;
         let last_key = |table: TreeId| -> StoreResult<u64> {
-            let last =
-                pending::table_range(&tree, table, Bound::Unbounded, Bound::Unbounded).next_back().transpose()?;
-            Ok(last.and_then(|(k, _)| keys::id_from_key(&k)).map_or(0, |id| id.0))
+            Ok(tables.last_key(table)?.and_then(|k| keys::id_from_key(&k)).map_or(0, |id| id.0))
         };
         let mut next_id = [1u64; Kind::ALL.len()];
         for (kind, table) in [
@@ -582,12 +588,12 @@ impl Store {
         }
         let last_event = last_key(TreeId::Events)?;
         let failure = Arc::new(Failure::new());
-        let pending = Arc::new(Pending::new(tree.clone(), config.faults.clone(), failure.clone()));
+        let pending = Arc::new(Pending::new(tables.clone(), config.faults.clone(), failure.clone()));
         let syncer = Syncer::open(db.clone(), path, pending.clone(), failure.clone(), config)?;
         let flusher = Flusher::start(syncer, config.durability, last_event)?;
         Ok(Store {
             inner: Arc::new(Inner {
-                tree,
+                tables,
                 failure,
                 pending,
                 durability: config.durability,
@@ -639,28 +645,24 @@ impl Store {
     /// Replaces `table`'s whole content in sled with `entries`, in one batch, and returns
     /// the entries it then holds (restore only: into a store nothing else uses yet).
     fn replace_table(&self, table: TreeId, entries: &[(&[u8], &[u8])]) -> StoreResult<usize> {
-        let mut batch = sled::Batch::default();
-        for kv in pending::table_range(&self.inner.tree, table, Bound::Unbounded, Bound::Unbounded) {
-            batch.remove(keys::table_key(table, &kv?.0));
+        let tables = &self.inner.tables;
+        let mut ops = Vec::new();
+        for kv in tables.range(table, Bound::Unbounded, Bound::Unbounded) {
+            ops.push((table, kv?.0, None));
         }
-        for (k, v) in entries {
-            batch.insert(keys::table_key(table, k), *v);
-        }
-        self.inner.tree.apply_batch(batch)?;
-        Ok(pending::table_range(&self.inner.tree, table, Bound::Unbounded, Bound::Unbounded).count())
+        ops.extend(entries.iter().map(|(k, v)| (table, IVec::from(*k), Some(IVec::from(*v)))));
+        tables.apply(ops.iter())?;
+        Ok(tables.range(table, Bound::Unbounded, Bound::Unbounded).count())
     }
 
     /// The last key of `table` in sled, as an id.
     fn last_landed_id(&self, table: TreeId) -> StoreResult<u64> {
-        let last = pending::table_range(&self.inner.tree, table, Bound::Unbounded, Bound::Unbounded)
-            .next_back()
-            .transpose()?;
-        Ok(last.and_then(|(k, _)| keys::id_from_key(&k)).map_or(0, |id| id.0))
+        Ok(self.inner.tables.last_key(table)?.and_then(|k| keys::id_from_key(&k)).map_or(0, |id| id.0))
     }
 
     /// `table`'s value of `key` in sled (landed commits only).
-    fn sled_get(&self, table: TreeId, key: &[u8]) -> StoreResult<Option<sled::IVec>> {
-        Ok(self.inner.tree.get(keys::table_key(table, key))?)
+    fn sled_get(&self, table: TreeId, key: &[u8]) -> StoreResult<Option<IVec>> {
+        self.inner.tables.get(table, key)
     }
 
     /// Takes the writer gate, blocking the thread until it is free. Hold it only for
@@ -714,7 +716,7 @@ impl Store {
 
     /// The current value of `key` in `tree`: pending if it has a pending change, else
     /// sled's.
-    fn value(&self, tree: TreeId, key: &[u8]) -> StoreResult<Option<sled::IVec>> {
+    fn value(&self, tree: TreeId, key: &[u8]) -> StoreResult<Option<IVec>> {
         self.inner.failure.check()?;
         match self.inner.pending.get(tree, key)? {
             Some(pending) => Ok(pending),
@@ -841,18 +843,19 @@ impl Store {
         drop(recent);
         // Durable events are in sled: the flusher lands a group before flushing it.
         self.inner.failure.check()?;
-        pending::table_range(
-            &self.inner.tree,
-            TreeId::Events,
-            Bound::Included(keys::sequence_key(after + 1).to_vec()),
-            Bound::Included(keys::sequence_key(durable).to_vec()),
-        )
-        .take(limit)
-        .map(|kv| {
-            let (_, v) = kv?;
-            decode(TreeId::Events, &v).map(Arc::new)
-        })
-        .collect()
+        self.inner
+            .tables
+            .range(
+                TreeId::Events,
+                Bound::Included(keys::sequence_key(after + 1).to_vec()),
+                Bound::Included(keys::sequence_key(durable).to_vec()),
+            )
+            .take(limit)
+            .map(|kv| {
+                let (_, v) = kv?;
+                decode(TreeId::Events, &v).map(Arc::new)
+            })
+            .collect()
     }
 
     /// Keeps just-committed events in memory (called under the writer gate, in order).

@@ -16,7 +16,8 @@
 //! dropped from the overlay (nothing a failed writer wrote stays readable), and the store
 //! refuses every later read and write until a restart recovers what is on disk.
 
-use super::{Failure, StoreError, StoreResult, TreeId, keys};
+use super::tables::{TableRange, Tables};
+use super::{Failure, StoreError, StoreResult, TreeId};
 use sled::IVec;
 use std::collections::BTreeMap;
 use std::iter::Peekable;
@@ -115,7 +116,7 @@ pub(super) fn abort_at(point: LandingPoint, landing: u64) -> ! {
 }
 
 pub(super) struct Pending {
-    tree: sled::Tree,
+    tables: Arc<Tables>,
     faults: LandingFaults,
     failure: Arc<Failure>,
     /// Landings of two commits or more so far.
@@ -133,9 +134,9 @@ pub(super) struct Pending {
 }
 
 impl Pending {
-    pub(super) fn new(tree: sled::Tree, faults: LandingFaults, failure: Arc<Failure>) -> Pending {
+    pub(super) fn new(tables: Arc<Tables>, faults: LandingFaults, failure: Arc<Failure>) -> Pending {
         Pending {
-            tree,
+            tables,
             faults,
             failure,
             group_landings: AtomicU64::new(0),
@@ -184,7 +185,7 @@ impl Pending {
         let result = if self.faults.fail_landing == Some(landing) {
             Err(StoreError::Flush(format!("TEST ONLY: landing {landing} fails (--test-fail-landing)")))
         } else {
-            self.apply(groups.iter().flat_map(|(_, ops)| ops)).map_err(StoreError::from)
+            self.tables.apply(groups.iter().flat_map(|(_, ops)| ops))
         };
         if let Err(e) = result {
             let e = self.failure.fail("a landing (applying writes to sled)", &e);
@@ -250,11 +251,6 @@ impl Pending {
         *queue = Queue::default();
     }
 
-    /// Applies `ops`, in order, as one sled batch.
-    fn apply<'a>(&self, ops: impl Iterator<Item = &'a Op>) -> sled::Result<()> {
-        self.tree.apply_batch(batch(ops))
-    }
-
     /// The pending state of `key`: `Some(None)` if it is pending removal, `None` if it
     /// has no pending change.
     pub(super) fn get(&self, tree: TreeId, key: &[u8]) -> StoreResult<Option<Option<IVec>>> {
@@ -284,46 +280,9 @@ impl Pending {
             failed,
             done: false,
             pending: pending.into_iter().peekable(),
-            sled: table_range(&self.tree, tree, lo, hi).peekable(),
+            sled: self.tables.range(tree, lo, hi).peekable(),
         }
     }
-}
-
-/// `ops` as one sled batch, keys prefixed with their table.
-pub(super) fn batch<'a>(ops: impl Iterator<Item = &'a Op>) -> sled::Batch {
-    let mut batch = sled::Batch::default();
-    for (tree, key, value) in ops {
-        let k = keys::table_key(*tree, key);
-        match value {
-            Some(v) => batch.insert(k, v.clone()),
-            None => batch.remove(k),
-        }
-    }
-    batch
-}
-
-/// A sled range over one table, keys without the table prefix.
-pub(super) type TableRange = std::iter::Map<sled::Iter, fn(sled::Result<(IVec, IVec)>) -> sled::Result<(IVec, IVec)>>;
-
-fn strip(kv: sled::Result<(IVec, IVec)>) -> sled::Result<(IVec, IVec)> {
-    kv.map(|(k, v)| (IVec::from(k.get(1..).unwrap_or_default()), v))
-}
-
-/// `table`'s entries of `tree` between `lo` and `hi` (keys within the table).
-pub(super) fn table_range(tree: &sled::Tree, table: TreeId, lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>) -> TableRange {
-    let p = table.prefix();
-    let lo = match lo {
-        Bound::Included(k) => Bound::Included(keys::table_key(table, &k)),
-        Bound::Excluded(k) => Bound::Excluded(keys::table_key(table, &k)),
-        Bound::Unbounded => Bound::Included(vec![p]),
-    };
-    let hi = match hi {
-        Bound::Included(k) => Bound::Included(keys::table_key(table, &k)),
-        Bound::Excluded(k) => Bound::Excluded(keys::table_key(table, &k)),
-        // Tables are numbered below 255, so the next prefix exists.
-        Bound::Unbounded => Bound::Excluded(vec![p + 1]),
-    };
-    tree.range::<Vec<u8>, _>((lo, hi)).map(strip as fn(_) -> _)
 }
 
 /// Entries of a sled range merged with pending changes, in key order.
@@ -354,7 +313,7 @@ impl Iterator for Merged {
                 (Some((p, _)), Some(Ok((s, _)))) => p.cmp(s),
             };
             if order == std::cmp::Ordering::Greater {
-                return self.sled.next().map(|kv| kv.map_err(StoreError::from));
+                return self.sled.next();
             }
             if order == std::cmp::Ordering::Equal {
                 self.sled.next();

@@ -166,8 +166,9 @@ fn copy_store(from: &std::path::Path, to: &std::path::Path) {
     }
 }
 
-/// The operations of test commit `i`: keys in several tables, two of them large (so the
-/// landing is several log messages, some of them blobs), every value naming the commit.
+/// The operations of test commit `i`: keys in several tables, three of them large (so the
+/// landing is many log messages: their values are stored in pieces), every value naming
+/// the commit.
 fn cut_commit_ops(i: u64) -> Vec<pending::Op> {
     let big = |t: u8| sled::IVec::from(vec![(i as u8) ^ t; 70 << 10]);
     vec![
@@ -190,7 +191,8 @@ fn cut_landing(land: impl FnOnce(&sled::Tree, &Pending)) -> Vec<Vec<usize>> {
     db.flush().unwrap_or_else(|e| panic!("{e}"));
     let log_len = |p: &std::path::Path| std::fs::metadata(p.join("db")).map(|m| m.len()).unwrap_or(0);
     let before = log_len(&live);
-    let pending = Pending::new(tree.clone(), LandingFaults::default(), Arc::new(Failure::new()));
+    let tables = Tables::open(tree.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let pending = Pending::new(tables, LandingFaults::default(), Arc::new(Failure::new()));
     for i in 1..=3 {
         pending.add(i, cut_commit_ops(i)).unwrap_or_else(|e| panic!("{e}"));
     }
@@ -211,12 +213,13 @@ fn cut_landing(land: impl FnOnce(&sled::Tree, &Pending)) -> Vec<Vec<usize>> {
         f.set_len(cut).unwrap_or_else(|e| panic!("{e}"));
         drop(f);
         let (_db, tree) = open_sled(&copy, 8 << 20, None).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
-        assert!(tree.get(keys::table_key(TreeId::Meta, b"before")).ok().flatten().is_some(), "cut at {cut}");
+        let tree = Tables::open(tree).unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+        assert!(tree.get(TreeId::Meta, b"before").ok().flatten().is_some(), "cut at {cut}");
         let counts = (1..=3)
             .map(|i| {
                 cut_commit_ops(i)
                     .iter()
-                    .filter(|(t, k, v)| tree.get(keys::table_key(*t, k)).ok().flatten().as_ref() == v.as_ref())
+                    .filter(|(t, k, v)| tree.get(*t, k).ok().flatten().as_ref() == v.as_ref())
                     .count()
             })
             .collect();

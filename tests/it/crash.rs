@@ -23,8 +23,9 @@
 //! store, while it opens and replays, or just after it serves) before the restart that is
 //! checked: a crash during recovery. Readers log every resource version they are shown;
 //! the checks hold reads to the standard of acknowledged writes (a read version must
-//! survive; its id must not be handed to another resource). Texts are at their limits, so
-//! sled writes blob files; the test asserts that it saw some.
+//! survive; its id must not be handed to another resource). Texts are at their limits, far
+//! above sled's blob threshold once a few share a page; the store keeps them in pieces, so
+//! the test asserts that sled never wrote a blob file.
 //!
 //! The second test shows the harness catches loss: with the hidden `--unsafe-no-flush`
 //! (acknowledge before the flush; sled's background flush off too) it must report lost
@@ -369,13 +370,13 @@ async fn acknowledged_writes_survive_sigkill_and_restart() {
     assert!(failed.is_empty(), "cycles with findings: {failed:?}");
     eprintln!(
         "crash harness: {cycles} cycles, {calls} acknowledged responses ({} resource versions, {checks} checks \
-         after restarts), {reads} read versions, {events} events in the log, blob files in {blob_cycles} cycles \
-         (at most {max_blobs}), {recovery_kills} recovery crashes ({before_serving} before serving), lost 0, \
+         after restarts), {reads} read versions, {events} events in the log, blob files in {blob_cycles} cycles, \
+         {recovery_kills} recovery crashes ({before_serving} before serving), lost 0, \
          broken 0, unsafe reads 0, {:.1} s; by method {methods:?}",
         rig.ledger.len(),
         started.elapsed().as_secs_f64()
     );
-    assert!(blob_cycles > 0, "no blob file under store/blobs in {cycles} cycles: the landings are too small");
+    assert_eq!(max_blobs, 0, "sled wrote blob files in {blob_cycles} of {cycles} cycles (values in pieces)");
     assert!(reads > 0, "the readers were shown nothing");
     if cycles >= 10 {
         assert!(before_serving > 0, "no crash during a recovery landed before the server served");

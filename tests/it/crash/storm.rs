@@ -6,8 +6,9 @@
 //!
 //! Texts are at their documented limits (titles 200, descriptions 4 000, notes 2 000
 //! characters, most of them four-byte characters), so one commit writes tens of KiB three
-//! times (record, event, stored response), landings pass the 64 KiB journal chunk and
-//! sled's leaf pages pass its blob threshold (a quarter of a 512 KiB segment).
+//! times (record, event, stored response): landings are hundreds of KiB, and the values,
+//! stored in pieces, would pass sled's blob threshold (a quarter of a 512 KiB segment)
+//! whole, a few to a page.
 //!
 //! Readers run alongside the writers: they Get the ids just past the highest ones seen
 //! (the resources being created right now), Get resources just written, and List the
