@@ -288,6 +288,57 @@ mod tests {
         assert_eq!(pieces, expected_pieces);
     }
 
+    /// A reader beside a writer that keeps rewriting one value between lengths stored
+    /// whole and in pieces sees each version whole: never a head without its pieces.
+    #[test]
+    fn a_read_beside_a_rewrite_sees_one_version_whole() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let (_db, tables) = open(dir.path());
+        let key = IVec::from(&keys::id_key(crate::domain::Id(7)));
+        let version = |i: u8| IVec::from(vec![i; [10, 3 * PIECE + 5, PIECE / 2, 7 * PIECE][usize::from(i % 4)]]);
+        tables.apply([(TreeId::Needs, key.clone(), Some(version(0)))].iter()).unwrap_or_else(|e| panic!("{e}"));
+        let done = std::sync::atomic::AtomicBool::new(false);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for i in 1..=200u8 {
+                    tables
+                        .apply([(TreeId::Needs, key.clone(), Some(version(i)))].iter())
+                        .unwrap_or_else(|e| panic!("{e}"));
+                }
+                done.store(true, std::sync::atomic::Ordering::Relaxed);
+            });
+            let mut reads = 0;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) || reads < 100 {
+                let got = tables.get(TreeId::Needs, &key).unwrap_or_else(|e| panic!("read {reads}: {e}"));
+                let got = got.unwrap_or_else(|| panic!("read {reads}: no value"));
+                assert_eq!(got, version(got[0]), "read {reads}");
+                let listed: Vec<_> = tables.range(TreeId::Needs, Bound::Unbounded, Bound::Unbounded).collect();
+                let (_, v) = listed[0].as_ref().unwrap_or_else(|e| panic!("list {reads}: {e}"));
+                assert_eq!(*v, version(v[0]), "list {reads}");
+                reads += 1;
+            }
+        });
+    }
+
+    /// A store written before values were kept in pieces (format 2) holds long values
+    /// whole: they read as they are, and a rewrite stores them in pieces.
+    #[test]
+    fn values_stored_whole_by_an_earlier_build_read_and_are_rewritten_in_pieces() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let key = IVec::from(&keys::id_key(crate::domain::Id(1)));
+        let (old, new) = (IVec::from(vec![1u8; 200 << 10]), IVec::from(vec![2u8; 5 * PIECE]));
+        {
+            let (db, tree) = super::super::open_sled(dir.path(), 8 << 20, None).unwrap_or_else(|e| panic!("{e}"));
+            tree.insert(keys::table_key(TreeId::Needs, &key), old.clone()).unwrap_or_else(|e| panic!("{e}"));
+            db.flush().unwrap_or_else(|e| panic!("{e}"));
+        }
+        let (_db, tables) = open(dir.path());
+        assert_eq!(tables.get(TreeId::Needs, &key).unwrap_or_else(|e| panic!("{e}")), Some(old));
+        tables.apply([(TreeId::Needs, key.clone(), Some(new.clone()))].iter()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(tables.pieced_values(), 1);
+        assert_eq!(tables.get(TreeId::Needs, &key).unwrap_or_else(|e| panic!("{e}")), Some(new));
+    }
+
     /// Control: the same values inserted whole make sled write blob files, so the test
     /// above can see one.
     #[test]
