@@ -86,6 +86,9 @@ pub enum AppError {
     StoreFailed(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The caller gave up (cancelled, or its deadline passed) and the work was stopped.
+    #[error("{0}")]
+    Cancelled(String),
 }
 
 /// Bounds on what a refusal carries back. A status travels in HTTP/2 trailers, which
@@ -155,6 +158,17 @@ fn info(reason: &str) -> ErrorDetails {
     ErrorDetails::with_error_info(reason, ERROR_DOMAIN, std::collections::HashMap::new())
 }
 
+/// The engine fails only when its solver does (INTERNAL), or when asked to stop because
+/// its caller gave up (CANCELLED).
+impl From<crate::matching::MatchError> for AppError {
+    fn from(e: crate::matching::MatchError) -> AppError {
+        match e {
+            crate::matching::MatchError::Stopped => AppError::Cancelled(e.to_string()),
+            e => AppError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl From<AppError> for Status {
     fn from(e: AppError) -> Status {
         let message = clip(&e.to_string(), MAX_STATUS_MESSAGE_BYTES);
@@ -184,6 +198,7 @@ impl From<AppError> for Status {
             AppError::Unavailable(_) => (Code::Unavailable, info("STORE_UNAVAILABLE")),
             AppError::StoreFailed(_) => (Code::Unavailable, info("STORE_FAILED")),
             AppError::Internal(_) => (Code::Internal, info("INTERNAL")),
+            AppError::Cancelled(_) => (Code::Cancelled, info("CANCELLED")),
         };
         Status::with_error_details(code, message, details)
     }

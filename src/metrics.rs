@@ -9,7 +9,7 @@
 //!   and every sync (time); its health (`lcm_store_failed`) and overlay depth, read at
 //!   scrape time; its idempotency entries, counted at most once per [`FIGURES_TTL`];
 //! - the mechanism's own figures (open seats, critical open seats, overdue seats, pending
-//!   consents) are computed from one store snapshot when scraped, at most once per
+//!   consents, needs at risk) are computed from one store snapshot when scraped, at most once per
 //!   [`FIGURES_TTL`], so a scrape storm cannot turn into a scan storm.
 //!
 //! Names follow Prometheus' conventions: `lcm_` prefix, base units (`_seconds`, `_bytes`),
@@ -89,6 +89,8 @@ pub struct Metrics {
     pub solve_duration: Histogram,
     /// `lcm_engine_seats_matched_total`: seats the engine allocated, over all solves.
     pub seats_matched: IntCounter,
+    /// `lcm_engine_solves_stopped_total`: solves given up because their caller went away.
+    pub solves_stopped: IntCounter,
     /// `lcm_store_failed`: 1 once a landing, flush or sync has failed (every write is then
     /// refused until a restart), else 0. Read at scrape time.
     pub store_failed: IntGauge,
@@ -110,6 +112,7 @@ struct MechanismGauges {
     seats_open_critical: IntGauge,
     seats_overdue: IntGauge,
     consents_pending: IntGauge,
+    needs_at_risk: IntGauge,
 }
 
 fn register<C: prometheus::core::Collector + Clone + 'static>(registry: &Registry, c: C) -> C {
@@ -182,6 +185,11 @@ impl Metrics {
                 &SOLVE_BUCKETS,
             ),
             seats_matched: counter(&r, "lcm_engine_seats_matched_total", "Seats allocated by engine solves"),
+            solves_stopped: counter(
+                &r,
+                "lcm_engine_solves_stopped_total",
+                "Engine solves stopped because their caller cancelled or its deadline passed",
+            ),
             store_failed: gauge(
                 &r,
                 "lcm_store_failed",
@@ -196,6 +204,11 @@ impl Metrics {
                     &r,
                     "lcm_consents_pending",
                     "PENDING consents on arrangements in PENDING_CONSENT",
+                ),
+                needs_at_risk: gauge(
+                    &r,
+                    "lcm_needs_at_risk",
+                    "Needs at risk or overdue: OPEN with open seats, dated within their risk horizon or past",
                 ),
             },
             store: StoreMetrics {
@@ -276,7 +289,7 @@ impl Metrics {
             stale
         };
         if stale {
-            match crate::service::reports::mechanism_figures(&ctx.store) {
+            match crate::service::reports::mechanism_figures(&ctx.store, &ctx.risk_horizons) {
                 Ok(f) => self.set_figures(f),
                 Err(e) => tracing::warn!(error = %e, "metrics: the mechanism's figures could not be computed"),
             }
@@ -297,6 +310,7 @@ impl Metrics {
         g.seats_open_critical.set(f.seats_open_critical as i64);
         g.seats_overdue.set(f.seats_overdue as i64);
         g.consents_pending.set(f.consents_pending as i64);
+        g.needs_at_risk.set(f.needs_at_risk as i64);
     }
 
     fn encode(&self) -> String {
@@ -373,6 +387,7 @@ mod tests {
             "lcm_store_failed 0",
             "lcm_seats_open 0",
             "lcm_consents_pending 0",
+            "lcm_needs_at_risk 0",
             "lcm_engine_solve_duration_seconds_count 0",
             "lcm_store_landing_commits_count 0",
             "lcm_store_sync_duration_seconds_count 0",

@@ -13,8 +13,8 @@ use super::network::FlowModel;
 use super::output::ProposedMatch;
 use super::prepare::Prepared;
 use super::rules::{RuleContext, delivery_allowed};
-use super::solution::MatchError;
 use super::solution::SeatGrant;
+use super::solution::{MatchError, Stop};
 use super::{Proposal, Solved, build, output, solve_prepared};
 use crate::domain::{Alpha3, Priority};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -107,7 +107,12 @@ enum Step {
 impl Engine {
     /// Solves `input` cold.
     pub fn new(input: MatchInput) -> Result<Engine, MatchError> {
-        let solved = solve_prepared(&Prepared::new(&input))?;
+        Engine::new_until(input, &Stop::never())
+    }
+
+    /// [`Engine::new`], giving up with [`MatchError::Stopped`] once `stop` is pulled.
+    pub fn new_until(input: MatchInput, stop: &Stop) -> Result<Engine, MatchError> {
+        let solved = solve_prepared(&Prepared::with_stop(&input, stop.clone())?)?;
         let ctx = RuleContext::new(&input);
         let mut engine = Engine {
             input,
@@ -318,6 +323,12 @@ impl Engine {
     /// models in place, else one rebuild in which only the funded components holding a
     /// changed record are solved again. Returns the new goal totals.
     pub fn apply_all(&mut self, changes: Vec<Change>) -> Result<[i64; 6], MatchError> {
+        self.apply_all_until(changes, &Stop::never())
+    }
+
+    /// [`Engine::apply_all`], giving up with [`MatchError::Stopped`] once `stop` is pulled:
+    /// the engine is then half updated, fit only to be dropped.
+    pub fn apply_all_until(&mut self, changes: Vec<Change>, stop: &Stop) -> Result<[i64; 6], MatchError> {
         let mut warm = BTreeSet::new();
         // A long batch (a busy spell of writes) rebuilds at once: fitting each change into
         // the models costs a pass over the other side's records, more than one rebuild.
@@ -340,7 +351,7 @@ impl Engine {
             None => {
                 for &k in &warm {
                     if let Some(model) = self.solved.models.get_mut(k) {
-                        model.solve()?;
+                        model.solve(stop)?;
                         self.model_objective[k] = model.objective();
                     }
                 }
@@ -351,7 +362,7 @@ impl Engine {
             }
             Some(changed) => {
                 self.ctx = RuleContext::new(&self.input);
-                let prepared = Prepared::new(&self.input);
+                let prepared = Prepared::with_stop(&self.input, stop.clone())?;
                 self.solved = build(&prepared).solve_reusing(&prepared, Some((&self.solved, &changed)))?;
                 self.index();
                 self.resolved = None;

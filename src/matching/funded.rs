@@ -265,7 +265,7 @@ fn solve_lexicographic(
             let o = model.add_offer(offer);
             model.add_pair(n, o, p.ctx.cap_left(offer, need.requester), open);
         }
-        model.solve()?;
+        model.solve(&p.stop)?;
         grants.extend(model.grants());
     }
     check_grants(p, &grants, &optimum, [base_needed, base_until])?;

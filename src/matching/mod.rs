@@ -31,7 +31,7 @@ pub use explain::{Candidate, explain_candidates, explain_need};
 pub use input::{BarredPair, CentreRef, DeliveryTerms, MatchInput, NeedInput, OfferInput, RecipientConsumption};
 pub use output::{Allocation, Proposal, ProposedMatch, Summary};
 pub use rules::Blocker;
-pub use solution::MatchError;
+pub use solution::{MatchError, Stop};
 pub use text::show_day;
 
 use network::FlowModel;
@@ -44,8 +44,13 @@ use std::time::Instant;
 /// filter), with reasons and the summary. The same input always gives the same proposal
 /// (apart from `summary.solve_micros`).
 pub fn propose(input: &MatchInput) -> Result<Proposal, MatchError> {
+    propose_until(input, &Stop::never())
+}
+
+/// [`propose`], giving up with [`MatchError::Stopped`] once `stop` is pulled.
+pub fn propose_until(input: &MatchInput, stop: &Stop) -> Result<Proposal, MatchError> {
     let started = Instant::now();
-    let prepared = Prepared::new(input);
+    let prepared = Prepared::with_stop(input, stop.clone())?;
     let solved = solve_prepared(&prepared)?;
     let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     Ok(output::assemble(&prepared, solved.grants(), micros))
@@ -100,7 +105,7 @@ impl Built {
         previous: Option<(&Solved, &BTreeSet<String>)>,
     ) -> Result<Solved, MatchError> {
         for model in &mut self.models {
-            model.solve()?;
+            model.solve(&p.stop)?;
         }
         let mut funded_grants = Vec::new();
         let mut funded_ids = BTreeSet::new();
@@ -125,7 +130,10 @@ impl Built {
             });
             let grants = match reused {
                 Some(g) => g,
-                None => funded::solve_component(p, pairs, triples)?,
+                None => {
+                    p.stop.check()?;
+                    funded::solve_component(p, pairs, triples)?
+                }
             };
             funded_grants.extend(grants.iter().cloned());
             funded_ids.extend(members.iter().cloned());

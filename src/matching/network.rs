@@ -14,7 +14,7 @@
 
 use super::flow::{ArcId, Network, NetworkSimplex, NodeId, Status};
 use super::input::{NeedInput, OfferInput};
-use super::solution::{MatchError, SeatGrant};
+use super::solution::{MatchError, SeatGrant, Stop};
 use crate::domain::{Alpha3, Day, Priority};
 use std::collections::HashMap;
 
@@ -253,10 +253,12 @@ impl FlowModel {
         }
     }
 
-    /// Solves the six goals in order (warm from the previous state, if any).
-    pub fn solve(&mut self) -> Result<(), MatchError> {
+    /// Solves the six goals in order (warm from the previous state, if any); `stop` is
+    /// checked before each. A stopped solve leaves the model unusable for a warm re-solve.
+    pub fn solve(&mut self, stop: &Stop) -> Result<(), MatchError> {
         self.simplex.unfix_all();
         for phase in 0..6 {
+            stop.check()?;
             if self.phase_is_empty(phase) {
                 continue;
             }

@@ -11,6 +11,7 @@
 use super::funding_rules::funder_allowed;
 use super::input::{MatchInput, NeedInput, OfferInput};
 use super::rules::{RuleContext, delivery_allowed};
+use super::solution::{MatchError, Stop};
 use crate::domain::{CapabilityArea, Language, OfferRole, SupportCategory};
 use std::collections::{BTreeSet, HashMap};
 
@@ -43,6 +44,8 @@ pub struct Prepared<'a> {
     pub pairs: Vec<Pair>,
     /// Allowed funded triples, sorted.
     pub triples: Vec<Triple>,
+    /// Checked by every step of the solve of this problem.
+    pub stop: Stop,
 }
 
 /// Sorted by id, first record of a repeated id kept.
@@ -83,6 +86,21 @@ impl Considered<'_> {
 impl<'a> Prepared<'a> {
     /// Applies the filter and the rules.
     pub fn new(input: &'a MatchInput) -> Prepared<'a> {
+        let (prepared, found) = Prepared::unchecked(input, Stop::never());
+        // Only a stop ends the search for candidates early, and this one never stops.
+        debug_assert!(found.is_ok());
+        prepared
+    }
+
+    /// Like [`Prepared::new`], giving up with [`MatchError::Stopped`] once `stop` is pulled;
+    /// the solve of the result checks it too.
+    pub fn with_stop(input: &'a MatchInput, stop: Stop) -> Result<Prepared<'a>, MatchError> {
+        let (prepared, found) = Prepared::unchecked(input, stop);
+        found.map(|()| prepared)
+    }
+
+    /// The prepared problem and whether its candidates were all found (not stopped).
+    fn unchecked(input: &'a MatchInput, stop: Stop) -> (Prepared<'a>, Result<(), MatchError>) {
         let ctx = RuleContext::new(input);
         let filter = Considered(input);
         // Dedupe over all records first, so a repeated id keeps its first record whatever
@@ -92,12 +110,12 @@ impl<'a> Prepared<'a> {
         let needs: Vec<&NeedInput> = all_needs.into_iter().filter(|n| filter.need(n)).collect();
         let offers: Vec<&OfferInput> = all_offers.iter().copied().filter(|o| filter.delivery(o)).collect();
         let funders: Vec<&OfferInput> = all_offers.into_iter().filter(|o| filter.funder(o)).collect();
-        let mut prepared = Prepared { ctx, needs, offers, funders, pairs: Vec::new(), triples: Vec::new() };
-        prepared.find_candidates();
-        prepared
+        let mut prepared = Prepared { ctx, needs, offers, funders, pairs: Vec::new(), triples: Vec::new(), stop };
+        let found = prepared.find_candidates();
+        (prepared, found)
     }
 
-    fn find_candidates(&mut self) {
+    fn find_candidates(&mut self) -> Result<(), MatchError> {
         let mut by_language: HashMap<(Kind, Language), Vec<u32>> = HashMap::new();
         for (i, o) in self.offers.iter().enumerate() {
             if let Some(terms) = o.delivery_terms() {
@@ -115,6 +133,9 @@ impl<'a> Prepared<'a> {
         }
         let mut candidates: Vec<u32> = Vec::new();
         for (ni, need) in self.needs.iter().enumerate() {
+            if ni % 256 == 0 {
+                self.stop.check()?;
+            }
             candidates.clear();
             for l in &need.languages {
                 if let Some(list) = by_language.get(&((need.category, need.capability), *l)) {
@@ -141,6 +162,7 @@ impl<'a> Prepared<'a> {
                 }
             }
         }
+        Ok(())
     }
 
     /// Splits needs into components connected by pairs and triples. Returns, per need, its

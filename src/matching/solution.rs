@@ -6,6 +6,8 @@ use super::input::{NeedInput, OfferInput};
 use crate::domain::Priority;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Seats of one delivery offer (paid by one funder, if any) for one need.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -23,6 +25,8 @@ pub enum MatchError {
     Solver(String),
     /// A change named a record the engine does not know.
     UnknownRecord(String),
+    /// The solve was asked to stop ([`Stop`]): whoever wanted it gave up.
+    Stopped,
 }
 
 impl fmt::Display for MatchError {
@@ -30,11 +34,46 @@ impl fmt::Display for MatchError {
         match self {
             MatchError::Solver(why) => write!(f, "matching solver failed: {why}"),
             MatchError::UnknownRecord(id) => write!(f, "unknown record {id}"),
+            MatchError::Stopped => f.write_str("the solve was stopped: its caller gave up"),
         }
     }
 }
 
 impl std::error::Error for MatchError {}
+
+/// Asks a solve to give up early (its client cancelled, or its deadline passed). Checked
+/// between the steps of a solve (every 256 needs whose candidates are found, each phase of
+/// each flow model, each funded component), so a stopped solve ends within one step, with
+/// [`MatchError::Stopped`]. Cheap to clone; [`Stop::never`] never stops.
+#[derive(Clone, Debug, Default)]
+pub struct Stop(Option<Arc<AtomicBool>>);
+
+impl Stop {
+    /// A stop nobody can pull.
+    pub fn never() -> Stop {
+        Stop(None)
+    }
+
+    /// A stop that [`Stop::stop`] pulls, for this handle and its clones.
+    pub fn new() -> Stop {
+        Stop(Some(Arc::new(AtomicBool::new(false))))
+    }
+
+    pub fn stop(&self) {
+        if let Some(flag) = &self.0 {
+            flag.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.0.as_ref().is_some_and(|flag| flag.load(Ordering::Relaxed))
+    }
+
+    /// `Err(Stopped)` once stopped.
+    pub fn check(&self) -> Result<(), MatchError> {
+        if self.is_stopped() { Err(MatchError::Stopped) } else { Ok(()) }
+    }
+}
 
 /// The six goal totals of API.md, in order: CRITICAL, HIGH, ROUTINE seats, women seats,
 /// Σ seats × needed_by day, Σ seats × the delivery offer's available_until day.

@@ -1,7 +1,7 @@
 //! The mechanism's headline figures, as the metrics gauges show them: sums of the gap
-//! report's capability rows and the consents still awaited.
+//! report's capability rows, the readiness report's rows and the consents still awaited.
 
-use super::{GapGrouping, Snapshot, gap_rows};
+use super::{GapGrouping, RiskHorizons, Snapshot, gap_rows, readiness_status};
 use crate::domain::*;
 
 /// Figures over one snapshot (all states).
@@ -17,9 +17,12 @@ pub struct MechanismFigures {
     pub seats_overdue: u64,
     /// PENDING consents on arrangements in PENDING_CONSENT.
     pub consents_pending: u64,
+    /// Needs the readiness report lists: OPEN with open seats and at risk (their date
+    /// within their pledge level's horizon) or overdue.
+    pub needs_at_risk: u64,
 }
 
-pub fn mechanism_figures(snapshot: &Snapshot) -> MechanismFigures {
+pub fn mechanism_figures(snapshot: &Snapshot, horizons: &RiskHorizons) -> MechanismFigures {
     let mut f = MechanismFigures::default();
     for row in gap_rows(snapshot, GapGrouping::Capability) {
         f.seats_demanded += row.needed;
@@ -33,5 +36,7 @@ pub fn mechanism_figures(snapshot: &Snapshot) -> MechanismFigures {
         .filter(|a| a.status == ArrangementStatus::PendingConsent)
         .map(|a| a.consents.iter().filter(|c| c.decision == ConsentDecision::Pending).count() as u64)
         .sum();
+    f.needs_at_risk =
+        snapshot.needs.iter().filter(|n| readiness_status(n, snapshot.today, horizons).is_some()).count() as u64;
     f
 }

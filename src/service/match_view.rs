@@ -264,10 +264,10 @@ impl MatchView {
     /// The optimal proposal over every capability for `today`, from the warm engine: the
     /// changes since the last proposal go in as one batch (a new day, or an engine that
     /// failed, starts it again cold).
-    pub fn propose(&self, today: Day) -> AppResult<WarmProposal> {
+    pub fn propose(&self, today: Day, stop: &matching::Stop) -> AppResult<WarmProposal> {
         let mut warm = self.warm.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let started = std::time::Instant::now();
-        let outcome = self.bring_up_to_date(&mut warm, today);
+        let outcome = self.bring_up_to_date(&mut warm, today, stop);
         let changed_at = match outcome {
             Ok(at) => at,
             Err(e) => {
@@ -305,8 +305,12 @@ impl MatchView {
 
     /// Gives the warm engine the changes since it last took them (or builds it); returns
     /// the commit its input now reflects.
-    fn bring_up_to_date(&self, warm: &mut MutexGuard<'_, Option<Warm>>, today: Day) -> AppResult<u64> {
-        let failed = |e: matching::MatchError| AppError::Internal(e.to_string());
+    fn bring_up_to_date(
+        &self,
+        warm: &mut MutexGuard<'_, Option<Warm>>,
+        today: Day,
+        stop: &matching::Stop,
+    ) -> AppResult<u64> {
         drop(self.ready()?);
         let mut state = self.write();
         let changed_at = state.changed_at;
@@ -315,14 +319,14 @@ impl MatchView {
                 let changes = state.take_changes();
                 drop(state);
                 if !changes.is_empty() {
-                    w.engine.apply_all(changes).map_err(failed)?;
+                    w.engine.apply_all_until(changes, stop)?;
                 }
             }
             _ => {
                 state.dirty = Dirty::default();
                 let input = state.tables.input(today, Vec::new());
                 drop(state);
-                **warm = Some(Warm { engine: Engine::new(input).map_err(failed)?, today });
+                **warm = Some(Warm { engine: Engine::new_until(input, stop)?, today });
             }
         }
         Ok(changed_at)

@@ -63,10 +63,10 @@ fn what_if(
     input: matching::MatchInput,
     specs: Vec<OfferSpec>,
     now: UnixMicros,
+    stop: &matching::Stop,
 ) -> AppResult<(matching::Proposal, matching::Summary)> {
-    let internal = |e: matching::MatchError| AppError::Internal(e.to_string());
     let started = std::time::Instant::now();
-    let mut engine = matching::Engine::new(input).map_err(internal)?;
+    let mut engine = matching::Engine::new_until(input, stop)?;
     let mut baseline = engine.proposal().summary;
     baseline.solve_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     let started = std::time::Instant::now();
@@ -75,7 +75,8 @@ fn what_if(
         let centre =
             spec.terms.delivery().and_then(|d| d.training_centre).map(|c| view.centre(c)).transpose()?.flatten();
         let offer = Offer { meta: Meta::new(Id(0), now), spec, withdrawn: false, seats: Seats::default() };
-        engine.apply(matching::Change::AddOffer(offer_input(&offer, hypothetical_id(i), centre))).map_err(internal)?;
+        let change = matching::Change::AddOffer(offer_input(&offer, hypothetical_id(i), centre));
+        engine.apply_all_until(vec![change], stop)?;
         warm += usize::from(engine.last_was_warm);
     }
     let mut proposal = engine.proposal();
@@ -163,24 +164,42 @@ fn solve(
     capabilities: &[CapabilityArea],
     hypothetical: Vec<OfferSpec>,
     now: UnixMicros,
+    stop: &matching::Stop,
+) -> AppResult<Solution> {
+    let started = std::time::Instant::now();
+    let solution = solve_now(view, capabilities, hypothetical, now, stop);
+    if let Err(AppError::Cancelled(_)) = &solution {
+        metrics.solves_stopped.inc();
+        tracing::info!(after_ms = started.elapsed().as_millis() as u64, "solve stopped: its caller gave up");
+    }
+    let solution = solution?;
+    metrics.solve_duration.observe(solution.summary.solve_micros as f64 / 1e6);
+    metrics.seats_matched.inc_by(solution.summary.seats_matched);
+    Ok(solution)
+}
+
+fn solve_now(
+    view: &MatchView,
+    capabilities: &[CapabilityArea],
+    hypothetical: Vec<OfferSpec>,
+    now: UnixMicros,
+    stop: &matching::Stop,
 ) -> AppResult<Solution> {
     let today = day(now);
     let solution = if capabilities.is_empty() && hypothetical.is_empty() {
-        let p = view.propose(today)?;
+        let p = view.propose(today, stop)?;
         Solution { matches: p.matches, summary: p.summary, baseline: None, changed_at: p.changed_at }
     } else {
         let (changed_at, input) = view.input(today, capabilities)?;
         let (proposal, baseline) = if hypothetical.is_empty() {
-            (matching::propose(&input).map_err(|e| AppError::Internal(e.to_string()))?, None)
+            (matching::propose_until(&input, stop)?, None)
         } else {
-            let (proposal, baseline) = what_if(view, input, hypothetical, now)?;
+            let (proposal, baseline) = what_if(view, input, hypothetical, now, stop)?;
             (proposal, Some(summary_to_proto(&baseline)))
         };
         let matches = proposal.matches.into_iter().map(Arc::new).collect();
         Solution { matches, summary: proposal.summary, baseline, changed_at }
     };
-    metrics.solve_duration.observe(solution.summary.solve_micros as f64 / 1e6);
-    metrics.seats_matched.inc_by(solution.summary.seats_matched);
     Ok(solution)
 }
 
@@ -200,10 +219,11 @@ fn dry_run_proposal(
     metrics: &crate::metrics::Metrics,
     capabilities: &[CapabilityArea],
     hypothetical: Vec<OfferSpec>,
+    stop: &matching::Stop,
 ) -> AppResult<pb::ProposeMatchesResponse> {
     let now = now_micros();
     let warm = capabilities.is_empty() && hypothetical.is_empty();
-    let s = solve(view, metrics, capabilities, hypothetical, now)?;
+    let s = solve(view, metrics, capabilities, hypothetical, now, stop)?;
     let matches = if warm {
         // The warm engine shares the matches that did not change: so does their message.
         let time = Some(convert::timestamp(now));
@@ -301,19 +321,28 @@ impl MatchingService for Ctx {
         checked!(call, &self.store, v.finish(()));
         let actor = caller.principal_id.clone();
         let (store, view, metrics) = (&self.store, &*self.match_view, &*self.metrics);
+        let (shared_view, shared_metrics) = (self.match_view.clone(), self.metrics.clone());
         if req.dry_run {
             // A dry run changes nothing and stores nothing: it solves from the matching view
-            // without the writer gate, so a long solve holds up no writer.
+            // without the writer gate, so a long solve holds up no writer; a client that
+            // gives up stops it.
             let response = call
-                .read_only(store, || off_the_reactor(|| dry_run_proposal(view, metrics, &capabilities, hypothetical)))
+                .read_only(store, || {
+                    stoppable(move |stop| {
+                        dry_run_proposal(&shared_view, &shared_metrics, &capabilities, hypothetical, stop)
+                    })
+                })
                 .await?;
             return Ok(Response::new(response));
         }
-        // Solved off the gate too; under the gate the proposal is stored only if nothing it
-        // rests on changed meanwhile (no commit touched a need, offer, centre, seat count
-        // or refusal), else solved again there, warm from the changes since.
+        // Solved off the gate too (a client that gives up stops it); under the gate the
+        // proposal is stored only if nothing it rests on changed meanwhile (no commit
+        // touched a need, offer, centre, seat count or refusal), else solved again there,
+        // warm from the changes since.
         let now = now_micros();
-        let solved = off_the_reactor(|| solve(view, metrics, &capabilities, Vec::new(), now))?;
+        let filter = capabilities.clone();
+        let solved =
+            stoppable(move |stop| solve(&shared_view, &shared_metrics, &filter, Vec::new(), now, stop)).await?;
         let response = call
             .commit(
                 store,
@@ -325,7 +354,7 @@ impl MatchingService for Ctx {
                             solved_at = solved.changed_at,
                             "the store changed during the solve: solving again"
                         );
-                        solve(view, metrics, &capabilities, Vec::new(), now)?
+                        solve(view, metrics, &capabilities, Vec::new(), now, &matching::Stop::never())?
                     };
                     let mut tx = Tx::new(store, ws, now, &actor);
                     tx.stale_proposals(|m| capabilities.is_empty() || capabilities.contains(&m.capability))?;

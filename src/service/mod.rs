@@ -185,14 +185,14 @@ impl WriteCall {
     /// build, which remembered dry runs) gets that answer; otherwise `compute` answers and
     /// nothing is remembered, so a retry computes again. Remembering a dry run's answer
     /// would store the whole proposal (45 MB at 100 000 needs) for the retention period.
-    pub async fn read_only<R: Message + Default>(
+    pub async fn read_only<R: Message + Default, F: std::future::Future<Output = AppResult<R>>>(
         &self,
         store: &Store,
-        compute: impl FnOnce() -> AppResult<R>,
+        compute: impl FnOnce() -> F,
     ) -> AppResult<R> {
         match self.stored_response(store)? {
             Some(response) => Ok(response),
-            None => compute(),
+            None => compute().await,
         }
     }
 
@@ -261,6 +261,26 @@ impl WriteCall {
 /// Runs `f`, a long synchronous section, so that it does not stall the other tasks of a
 /// multi-threaded runtime's worker (`block_in_place` hands the worker's queue to another
 /// thread first). On a current-thread runtime (some tests) it just runs `f`.
+/// Runs `work` on a blocking thread and pulls the [`matching::Stop`] it is handed as soon
+/// as the request is dropped: the client cancelled, or its deadline passed (tonic drops
+/// the handler at the `grpc-timeout`). So a long solve holds no thread once its caller has
+/// gone; it ends within one step of its solve ([`matching::Stop`]).
+pub async fn stoppable<T: Send + 'static>(
+    work: impl FnOnce(&crate::matching::Stop) -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    struct PullOnDrop(crate::matching::Stop);
+    impl Drop for PullOnDrop {
+        fn drop(&mut self) {
+            self.0.stop();
+        }
+    }
+    let stop = crate::matching::Stop::new();
+    let _pull = PullOnDrop(stop.clone());
+    tokio::task::spawn_blocking(move || work(&stop))
+        .await
+        .map_err(|e| AppError::Internal(format!("a solve's thread ended abnormally: {e}")))?
+}
+
 pub fn off_the_reactor<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),

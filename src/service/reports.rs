@@ -54,9 +54,9 @@ async fn compute<T: Send + 'static>(
 
 /// The mechanism's headline figures (the metrics gauges) from one consistent snapshot.
 /// Reads the whole store: call it off the async workers.
-pub fn mechanism_figures(store: &Store) -> AppResult<reports::MechanismFigures> {
+pub fn mechanism_figures(store: &Store, horizons: &reports::RiskHorizons) -> AppResult<reports::MechanismFigures> {
     let (snapshot, _) = read_snapshot(store, Reads { offers: false, arrangements: true, centres: false })?;
-    Ok(reports::mechanism_figures(&snapshot))
+    Ok(reports::mechanism_figures(&snapshot, horizons))
 }
 
 fn gap_row_to_proto(r: reports::GapRow) -> pb::GapRow {

@@ -50,9 +50,11 @@ async fn requests_are_counted_by_method_and_status_code() {
     let uga = s.state("UGA").await;
     let mut needs = s.needs().await;
     let mut ids = Vec::new();
-    for _ in 0..3 {
+    for i in 0..3 {
+        // The last one is due in 10 days: at risk (the horizon of its pledge level is 45).
+        let n = if i == 2 { api::Need { needed_by: Some(ts_days(10)), ..need("UGA") } } else { need("UGA") };
         let n = needs
-            .create_need(authed(&uga, api::CreateNeedRequest { need: Some(need("UGA")), request_id: new_request_id() }))
+            .create_need(authed(&uga, api::CreateNeedRequest { need: Some(n), request_id: new_request_id() }))
             .await
             .unwrap()
             .into_inner();
@@ -90,6 +92,16 @@ async fn requests_are_counted_by_method_and_status_code() {
     assert_eq!(m["lcm_seats_demanded"], 60.0);
     assert_eq!(m["lcm_seats_open"], 60.0);
     assert_eq!(m["lcm_consents_pending"], 0.0);
+    // Needs at risk: the readiness report's rows.
+    let mut reports = api::report_service_client::ReportServiceClient::new(s.channel().await);
+    let rows = reports
+        .get_readiness_report(authed(&s.admin, api::GetReadinessReportRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .rows;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(m["lcm_needs_at_risk"], rows.len() as f64);
 }
 
 #[tokio::test]

@@ -158,11 +158,9 @@ async fn sequential_answers_do_not_wait_for_delayed_acks() {
     assert!(report.p50_us < 20_000, "median approval {} us: answers wait for delayed ACKs", report.p50_us);
 }
 
-/// A long ProposeMatches solve does not stall the server: while it holds the writer gate,
-/// writers queue without blocking runtime threads and reads are answered. (Before, two
-/// queued writers blocked both runtime threads on the gate until the solve ended.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reads_are_answered_while_a_long_solve_holds_the_writer_gate() {
+/// A server on a store of 30 000 needs and 30 000 offers (`lcm bench-store fill`), where a
+/// solve takes long enough to be seen beside other calls.
+async fn big_store(configure: impl FnOnce(&mut lcm::config::ServeArgs)) -> TestServer {
     use lcm::loadtest::storebench::{BenchStoreCommand, execute};
     let dir = tempfile::tempdir().unwrap();
     let fill = BenchStoreCommand::Fill {
@@ -174,7 +172,23 @@ async fn reads_are_answered_while_a_long_solve_holds_the_writer_gate() {
         funded_share: 0.0,
     };
     tokio::task::spawn_blocking(move || execute(&fill).unwrap()).await.unwrap();
-    let s = TestServer::start_in(dir).await;
+    TestServer::start_in_with(dir, configure).await
+}
+
+/// A dry run over every capability named: a capability filter is solved cold each time (a
+/// proposal over everything re-solves warm from the changes since the last one, too fast
+/// to show anything here).
+fn cold_dry_run() -> api::ProposeMatchesRequest {
+    let every = (1..=16).filter(|&c| api::CapabilityArea::try_from(c).is_ok()).collect::<Vec<i32>>();
+    api::ProposeMatchesRequest { dry_run: true, capabilities: every, ..Default::default() }
+}
+
+/// A long ProposeMatches solve does not stall the server: while it holds the writer gate,
+/// writers queue without blocking runtime threads and reads are answered. (Before, two
+/// queued writers blocked both runtime threads on the gate until the solve ended.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_are_answered_while_a_long_solve_holds_the_writer_gate() {
+    let s = big_store(|_| {}).await;
     let admin = s.admin.clone();
     let mut matching = s.matching().await;
     let propose = tokio::spawn(async move {
@@ -214,23 +228,8 @@ async fn reads_are_answered_while_a_long_solve_holds_the_writer_gate() {
 /// for the solve to end.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_are_not_held_up_by_a_long_dry_run() {
-    use lcm::loadtest::storebench::{BenchStoreCommand, execute};
-    let dir = tempfile::tempdir().unwrap();
-    let fill = BenchStoreCommand::Fill {
-        data_dir: dir.path().to_path_buf(),
-        needs: 30_000,
-        offers: 30_000,
-        batch: 2000,
-        synthetic_seed: None,
-        funded_share: 0.0,
-    };
-    tokio::task::spawn_blocking(move || execute(&fill).unwrap()).await.unwrap();
-    let s = TestServer::start_in(dir).await;
-    // Every capability named: a capability filter is solved cold each time (a proposal
-    // over everything re-solves warm from the changes since the last one, too fast to
-    // show anything here).
-    let every = (1..=16).filter(|&c| api::CapabilityArea::try_from(c).is_ok()).collect::<Vec<i32>>();
-    let dry = move || api::ProposeMatchesRequest { dry_run: true, capabilities: every.clone(), ..Default::default() };
+    let s = big_store(|_| {}).await;
+    let dry = cold_dry_run;
     // How long a dry run takes here (mostly the solve), once the server has settled: the
     // first call after start also waits for the matching view's load.
     s.matching().await.propose_matches(authed(&s.admin, dry())).await.unwrap();
@@ -258,4 +257,55 @@ async fn writes_are_not_held_up_by_a_long_dry_run() {
         solved > answered + Duration::from_millis(50),
         "the write was answered only as the dry run ended: the solve held the writer gate"
     );
+}
+
+/// A client that gives up stops the solve (issue 18): a dry run whose deadline passes
+/// mid-solve is refused at the deadline, and the server stops solving within a step of
+/// its solve, long before the solve would have ended (it counts the stopped solve in
+/// `lcm_engine_solves_stopped_total`); the next dry run is solved whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_gives_up_stops_the_solve() {
+    let s = big_store(|a| a.metrics_listen = Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0)))).await;
+    let stopped = || async {
+        let body = crate::metrics::scrape(s.metrics_addr.unwrap()).await.2;
+        let line = body.lines().find(|l| l.starts_with("lcm_engine_solves_stopped_total ")).unwrap().to_string();
+        line.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap()
+    };
+    // How long a whole dry run takes here, once the server has settled.
+    s.matching().await.propose_matches(authed(&s.admin, cold_dry_run())).await.unwrap();
+    let started = Instant::now();
+    s.matching().await.propose_matches(authed(&s.admin, cold_dry_run())).await.unwrap();
+    let full = started.elapsed();
+    assert!(full > Duration::from_millis(400), "the dry run is too short ({full:?}) to show anything");
+    assert_eq!(stopped().await, 0.0);
+
+    let mut req = authed(&s.admin, cold_dry_run());
+    req.set_timeout(full / 5);
+    let asked = Instant::now();
+    let refused = s.matching().await.propose_matches(req).await.unwrap_err();
+    assert!(
+        matches!(refused.code(), Code::DeadlineExceeded | Code::Cancelled),
+        "{:?}: {}",
+        refused.code(),
+        refused.message()
+    );
+    // The server stops the solve soon after the deadline, not when the solve would end.
+    let stopped_after = loop {
+        if stopped().await == 1.0 {
+            break asked.elapsed();
+        }
+        assert!(
+            asked.elapsed() < full * 3 / 4,
+            "the solve still ran {:?} after it was asked (whole: {full:?})",
+            asked.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    eprintln!(
+        "whole dry run {full:?}; deadline {:?}; the solve was stopped {stopped_after:?} after it was asked",
+        full / 5
+    );
+    let again = s.matching().await.propose_matches(authed(&s.admin, cold_dry_run())).await.unwrap().into_inner();
+    assert!(!again.matches.is_empty());
+    assert_eq!(stopped().await, 1.0);
 }
