@@ -457,6 +457,18 @@ async fn console_overview_figures_equal_the_grpc_reports() {
         );
         assert_eq!(*line, expected);
     }
+
+    // Viewed again after a change, the figures follow it (the overview's reports are
+    // kept only while the store is unchanged).
+    let again = s.get("/", &cookie).await;
+    assert_eq!(again.figure("seats_demanded"), page.figure("seats_demanded"));
+    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
+    let extra = api::Need { quantity: 17, women_quantity: 0, ..crate::harness::need("GHA") };
+    let req = api::CreateNeedRequest { need: Some(extra), request_id: new_request_id() };
+    needs.create_need(authed(&s.admin, req)).await.unwrap();
+    let after = s.get("/", &cookie).await;
+    let demanded = |p: &Resp| p.figure("seats_demanded").unwrap().parse::<u64>().unwrap();
+    assert_eq!(demanded(&after), demanded(&page) + 17, "the new need's seats are counted at once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -755,4 +767,134 @@ async fn console_events_name_their_actors_for_the_secretariat() {
     assert_eq!(events.status, 200);
     assert!(events.body.contains(&format!("<td>GHA mission ({gha_id})</td>")), "{}", events.body);
     assert!(events.body.contains("<td>Need created</td>"), "the event kind is named too");
+}
+
+/// The ids of a list page's rows, in the order shown, and its "next" link (unescaped).
+fn listed(page: &Resp, base: &str) -> (Vec<String>, Option<String>) {
+    let marker = format!("<td><a href=\"{base}/");
+    let ids = page.body.split(&marker).skip(1).filter_map(|rest| rest.split('"').next().map(str::to_string)).collect();
+    let next = page.body.split("\" rel=\"next\"").next().filter(|_| page.body.contains("rel=\"next\"")).and_then(|b| {
+        let start = b.rfind("href=\"")? + "href=\"".len();
+        Some(b[start..].replace("&amp;", "&"))
+    });
+    (ids, next)
+}
+
+/// Every row id of a console list from `path`, following its "next" links.
+async fn all_pages(s: &ConsoleServer, cookie: &str, path: &str, base: &str) -> Vec<String> {
+    let (mut all, mut at) = (Vec::new(), Some(path.to_string()));
+    while let Some(p) = at {
+        let page = s.get(&p, cookie).await;
+        assert_eq!(page.status, 200, "{p}: {}", page.body);
+        let (ids, next) = listed(&page, base);
+        assert!(ids.len() <= 25, "{p}: a page holds at most 25 rows");
+        all.extend(ids);
+        at = next;
+    }
+    all
+}
+
+fn num(id: &str) -> u64 {
+    id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_sorts_the_whole_list_across_pages_as_the_callers_grpc_list_sorted() {
+    let s = ConsoleServer::start().await;
+    let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let (_, npl) = s.principal(api::PrincipalKind::MemberState, "NPL").await;
+    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
+    // 40 of Ghana's needs and 20 of Nepal's, their quantities and titles in no id order.
+    for i in 0..60u32 {
+        let (state, token) = if i % 3 == 2 { ("NPL", &npl) } else { ("GHA", &gha) };
+        let need = api::Need {
+            quantity: 1 + (i * 37) % 23,
+            women_quantity: 0,
+            title: format!("{} course {i}", ["Medics", "engineers", "Pilots", "drivers"][(i as usize * 7) % 4]),
+            ..crate::harness::need(state)
+        };
+        let req = api::CreateNeedRequest { need: Some(need), request_id: new_request_id() };
+        needs.create_need(authed(token, req)).await.unwrap();
+    }
+    // Each caller's whole list by gRPC, in the service's paging.
+    let grpc_list = |token: String| {
+        let mut needs = needs.clone();
+        async move {
+            let (mut all, mut page_token) = (Vec::new(), String::new());
+            loop {
+                let req = api::ListNeedsRequest { page_size: 7, page_token, ..Default::default() };
+                let r = needs.list_needs(authed(&token, req)).await.unwrap().into_inner();
+                all.extend(r.needs);
+                if r.next_page_token.is_empty() {
+                    return all;
+                }
+                page_token = r.next_page_token;
+            }
+        }
+    };
+    for token in [s.admin.clone(), gha.clone()] {
+        let (cookie, _) = s.sign_in(&token).await;
+        let mut full = grpc_list(token.clone()).await;
+        assert!(full.len() > 25, "more rows than a page");
+        let ids = |v: &[api::Need]| v.iter().map(|n| n.id.clone()).collect::<Vec<_>>();
+        full.sort_by(|a, b| b.quantity.cmp(&a.quantity).then(num(&a.id).cmp(&num(&b.id))));
+        assert_eq!(
+            all_pages(&s, &cookie, "/needs?sort=-quantity", "/needs").await,
+            ids(&full),
+            "by quantity, descending"
+        );
+        full.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()).then(num(&a.id).cmp(&num(&b.id))));
+        assert_eq!(all_pages(&s, &cookie, "/needs?sort=title", "/needs").await, ids(&full), "by title");
+        full.sort_by_key(|n| std::cmp::Reverse(num(&n.id)));
+        assert_eq!(
+            all_pages(&s, &cookie, "/needs?sort=-id", "/needs").await,
+            ids(&full),
+            "ids numerically, need-9 after need-10"
+        );
+        // The unsorted list pages the service's id order.
+        full.reverse();
+        assert_eq!(all_pages(&s, &cookie, "/needs", "/needs").await, ids(&full));
+        // A filter and a sort together: Nepal's needs (none for Ghana's mission).
+        let npl_first = s.get("/needs?requester=NPL&sort=-quantity", &cookie).await;
+        let (shown, _) = listed(&npl_first, "/needs");
+        if token == gha {
+            assert!(shown.is_empty(), "Ghana sees none of Nepal's needs");
+        } else {
+            assert_eq!(shown.len(), 20);
+        }
+    }
+    // A change shows at once: the order is rebuilt after a commit.
+    let (cookie, _) = s.sign_in(&gha).await;
+    let before = s.get("/needs?sort=-quantity", &cookie).await;
+    let big = api::Need { quantity: 500, women_quantity: 0, ..crate::harness::need("GHA") };
+    let created = needs
+        .create_need(authed(&gha, api::CreateNeedRequest { need: Some(big), request_id: new_request_id() }))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_ne!(listed(&before, "/needs").0[0], created.id);
+    let after = s.get("/needs?sort=-quantity", &cookie).await;
+    assert_eq!(listed(&after, "/needs").0[0], created.id, "the new largest need comes first");
+
+    // Offers sort the same way.
+    let mut offers = api::offer_service_client::OfferServiceClient::new(s.channel().await);
+    for i in 0..30u32 {
+        let offer = api::Offer { capacity: 1 + (i * 11) % 17, ..crate::harness::delivery_offer("GHA") };
+        let req = api::CreateOfferRequest { offer: Some(offer), request_id: new_request_id() };
+        offers.create_offer(authed(&gha, req)).await.unwrap();
+    }
+    let mut full = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let req = api::ListOffersRequest { page_size: 500, page_token, ..Default::default() };
+        let r = offers.list_offers(authed(&gha, req)).await.unwrap().into_inner();
+        full.extend(r.offers);
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        page_token = r.next_page_token;
+    }
+    full.sort_by(|a, b| a.capacity.cmp(&b.capacity).then(num(&a.id).cmp(&num(&b.id))));
+    let expected: Vec<String> = full.iter().map(|o| o.id.clone()).collect();
+    assert_eq!(all_pages(&s, &cookie, "/offers?sort=capacity", "/offers").await, expected);
 }

@@ -18,29 +18,16 @@ use std::fmt::Write;
 
 /// A table with a caption, header cells and rows of already-escaped cells.
 pub fn table(caption: &str, headers: &[&str], rows: &[Vec<String>]) -> String {
-    // Focusable and named: a table wider than a phone screen scrolls by keyboard too.
-    let mut out = format!(
-        "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"{c}\"><table><caption>{c}</caption><thead><tr>",
-        c = E(caption)
-    );
+    let mut out = table_head(caption, "");
     for h in headers {
         let _ = write!(out, "<th scope=\"col\">{}</th>", E(h));
     }
-    out.push_str("</tr></thead><tbody>");
-    for row in rows {
-        out.push_str("<tr>");
-        for cell in row {
-            let _ = write!(out, "<td>{cell}</td>");
-        }
-        out.push_str("</tr>");
-    }
-    out.push_str("</tbody></table></div>");
-    out
+    table_body(out, rows)
 }
 
-/// A table whose column headers sort the rows shown (`?sort=key`, `?sort=-key` for
-/// descending): `columns` are (header, sort key), `href` the page's address with its
-/// filters and page token, ending in `?` or `&`.
+/// A table whose column headers sort the whole list (`?sort=key`, `?sort=-key` for
+/// descending; see [`sorted_page`]): `columns` are (header, sort key), `href` the list's
+/// address with its filters, ending in `?` or `&`.
 pub fn sortable_table(
     ui: &Ui,
     caption: &str,
@@ -49,11 +36,7 @@ pub fn sortable_table(
     href: &str,
     rows: &[Vec<String>],
 ) -> String {
-    let mut out = format!(
-        "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"{c}\"><table><caption>{c}          <small>({h})</small></caption><thead><tr>",
-        c = E(caption),
-        h = E(ui.t("sort_page")),
-    );
+    let mut out = table_head(caption, ui.t("sort_page"));
     for (head, key) in columns {
         let (aria, next, mark) = match sort {
             Sort { key: k, descending: false } if k == key => (" aria-sort=\"ascending\"", format!("-{key}"), " ▲"),
@@ -68,6 +51,21 @@ pub fn sortable_table(
             E(head)
         );
     }
+    table_body(out, rows)
+}
+
+/// A table's opening up to its first header cell; `note` (if any) follows the caption.
+fn table_head(caption: &str, note: &str) -> String {
+    // Focusable and named: a table wider than a phone screen scrolls by keyboard too.
+    let note = if note.is_empty() { String::new() } else { format!(" <small>({})</small>", E(note)) };
+    format!(
+        "<div class=\"table-wrap\" tabindex=\"0\" role=\"region\" aria-label=\"{c}\"><table><caption>{c}{note}</caption><thead><tr>",
+        c = E(caption)
+    )
+}
+
+/// Closes the header row of `out`, writes `rows` and closes the table.
+fn table_body(mut out: String, rows: &[Vec<String>]) -> String {
     out.push_str("</tr></thead><tbody>");
     for row in rows {
         out.push_str("<tr>");
@@ -78,6 +76,47 @@ pub fn sortable_table(
     }
     out.push_str("</tbody></table></div>");
     out
+}
+
+/// One page (`?page=N`) of the whole list `list` in `sort`'s order, and its pager: the
+/// order comes from the caller's own List calls (`read_page`, see [`order::Orders`]), the
+/// rows shown from the caller's own Get calls (`get`); a row gone since is left out.
+/// `href` is the list's address with its filters and sort, ending in `?` or `&`.
+#[allow(clippy::too_many_arguments)]
+pub async fn sorted_page<T, K, F, Fut, G, GFut>(
+    ui: &Ui,
+    q: &Form,
+    list: &str,
+    filters: &str,
+    sort: &Sort,
+    href: &str,
+    read_page: F,
+    get: G,
+) -> Result<(Vec<T>, String), tonic::Status>
+where
+    K: Ord,
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<(Vec<(K, u64, String)>, String), tonic::Status>>,
+    G: Fn(String) -> GFut,
+    GFut: std::future::Future<Output = Result<T, tonic::Status>>,
+{
+    let key = format!(
+        "{list}|{}|{filters}|{}{}|{}",
+        ui.caller.principal_id,
+        if sort.descending { "-" } else { "" },
+        sort.key,
+        ui.lang.code()
+    );
+    let ids = ui.console.orders.ids(&ui.ctx().store, key, sort.descending, read_page).await?;
+    let (range, pager) = page_of(ui, q, "page", href, ids.len(), needs::PAGE_SIZE as usize);
+    let mut rows = Vec::with_capacity(range.len());
+    for id in &ids[range] {
+        match get(id.clone()).await {
+            Ok(row) => rows.push(row),
+            Err(status) => tracing::debug!(%id, code = ?status.code(), "console sorted list: row no longer readable"),
+        }
+    }
+    Ok((rows, pager))
 }
 
 /// A list's `?sort=`: a column key, `-` in front for descending.
@@ -97,16 +136,13 @@ impl Sort {
         if keys.contains(&key) { Sort { key: key.to_string(), descending } } else { Sort::default() }
     }
 
-    /// Sorts `items` by the key `key_of` gives for this sort's column (stable, so equal
-    /// keys keep the service's id order).
-    pub fn apply<T, K: Ord>(&self, items: &mut [T], key_of: impl Fn(&str, &T) -> K) {
+    /// `&sort=key` (`-key` descending) to add to a list's address, "" for no sort.
+    pub fn param(&self) -> String {
         if self.key.is_empty() {
-            return;
+            String::new()
+        } else {
+            format!("&sort={}{}", if self.descending { "-" } else { "" }, self.key)
         }
-        items.sort_by(|a, b| {
-            let o = key_of(&self.key, a).cmp(&key_of(&self.key, b));
-            if self.descending { o.reverse() } else { o }
-        });
     }
 }
 
@@ -115,6 +151,27 @@ impl Sort {
 pub enum SortKey {
     Number(i64),
     Text(String),
+}
+
+/// The pager of a list the service pages (in id order): a link to the first page (when
+/// not on it) and to the next (`next_token`, when there is one). `path` is the list's
+/// address, `filters` its query without page token, `later` whether this page is not the first.
+pub fn token_pager(ui: &Ui, path: &str, filters: &str, later: bool, next_token: &str) -> String {
+    let mut out = String::from("<nav class=\"pager\" aria-label=\"pages\">");
+    if later {
+        let _ = write!(out, "<a href=\"{path}?{}\">{}</a> ", E(filters), ui.t("first_page"));
+    }
+    if !next_token.is_empty() {
+        let _ = write!(
+            out,
+            "<a href=\"{path}?{}&amp;page_token={}\" rel=\"next\">{}</a>",
+            E(filters),
+            super::html::url(next_token),
+            ui.t("next_page")
+        );
+    }
+    out.push_str("</nav>");
+    out
 }
 
 /// A link to a resource page with its id as text.
@@ -161,17 +218,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sorts_by_a_known_column_either_way_and_ids_numerically() {
+    fn a_sort_is_a_known_column_either_way() {
         let keys = ["id", "title"];
         assert_eq!(Sort::parse("-id", &keys), Sort { key: "id".into(), descending: true });
+        assert_eq!(Sort::parse("title", &keys).param(), "&sort=title");
+        assert_eq!(Sort::parse("-title", &keys).param(), "&sort=-title");
         assert_eq!(Sort::parse("secret", &keys), Sort::default());
-        let mut ids = vec!["need-10", "need-2", "need-1"];
-        let by = |_: &str, id: &&str| SortKey::Number(super::matches::numeric(id) as i64);
-        Sort::parse("id", &keys).apply(&mut ids, by);
-        assert_eq!(ids, ["need-1", "need-2", "need-10"]);
-        Sort::parse("-id", &keys).apply(&mut ids, by);
-        assert_eq!(ids, ["need-10", "need-2", "need-1"]);
-        Sort::default().apply(&mut ids, by);
-        assert_eq!(ids, ["need-10", "need-2", "need-1"], "no sort keeps the service's order");
+        assert_eq!(Sort::default().param(), "");
     }
 }

@@ -1,15 +1,17 @@
-//! Needs: a filtered, paged list (ids in numeric order, as the store keeps them); one
+//! Needs: a filtered, paged list (ids in numeric order, as the store keeps them, or
+//! sorted by a column over the whole list); one
 //! need with its explanation (ExplainNeed) and its matches; create, edit and withdraw
 //! with the service's field violations shown on the fields.
 
 use super::forms::{self, number};
-use super::{Sort, SortKey, id_link, sortable_table, table};
+use super::matches::numeric;
+use super::{Sort, SortKey, id_link, sortable_table, table, token_pager};
 use crate::api as pb;
 use crate::api::matching_service_server::MatchingService;
 use crate::api::need_service_server::NeedService;
 use crate::console::call::{self, Refusal, is_not_found};
 use crate::console::html::{self, E, date, described, field, select};
-use crate::console::{Form, Ui, form_of};
+use crate::console::{Form, Ui, form_of, order};
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
@@ -51,37 +53,42 @@ pub async fn list(ui: Ui, uri: http::Uri) -> Response {
         f = ui.t("filter"),
     );
     let sort = Sort::parse(q.get("sort"), &COLUMNS.map(|(_, k)| k));
-    let mut filters =
-        format!("requester={}&capability={}&state={}", html::url(&req.requester), req.capability, req.state);
-    let page_href = format!("/needs?{filters}&page_token={}&", html::url(&req.page_token));
-    if !sort.key.is_empty() {
-        let _ = write!(filters, "&sort={}{}", if sort.descending { "-" } else { "" }, sort.key);
-    }
-    match ui.ctx().list_needs(ui.rq(req)).await {
-        Ok(resp) => {
-            let mut resp = resp.into_inner();
-            sort.apply(&mut resp.needs, |key, n| sort_key(&ui, key, n));
-            let rows: Vec<Vec<String>> = resp.needs.iter().map(|n| row(&ui, n)).collect();
-            if rows.is_empty() {
+    let filters = format!("requester={}&capability={}&state={}", html::url(&req.requester), req.capability, req.state);
+    let listed = if sort.key.is_empty() {
+        // The service's own paging, in id order.
+        let later = !req.page_token.is_empty();
+        ui.ctx().list_needs(ui.rq(req)).await.map(|r| {
+            let r = r.into_inner();
+            (r.needs, token_pager(&ui, "/needs", &filters, later, &r.next_page_token))
+        })
+    } else {
+        let href = format!("/needs?{filters}{}&", sort.param());
+        let read_page = |page_token: String| {
+            let req = pb::ListNeedsRequest { page_size: order::READ_PAGE, page_token, ..req.clone() };
+            let (ui, key) = (&ui, &sort.key);
+            async move {
+                let r = ui.ctx().list_needs(ui.rq(req)).await?.into_inner();
+                let keyed = r.needs.iter().map(|n| (sort_key(ui, key, n), numeric(&n.id), n.id.clone())).collect();
+                Ok((keyed, r.next_page_token))
+            }
+        };
+        let get = |id: String| {
+            let ui = &ui;
+            async move { ui.ctx().get_need(ui.rq(pb::GetNeedRequest { id })).await.map(|r| r.into_inner()) }
+        };
+        super::sorted_page(&ui, &q, "needs", &filters, &sort, &href, read_page, get).await
+    };
+    match listed {
+        Ok((needs, pager)) => {
+            if needs.is_empty() {
                 let _ = write!(body, "<p>{}</p>", ui.t("none"));
             } else {
+                let rows: Vec<Vec<String>> = needs.iter().map(|n| row(&ui, n)).collect();
                 let columns: Vec<(&str, &str)> = COLUMNS.iter().map(|(label, key)| (ui.t(label), *key)).collect();
-                body.push_str(&sortable_table(&ui, ui.t("needs"), &columns, &sort, &page_href, &rows));
+                let href = format!("/needs?{filters}&");
+                body.push_str(&sortable_table(&ui, ui.t("needs"), &columns, &sort, &href, &rows));
             }
-            body.push_str("<nav class=\"pager\" aria-label=\"pages\">");
-            if !q.get("page_token").is_empty() {
-                let _ = write!(body, "<a href=\"/needs?{}\">{}</a> ", E(&filters), ui.t("first_page"));
-            }
-            if !resp.next_page_token.is_empty() {
-                let _ = write!(
-                    body,
-                    "<a href=\"/needs?{}&amp;page_token={}\" rel=\"next\">{}</a>",
-                    E(&filters),
-                    html::url(&resp.next_page_token),
-                    ui.t("next_page")
-                );
-            }
-            body.push_str("</nav>");
+            body.push_str(&pager);
         }
         Err(status) => body.push_str(&html::notice("error", &call::refusal(ui.lang, &status).plain())),
     }
@@ -104,7 +111,7 @@ const COLUMNS: [(&str, &str); 10] = [
 
 fn sort_key(ui: &Ui, key: &str, n: &pb::Need) -> SortKey {
     match key {
-        "id" => SortKey::Number(super::matches::numeric(&n.id) as i64),
+        "id" => SortKey::Number(numeric(&n.id) as i64),
         "requester" => SortKey::Text(n.requester.clone()),
         "capability" => SortKey::Text(ui.label(n.capability().as_str_name())),
         "title" => SortKey::Text(n.title.to_lowercase()),

@@ -1,12 +1,14 @@
-//! Offers: a filtered, paged list and one offer (withdraw for its providers).
+//! Offers: a filtered, paged list (id order, or sorted by a column over the whole
+//! list) and one offer (withdraw for its providers).
 
 use super::forms;
-use super::{Sort, SortKey, id_link, sortable_table};
+use super::matches::numeric;
+use super::{Sort, SortKey, id_link, sortable_table, token_pager};
 use crate::api as pb;
 use crate::api::offer_service_server::OfferService;
 use crate::console::call::{self, is_not_found};
 use crate::console::html::{self, E, date, select};
-use crate::console::{Form, Ui, form_of};
+use crate::console::{Form, Ui, form_of, order};
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
@@ -43,18 +45,34 @@ pub async fn list(ui: Ui, uri: http::Uri) -> Response {
         f = ui.t("filter"),
     );
     let sort = Sort::parse(q.get("sort"), &COLUMNS.map(|(_, k)| k));
-    let mut filters =
-        format!("provider={}&capability={}&state={}", html::url(&req.provider), req.capability, req.state);
-    let page_href = format!("/offers?{filters}&page_token={}&", html::url(&req.page_token));
-    if !sort.key.is_empty() {
-        let _ = write!(filters, "&sort={}{}", if sort.descending { "-" } else { "" }, sort.key);
-    }
-    match ui.ctx().list_offers(ui.rq(req)).await {
-        Ok(resp) => {
-            let mut resp = resp.into_inner();
-            sort.apply(&mut resp.offers, |key, o| sort_key(&ui, key, o));
-            let rows: Vec<Vec<String>> = resp
-                .offers
+    let filters = format!("provider={}&capability={}&state={}", html::url(&req.provider), req.capability, req.state);
+    let listed = if sort.key.is_empty() {
+        // The service's own paging, in id order.
+        let later = !req.page_token.is_empty();
+        ui.ctx().list_offers(ui.rq(req)).await.map(|r| {
+            let r = r.into_inner();
+            (r.offers, token_pager(&ui, "/offers", &filters, later, &r.next_page_token))
+        })
+    } else {
+        let href = format!("/offers?{filters}{}&", sort.param());
+        let read_page = |page_token: String| {
+            let req = pb::ListOffersRequest { page_size: order::READ_PAGE, page_token, ..req.clone() };
+            let (ui, key) = (&ui, &sort.key);
+            async move {
+                let r = ui.ctx().list_offers(ui.rq(req)).await?.into_inner();
+                let keyed = r.offers.iter().map(|o| (sort_key(ui, key, o), numeric(&o.id), o.id.clone())).collect();
+                Ok((keyed, r.next_page_token))
+            }
+        };
+        let get = |id: String| {
+            let ui = &ui;
+            async move { ui.ctx().get_offer(ui.rq(pb::GetOfferRequest { id })).await.map(|r| r.into_inner()) }
+        };
+        super::sorted_page(&ui, &q, "offers", &filters, &sort, &href, read_page, get).await
+    };
+    match listed {
+        Ok((offers, pager)) => {
+            let rows: Vec<Vec<String>> = offers
                 .iter()
                 .map(|o| {
                     vec![
@@ -74,22 +92,10 @@ pub async fn list(ui: Ui, uri: http::Uri) -> Response {
                 let _ = write!(body, "<p>{}</p>", ui.t("none"));
             } else {
                 let columns: Vec<(&str, &str)> = COLUMNS.iter().map(|(label, key)| (ui.t(label), *key)).collect();
-                body.push_str(&sortable_table(&ui, ui.t("offers"), &columns, &sort, &page_href, &rows));
+                let href = format!("/offers?{filters}&");
+                body.push_str(&sortable_table(&ui, ui.t("offers"), &columns, &sort, &href, &rows));
             }
-            body.push_str("<nav class=\"pager\" aria-label=\"pages\">");
-            if !q.get("page_token").is_empty() {
-                let _ = write!(body, "<a href=\"/offers?{}\">{}</a> ", E(&filters), ui.t("first_page"));
-            }
-            if !resp.next_page_token.is_empty() {
-                let _ = write!(
-                    body,
-                    "<a href=\"/offers?{}&amp;page_token={}\" rel=\"next\">{}</a>",
-                    E(&filters),
-                    html::url(&resp.next_page_token),
-                    ui.t("next_page")
-                );
-            }
-            body.push_str("</nav>");
+            body.push_str(&pager);
         }
         Err(status) => body.push_str(&html::notice("error", &call::refusal(ui.lang, &status).plain())),
     }
@@ -111,7 +117,7 @@ const COLUMNS: [(&str, &str); 9] = [
 
 fn sort_key(ui: &Ui, key: &str, o: &pb::Offer) -> SortKey {
     match key {
-        "id" => SortKey::Number(super::matches::numeric(&o.id) as i64),
+        "id" => SortKey::Number(numeric(&o.id) as i64),
         "providers" => SortKey::Text(o.providers.join(",")),
         "role" => SortKey::Text(ui.label(o.role().as_str_name())),
         "capability" => SortKey::Text(ui.label(o.capability().as_str_name())),
