@@ -74,6 +74,20 @@ impl ConsoleServer {
         (r.principal.unwrap().id, r.token)
     }
 
+    /// Creates `need` by gRPC as the holder of `token`.
+    async fn create_need(&self, token: &str, need: api::Need) -> api::Need {
+        let req = api::CreateNeedRequest { need: Some(need), request_id: new_request_id() };
+        let mut needs = api::need_service_client::NeedServiceClient::new(self.channel().await);
+        needs.create_need(authed(token, req)).await.unwrap().into_inner()
+    }
+
+    /// Creates `offer` by gRPC as the holder of `token`.
+    async fn create_offer(&self, token: &str, offer: api::Offer) -> api::Offer {
+        let req = api::CreateOfferRequest { offer: Some(offer), request_id: new_request_id() };
+        let mut offers = api::offer_service_client::OfferServiceClient::new(self.channel().await);
+        offers.create_offer(authed(token, req)).await.unwrap().into_inner()
+    }
+
     async fn get(&self, path: &str, cookie: &str) -> Resp {
         http(self.web, "GET", path, cookie, &[], "").await
     }
@@ -333,15 +347,7 @@ async fn console_another_states_need_is_the_same_404_as_a_missing_one() {
     let s = ConsoleServer::start().await;
     let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
     let (_, npl) = s.principal(api::PrincipalKind::MemberState, "NPL").await;
-    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
-    let need = needs
-        .create_need(authed(
-            &gha,
-            api::CreateNeedRequest { need: Some(crate::harness::need("GHA")), request_id: new_request_id() },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let need = s.create_need(&gha, crate::harness::need("GHA")).await;
     let (gha_cookie, _) = s.sign_in(&gha).await;
     let (npl_cookie, _) = s.sign_in(&npl).await;
     let own = s.get(&format!("/needs/{}", need.id), &gha_cookie).await;
@@ -462,10 +468,8 @@ async fn console_overview_figures_equal_the_grpc_reports() {
     // kept only while the store is unchanged).
     let again = s.get("/", &cookie).await;
     assert_eq!(again.figure("seats_demanded"), page.figure("seats_demanded"));
-    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
     let extra = api::Need { quantity: 17, women_quantity: 0, ..crate::harness::need("GHA") };
-    let req = api::CreateNeedRequest { need: Some(extra), request_id: new_request_id() };
-    needs.create_need(authed(&s.admin, req)).await.unwrap();
+    s.create_need(&s.admin, extra).await;
     let after = s.get("/", &cookie).await;
     let demanded = |p: &Resp| p.figure("seats_demanded").unwrap().parse::<u64>().unwrap();
     assert_eq!(demanded(&after), demanded(&page) + 17, "the new need's seats are counted at once");
@@ -651,15 +655,7 @@ async fn console_header_names_every_principal_by_its_display_name() {
 async fn console_enum_values_read_in_the_pages_language() {
     let s = ConsoleServer::start().await;
     let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
-    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
-    let need = needs
-        .create_need(authed(
-            &gha,
-            api::CreateNeedRequest { need: Some(crate::harness::need("GHA")), request_id: new_request_id() },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let need = s.create_need(&gha, crate::harness::need("GHA")).await;
     let (cookie, _) = s.sign_in(&gha).await;
     let cell = |body: &str, text: &str| body.contains(&format!("<td>{text}</td>"));
     let en = s.get("/needs?lang=en", &cookie).await.body;
@@ -754,14 +750,7 @@ async fn console_state_creates_and_edits_its_offer_with_field_violations_marked(
 async fn console_events_name_their_actors_for_the_secretariat() {
     let s = ConsoleServer::start().await;
     let (gha_id, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
-    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
-    needs
-        .create_need(authed(
-            &gha,
-            api::CreateNeedRequest { need: Some(crate::harness::need("GHA")), request_id: new_request_id() },
-        ))
-        .await
-        .unwrap();
+    s.create_need(&gha, crate::harness::need("GHA")).await;
     let (cookie, _) = s.sign_in(&s.admin).await;
     let events = s.get("/events", &cookie).await;
     assert_eq!(events.status, 200);
@@ -803,7 +792,7 @@ async fn console_sorts_the_whole_list_across_pages_as_the_callers_grpc_list_sort
     let s = ConsoleServer::start().await;
     let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
     let (_, npl) = s.principal(api::PrincipalKind::MemberState, "NPL").await;
-    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
+    let needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
     // 40 of Ghana's needs and 20 of Nepal's, their quantities and titles in no id order.
     for i in 0..60u32 {
         let (state, token) = if i % 3 == 2 { ("NPL", &npl) } else { ("GHA", &gha) };
@@ -813,8 +802,7 @@ async fn console_sorts_the_whole_list_across_pages_as_the_callers_grpc_list_sort
             title: format!("{} course {i}", ["Medics", "engineers", "Pilots", "drivers"][(i as usize * 7) % 4]),
             ..crate::harness::need(state)
         };
-        let req = api::CreateNeedRequest { need: Some(need), request_id: new_request_id() };
-        needs.create_need(authed(token, req)).await.unwrap();
+        s.create_need(token, need).await;
     }
     // Each caller's whole list by gRPC, in the service's paging.
     let grpc_list = |token: String| {
@@ -867,11 +855,7 @@ async fn console_sorts_the_whole_list_across_pages_as_the_callers_grpc_list_sort
     let (cookie, _) = s.sign_in(&gha).await;
     let before = s.get("/needs?sort=-quantity", &cookie).await;
     let big = api::Need { quantity: 500, women_quantity: 0, ..crate::harness::need("GHA") };
-    let created = needs
-        .create_need(authed(&gha, api::CreateNeedRequest { need: Some(big), request_id: new_request_id() }))
-        .await
-        .unwrap()
-        .into_inner();
+    let created = s.create_need(&gha, big).await;
     assert_ne!(listed(&before, "/needs").0[0], created.id);
     let after = s.get("/needs?sort=-quantity", &cookie).await;
     assert_eq!(listed(&after, "/needs").0[0], created.id, "the new largest need comes first");
@@ -880,8 +864,7 @@ async fn console_sorts_the_whole_list_across_pages_as_the_callers_grpc_list_sort
     let mut offers = api::offer_service_client::OfferServiceClient::new(s.channel().await);
     for i in 0..30u32 {
         let offer = api::Offer { capacity: 1 + (i * 11) % 17, ..crate::harness::delivery_offer("GHA") };
-        let req = api::CreateOfferRequest { offer: Some(offer), request_id: new_request_id() };
-        offers.create_offer(authed(&gha, req)).await.unwrap();
+        s.create_offer(&gha, offer).await;
     }
     let mut full = Vec::new();
     let mut page_token = String::new();
@@ -897,4 +880,67 @@ async fn console_sorts_the_whole_list_across_pages_as_the_callers_grpc_list_sort
     full.sort_by(|a, b| a.capacity.cmp(&b.capacity).then(num(&a.id).cmp(&num(&b.id))));
     let expected: Vec<String> = full.iter().map(|o| o.id.clone()).collect();
     assert_eq!(all_pages(&s, &cookie, "/offers?sort=capacity", "/offers").await, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_states_read_actors_by_role_never_by_another_principals_id() {
+    let s = ConsoleServer::start().await;
+    let (uga_id, uga) = s.principal(api::PrincipalKind::MemberState, "UGA").await;
+    let (ken_id, ken) = s.principal(api::PrincipalKind::MemberState, "KEN").await;
+    s.create_offer(&ken, api::Offer { capacity: 1, ..crate::harness::delivery_offer("KEN") }).await;
+    s.create_need(&uga, api::Need { quantity: 1, women_quantity: 0, ..crate::harness::need("UGA") }).await;
+    let mut matching = api::matching_service_client::MatchingServiceClient::new(s.channel().await);
+    let proposed = matching
+        .propose_matches(authed(
+            &s.admin,
+            api::ProposeMatchesRequest { request_id: new_request_id(), ..Default::default() },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let m = proposed.matches.first().expect("the need and the offer match");
+    let req = api::ApproveMatchRequest { id: m.id.clone(), request_id: new_request_id(), ..Default::default() };
+    let approved = matching.approve_match(authed(&s.admin, req)).await.unwrap().into_inner();
+    let arrangement = approved.arrangements.first().expect("an arrangement").id.clone();
+    // Both parties consent: UGA first, KEN's consent makes it AGREED.
+    let mut arrangements = api::arrangement_service_client::ArrangementServiceClient::new(s.channel().await);
+    for token in [&uga, &ken] {
+        let req = api::RespondToArrangementRequest { id: arrangement.clone(), accept: true, ..Default::default() };
+        arrangements.respond_to_arrangement(authed(token, req)).await.unwrap();
+    }
+    let admin_id = api::admin_service_client::AdminServiceClient::new(s.channel().await)
+        .list_principals(authed(&s.admin, api::ListPrincipalsRequest { page_size: 100, page_token: String::new() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .principals
+        .into_iter()
+        .find(|p| p.kind == api::PrincipalKind::Secretariat as i32)
+        .unwrap()
+        .id;
+    let history = |page: &Resp, caption: &str| {
+        let table = page.body.split(&format!("<caption>{caption}")).nth(1).expect("a history table").to_string();
+        table.split("</table>").next().unwrap().to_string()
+    };
+    let path = format!("/arrangements/{arrangement}");
+    // UGA: the Secretariat's creation and KEN's consent by role, never by id.
+    let (cookie, _) = s.sign_in(&uga).await;
+    let uga_view = history(&s.get(&path, &cookie).await, "History");
+    assert!(uga_view.contains("<td>Secretariat</td>"), "{uga_view}");
+    assert!(uga_view.contains("<td>A party&#39;s mission</td>"), "{uga_view}");
+    for id in [&admin_id, &ken_id, &uga_id] {
+        assert!(!uga_view.contains(id.as_str()), "{id} shown to UGA: {uga_view}");
+    }
+    assert!(!uga_view.contains("KEN mission"), "{uga_view}");
+    let fr = history(&s.get(&format!("{path}?lang=fr"), &cookie).await, "Historique");
+    assert!(fr.contains("<td>Secrétariat</td>"), "{fr}");
+    // KEN made the change to AGREED: its own name, marked as its own.
+    let (cookie, _) = s.sign_in(&ken).await;
+    let ken_view = history(&s.get(&path, &cookie).await, "History");
+    assert!(ken_view.contains("<td>KEN mission (you)</td>"), "{ken_view}");
+    assert!(!ken_view.contains(ken_id.as_str()) && !ken_view.contains(admin_id.as_str()), "{ken_view}");
+    // The Secretariat reads every actor's name with its id.
+    let (cookie, _) = s.sign_in(&s.admin).await;
+    let sec_view = history(&s.get(&path, &cookie).await, "History");
+    assert!(sec_view.contains(&format!("<td>KEN mission ({ken_id})</td>")), "{sec_view}");
 }

@@ -3,14 +3,14 @@
 //! need with its explanation (ExplainNeed) and its matches; create, edit and withdraw
 //! with the service's field violations shown on the fields.
 
-use super::forms::{self, number};
+use super::forms::{self, FormHtml, FormReader, form_refusal};
 use super::matches::numeric;
 use super::{Sort, SortKey, id_link, sortable_table, table, token_pager};
 use crate::api as pb;
 use crate::api::matching_service_server::MatchingService;
 use crate::api::need_service_server::NeedService;
 use crate::console::call::{self, Refusal, is_not_found};
-use crate::console::html::{self, E, date, described, field, select};
+use crate::console::html::{self, E, date, select};
 use crate::console::{Form, Ui, form_of, order};
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -259,126 +259,54 @@ pub async fn show(ui: Ui, Path(id): Path<String>, uri: http::Uri) -> Response {
 
 /// The form's values as a need (and the fields the form itself could not read).
 fn need_from_form(form: &Form) -> (pb::Need, Vec<(String, String)>) {
-    let mut bad = Vec::new();
-    let mut num = |name: &str| match number(form.get(name)) {
-        Ok(n) => n,
-        Err(()) => {
-            bad.push((name.to_string(), "must be a whole number".to_string()));
-            0
-        }
-    };
-    let quantity = num("quantity");
-    let women_quantity = num("women_quantity");
-    let needed_by = forms::date(form.get("needed_by"));
-    if needed_by.is_none() && !form.get("needed_by").trim().is_empty() {
-        bad.push(("needed_by".into(), "must be a date (YYYY-MM-DD)".into()));
-    }
+    let mut read = FormReader::new(form);
     let need = pb::Need {
         requester: form.get("requester").trim().to_ascii_uppercase(),
         category: forms::enum_number(form.get("category")),
         capability: forms::enum_number(form.get("capability")),
         title: form.get("title").to_string(),
         description: form.get("description").to_string(),
-        quantity,
-        women_quantity,
+        quantity: read.number("quantity"),
+        women_quantity: read.number("women_quantity"),
         languages: forms::list(form.get("languages")),
-        needed_by,
+        needed_by: read.date("needed_by"),
         priority: forms::enum_number(form.get("priority")),
         pledge_ref: form.get("pledge_ref").to_string(),
         pledge_level: forms::enum_number(form.get("pledge_level")),
         mission: form.get("mission").to_string(),
         ..Default::default()
     };
-    (need, bad)
+    (need, read.bad)
 }
 
 /// The need form, filled with `need`, marked with `refusal`.
 fn need_form(ui: &Ui, need: &pb::Need, editing: bool, refusal: Option<&Refusal>) -> String {
-    let err = |name: &str| refusal.and_then(|r| r.field(name));
-    let mut out = String::new();
-    if let Some(r) = refusal {
-        let _ = write!(out, "{}", html::notice("error", &format!("{} {}", r.message, ui.t("check_fields"))));
-    }
     let action = if editing { format!("/needs/{}", need.id) } else { "/needs".to_string() };
-    let _ = write!(
-        out,
-        "<form method=\"post\" action=\"{}\" class=\"card\" novalidate>{}{}",
-        E(&action),
-        html::csrf_field(&ui.csrf),
-        html::request_id_field()
-    );
-    if editing {
-        let _ = write!(
-            out,
-            "<input type=\"hidden\" name=\"action\" value=\"update\"><input type=\"hidden\" name=\"etag\" value=\"{}\">",
-            E(&need.etag)
-        );
-    }
-    let text = |name: &str, label: &str, value: &str, extra: &str, help: Option<&str>| {
-        let e = err(name);
-        field(
-            name,
-            label,
-            &format!(
-                "<input id=\"{name}\" name=\"{name}\" value=\"{}\"{extra}{}>",
-                E(value),
-                described(name, help.is_some(), e.is_some())
-            ),
-            e,
-            help,
-        )
-    };
-    let sel = |name: &str, label: &str, options: Vec<(String, String)>, value: i32| {
-        let e = err(name);
-        field(name, label, &select(name, &options, &value.to_string(), &described(name, false, e.is_some())), e, None)
-    };
+    let mut f = FormHtml::open(ui, &action, editing.then_some(need.etag.as_str()), refusal);
     let ro = if editing { " readonly" } else { "" };
-    out.push_str(&text(
+    f.text(
         "requester",
         ui.t("requester"),
         &need.requester,
         &format!(" maxlength=\"3\" autocomplete=\"off\"{ro}"),
         None,
-    ));
-    out.push_str(&sel("category", ui.t("category"), forms::categories(ui.lang, "—"), need.category));
-    out.push_str(&sel("capability", ui.t("capability"), forms::capabilities(ui.lang, "—"), need.capability));
-    out.push_str(&text("title", ui.t("title"), &need.title, "", None));
-    {
-        let e = err("description");
-        out.push_str(&field(
-            "description",
-            ui.t("description"),
-            &format!(
-                "<textarea id=\"description\" name=\"description\" rows=\"3\"{}>{}</textarea>",
-                described("description", false, e.is_some()),
-                E(&need.description)
-            ),
-            e,
-            None,
-        ));
-    }
-    let q = if need.quantity == 0 { String::new() } else { need.quantity.to_string() };
-    out.push_str(&text("quantity", ui.t("quantity"), &q, " type=\"number\" min=\"1\" inputmode=\"numeric\"", None));
-    out.push_str(&text(
-        "women_quantity",
-        ui.t("women_quantity"),
-        &need.women_quantity.to_string(),
-        " type=\"number\" min=\"0\" inputmode=\"numeric\"",
-        None,
-    ));
-    out.push_str(&text("languages", ui.t("languages"), &need.languages.join(", "), "", Some(ui.t("languages_help"))));
-    let nb = need.needed_by.as_ref().map(|t| date(Some(t))).unwrap_or_default();
-    out.push_str(&text("needed_by", ui.t("needed_by"), &nb, " type=\"date\"", None));
-    out.push_str(&sel("priority", ui.t("priority"), forms::priorities(ui.lang, "—"), need.priority));
-    out.push_str(&sel("pledge_level", ui.t("pledge_level"), forms::levels(ui.lang, "—"), need.pledge_level));
-    out.push_str(&text("pledge_ref", ui.t("pledge_ref"), &need.pledge_ref, "", None));
-    out.push_str(&text("mission", ui.t("mission"), &need.mission, "", None));
-    let _ = write!(
-        out,
-        "<button type=\"submit\" class=\"primary\">{}</button></form>",
-        if editing { ui.t("save") } else { ui.t("create") }
     );
-    out
+    f.select("category", ui.t("category"), forms::categories(ui.lang, "—"), need.category);
+    f.select("capability", ui.t("capability"), forms::capabilities(ui.lang, "—"), need.capability);
+    f.text("title", ui.t("title"), &need.title, "", None);
+    f.textarea("description", ui.t("description"), &need.description);
+    let q = if need.quantity == 0 { String::new() } else { need.quantity.to_string() };
+    f.text("quantity", ui.t("quantity"), &q, " type=\"number\" min=\"1\" inputmode=\"numeric\"", None);
+    let women = need.women_quantity.to_string();
+    f.text("women_quantity", ui.t("women_quantity"), &women, " type=\"number\" min=\"0\" inputmode=\"numeric\"", None);
+    f.text("languages", ui.t("languages"), &need.languages.join(", "), "", Some(ui.t("languages_help")));
+    let nb = need.needed_by.as_ref().map(|t| date(Some(t))).unwrap_or_default();
+    f.text("needed_by", ui.t("needed_by"), &nb, " type=\"date\"", None);
+    f.select("priority", ui.t("priority"), forms::priorities(ui.lang, "—"), need.priority);
+    f.select("pledge_level", ui.t("pledge_level"), forms::levels(ui.lang, "—"), need.pledge_level);
+    f.text("pledge_ref", ui.t("pledge_ref"), &need.pledge_ref, "", None);
+    f.text("mission", ui.t("mission"), &need.mission, "", None);
+    f.finish(if editing { ui.t("save") } else { ui.t("create") })
 }
 
 pub async fn new_form(ui: Ui, uri: http::Uri) -> Response {
@@ -399,13 +327,6 @@ pub async fn new_form(ui: Ui, uri: http::Uri) -> Response {
         ..Default::default()
     };
     ui.page(ui.t("new_need"), &need_form(&ui, &need, false, None))
-}
-
-fn form_refusal(ui: &Ui, bad: Vec<(String, String)>) -> Refusal {
-    Refusal {
-        message: ui.t("error").to_string(),
-        fields: bad.into_iter().map(|(f, m)| (f, crate::console::i18n::service_message(ui.lang, &m))).collect(),
-    }
 }
 
 pub async fn create(ui: Ui, body: Bytes) -> Response {

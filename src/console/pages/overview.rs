@@ -231,7 +231,11 @@ pub async fn show(ui: Ui) -> Response {
             .iter()
             .take(OVERVIEW_ROWS)
             .map(|x| {
-                vec![E(&x.recipient).to_string(), E(&x.resource_ids.join(", ")).to_string(), E(&x.summary).to_string()]
+                vec![
+                    E(&x.recipient).to_string(),
+                    E(&x.resource_ids.join(", ")).to_string(),
+                    E(&super::reports::finding_summary(ui.lang, x)).to_string(),
+                ]
             })
             .collect();
         if !rows.is_empty() {
