@@ -64,6 +64,9 @@ session=$(curl -s -D - -o /dev/null -b "lcm_login=$nonce" --data-urlencode "csrf
   "$url/login" | sed -n 's/^set-cookie: lcm_session=\([^;]*\).*/\1/ip' | tr -d '\r')
 [ -n "$session" ] || { echo "sign-in failed" >&2; exit 1; }
 get() { curl -s -b "lcm_session=$session" "$url$1"; }
+# A requester that has needs in this store (need-1's), for the filtered pages.
+rq=$(get /needs/need-1 | sed -n 's/.*<dt>Requester<\/dt><dd>\([A-Z]\{3\}\)<\/dd>.*/\1/p' | head -1)
+[ -n "$rq" ] || { echo "need-1 has no requester shown" >&2; exit 1; }
 # A later page: follow the needs list's "next" link 40 times (page 41, from need 1 001).
 later=/needs
 for _ in $(seq 1 40); do
@@ -83,11 +86,11 @@ pages=(
   /needs
   "$later"
   "/needs?capability=4"
-  "/needs?requester=UGA&state=1"
+  "/needs?requester=$rq&state=1"
   "/needs?sort=needed_by"
   "/needs?sort=title&page=2000"
   "/needs?sort=-quantity&capability=2"
-  "/needs?requester=UGA&sort=-needed_by&page=3"
+  "/needs?requester=$rq&sort=-needed_by&page=3"
   /offers
   "/offers?capability=4&state=1"
   "/offers?sort=-capacity&page=40"
