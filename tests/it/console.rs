@@ -88,6 +88,16 @@ impl ConsoleServer {
         offers.create_offer(authed(token, req)).await.unwrap().into_inner()
     }
 
+    /// Proposes matches as the Secretariat and approves the first proposal.
+    async fn approve_first_proposal(&self) -> api::ApproveMatchResponse {
+        let mut matching = api::matching_service_client::MatchingServiceClient::new(self.channel().await);
+        let req = api::ProposeMatchesRequest { request_id: new_request_id(), ..Default::default() };
+        let proposed = matching.propose_matches(authed(&self.admin, req)).await.unwrap().into_inner();
+        let first = proposed.matches.first().expect("a proposal");
+        let req = api::ApproveMatchRequest { id: first.id.clone(), request_id: new_request_id(), ..Default::default() };
+        matching.approve_match(authed(&self.admin, req)).await.unwrap().into_inner()
+    }
+
     async fn get(&self, path: &str, cookie: &str) -> Resp {
         http(self.web, "GET", path, cookie, &[], "").await
     }
@@ -371,23 +381,7 @@ async fn console_overview_figures_equal_the_grpc_reports() {
     let scenario = lcm::scenario::Scenario::from_json(include_str!("../../fixtures/tpp-demo.json")).unwrap();
     let t0 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     lcm::cli::import_scenario(s.channel().await, &s.admin, &scenario, t0).await.unwrap();
-    let mut matching = api::matching_service_client::MatchingServiceClient::new(s.channel().await);
-    let proposed = matching
-        .propose_matches(authed(
-            &s.admin,
-            api::ProposeMatchesRequest { request_id: new_request_id(), ..Default::default() },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let first = proposed.matches.first().expect("the demo proposes matches");
-    matching
-        .approve_match(authed(
-            &s.admin,
-            api::ApproveMatchRequest { id: first.id.clone(), request_id: new_request_id(), ..Default::default() },
-        ))
-        .await
-        .unwrap();
+    s.approve_first_proposal().await;
 
     let (cookie, _) = s.sign_in(&s.admin).await;
     let page = s.get("/", &cookie).await;
@@ -889,18 +883,7 @@ async fn console_states_read_actors_by_role_never_by_another_principals_id() {
     let (ken_id, ken) = s.principal(api::PrincipalKind::MemberState, "KEN").await;
     s.create_offer(&ken, api::Offer { capacity: 1, ..crate::harness::delivery_offer("KEN") }).await;
     s.create_need(&uga, api::Need { quantity: 1, women_quantity: 0, ..crate::harness::need("UGA") }).await;
-    let mut matching = api::matching_service_client::MatchingServiceClient::new(s.channel().await);
-    let proposed = matching
-        .propose_matches(authed(
-            &s.admin,
-            api::ProposeMatchesRequest { request_id: new_request_id(), ..Default::default() },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let m = proposed.matches.first().expect("the need and the offer match");
-    let req = api::ApproveMatchRequest { id: m.id.clone(), request_id: new_request_id(), ..Default::default() };
-    let approved = matching.approve_match(authed(&s.admin, req)).await.unwrap().into_inner();
+    let approved = s.approve_first_proposal().await;
     let arrangement = approved.arrangements.first().expect("an arrangement").id.clone();
     // Both parties consent: UGA first, KEN's consent makes it AGREED.
     let mut arrangements = api::arrangement_service_client::ArrangementServiceClient::new(s.channel().await);

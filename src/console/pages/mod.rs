@@ -13,7 +13,7 @@ pub mod overview;
 pub mod reports;
 
 use super::html::E;
-use super::{Form, Ui};
+use super::{Form, Ui, order};
 use std::fmt::Write;
 
 /// A table with a caption, header cells and rows of already-escaped cells.
@@ -78,37 +78,62 @@ fn table_body(mut out: String, rows: &[Vec<String>]) -> String {
     out
 }
 
-/// One page (`?page=N`) of the whole list `list` in `sort`'s order, and its pager: the
-/// order comes from the caller's own List calls (`read_page`, see [`order::Orders`]), the
-/// rows shown from the caller's own Get calls (`get`); a row gone since is left out.
-/// `href` is the list's address with its filters and sort, ending in `?` or `&`.
+/// One page of a list (needs, offers) and its pager. Unsorted, the page of the service's
+/// own paging (`?page_token=`, id order). Sorted, page `?page=N` of the whole list in
+/// `sort`'s order: the order comes from the caller's own List calls (see
+/// [`order::Orders`]), the rows shown from the caller's own Get calls (`get`; a row gone
+/// since is left out). `read(page_token, page_size)` is one List call (its rows and next
+/// page token), `key_of` a row's sort key for `sort` and its id. `path` is the list's
+/// address, `filters` its query without page or sort.
 #[allow(clippy::too_many_arguments)]
-pub async fn sorted_page<T, K, F, Fut, G, GFut>(
+pub async fn list_page<T, K, R, RFut, G, GFut>(
     ui: &Ui,
     q: &Form,
-    list: &str,
+    path: &str,
     filters: &str,
     sort: &Sort,
-    href: &str,
-    read_page: F,
+    read: R,
+    key_of: impl Fn(&T) -> (K, String),
     get: G,
 ) -> Result<(Vec<T>, String), tonic::Status>
 where
     K: Ord,
-    F: FnMut(String) -> Fut,
-    Fut: std::future::Future<Output = Result<(Vec<(K, u64, String)>, String), tonic::Status>>,
+    R: Fn(String, i32) -> RFut,
+    RFut: std::future::Future<Output = Result<(Vec<T>, String), tonic::Status>>,
     G: Fn(String) -> GFut,
     GFut: std::future::Future<Output = Result<T, tonic::Status>>,
 {
+    if sort.key.is_empty() {
+        let token = q.get("page_token").to_string();
+        let later = !token.is_empty();
+        let (rows, next) = read(token, needs::PAGE_SIZE).await?;
+        return Ok((rows, token_pager(ui, path, filters, later, &next)));
+    }
     let key = format!(
-        "{list}|{}|{filters}|{}{}|{}",
+        "{path}|{}|{filters}|{}{}|{}",
         ui.caller.principal_id,
         if sort.descending { "-" } else { "" },
         sort.key,
         ui.lang.code()
     );
+    let read_page = |token: String| {
+        let page = read(token, order::READ_PAGE);
+        let key_of = &key_of;
+        async move {
+            let (rows, next) = page.await?;
+            let keyed = rows
+                .iter()
+                .map(|row| {
+                    let (k, id) = key_of(row);
+                    (k, matches::numeric(&id), id)
+                })
+                .collect();
+            Ok((keyed, next))
+        }
+    };
     let ids = ui.console.orders.ids(&ui.ctx().store, key, sort.descending, read_page).await?;
-    let (range, pager) = page_of(ui, q, "page", href, ids.len(), needs::PAGE_SIZE as usize);
+    let href = format!("{path}?{filters}{}&", sort.param());
+    let (range, pager) = page_of(ui, q, "page", &href, ids.len(), needs::PAGE_SIZE as usize);
     let mut rows = Vec::with_capacity(range.len());
     for id in &ids[range] {
         match get(id.clone()).await {

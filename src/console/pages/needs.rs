@@ -5,13 +5,13 @@
 
 use super::forms::{self, FormHtml, FormReader, form_refusal};
 use super::matches::numeric;
-use super::{Sort, SortKey, id_link, sortable_table, table, token_pager};
+use super::{Sort, SortKey, id_link, sortable_table, table};
 use crate::api as pb;
 use crate::api::matching_service_server::MatchingService;
 use crate::api::need_service_server::NeedService;
 use crate::console::call::{self, Refusal, is_not_found};
 use crate::console::html::{self, E, date, select};
-use crate::console::{Form, Ui, form_of, order};
+use crate::console::{Form, Ui, form_of};
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
@@ -54,30 +54,20 @@ pub async fn list(ui: Ui, uri: http::Uri) -> Response {
     );
     let sort = Sort::parse(q.get("sort"), &COLUMNS.map(|(_, k)| k));
     let filters = format!("requester={}&capability={}&state={}", html::url(&req.requester), req.capability, req.state);
-    let listed = if sort.key.is_empty() {
-        // The service's own paging, in id order.
-        let later = !req.page_token.is_empty();
-        ui.ctx().list_needs(ui.rq(req)).await.map(|r| {
-            let r = r.into_inner();
-            (r.needs, token_pager(&ui, "/needs", &filters, later, &r.next_page_token))
-        })
-    } else {
-        let href = format!("/needs?{filters}{}&", sort.param());
-        let read_page = |page_token: String| {
-            let req = pb::ListNeedsRequest { page_size: order::READ_PAGE, page_token, ..req.clone() };
-            let (ui, key) = (&ui, &sort.key);
-            async move {
-                let r = ui.ctx().list_needs(ui.rq(req)).await?.into_inner();
-                let keyed = r.needs.iter().map(|n| (sort_key(ui, key, n), numeric(&n.id), n.id.clone())).collect();
-                Ok((keyed, r.next_page_token))
-            }
-        };
-        let get = |id: String| {
-            let ui = &ui;
-            async move { ui.ctx().get_need(ui.rq(pb::GetNeedRequest { id })).await.map(|r| r.into_inner()) }
-        };
-        super::sorted_page(&ui, &q, "needs", &filters, &sort, &href, read_page, get).await
+    let read = |page_token: String, page_size: i32| {
+        let req = pb::ListNeedsRequest { page_size, page_token, ..req.clone() };
+        let ui = &ui;
+        async move {
+            let r = ui.ctx().list_needs(ui.rq(req)).await?.into_inner();
+            Ok((r.needs, r.next_page_token))
+        }
     };
+    let key_of = |n: &pb::Need| (sort_key(&ui, &sort.key, n), n.id.clone());
+    let get = |id: String| {
+        let ui = &ui;
+        async move { ui.ctx().get_need(ui.rq(pb::GetNeedRequest { id })).await.map(|r| r.into_inner()) }
+    };
+    let listed = super::list_page(&ui, &q, "/needs", &filters, &sort, read, key_of, get).await;
     match listed {
         Ok((needs, pager)) => {
             if needs.is_empty() {

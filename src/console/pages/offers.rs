@@ -3,12 +3,12 @@
 
 use super::forms;
 use super::matches::numeric;
-use super::{Sort, SortKey, id_link, sortable_table, token_pager};
+use super::{Sort, SortKey, id_link, sortable_table};
 use crate::api as pb;
 use crate::api::offer_service_server::OfferService;
 use crate::console::call::{self, is_not_found};
 use crate::console::html::{self, E, date, select};
-use crate::console::{Form, Ui, form_of, order};
+use crate::console::{Form, Ui, form_of};
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::response::Response;
@@ -46,30 +46,20 @@ pub async fn list(ui: Ui, uri: http::Uri) -> Response {
     );
     let sort = Sort::parse(q.get("sort"), &COLUMNS.map(|(_, k)| k));
     let filters = format!("provider={}&capability={}&state={}", html::url(&req.provider), req.capability, req.state);
-    let listed = if sort.key.is_empty() {
-        // The service's own paging, in id order.
-        let later = !req.page_token.is_empty();
-        ui.ctx().list_offers(ui.rq(req)).await.map(|r| {
-            let r = r.into_inner();
-            (r.offers, token_pager(&ui, "/offers", &filters, later, &r.next_page_token))
-        })
-    } else {
-        let href = format!("/offers?{filters}{}&", sort.param());
-        let read_page = |page_token: String| {
-            let req = pb::ListOffersRequest { page_size: order::READ_PAGE, page_token, ..req.clone() };
-            let (ui, key) = (&ui, &sort.key);
-            async move {
-                let r = ui.ctx().list_offers(ui.rq(req)).await?.into_inner();
-                let keyed = r.offers.iter().map(|o| (sort_key(ui, key, o), numeric(&o.id), o.id.clone())).collect();
-                Ok((keyed, r.next_page_token))
-            }
-        };
-        let get = |id: String| {
-            let ui = &ui;
-            async move { ui.ctx().get_offer(ui.rq(pb::GetOfferRequest { id })).await.map(|r| r.into_inner()) }
-        };
-        super::sorted_page(&ui, &q, "offers", &filters, &sort, &href, read_page, get).await
+    let read = |page_token: String, page_size: i32| {
+        let req = pb::ListOffersRequest { page_size, page_token, ..req.clone() };
+        let ui = &ui;
+        async move {
+            let r = ui.ctx().list_offers(ui.rq(req)).await?.into_inner();
+            Ok((r.offers, r.next_page_token))
+        }
     };
+    let key_of = |o: &pb::Offer| (sort_key(&ui, &sort.key, o), o.id.clone());
+    let get = |id: String| {
+        let ui = &ui;
+        async move { ui.ctx().get_offer(ui.rq(pb::GetOfferRequest { id })).await.map(|r| r.into_inner()) }
+    };
+    let listed = super::list_page(&ui, &q, "/offers", &filters, &sort, read, key_of, get).await;
     match listed {
         Ok((offers, pager)) => {
             let rows: Vec<Vec<String>> = offers
