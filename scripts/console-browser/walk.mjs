@@ -26,7 +26,7 @@ const L = {
     start: 'Start', end: 'End', startDelivery: 'Start delivery', complete: 'Complete',
     recordOutcome: 'Record outcome', trained: 'Trained', womenTrained: 'Women trained', certified: 'Certified',
     deployed: 'Deployed missions', trainersQualified: 'Trainers qualified', downloadCsv: 'Download CSV', other: 'Français',
-    history: 'History', created: 'Created',
+    history: 'History', created: 'Created', newOffer: 'New offer', create: 'Create',
     nav: { overview: 'Overview', needs: 'Needs', offers: 'Offers', matches: 'Matches', arrangements: 'Arrangements',
       reports: 'Reports', events: 'Events', principals: 'Principals' },
     reports: { gaps: 'Gap report', gender: 'Gender report', deconfliction: 'Deconfliction report',
@@ -36,7 +36,7 @@ const L = {
     note: 'Note', schedule: 'Planifier', start: 'Début', end: 'Fin', startDelivery: 'Commencer la formation',
     complete: 'Terminer', recordOutcome: 'Enregistrer le résultat', trained: 'Formés', womenTrained: 'Femmes formées',
     certified: 'Certifiés', deployed: 'Missions de déploiement', trainersQualified: 'Formateurs qualifiés', downloadCsv: 'Télécharger le CSV', other: 'English',
-    history: 'Historique', created: 'Créé',
+    history: 'Historique', created: 'Créé', newOffer: 'Nouvelle offre', create: 'Créer',
     nav: { overview: "Vue d'ensemble", needs: 'Besoins', offers: 'Offres', matches: 'Appariements',
       arrangements: 'Accords', reports: 'Rapports', events: 'Événements', principals: 'Comptes' },
     reports: { gaps: 'Rapport des écarts', gender: 'Rapport sur le genre', deconfliction: 'Rapport de déconfliction',
@@ -195,6 +195,11 @@ async function checkReports(page) {
   await audit(page, 'report-deconfliction');
   const decCsv = parseCsv(await download(page));
   check(decCsv.length - 1 === (lcm('report', 'deconfliction').findings || []).length, 'deconfliction CSV rows');
+  if (LANG === 'fr') {
+    // Findings read in French (written from their fields), not in the service's English.
+    const text = await page.locator('main').innerText();
+    check(!/may receive|open needs|sources at overlapping/.test(text), 'the French deconfliction findings read in French');
+  }
   for (const name of ['capacity', 'readiness']) {
     await page.getByRole('link', { name: L.reports[name], exact: true }).click();
     await audit(page, `report-${name}`);
@@ -364,6 +369,42 @@ try {
   const { gender } = await checkReports(sec);
   const recipient = gender.rows.find((r) => r.requester === arrangement.recipient);
   check(Number(recipient?.women_trained || 0) === w, `the gender report counts ${w} women trained for ${arrangement.recipient}`);
+
+  // A mission files an offer it provides through the form: a capacity of 0 first (the
+  // service's violation is shown on that field), then a valid one.
+  const provider = parties[0];
+  const mp = await signIn(browser, tokenOf(provider), provider);
+  await nav(mp, 'offers');
+  await mp.getByRole('link', { name: L.newOffer, exact: true }).click();
+  await mp.waitForLoadState('load');
+  check((await mp.locator('#providers').inputValue()) === provider, `the offer form names ${provider} as provider`);
+  const today = new Date().toISOString().slice(0, 10);
+  await mp.locator('#role').selectOption('1');
+  await mp.locator('#category').selectOption('1');
+  await mp.locator('#capability').selectOption('1');
+  await mp.locator('#title').fill('Walk course');
+  await mp.locator('#capacity').fill('0');
+  await mp.locator('#available_from').fill(addDays(today, 30));
+  await mp.locator('#available_until').fill(addDays(today, 200));
+  await mp.locator('#languages').fill('en');
+  await mp.locator('#mode').selectOption('1');
+  await mp.locator('#duration_days').fill('14');
+  await mp.getByRole('button', { name: L.create, exact: true }).click();
+  await mp.waitForLoadState('load');
+  check(await mp.locator('#capacity-error').isVisible(), 'a capacity of 0 is marked on its field');
+  check((await mp.locator('#capacity').getAttribute('aria-invalid')) === 'true' || (await mp.locator('#capacity').getAttribute('aria-describedby') || '').includes('capacity-error'),
+    'the capacity field is described by its error');
+  await audit(mp, 'offer-form-refused');
+  await mp.locator('#capacity').fill('12');
+  await mp.getByRole('button', { name: L.create, exact: true }).click();
+  await mp.waitForURL(/\/offers\/offer-\d+$/);
+  const offerId = mp.url().split('/').pop();
+  check((await mp.locator('main').innerText()).includes(offerId), `the new offer's page shows ${offerId}`);
+  await audit(mp, 'offer-created');
+  const filed = lcm('offers', 'show', offerId);
+  check(Number(filed.capacity) === 12 && JSON.stringify(filed.providers) === JSON.stringify([provider]),
+    `${offerId} is ${provider}'s offer of 12 seats: ${JSON.stringify(filed)}`);
+  await mp.context().close();
 
   // Sign out.
   await sec.getByRole('button', { name: L.signOut, exact: true }).click();

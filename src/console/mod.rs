@@ -16,6 +16,7 @@ mod charts;
 mod html;
 mod i18n;
 pub mod listener;
+mod order;
 mod pages;
 mod session;
 
@@ -45,13 +46,24 @@ pub struct Console {
     /// Cookies carry `Secure` (the console is served over TLS).
     pub secure: bool,
     pub health: tonic_health::server::HealthService,
+    /// Sorted orders of whole lists, kept while the store is unchanged.
+    pub orders: order::Orders,
+    /// The overview's reports per principal, kept while the store is unchanged.
+    pub overviews: order::Memo<Arc<pages::overview::Reports>>,
 }
 
 pub type Shared = Arc<Console>;
 
 impl Console {
     pub fn new(ctx: Ctx, idle: Duration, secure: bool, health: tonic_health::server::HealthService) -> Shared {
-        Arc::new(Console { ctx, sessions: Sessions::new(idle), secure, health })
+        Arc::new(Console {
+            ctx,
+            sessions: Sessions::new(idle),
+            secure,
+            health,
+            orders: order::Orders::default(),
+            overviews: order::Memo::new(64),
+        })
     }
 }
 

@@ -74,6 +74,30 @@ impl ConsoleServer {
         (r.principal.unwrap().id, r.token)
     }
 
+    /// Creates `need` by gRPC as the holder of `token`.
+    async fn create_need(&self, token: &str, need: api::Need) -> api::Need {
+        let req = api::CreateNeedRequest { need: Some(need), request_id: new_request_id() };
+        let mut needs = api::need_service_client::NeedServiceClient::new(self.channel().await);
+        needs.create_need(authed(token, req)).await.unwrap().into_inner()
+    }
+
+    /// Creates `offer` by gRPC as the holder of `token`.
+    async fn create_offer(&self, token: &str, offer: api::Offer) -> api::Offer {
+        let req = api::CreateOfferRequest { offer: Some(offer), request_id: new_request_id() };
+        let mut offers = api::offer_service_client::OfferServiceClient::new(self.channel().await);
+        offers.create_offer(authed(token, req)).await.unwrap().into_inner()
+    }
+
+    /// Proposes matches as the Secretariat and approves the first proposal.
+    async fn approve_first_proposal(&self) -> api::ApproveMatchResponse {
+        let mut matching = api::matching_service_client::MatchingServiceClient::new(self.channel().await);
+        let req = api::ProposeMatchesRequest { request_id: new_request_id(), ..Default::default() };
+        let proposed = matching.propose_matches(authed(&self.admin, req)).await.unwrap().into_inner();
+        let first = proposed.matches.first().expect("a proposal");
+        let req = api::ApproveMatchRequest { id: first.id.clone(), request_id: new_request_id(), ..Default::default() };
+        matching.approve_match(authed(&self.admin, req)).await.unwrap().into_inner()
+    }
+
     async fn get(&self, path: &str, cookie: &str) -> Resp {
         http(self.web, "GET", path, cookie, &[], "").await
     }
@@ -333,15 +357,7 @@ async fn console_another_states_need_is_the_same_404_as_a_missing_one() {
     let s = ConsoleServer::start().await;
     let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
     let (_, npl) = s.principal(api::PrincipalKind::MemberState, "NPL").await;
-    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
-    let need = needs
-        .create_need(authed(
-            &gha,
-            api::CreateNeedRequest { need: Some(crate::harness::need("GHA")), request_id: new_request_id() },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let need = s.create_need(&gha, crate::harness::need("GHA")).await;
     let (gha_cookie, _) = s.sign_in(&gha).await;
     let (npl_cookie, _) = s.sign_in(&npl).await;
     let own = s.get(&format!("/needs/{}", need.id), &gha_cookie).await;
@@ -365,23 +381,7 @@ async fn console_overview_figures_equal_the_grpc_reports() {
     let scenario = lcm::scenario::Scenario::from_json(include_str!("../../fixtures/tpp-demo.json")).unwrap();
     let t0 = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
     lcm::cli::import_scenario(s.channel().await, &s.admin, &scenario, t0).await.unwrap();
-    let mut matching = api::matching_service_client::MatchingServiceClient::new(s.channel().await);
-    let proposed = matching
-        .propose_matches(authed(
-            &s.admin,
-            api::ProposeMatchesRequest { request_id: new_request_id(), ..Default::default() },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let first = proposed.matches.first().expect("the demo proposes matches");
-    matching
-        .approve_match(authed(
-            &s.admin,
-            api::ApproveMatchRequest { id: first.id.clone(), request_id: new_request_id(), ..Default::default() },
-        ))
-        .await
-        .unwrap();
+    s.approve_first_proposal().await;
 
     let (cookie, _) = s.sign_in(&s.admin).await;
     let page = s.get("/", &cookie).await;
@@ -457,6 +457,16 @@ async fn console_overview_figures_equal_the_grpc_reports() {
         );
         assert_eq!(*line, expected);
     }
+
+    // Viewed again after a change, the figures follow it (the overview's reports are
+    // kept only while the store is unchanged).
+    let again = s.get("/", &cookie).await;
+    assert_eq!(again.figure("seats_demanded"), page.figure("seats_demanded"));
+    let extra = api::Need { quantity: 17, women_quantity: 0, ..crate::harness::need("GHA") };
+    s.create_need(&s.admin, extra).await;
+    let after = s.get("/", &cookie).await;
+    let demanded = |p: &Resp| p.figure("seats_demanded").unwrap().parse::<u64>().unwrap();
+    assert_eq!(demanded(&after), demanded(&page) + 17, "the new need's seats are counted at once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -639,15 +649,7 @@ async fn console_header_names_every_principal_by_its_display_name() {
 async fn console_enum_values_read_in_the_pages_language() {
     let s = ConsoleServer::start().await;
     let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
-    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
-    let need = needs
-        .create_need(authed(
-            &gha,
-            api::CreateNeedRequest { need: Some(crate::harness::need("GHA")), request_id: new_request_id() },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let need = s.create_need(&gha, crate::harness::need("GHA")).await;
     let (cookie, _) = s.sign_in(&gha).await;
     let cell = |body: &str, text: &str| body.contains(&format!("<td>{text}</td>"));
     let en = s.get("/needs?lang=en", &cookie).await.body;
@@ -742,17 +744,186 @@ async fn console_state_creates_and_edits_its_offer_with_field_violations_marked(
 async fn console_events_name_their_actors_for_the_secretariat() {
     let s = ConsoleServer::start().await;
     let (gha_id, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
-    let mut needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
-    needs
-        .create_need(authed(
-            &gha,
-            api::CreateNeedRequest { need: Some(crate::harness::need("GHA")), request_id: new_request_id() },
-        ))
-        .await
-        .unwrap();
+    s.create_need(&gha, crate::harness::need("GHA")).await;
     let (cookie, _) = s.sign_in(&s.admin).await;
     let events = s.get("/events", &cookie).await;
     assert_eq!(events.status, 200);
     assert!(events.body.contains(&format!("<td>GHA mission ({gha_id})</td>")), "{}", events.body);
     assert!(events.body.contains("<td>Need created</td>"), "the event kind is named too");
+}
+
+/// The ids of a list page's rows, in the order shown, and its "next" link (unescaped).
+fn listed(page: &Resp, base: &str) -> (Vec<String>, Option<String>) {
+    let marker = format!("<td><a href=\"{base}/");
+    let ids = page.body.split(&marker).skip(1).filter_map(|rest| rest.split('"').next().map(str::to_string)).collect();
+    let next = page.body.split("\" rel=\"next\"").next().filter(|_| page.body.contains("rel=\"next\"")).and_then(|b| {
+        let start = b.rfind("href=\"")? + "href=\"".len();
+        Some(b[start..].replace("&amp;", "&"))
+    });
+    (ids, next)
+}
+
+/// Every row id of a console list from `path`, following its "next" links.
+async fn all_pages(s: &ConsoleServer, cookie: &str, path: &str, base: &str) -> Vec<String> {
+    let (mut all, mut at) = (Vec::new(), Some(path.to_string()));
+    while let Some(p) = at {
+        let page = s.get(&p, cookie).await;
+        assert_eq!(page.status, 200, "{p}: {}", page.body);
+        let (ids, next) = listed(&page, base);
+        assert!(ids.len() <= 25, "{p}: a page holds at most 25 rows");
+        all.extend(ids);
+        at = next;
+    }
+    all
+}
+
+fn num(id: &str) -> u64 {
+    id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_sorts_the_whole_list_across_pages_as_the_callers_grpc_list_sorted() {
+    let s = ConsoleServer::start().await;
+    let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let (_, npl) = s.principal(api::PrincipalKind::MemberState, "NPL").await;
+    let needs = api::need_service_client::NeedServiceClient::new(s.channel().await);
+    // 40 of Ghana's needs and 20 of Nepal's, their quantities and titles in no id order.
+    for i in 0..60u32 {
+        let (state, token) = if i % 3 == 2 { ("NPL", &npl) } else { ("GHA", &gha) };
+        let need = api::Need {
+            quantity: 1 + (i * 37) % 23,
+            women_quantity: 0,
+            title: format!("{} course {i}", ["Medics", "engineers", "Pilots", "drivers"][(i as usize * 7) % 4]),
+            ..crate::harness::need(state)
+        };
+        s.create_need(token, need).await;
+    }
+    // Each caller's whole list by gRPC, in the service's paging.
+    let grpc_list = |token: String| {
+        let mut needs = needs.clone();
+        async move {
+            let (mut all, mut page_token) = (Vec::new(), String::new());
+            loop {
+                let req = api::ListNeedsRequest { page_size: 7, page_token, ..Default::default() };
+                let r = needs.list_needs(authed(&token, req)).await.unwrap().into_inner();
+                all.extend(r.needs);
+                if r.next_page_token.is_empty() {
+                    return all;
+                }
+                page_token = r.next_page_token;
+            }
+        }
+    };
+    for token in [s.admin.clone(), gha.clone()] {
+        let (cookie, _) = s.sign_in(&token).await;
+        let mut full = grpc_list(token.clone()).await;
+        assert!(full.len() > 25, "more rows than a page");
+        let ids = |v: &[api::Need]| v.iter().map(|n| n.id.clone()).collect::<Vec<_>>();
+        full.sort_by(|a, b| b.quantity.cmp(&a.quantity).then(num(&a.id).cmp(&num(&b.id))));
+        assert_eq!(
+            all_pages(&s, &cookie, "/needs?sort=-quantity", "/needs").await,
+            ids(&full),
+            "by quantity, descending"
+        );
+        full.sort_by(|a, b| a.title.to_lowercase().cmp(&b.title.to_lowercase()).then(num(&a.id).cmp(&num(&b.id))));
+        assert_eq!(all_pages(&s, &cookie, "/needs?sort=title", "/needs").await, ids(&full), "by title");
+        full.sort_by_key(|n| std::cmp::Reverse(num(&n.id)));
+        assert_eq!(
+            all_pages(&s, &cookie, "/needs?sort=-id", "/needs").await,
+            ids(&full),
+            "ids numerically, need-9 after need-10"
+        );
+        // The unsorted list pages the service's id order.
+        full.reverse();
+        assert_eq!(all_pages(&s, &cookie, "/needs", "/needs").await, ids(&full));
+        // A filter and a sort together: Nepal's needs (none for Ghana's mission).
+        let npl_first = s.get("/needs?requester=NPL&sort=-quantity", &cookie).await;
+        let (shown, _) = listed(&npl_first, "/needs");
+        if token == gha {
+            assert!(shown.is_empty(), "Ghana sees none of Nepal's needs");
+        } else {
+            assert_eq!(shown.len(), 20);
+        }
+    }
+    // A change shows at once: the order is rebuilt after a commit.
+    let (cookie, _) = s.sign_in(&gha).await;
+    let before = s.get("/needs?sort=-quantity", &cookie).await;
+    let big = api::Need { quantity: 500, women_quantity: 0, ..crate::harness::need("GHA") };
+    let created = s.create_need(&gha, big).await;
+    assert_ne!(listed(&before, "/needs").0[0], created.id);
+    let after = s.get("/needs?sort=-quantity", &cookie).await;
+    assert_eq!(listed(&after, "/needs").0[0], created.id, "the new largest need comes first");
+
+    // Offers sort the same way.
+    let mut offers = api::offer_service_client::OfferServiceClient::new(s.channel().await);
+    for i in 0..30u32 {
+        let offer = api::Offer { capacity: 1 + (i * 11) % 17, ..crate::harness::delivery_offer("GHA") };
+        s.create_offer(&gha, offer).await;
+    }
+    let mut full = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let req = api::ListOffersRequest { page_size: 500, page_token, ..Default::default() };
+        let r = offers.list_offers(authed(&gha, req)).await.unwrap().into_inner();
+        full.extend(r.offers);
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        page_token = r.next_page_token;
+    }
+    full.sort_by(|a, b| a.capacity.cmp(&b.capacity).then(num(&a.id).cmp(&num(&b.id))));
+    let expected: Vec<String> = full.iter().map(|o| o.id.clone()).collect();
+    assert_eq!(all_pages(&s, &cookie, "/offers?sort=capacity", "/offers").await, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_states_read_actors_by_role_never_by_another_principals_id() {
+    let s = ConsoleServer::start().await;
+    let (uga_id, uga) = s.principal(api::PrincipalKind::MemberState, "UGA").await;
+    let (ken_id, ken) = s.principal(api::PrincipalKind::MemberState, "KEN").await;
+    s.create_offer(&ken, api::Offer { capacity: 1, ..crate::harness::delivery_offer("KEN") }).await;
+    s.create_need(&uga, api::Need { quantity: 1, women_quantity: 0, ..crate::harness::need("UGA") }).await;
+    let approved = s.approve_first_proposal().await;
+    let arrangement = approved.arrangements.first().expect("an arrangement").id.clone();
+    // Both parties consent: UGA first, KEN's consent makes it AGREED.
+    let mut arrangements = api::arrangement_service_client::ArrangementServiceClient::new(s.channel().await);
+    for token in [&uga, &ken] {
+        let req = api::RespondToArrangementRequest { id: arrangement.clone(), accept: true, ..Default::default() };
+        arrangements.respond_to_arrangement(authed(token, req)).await.unwrap();
+    }
+    let admin_id = api::admin_service_client::AdminServiceClient::new(s.channel().await)
+        .list_principals(authed(&s.admin, api::ListPrincipalsRequest { page_size: 100, page_token: String::new() }))
+        .await
+        .unwrap()
+        .into_inner()
+        .principals
+        .into_iter()
+        .find(|p| p.kind == api::PrincipalKind::Secretariat as i32)
+        .unwrap()
+        .id;
+    let history = |page: &Resp, caption: &str| {
+        let table = page.body.split(&format!("<caption>{caption}")).nth(1).expect("a history table").to_string();
+        table.split("</table>").next().unwrap().to_string()
+    };
+    let path = format!("/arrangements/{arrangement}");
+    // UGA: the Secretariat's creation and KEN's consent by role, never by id.
+    let (cookie, _) = s.sign_in(&uga).await;
+    let uga_view = history(&s.get(&path, &cookie).await, "History");
+    assert!(uga_view.contains("<td>Secretariat</td>"), "{uga_view}");
+    assert!(uga_view.contains("<td>A party&#39;s mission</td>"), "{uga_view}");
+    for id in [&admin_id, &ken_id, &uga_id] {
+        assert!(!uga_view.contains(id.as_str()), "{id} shown to UGA: {uga_view}");
+    }
+    assert!(!uga_view.contains("KEN mission"), "{uga_view}");
+    let fr = history(&s.get(&format!("{path}?lang=fr"), &cookie).await, "Historique");
+    assert!(fr.contains("<td>Secrétariat</td>"), "{fr}");
+    // KEN made the change to AGREED: its own name, marked as its own.
+    let (cookie, _) = s.sign_in(&ken).await;
+    let ken_view = history(&s.get(&path, &cookie).await, "History");
+    assert!(ken_view.contains("<td>KEN mission (you)</td>"), "{ken_view}");
+    assert!(!ken_view.contains(ken_id.as_str()) && !ken_view.contains(admin_id.as_str()), "{ken_view}");
+    // The Secretariat reads every actor's name with its id.
+    let (cookie, _) = s.sign_in(&s.admin).await;
+    let sec_view = history(&s.get(&path, &cookie).await, "History");
+    assert!(sec_view.contains(&format!("<td>KEN mission ({ken_id})</td>")), "{sec_view}");
 }

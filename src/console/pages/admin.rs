@@ -13,7 +13,7 @@ use axum::response::Response;
 use std::fmt::Write;
 
 /// Display names by principal id, for the Secretariat (who may list principals); empty
-/// for everyone else, whose pages then show the ids. One page of ListPrincipals at a time,
+/// for everyone else, whose pages then show role words (see [`actor`]). One page of ListPrincipals at a time,
 /// at most 20 pages.
 pub async fn principal_names(ui: &Ui) -> std::collections::HashMap<String, String> {
     let mut names = std::collections::HashMap::new();
@@ -36,12 +36,45 @@ pub async fn principal_names(ui: &Ui) -> std::collections::HashMap<String, Strin
     names
 }
 
-/// An actor as people read it: its display name (with its id) when known, else the id
-/// (`system` included).
-pub fn actor(names: &std::collections::HashMap<String, String>, id: &str) -> String {
-    match names.get(id).filter(|n| !n.trim().is_empty()) {
-        Some(name) => format!("{} ({})", E(name), E(id)),
-        None => E(id).to_string(),
+/// An actor as the caller may read it. The Secretariat (who may list principals) reads
+/// display names with their ids (`names`), else the id. Anyone else reads their own
+/// display name, "System", or otherwise a role word: `role`, the catalogue key of what
+/// the change itself says of its author (see [`change_author`]), or "another account" —
+/// never another principal's id or name.
+pub fn actor(
+    ui: &Ui,
+    names: &std::collections::HashMap<String, String>,
+    id: &str,
+    role: Option<&'static str>,
+) -> String {
+    if let Some(name) = names.get(id).filter(|n| !n.trim().is_empty()) {
+        return format!("{} ({})", E(name), E(id));
+    }
+    if ui.is_secretariat() {
+        return E(id).to_string();
+    }
+    if id == ui.caller.principal_id {
+        return format!("{} ({})", E(&ui.name), ui.t("actor_you"));
+    }
+    if id == crate::service::reports::at_risk::SYSTEM_ACTOR {
+        return E(ui.t("actor_system")).to_string();
+    }
+    E(ui.t(role.unwrap_or("actor_other"))).to_string()
+}
+
+/// Who may have made an arrangement's change from `from` to `to`, as a catalogue key:
+/// creation is the Secretariat's approval; AGREED and DECLINED follow a party's consent;
+/// the other moves follow API.md's rules (the Secretariat, or the delivery team).
+pub fn change_author(from: pb::ArrangementStatus, to: pb::ArrangementStatus) -> &'static str {
+    use crate::domain::{Mover, transition_rule};
+    if from == pb::ArrangementStatus::Unspecified {
+        return "actor_secretariat";
+    }
+    match crate::convert::status_from(to as i32).and_then(transition_rule) {
+        Some((_, Mover::Secretariat)) => "actor_secretariat",
+        Some((_, Mover::DeliveryTeam)) => "actor_delivery",
+        None if matches!(to, pb::ArrangementStatus::Agreed | pb::ArrangementStatus::Declined) => "actor_party",
+        None => "actor_other",
     }
 }
 
@@ -72,7 +105,7 @@ pub async fn events(ui: Ui) -> Response {
                 date_time(e.time.as_ref()),
                 ui.label(e.kind().as_str_name()),
                 E(&e.resource_id).to_string(),
-                actor(&names, &e.actor),
+                actor(&ui, &names, &e.actor, None),
             ]
         })
         .collect();

@@ -208,7 +208,12 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
             vec![
                 date_time(h.time.as_ref()),
                 E(&format!("{from} → {}", status_text(&ui, h.to_status()))).to_string(),
-                super::admin::actor(&names, &h.actor),
+                super::admin::actor(
+                    &ui,
+                    &names,
+                    &h.actor,
+                    Some(super::admin::change_author(h.from_status(), h.to_status())),
+                ),
                 E(&h.note).to_string(),
             ]
         })

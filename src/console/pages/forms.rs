@@ -1,7 +1,140 @@
-//! Enum options and form value parsing shared by the pages.
+//! Enum options, form value parsing and the create-or-edit form builder shared by the
+//! pages.
 
 use crate::api as pb;
-use crate::console::i18n::{Lang, label};
+use crate::console::call::Refusal;
+use crate::console::html::{self, E, described, field, select};
+use crate::console::i18n::{Lang, label, service_message};
+use crate::console::{Form, Ui};
+use std::fmt::Write;
+
+/// A create-or-edit form (need, offer) with the service's field violations shown on
+/// their fields.
+pub struct FormHtml<'a> {
+    out: String,
+    refusal: Option<&'a Refusal>,
+}
+
+impl<'a> FormHtml<'a> {
+    /// Opens a form posting to `action`: the refusal's notice (if any), the CSRF and
+    /// request-id fields and, for an edit (`etag` read with the resource), the update
+    /// action and that etag.
+    pub fn open(ui: &Ui, action: &str, etag: Option<&str>, refusal: Option<&'a Refusal>) -> FormHtml<'a> {
+        let mut out = String::new();
+        if let Some(r) = refusal {
+            out.push_str(&html::notice("error", &format!("{} {}", r.message, ui.t("check_fields"))));
+        }
+        let _ = write!(
+            out,
+            "<form method=\"post\" action=\"{}\" class=\"card\" novalidate>{}{}",
+            E(action),
+            html::csrf_field(&ui.csrf),
+            html::request_id_field()
+        );
+        if let Some(etag) = etag {
+            let _ = write!(
+                out,
+                "<input type=\"hidden\" name=\"action\" value=\"update\"><input type=\"hidden\" name=\"etag\" value=\"{}\">",
+                E(etag)
+            );
+        }
+        FormHtml { out, refusal }
+    }
+
+    fn error(&self, name: &str) -> Option<&'a str> {
+        self.refusal.and_then(|r| r.field(name))
+    }
+
+    /// An input (`extra`: its further attributes), with an optional help text.
+    pub fn text(&mut self, name: &str, label: &str, value: &str, extra: &str, help: Option<&str>) {
+        let e = self.error(name);
+        let input = format!(
+            "<input id=\"{name}\" name=\"{name}\" value=\"{}\"{extra}{}>",
+            E(value),
+            described(name, help.is_some(), e.is_some())
+        );
+        self.out.push_str(&field(name, label, &input, e, help));
+    }
+
+    /// A select of an enum's `options`, `value` chosen.
+    pub fn select(&mut self, name: &str, label: &str, options: Vec<(String, String)>, value: i32) {
+        let e = self.error(name);
+        let input = select(name, &options, &value.to_string(), &described(name, false, e.is_some()));
+        self.out.push_str(&field(name, label, &input, e, None));
+    }
+
+    pub fn textarea(&mut self, name: &str, label: &str, value: &str) {
+        let e = self.error(name);
+        let input = format!(
+            "<textarea id=\"{name}\" name=\"{name}\" rows=\"3\"{}>{}</textarea>",
+            described(name, false, e.is_some()),
+            E(value)
+        );
+        self.out.push_str(&field(name, label, &input, e, None));
+    }
+
+    /// A checkbox, its label after it.
+    pub fn check(&mut self, name: &str, label: &str, on: bool) {
+        let e = self.error(name);
+        let _ = write!(
+            self.out,
+            "<div class=\"check{}\"><input type=\"checkbox\" id=\"{name}\" name=\"{name}\" value=\"1\"{}{}>\
+             <label for=\"{name}\">{}</label>",
+            if e.is_some() { " invalid" } else { "" },
+            if on { " checked" } else { "" },
+            described(name, false, e.is_some()),
+            E(label)
+        );
+        if let Some(e) = e {
+            let _ = write!(self.out, "<p class=\"error\" id=\"{name}-error\">{}</p>", E(e));
+        }
+        self.out.push_str("</div>");
+    }
+
+    /// The submit button, and the form closed.
+    pub fn finish(mut self, button: &str) -> String {
+        let _ = write!(self.out, "<button type=\"submit\" class=\"primary\">{}</button></form>", E(button));
+        self.out
+    }
+}
+
+/// Reads a form's values, noting the fields it cannot read as their type (the form's
+/// own parsing, before any rule of the service).
+pub struct FormReader<'f> {
+    pub form: &'f Form,
+    pub bad: Vec<(String, String)>,
+}
+
+impl<'f> FormReader<'f> {
+    pub fn new(form: &'f Form) -> FormReader<'f> {
+        FormReader { form, bad: Vec::new() }
+    }
+
+    /// A whole number (0 when empty or unreadable).
+    pub fn number(&mut self, name: &str) -> u32 {
+        number(self.form.get(name)).unwrap_or_else(|()| {
+            self.bad.push((name.to_string(), "must be a whole number".to_string()));
+            0
+        })
+    }
+
+    /// A `YYYY-MM-DD` date (`None` when empty or unreadable).
+    pub fn date(&mut self, name: &str) -> Option<prost_types::Timestamp> {
+        let d = date(self.form.get(name));
+        if d.is_none() && !self.form.get(name).trim().is_empty() {
+            self.bad.push((name.to_string(), "must be a date (YYYY-MM-DD)".to_string()));
+        }
+        d
+    }
+}
+
+/// The fields a form could not read, as a refusal shown on them.
+pub fn form_refusal(ui: &Ui, bad: Vec<(String, String)>) -> Refusal {
+    Refusal {
+        message: ui.t("error").to_string(),
+        fields: bad.into_iter().map(|(f, m)| (f, service_message(ui.lang, &m))).collect(),
+    }
+}
 
 /// `(value, text)` options of an API enum, `UNSPECIFIED` first as "any" or "—"; the
 /// value is the enum's number, the text its name in `lang`.

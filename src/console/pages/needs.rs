@@ -1,14 +1,16 @@
-//! Needs: a filtered, paged list (ids in numeric order, as the store keeps them); one
+//! Needs: a filtered, paged list (ids in numeric order, as the store keeps them, or
+//! sorted by a column over the whole list); one
 //! need with its explanation (ExplainNeed) and its matches; create, edit and withdraw
 //! with the service's field violations shown on the fields.
 
-use super::forms::{self, number};
+use super::forms::{self, FormHtml, FormReader, form_refusal};
+use super::matches::numeric;
 use super::{Sort, SortKey, id_link, sortable_table, table};
 use crate::api as pb;
 use crate::api::matching_service_server::MatchingService;
 use crate::api::need_service_server::NeedService;
 use crate::console::call::{self, Refusal, is_not_found};
-use crate::console::html::{self, E, date, described, field, select};
+use crate::console::html::{self, E, date, select};
 use crate::console::{Form, Ui, form_of};
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -51,37 +53,32 @@ pub async fn list(ui: Ui, uri: http::Uri) -> Response {
         f = ui.t("filter"),
     );
     let sort = Sort::parse(q.get("sort"), &COLUMNS.map(|(_, k)| k));
-    let mut filters =
-        format!("requester={}&capability={}&state={}", html::url(&req.requester), req.capability, req.state);
-    let page_href = format!("/needs?{filters}&page_token={}&", html::url(&req.page_token));
-    if !sort.key.is_empty() {
-        let _ = write!(filters, "&sort={}{}", if sort.descending { "-" } else { "" }, sort.key);
-    }
-    match ui.ctx().list_needs(ui.rq(req)).await {
-        Ok(resp) => {
-            let mut resp = resp.into_inner();
-            sort.apply(&mut resp.needs, |key, n| sort_key(&ui, key, n));
-            let rows: Vec<Vec<String>> = resp.needs.iter().map(|n| row(&ui, n)).collect();
-            if rows.is_empty() {
+    let filters = format!("requester={}&capability={}&state={}", html::url(&req.requester), req.capability, req.state);
+    let read = |page_token: String, page_size: i32| {
+        let req = pb::ListNeedsRequest { page_size, page_token, ..req.clone() };
+        let ui = &ui;
+        async move {
+            let r = ui.ctx().list_needs(ui.rq(req)).await?.into_inner();
+            Ok((r.needs, r.next_page_token))
+        }
+    };
+    let key_of = |n: &pb::Need| (sort_key(&ui, &sort.key, n), n.id.clone());
+    let get = |id: String| {
+        let ui = &ui;
+        async move { ui.ctx().get_need(ui.rq(pb::GetNeedRequest { id })).await.map(|r| r.into_inner()) }
+    };
+    let listed = super::list_page(&ui, &q, "/needs", &filters, &sort, read, key_of, get).await;
+    match listed {
+        Ok((needs, pager)) => {
+            if needs.is_empty() {
                 let _ = write!(body, "<p>{}</p>", ui.t("none"));
             } else {
+                let rows: Vec<Vec<String>> = needs.iter().map(|n| row(&ui, n)).collect();
                 let columns: Vec<(&str, &str)> = COLUMNS.iter().map(|(label, key)| (ui.t(label), *key)).collect();
-                body.push_str(&sortable_table(&ui, ui.t("needs"), &columns, &sort, &page_href, &rows));
+                let href = format!("/needs?{filters}&");
+                body.push_str(&sortable_table(&ui, ui.t("needs"), &columns, &sort, &href, &rows));
             }
-            body.push_str("<nav class=\"pager\" aria-label=\"pages\">");
-            if !q.get("page_token").is_empty() {
-                let _ = write!(body, "<a href=\"/needs?{}\">{}</a> ", E(&filters), ui.t("first_page"));
-            }
-            if !resp.next_page_token.is_empty() {
-                let _ = write!(
-                    body,
-                    "<a href=\"/needs?{}&amp;page_token={}\" rel=\"next\">{}</a>",
-                    E(&filters),
-                    html::url(&resp.next_page_token),
-                    ui.t("next_page")
-                );
-            }
-            body.push_str("</nav>");
+            body.push_str(&pager);
         }
         Err(status) => body.push_str(&html::notice("error", &call::refusal(ui.lang, &status).plain())),
     }
@@ -104,7 +101,7 @@ const COLUMNS: [(&str, &str); 10] = [
 
 fn sort_key(ui: &Ui, key: &str, n: &pb::Need) -> SortKey {
     match key {
-        "id" => SortKey::Number(super::matches::numeric(&n.id) as i64),
+        "id" => SortKey::Number(numeric(&n.id) as i64),
         "requester" => SortKey::Text(n.requester.clone()),
         "capability" => SortKey::Text(ui.label(n.capability().as_str_name())),
         "title" => SortKey::Text(n.title.to_lowercase()),
@@ -252,126 +249,54 @@ pub async fn show(ui: Ui, Path(id): Path<String>, uri: http::Uri) -> Response {
 
 /// The form's values as a need (and the fields the form itself could not read).
 fn need_from_form(form: &Form) -> (pb::Need, Vec<(String, String)>) {
-    let mut bad = Vec::new();
-    let mut num = |name: &str| match number(form.get(name)) {
-        Ok(n) => n,
-        Err(()) => {
-            bad.push((name.to_string(), "must be a whole number".to_string()));
-            0
-        }
-    };
-    let quantity = num("quantity");
-    let women_quantity = num("women_quantity");
-    let needed_by = forms::date(form.get("needed_by"));
-    if needed_by.is_none() && !form.get("needed_by").trim().is_empty() {
-        bad.push(("needed_by".into(), "must be a date (YYYY-MM-DD)".into()));
-    }
+    let mut read = FormReader::new(form);
     let need = pb::Need {
         requester: form.get("requester").trim().to_ascii_uppercase(),
         category: forms::enum_number(form.get("category")),
         capability: forms::enum_number(form.get("capability")),
         title: form.get("title").to_string(),
         description: form.get("description").to_string(),
-        quantity,
-        women_quantity,
+        quantity: read.number("quantity"),
+        women_quantity: read.number("women_quantity"),
         languages: forms::list(form.get("languages")),
-        needed_by,
+        needed_by: read.date("needed_by"),
         priority: forms::enum_number(form.get("priority")),
         pledge_ref: form.get("pledge_ref").to_string(),
         pledge_level: forms::enum_number(form.get("pledge_level")),
         mission: form.get("mission").to_string(),
         ..Default::default()
     };
-    (need, bad)
+    (need, read.bad)
 }
 
 /// The need form, filled with `need`, marked with `refusal`.
 fn need_form(ui: &Ui, need: &pb::Need, editing: bool, refusal: Option<&Refusal>) -> String {
-    let err = |name: &str| refusal.and_then(|r| r.field(name));
-    let mut out = String::new();
-    if let Some(r) = refusal {
-        let _ = write!(out, "{}", html::notice("error", &format!("{} {}", r.message, ui.t("check_fields"))));
-    }
     let action = if editing { format!("/needs/{}", need.id) } else { "/needs".to_string() };
-    let _ = write!(
-        out,
-        "<form method=\"post\" action=\"{}\" class=\"card\" novalidate>{}{}",
-        E(&action),
-        html::csrf_field(&ui.csrf),
-        html::request_id_field()
-    );
-    if editing {
-        let _ = write!(
-            out,
-            "<input type=\"hidden\" name=\"action\" value=\"update\"><input type=\"hidden\" name=\"etag\" value=\"{}\">",
-            E(&need.etag)
-        );
-    }
-    let text = |name: &str, label: &str, value: &str, extra: &str, help: Option<&str>| {
-        let e = err(name);
-        field(
-            name,
-            label,
-            &format!(
-                "<input id=\"{name}\" name=\"{name}\" value=\"{}\"{extra}{}>",
-                E(value),
-                described(name, help.is_some(), e.is_some())
-            ),
-            e,
-            help,
-        )
-    };
-    let sel = |name: &str, label: &str, options: Vec<(String, String)>, value: i32| {
-        let e = err(name);
-        field(name, label, &select(name, &options, &value.to_string(), &described(name, false, e.is_some())), e, None)
-    };
+    let mut f = FormHtml::open(ui, &action, editing.then_some(need.etag.as_str()), refusal);
     let ro = if editing { " readonly" } else { "" };
-    out.push_str(&text(
+    f.text(
         "requester",
         ui.t("requester"),
         &need.requester,
         &format!(" maxlength=\"3\" autocomplete=\"off\"{ro}"),
         None,
-    ));
-    out.push_str(&sel("category", ui.t("category"), forms::categories(ui.lang, "—"), need.category));
-    out.push_str(&sel("capability", ui.t("capability"), forms::capabilities(ui.lang, "—"), need.capability));
-    out.push_str(&text("title", ui.t("title"), &need.title, "", None));
-    {
-        let e = err("description");
-        out.push_str(&field(
-            "description",
-            ui.t("description"),
-            &format!(
-                "<textarea id=\"description\" name=\"description\" rows=\"3\"{}>{}</textarea>",
-                described("description", false, e.is_some()),
-                E(&need.description)
-            ),
-            e,
-            None,
-        ));
-    }
-    let q = if need.quantity == 0 { String::new() } else { need.quantity.to_string() };
-    out.push_str(&text("quantity", ui.t("quantity"), &q, " type=\"number\" min=\"1\" inputmode=\"numeric\"", None));
-    out.push_str(&text(
-        "women_quantity",
-        ui.t("women_quantity"),
-        &need.women_quantity.to_string(),
-        " type=\"number\" min=\"0\" inputmode=\"numeric\"",
-        None,
-    ));
-    out.push_str(&text("languages", ui.t("languages"), &need.languages.join(", "), "", Some(ui.t("languages_help"))));
-    let nb = need.needed_by.as_ref().map(|t| date(Some(t))).unwrap_or_default();
-    out.push_str(&text("needed_by", ui.t("needed_by"), &nb, " type=\"date\"", None));
-    out.push_str(&sel("priority", ui.t("priority"), forms::priorities(ui.lang, "—"), need.priority));
-    out.push_str(&sel("pledge_level", ui.t("pledge_level"), forms::levels(ui.lang, "—"), need.pledge_level));
-    out.push_str(&text("pledge_ref", ui.t("pledge_ref"), &need.pledge_ref, "", None));
-    out.push_str(&text("mission", ui.t("mission"), &need.mission, "", None));
-    let _ = write!(
-        out,
-        "<button type=\"submit\" class=\"primary\">{}</button></form>",
-        if editing { ui.t("save") } else { ui.t("create") }
     );
-    out
+    f.select("category", ui.t("category"), forms::categories(ui.lang, "—"), need.category);
+    f.select("capability", ui.t("capability"), forms::capabilities(ui.lang, "—"), need.capability);
+    f.text("title", ui.t("title"), &need.title, "", None);
+    f.textarea("description", ui.t("description"), &need.description);
+    let q = if need.quantity == 0 { String::new() } else { need.quantity.to_string() };
+    f.text("quantity", ui.t("quantity"), &q, " type=\"number\" min=\"1\" inputmode=\"numeric\"", None);
+    let women = need.women_quantity.to_string();
+    f.text("women_quantity", ui.t("women_quantity"), &women, " type=\"number\" min=\"0\" inputmode=\"numeric\"", None);
+    f.text("languages", ui.t("languages"), &need.languages.join(", "), "", Some(ui.t("languages_help")));
+    let nb = need.needed_by.as_ref().map(|t| date(Some(t))).unwrap_or_default();
+    f.text("needed_by", ui.t("needed_by"), &nb, " type=\"date\"", None);
+    f.select("priority", ui.t("priority"), forms::priorities(ui.lang, "—"), need.priority);
+    f.select("pledge_level", ui.t("pledge_level"), forms::levels(ui.lang, "—"), need.pledge_level);
+    f.text("pledge_ref", ui.t("pledge_ref"), &need.pledge_ref, "", None);
+    f.text("mission", ui.t("mission"), &need.mission, "", None);
+    f.finish(if editing { ui.t("save") } else { ui.t("create") })
 }
 
 pub async fn new_form(ui: Ui, uri: http::Uri) -> Response {
@@ -392,13 +317,6 @@ pub async fn new_form(ui: Ui, uri: http::Uri) -> Response {
         ..Default::default()
     };
     ui.page(ui.t("new_need"), &need_form(&ui, &need, false, None))
-}
-
-fn form_refusal(ui: &Ui, bad: Vec<(String, String)>) -> Refusal {
-    Refusal {
-        message: ui.t("error").to_string(),
-        fields: bad.into_iter().map(|(f, m)| (f, crate::console::i18n::service_message(ui.lang, &m))).collect(),
-    }
 }
 
 pub async fn create(ui: Ui, body: Bytes) -> Response {

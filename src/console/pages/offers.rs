@@ -1,6 +1,8 @@
-//! Offers: a filtered, paged list and one offer (withdraw for its providers).
+//! Offers: a filtered, paged list (id order, or sorted by a column over the whole
+//! list) and one offer (withdraw for its providers).
 
 use super::forms;
+use super::matches::numeric;
 use super::{Sort, SortKey, id_link, sortable_table};
 use crate::api as pb;
 use crate::api::offer_service_server::OfferService;
@@ -43,18 +45,24 @@ pub async fn list(ui: Ui, uri: http::Uri) -> Response {
         f = ui.t("filter"),
     );
     let sort = Sort::parse(q.get("sort"), &COLUMNS.map(|(_, k)| k));
-    let mut filters =
-        format!("provider={}&capability={}&state={}", html::url(&req.provider), req.capability, req.state);
-    let page_href = format!("/offers?{filters}&page_token={}&", html::url(&req.page_token));
-    if !sort.key.is_empty() {
-        let _ = write!(filters, "&sort={}{}", if sort.descending { "-" } else { "" }, sort.key);
-    }
-    match ui.ctx().list_offers(ui.rq(req)).await {
-        Ok(resp) => {
-            let mut resp = resp.into_inner();
-            sort.apply(&mut resp.offers, |key, o| sort_key(&ui, key, o));
-            let rows: Vec<Vec<String>> = resp
-                .offers
+    let filters = format!("provider={}&capability={}&state={}", html::url(&req.provider), req.capability, req.state);
+    let read = |page_token: String, page_size: i32| {
+        let req = pb::ListOffersRequest { page_size, page_token, ..req.clone() };
+        let ui = &ui;
+        async move {
+            let r = ui.ctx().list_offers(ui.rq(req)).await?.into_inner();
+            Ok((r.offers, r.next_page_token))
+        }
+    };
+    let key_of = |o: &pb::Offer| (sort_key(&ui, &sort.key, o), o.id.clone());
+    let get = |id: String| {
+        let ui = &ui;
+        async move { ui.ctx().get_offer(ui.rq(pb::GetOfferRequest { id })).await.map(|r| r.into_inner()) }
+    };
+    let listed = super::list_page(&ui, &q, "/offers", &filters, &sort, read, key_of, get).await;
+    match listed {
+        Ok((offers, pager)) => {
+            let rows: Vec<Vec<String>> = offers
                 .iter()
                 .map(|o| {
                     vec![
@@ -74,22 +82,10 @@ pub async fn list(ui: Ui, uri: http::Uri) -> Response {
                 let _ = write!(body, "<p>{}</p>", ui.t("none"));
             } else {
                 let columns: Vec<(&str, &str)> = COLUMNS.iter().map(|(label, key)| (ui.t(label), *key)).collect();
-                body.push_str(&sortable_table(&ui, ui.t("offers"), &columns, &sort, &page_href, &rows));
+                let href = format!("/offers?{filters}&");
+                body.push_str(&sortable_table(&ui, ui.t("offers"), &columns, &sort, &href, &rows));
             }
-            body.push_str("<nav class=\"pager\" aria-label=\"pages\">");
-            if !q.get("page_token").is_empty() {
-                let _ = write!(body, "<a href=\"/offers?{}\">{}</a> ", E(&filters), ui.t("first_page"));
-            }
-            if !resp.next_page_token.is_empty() {
-                let _ = write!(
-                    body,
-                    "<a href=\"/offers?{}&amp;page_token={}\" rel=\"next\">{}</a>",
-                    E(&filters),
-                    html::url(&resp.next_page_token),
-                    ui.t("next_page")
-                );
-            }
-            body.push_str("</nav>");
+            body.push_str(&pager);
         }
         Err(status) => body.push_str(&html::notice("error", &call::refusal(ui.lang, &status).plain())),
     }
@@ -111,7 +107,7 @@ const COLUMNS: [(&str, &str); 9] = [
 
 fn sort_key(ui: &Ui, key: &str, o: &pb::Offer) -> SortKey {
     match key {
-        "id" => SortKey::Number(super::matches::numeric(&o.id) as i64),
+        "id" => SortKey::Number(numeric(&o.id) as i64),
         "providers" => SortKey::Text(o.providers.join(",")),
         "role" => SortKey::Text(ui.label(o.role().as_str_name())),
         "capability" => SortKey::Text(ui.label(o.capability().as_str_name())),

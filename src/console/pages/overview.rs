@@ -1,6 +1,6 @@
 //! The overview: the figures of CONSOLE.md (each in a `data-figure` element), a chart of
 //! open seats by capability and of women's share by requester, computed from the same
-//! report calls a gRPC client makes.
+//! report calls a gRPC client makes (kept while the store is unchanged: [`reports`]).
 
 use super::table;
 use crate::api as pb;
@@ -8,8 +8,11 @@ use crate::api::arrangement_service_server::ArrangementService;
 use crate::api::report_service_server::ReportService;
 use crate::console::html::E;
 use crate::console::{Ui, charts};
+use crate::domain::day_of_micros;
+use crate::service::now_micros;
 use axum::response::Response;
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// The overview's figures; `None` where the caller may not read the source.
 #[derive(Debug, Default)]
@@ -61,7 +64,38 @@ fn all_of(ui: &Ui, total: usize, href: &str) -> String {
     format!("<p><a href=\"{href}\">{} ({total})</a></p>", ui.t("see_all"))
 }
 
-pub async fn show(ui: Ui) -> Response {
+/// What the overview is drawn from: the caller's report and list responses.
+#[derive(Clone, Default)]
+pub struct Reports {
+    gap: Vec<pb::GapRow>,
+    by_capability: Vec<pb::GapRow>,
+    gender: Option<pb::GetGenderReportResponse>,
+    deconfliction: Option<pb::GetDeconflictionReportResponse>,
+    readiness: Option<pb::GetReadinessReportResponse>,
+    pending: Vec<pb::Arrangement>,
+}
+
+/// The caller's reports for the overview. At 100 000 needs they take a second or more
+/// (each reads the whole store), so they are kept per principal while the store's last
+/// visible commit and the day (overdue and at-risk depend on it) are unchanged: the
+/// overview viewed again, or refreshed live, then costs no report.
+pub async fn reports(ui: &Ui) -> Arc<Reports> {
+    let store = &ui.ctx().store;
+    let commit = store.visible_commit();
+    let key = format!("{}|{}", ui.caller.principal_id, day_of_micros(now_micros()));
+    if let Some(kept) = ui.console.overviews.find(&key, commit) {
+        return kept;
+    }
+    let computed = Arc::new(compute(ui).await);
+    // Kept only if nothing changed meanwhile (then it is the state at `commit`); any
+    // commit after makes a later view compute anew.
+    if store.visible_commit() == commit {
+        ui.console.overviews.keep(key, commit, computed.clone());
+    }
+    computed
+}
+
+async fn compute(ui: &Ui) -> Reports {
     let ctx = ui.ctx();
     let grouping = if ui.is_secretariat() { pb::GapGrouping::Capability } else { pb::GapGrouping::Requester };
     // The reports are computed off the async workers, each from its own snapshot: asked
@@ -81,19 +115,25 @@ pub async fn show(ui: Ui) -> Response {
         ctx.get_gender_report(ui.rq(pb::GetGenderReportRequest {})),
         ctx.get_deconfliction_report(ui.rq(pb::GetDeconflictionReportRequest {})),
         ctx.get_readiness_report(ui.rq(pb::GetReadinessReportRequest {})),
-        all_arrangements(&ui, pb::ArrangementStatus::PendingConsent),
+        all_arrangements(ui, pb::ArrangementStatus::PendingConsent),
     );
-    let by_capability = match capability_rows {
-        Some(rows) => rows,
-        None => gap.as_ref().ok().map(|g| g.get_ref().rows.clone()).unwrap_or_default(),
-    };
-    let gender = gender.ok().map(|r| r.into_inner());
-    let deconfliction = deconfliction.ok().map(|r| r.into_inner());
-    let readiness = readiness.ok().map(|r| r.into_inner());
-    let pending = pending.unwrap_or_default();
+    let gap = gap.map(|g| g.into_inner().rows).unwrap_or_default();
+    Reports {
+        by_capability: capability_rows.unwrap_or_else(|| gap.clone()),
+        gap,
+        gender: gender.ok().map(|r| r.into_inner()),
+        deconfliction: deconfliction.ok().map(|r| r.into_inner()),
+        readiness: readiness.ok().map(|r| r.into_inner()),
+        pending: pending.unwrap_or_default(),
+    }
+}
+
+pub async fn show(ui: Ui) -> Response {
+    let reports = reports(&ui).await;
+    let Reports { gap, by_capability, gender, deconfliction, readiness, pending } = &*reports;
     let own_state = ui.caller.state().map(|s| s.to_string());
     let mut f = Figures::default();
-    for row in gap.as_ref().map(|g| g.get_ref().rows.as_slice()).unwrap_or_default() {
+    for row in gap {
         f.seats_demanded += row.needed;
         f.seats_reserved += row.reserved;
         f.seats_delivered += row.delivered;
@@ -149,8 +189,8 @@ pub async fn show(ui: Ui) -> Response {
     body.push_str("</dl></section>");
 
     let _ = write!(body, "<section data-live id=\"charts\" class=\"charts\"><h2>{}</h2>", ui.t("open_by_capability"));
-    body.push_str(&charts::open_seats(ui.lang, &by_capability));
-    if let Some(g) = &gender {
+    body.push_str(&charts::open_seats(ui.lang, by_capability));
+    if let Some(g) = gender {
         let _ = write!(body, "<h2>{}</h2>", ui.t("women_by_requester"));
         body.push_str(&charts::women_share(ui.lang, &g.rows));
     }
@@ -185,13 +225,17 @@ pub async fn show(ui: Ui) -> Response {
         ));
         body.push_str(&all_of(&ui, r.rows.len(), "/reports/readiness"));
     }
-    if let Some(d) = &deconfliction {
+    if let Some(d) = deconfliction {
         let rows: Vec<Vec<String>> = d
             .findings
             .iter()
             .take(OVERVIEW_ROWS)
             .map(|x| {
-                vec![E(&x.recipient).to_string(), E(&x.resource_ids.join(", ")).to_string(), E(&x.summary).to_string()]
+                vec![
+                    E(&x.recipient).to_string(),
+                    E(&x.resource_ids.join(", ")).to_string(),
+                    E(&super::reports::finding_summary(ui.lang, x)).to_string(),
+                ]
             })
             .collect();
         if !rows.is_empty() {

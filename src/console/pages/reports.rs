@@ -7,6 +7,7 @@ use crate::api::report_service_server::ReportService;
 use crate::console::call;
 use crate::console::charts;
 use crate::console::html::{self, E, date, enum_text};
+use crate::console::i18n::{self, Lang};
 use crate::console::{Form, Ui};
 use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
@@ -217,7 +218,7 @@ pub async fn show(ui: Ui, Path(name): Path<String>, uri: http::Uri) -> Response 
                         f.resource_ids.join(" "),
                         date(f.overlap_start.as_ref()),
                         date(f.overlap_end.as_ref()),
-                        f.summary.clone(),
+                        if want_csv { f.summary.clone() } else { finding_summary(ui.lang, f) },
                     ]
                 })
                 .collect();
@@ -347,4 +348,51 @@ pub async fn show(ui: Ui, Path(name): Path<String>, uri: http::Uri) -> Response 
         _ => return ui.not_found(),
     }
     ui.page(ui.t(key), &body)
+}
+
+/// A deconfliction finding in the page's language, from its structured fields through the
+/// catalogue (the service's `summary` is English, and stays as it is in the CSV). English
+/// pages keep the service's summary, which also describes each source.
+pub fn finding_summary(lang: Lang, f: &pb::DeconflictionFinding) -> String {
+    if lang == Lang::En && !f.summary.is_empty() {
+        return f.summary.clone();
+    }
+    // Offers among the resources: sources that overlap; needs only: duplicate needs.
+    let offers = f.resource_ids.iter().filter(|id| id.starts_with("offer-")).count();
+    let (key, n) = if offers > 0 { ("finding_overlap", offers) } else { ("finding_duplicates", f.resource_ids.len()) };
+    i18n::t(lang, key)
+        .replace("{recipient}", &f.recipient)
+        .replace("{n}", &n.to_string())
+        .replace("{category}", &i18n::label(lang, f.category().as_str_name()))
+        .replace("{capability}", &i18n::label(lang, f.capability().as_str_name()))
+        .replace("{start}", &date(f.overlap_start.as_ref()))
+        .replace("{end}", &date(f.overlap_end.as_ref()))
+        .replace("{ids}", &f.resource_ids.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn findings_read_in_french_from_their_fields() {
+        let day = |seconds| Some(prost_types::Timestamp { seconds, nanos: 0 });
+        let mut f = pb::DeconflictionFinding {
+            recipient: "GHA".into(),
+            category: pb::SupportCategory::Training as i32,
+            capability: pb::CapabilityArea::Engineering as i32,
+            resource_ids: vec!["need-2".into(), "need-10".into()],
+            overlap_start: day(1_803_859_200),
+            overlap_end: day(1_803_945_600),
+            summary: "GHA has 2 open Training needs in Engineering due between …".into(),
+        };
+        let fr = finding_summary(Lang::Fr, &f);
+        assert!(fr.starts_with("GHA a 2 besoins ouverts (Formation) en Génie"), "{fr}");
+        assert!(fr.contains("entre le 2027-03-01 et le 2027-03-02 (need-2, need-10)"), "{fr}");
+        assert!(!fr.contains("{") && !fr.contains("Training") && !fr.contains("Engineering"), "{fr}");
+        assert_eq!(finding_summary(Lang::En, &f), f.summary, "English keeps the service's own words");
+        f.resource_ids = vec!["offer-3".into(), "arrangement-1".into(), "offer-7".into()];
+        let fr = finding_summary(Lang::Fr, &f);
+        assert!(fr.starts_with("GHA pourrait recevoir une aide (Formation) en Génie de 2 sources"), "{fr}");
+    }
 }
