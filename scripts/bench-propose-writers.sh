@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Writers beside a long proposal (issue 18): on a store filled with `lcm bench-match`'s
 # synthetic scenario (NEEDS x OFFERS, default 100 000 x 100 000), create-need at
-# CONCURRENCY in flight for DURATION s alone, then again while ProposeMatches dry runs run
-# back to back; prints both JSON lines and the p99 ratio (goal <= 2).
+# CONCURRENCY in flight for DURATION s alone, then again while ProposeMatches dry runs over
+# every capability run back to back (see CLIENT below); prints both JSON lines and the p99
+# ratio (goal <= 2).
 #
 #   scripts/bench-propose-writers.sh
 #   NEEDS=30000 OFFERS=30000 DURATION=10 scripts/bench-propose-writers.sh
@@ -22,7 +23,16 @@ load() { "$bin/lcm" loadtest --addr "$addr" --token "$token" --json --quiet --wo
   --concurrency "$concurrency" --duration-s "$duration"; }
 alone=$(load)
 echo "$alone"
-( while true; do "$bin/lcm" --addr "http://$addr" --token "$token" match propose --dry-run --json >/dev/null 2>&1 || true; done ) &
+# The proposals: ProposeMatches dry runs over every capability, one at a time, back to
+# back, each answer received and dropped (lcm loadtest --workload dry-run). With
+# CLIENT=cli they come from `lcm match propose --dry-run --json` instead, which also
+# renders each 45 MB answer as JSON on the same two cores (a client's own cost).
+if [[ ${CLIENT:-loadtest} == cli ]]; then
+  ( while true; do "$bin/lcm" --addr "http://$addr" --token "$token" match propose --dry-run --json >/dev/null 2>&1 || true; done ) &
+else
+  "$bin/lcm" loadtest --addr "$addr" --token "$token" --json --quiet --workload dry-run --concurrency 1 \
+    --connections 1 --duration-s $((duration + 4)) >/dev/null &
+fi
 loop=$!
 pids+=("$loop")
 sleep 2 # the first dry run is under way

@@ -39,6 +39,10 @@ pub enum Workload {
     Watch,
     /// The lcm-echo baseline's unary Echo.
     Echo,
+    /// ProposeMatches dry runs over every capability on the store as it is (no setup),
+    /// back to back; each answer is received and dropped (the load a coordinator's
+    /// proposal puts on the server, without a client rendering it beside it).
+    DryRun,
 }
 
 impl Workload {
@@ -51,6 +55,7 @@ impl Workload {
             Workload::Approve => "approve",
             Workload::Watch => "watch",
             Workload::Echo => "echo",
+            Workload::DryRun => "dry-run",
         }
     }
 }
@@ -191,6 +196,18 @@ pub async fn run(client: &ClientArgs, args: &LoadtestArgs) -> Result<Report, Cli
                     n += 1;
                     let req = fixtures::create_need_request(&states[n % states.len()], now);
                     Some(async move { needs.create_need(req).await.map(|_| ()) })
+                }
+            })
+            .await;
+            finish(name, c, out, &tally)
+        }
+        Workload::DryRun => {
+            let (out, tally) = drive(name, c, duration, progress, |i| {
+                let clients = clients[i % clients.len()].clone();
+                move || {
+                    let mut matching = clients.matching();
+                    let req = api::ProposeMatchesRequest { dry_run: true, ..Default::default() };
+                    Some(async move { matching.propose_matches(req).await.map(|_| ()) })
                 }
             })
             .await;

@@ -261,7 +261,8 @@ impl WriteCall {
 /// Runs `f`, a long synchronous section, so that it does not stall the other tasks of a
 /// multi-threaded runtime's worker (`block_in_place` hands the worker's queue to another
 /// thread first). On a current-thread runtime (some tests) it just runs `f`.
-/// Runs `work` on a blocking thread and pulls the [`matching::Stop`] it is handed as soon
+/// Runs `work` on a thread of its own, of lower CPU priority ([`SOLVE_NICE`]), and pulls
+/// the [`matching::Stop`] it is handed as soon
 /// as the request is dropped: the client cancelled, or its deadline passed (tonic drops
 /// the handler at the `grpc-timeout`). So a long solve holds no thread once its caller has
 /// gone; it ends within one step of its solve ([`matching::Stop`]).
@@ -276,9 +277,29 @@ pub async fn stoppable<T: Send + 'static>(
     }
     let stop = crate::matching::Stop::new();
     let _pull = PullOnDrop(stop.clone());
-    tokio::task::spawn_blocking(move || work(&stop))
-        .await
-        .map_err(|e| AppError::Internal(format!("a solve's thread ended abnormally: {e}")))?
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("lcm-solve".into())
+        .spawn(move || {
+            yield_cpu_to_requests();
+            let _ = tx.send(work(&stop));
+        })
+        .map_err(|e| AppError::Internal(format!("a solve's thread cannot start: {e}")))?;
+    rx.await.map_err(|_| AppError::Internal("a solve's thread ended without an answer".into()))?
+}
+
+/// The nice value of a solve's thread: above request handling's 0, so that on a busy
+/// machine the cores serve requests first and the solve takes what is left (a proposal
+/// beside a stream of writes takes longer; the writes are not delayed by it).
+const SOLVE_NICE: i32 = 10;
+
+/// Lowers the calling thread's CPU priority to [`SOLVE_NICE`] (Linux: `setpriority` on a
+/// thread id applies to that thread alone). Not possible elsewhere, and harmless if refused.
+fn yield_cpu_to_requests() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), SOLVE_NICE) {
+        tracing::debug!(error = %e, "the solve's thread keeps its priority");
+    }
 }
 
 pub fn off_the_reactor<T>(f: impl FnOnce() -> T) -> T {
