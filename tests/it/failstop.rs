@@ -7,7 +7,7 @@ use lcm::api;
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -160,29 +160,8 @@ fn spawn_file_size_limited(data_dir: &Path, kib: u64) -> Child_ {
     spawn_with(bash, data_dir, &[])
 }
 
-fn spawn_with(mut command: Command, data_dir: &Path, flags: &[&str]) -> Child_ {
-    let mut child = command
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--console-listen",
-            "off",
-            "--log-format",
-            "json",
-            "--cache-mb",
-            "32",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .args(flags)
-        .env_clear()
-        .env("LCM_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+fn spawn_with(command: Command, data_dir: &Path, flags: &[&str]) -> Child_ {
+    let mut child = lcm_serve(command, data_dir, flags).spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -247,3 +247,37 @@ pub fn assert_code<T: std::fmt::Debug>(result: Result<T, Status>, code: Code) ->
         }
     }
 }
+
+/// `program` (the `lcm` binary, or a wrapper that execs it with its arguments) set up as
+/// `lcm serve` on `data_dir` with `flags`: loopback on a port of the system's choice,
+/// the console off, JSON log lines on a piped stderr (its `serving` line names the
+/// address), a small cache, and an environment cleared so that no `LCM_*` variable of the
+/// caller changes the setup.
+pub fn lcm_serve(
+    mut program: std::process::Command,
+    data_dir: &std::path::Path,
+    flags: &[&str],
+) -> std::process::Command {
+    use std::process::Stdio;
+    program
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--console-listen",
+            "off",
+            "--log-format",
+            "json",
+            "--cache-mb",
+            "32",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .args(flags)
+        .env_clear()
+        .env("LCM_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    program
+}

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,26 +26,7 @@ impl Server {
     /// Starts `lcm serve` on `data_dir` with `flags` and waits until it serves. The
     /// environment is cleared so no `LCM_*` variable of the caller changes the setup.
     pub async fn start(data_dir: &Path, flags: &[&str]) -> Result<Server, String> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lcm"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--console-listen",
-                "off",
-                "--log-format",
-                "json",
-                "--cache-mb",
-                "32",
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .args(flags)
-            .env_clear()
-            .env("LCM_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+        let mut child = crate::harness::lcm_serve(Command::new(env!("CARGO_BIN_EXE_lcm")), data_dir, flags)
             .spawn()
             .map_err(|e| format!("cannot spawn lcm serve: {e}"))?;
         let stderr = child.stderr.take().ok_or("no stderr pipe")?;
@@ -89,26 +70,7 @@ impl Server {
     /// landing, or just after. Returns whether it had logged `serving`, and whether it
     /// logged that it completed an interrupted landing.
     pub async fn spawn_and_kill(data_dir: &Path, flags: &[&str], after: Duration) -> Result<(bool, bool), String> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lcm"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--console-listen",
-                "off",
-                "--log-format",
-                "json",
-                "--cache-mb",
-                "32",
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .args(flags)
-            .env_clear()
-            .env("LCM_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+        let mut child = crate::harness::lcm_serve(Command::new(env!("CARGO_BIN_EXE_lcm")), data_dir, flags)
             .spawn()
             .map_err(|e| format!("cannot spawn lcm serve: {e}"))?;
         let stderr = child.stderr.take().ok_or("no stderr pipe")?;
