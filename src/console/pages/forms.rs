@@ -15,6 +15,13 @@ pub struct FormHtml<'a> {
     refusal: Option<&'a Refusal>,
 }
 
+/// `first` and `then` as two sentences: `first` gets a full stop unless it ends one.
+fn sentences(first: &str, then: &str) -> String {
+    let first = first.trim_end();
+    let stop = if first.is_empty() || first.ends_with(['.', '!', '?']) { "" } else { "." };
+    format!("{first}{stop} {then}")
+}
+
 impl<'a> FormHtml<'a> {
     /// Opens a form posting to `action`: the refusal's notice (if any), the CSRF and
     /// request-id fields and, for an edit (`etag` read with the resource), the update
@@ -22,7 +29,7 @@ impl<'a> FormHtml<'a> {
     pub fn open(ui: &Ui, action: &str, etag: Option<&str>, refusal: Option<&'a Refusal>) -> FormHtml<'a> {
         let mut out = String::new();
         if let Some(r) = refusal {
-            out.push_str(&html::notice("error", &format!("{} {}", r.message, ui.t("check_fields"))));
+            out.push_str(&html::notice("error", &sentences(&r.message, ui.t("check_fields"))));
         }
         let _ = write!(
             out,
@@ -216,6 +223,16 @@ pub fn list(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_and_the_hint_read_as_two_sentences() {
+        let hint = "Check the fields marked below.";
+        assert_eq!(
+            sentences("offer.capacity: must be between 1 and 100000", hint),
+            format!("offer.capacity: must be between 1 and 100000. {hint}")
+        );
+        assert_eq!(sentences("The etag is stale.", hint), format!("The etag is stale. {hint}"));
+    }
 
     #[test]
     fn parses_dates_lists_and_numbers() {
