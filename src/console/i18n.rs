@@ -684,7 +684,17 @@ pub fn service_message(lang: Lang, message: &str) -> String {
         return message.to_string();
     }
     const PHRASES: &[(&str, &str)] = &[
+        ("invalid request: ", "requête invalide : "),
         ("must not exceed quantity", "ne doit pas dépasser le nombre de places"),
+        ("must not exceed certified", "ne doit pas dépasser le nombre de certifiés"),
+        ("must not be before available_from", "ne doit pas précéder la date de début de disponibilité"),
+        ("is required when mode is AT_TRAINING_CENTRE", "est obligatoire pour une formation en centre"),
+        ("must be empty unless mode is AT_TRAINING_CENTRE", "doit être vide sauf pour une formation en centre"),
+        ("must be unset on a FUNDING offer", "doit être vide pour une offre de financement"),
+        ("must be a UUID", "doit être un UUID"),
+        ("must be at most ", "doit être au plus "),
+        ("must have at most ", "doit avoir au plus "),
+        (" characters (has ", " caractères (en a "),
         ("must not exceed trained", "ne doit pas dépasser le nombre de formés"),
         ("must be at most 10 years ahead", "doit être au plus dans 10 ans"),
         ("must be in the future", "doit être dans le futur"),
@@ -713,6 +723,13 @@ pub fn service_message(lang: Lang, message: &str) -> String {
         );
     }
     let mut out = message.to_string();
+    // "must be between A and B", anywhere in the message (a banner quotes the field).
+    if let Some(at) = out.find("must be between ")
+        && let Some(and) = out[at..].find(" and ")
+    {
+        let (a, b) = (at + "must be between ".len(), at + and);
+        out = format!("{}doit être compris entre {} et {}", &out[..at], &out[a..b], &out[b + " and ".len()..]);
+    }
     for (en, fr) in PHRASES {
         if out.contains(en) {
             out = out.replace(en, fr);
@@ -724,6 +741,20 @@ pub fn service_message(lang: Lang, message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn range_and_length_refusals_read_in_french() {
+        assert_eq!(
+            service_message(Lang::Fr, "invalid request: offer.capacity: must be between 1 and 100000"),
+            "requête invalide : offer.capacity: doit être compris entre 1 et 100000"
+        );
+        assert_eq!(service_message(Lang::Fr, "must be between 1 and 100000"), "doit être compris entre 1 et 100000");
+        assert_eq!(
+            service_message(Lang::Fr, "must have at most 200 characters (has 201)"),
+            "doit avoir au plus 200 caractères (en a 201)"
+        );
+        assert_eq!(service_message(Lang::En, "must be between 1 and 9"), "must be between 1 and 9");
+    }
 
     #[test]
     fn catalogues_have_the_same_keys() {
