@@ -6,7 +6,6 @@ use crate::api as pb;
 use crate::api::admin_service_server::AdminService;
 use crate::auth;
 use crate::convert;
-use crate::store::TreeId;
 use tonic::{Request, Response, Status};
 
 /// Bytes of the backup file per `ExportBackupResponse`.
@@ -30,8 +29,7 @@ pub fn create_principal(
         revoked: false,
         token_hash,
     };
-    ws.put_record(&principal);
-    ws.put_raw(TreeId::Tokens, token_hash.to_vec(), crate::store::keys::id_key(id).to_vec());
+    ws.put_new_principal(&principal);
     ws.event(EventKind::PrincipalChanged, now, actor, EventResource::Principal(principal.clone()));
     (principal, token)
 }

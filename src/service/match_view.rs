@@ -17,13 +17,9 @@ use crate::domain::*;
 use crate::error::{AppError, AppResult};
 use crate::matching::rules::RuleContext;
 use crate::matching::{self, Change, Engine, MatchInput, NeedInput, OfferInput, ProposedMatch};
-use crate::store::{Changed, CommitFollower, Store, TreeId, keys};
+use crate::store::{CommitFollower, Followed, Store};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
-
-/// The tables the view follows.
-const FOLLOWED: [TreeId; 5] =
-    [TreeId::Needs, TreeId::Offers, TreeId::Centres, TreeId::RecipientSeats, TreeId::Refusals];
 
 type OfferKind = (SupportCategory, CapabilityArea);
 
@@ -60,7 +56,7 @@ struct Dirty {
 
 enum Load {
     /// Reading the store; the changes told meanwhile wait here.
-    Loading(Vec<Vec<Changed>>),
+    Loading(Vec<Vec<Followed>>),
     Ready,
     Failed(String),
 }
@@ -334,11 +330,7 @@ impl MatchView {
 }
 
 impl CommitFollower for MatchView {
-    fn tables(&self) -> &[TreeId] {
-        &FOLLOWED
-    }
-
-    fn committed(&self, commit: u64, changes: Vec<Changed>) {
+    fn committed(&self, commit: u64, changes: Vec<Followed>) {
         let mut state = self.write();
         state.changed_at = commit;
         match &mut state.load {
@@ -350,86 +342,78 @@ impl CommitFollower for MatchView {
 }
 
 /// Applies one commit's changes to the tables and marks them dirty.
-fn apply(state: &mut State, changes: &[Changed]) {
+fn apply(state: &mut State, changes: &[Followed]) {
     for c in changes {
-        if let Err(e) = apply_one(state, c) {
+        if let Followed::Unreadable { table, error } = c {
             // A value the store wrote but cannot be read back: the view cannot be trusted.
-            tracing::error!(error = %e, table = c.tree.name(), "the matching view cannot apply a commit");
-            state.load = Load::Failed(e.to_string());
+            tracing::error!(error = %error, table = *table, "the matching view cannot apply a commit");
+            state.load = Load::Failed(error.clone());
             return;
         }
+        apply_one(state, c);
     }
 }
 
-fn apply_one(state: &mut State, c: &Changed) -> AppResult<()> {
+fn apply_one(state: &mut State, c: &Followed) {
     let (t, dirty) = (&mut state.tables, &mut state.dirty);
-    match c.tree {
-        TreeId::Needs => {
-            if let (Some(id), Some(need)) = (c.id(), c.record::<Need>().transpose()?) {
-                match need {
-                    Some(need) => {
-                        t.needs.insert(id, need_input(&need));
-                    }
-                    None => {
-                        t.needs.remove(&id);
-                    }
+    match c {
+        Followed::Need(id, need) => {
+            match need {
+                Some(need) => {
+                    t.needs.insert(*id, need_input(need));
                 }
-                dirty.needs.insert(id);
-            }
-        }
-        TreeId::Offers => {
-            if let (Some(id), Some(offer)) = (c.id(), c.record::<Offer>().transpose()?) {
-                t.remove_offer(id);
-                if let Some(offer) = offer {
-                    t.put_offer(&offer);
-                }
-                dirty.offers.insert(id);
-            }
-        }
-        TreeId::Centres => {
-            if let (Some(id), Some(centre)) = (c.id(), c.record::<TrainingCentre>().transpose()?) {
-                match centre {
-                    Some(centre) => {
-                        t.centres.insert(id, centre_ref(&centre));
-                    }
-                    None => {
-                        t.centres.remove(&id);
-                    }
-                }
-                // Offers at the centre name it in their reasons and parties.
-                let at: Vec<Id> = t
-                    .offers
-                    .values()
-                    .flat_map(|kind| kind.iter().filter(|(_, o)| o.centre == Some(id)).map(|(k, _)| *k))
-                    .collect();
-                for o in at {
-                    t.refresh_centre(o);
-                    dirty.offers.insert(o);
+                None => {
+                    t.needs.remove(id);
                 }
             }
+            dirty.needs.insert(*id);
         }
-        TreeId::RecipientSeats => {
-            if let Some(key) = keys::recipient_from_key(&c.key) {
-                match c.value.as_deref().and_then(keys::seats_from_value) {
-                    Some(seats) => t.recipient_seats.insert(key, seats),
-                    None => t.recipient_seats.remove(&key),
-                };
-                dirty.recipient_seats.insert(key);
+        Followed::Offer(id, offer) => {
+            t.remove_offer(*id);
+            if let Some(offer) = offer {
+                t.put_offer(offer);
             }
+            dirty.offers.insert(*id);
         }
-        TreeId::Refusals => {
-            if let Some(pair) = keys::pair_from_key(&c.key) {
-                if c.value.is_some() {
-                    t.barred.insert(pair);
-                } else {
-                    t.barred.remove(&pair);
+        Followed::Centre(id, centre) => {
+            match centre {
+                Some(centre) => {
+                    t.centres.insert(*id, centre_ref(centre));
                 }
-                dirty.barred.insert(pair);
+                None => {
+                    t.centres.remove(id);
+                }
+            }
+            // Offers at the centre name it in their reasons and parties.
+            let at: Vec<Id> = t
+                .offers
+                .values()
+                .flat_map(|kind| kind.iter().filter(|(_, o)| o.centre == Some(*id)).map(|(k, _)| *k))
+                .collect();
+            for o in at {
+                t.refresh_centre(o);
+                dirty.offers.insert(o);
             }
         }
-        _ => {}
+        Followed::RecipientSeats { offer, state, seats } => {
+            let key = (*offer, *state);
+            match seats {
+                Some(seats) => t.recipient_seats.insert(key, *seats),
+                None => t.recipient_seats.remove(&key),
+            };
+            dirty.recipient_seats.insert(key);
+        }
+        Followed::Refusal { need, offer, remembered } => {
+            let pair = (*need, *offer);
+            if *remembered {
+                t.barred.insert(pair);
+            } else {
+                t.barred.remove(&pair);
+            }
+            dirty.barred.insert(pair);
+        }
+        Followed::Unreadable { .. } => {}
     }
-    Ok(())
 }
 
 impl State {
@@ -533,16 +517,8 @@ fn read_tables(store: &Store) -> AppResult<Tables> {
     for o in store.scan::<Offer>(None) {
         t.put_offer(&o?);
     }
-    for (k, v) in store.entries(TreeId::RecipientSeats)? {
-        if let (Some(key), Some(seats)) = (keys::recipient_from_key(&k), keys::seats_from_value(&v)) {
-            t.recipient_seats.insert(key, seats);
-        }
-    }
-    for (k, _) in store.entries(TreeId::Refusals)? {
-        if let Some(pair) = keys::pair_from_key(&k) {
-            t.barred.insert(pair);
-        }
-    }
+    t.recipient_seats.extend(store.every_recipient_seats()?);
+    t.barred.extend(store.refusals()?);
     Ok(t)
 }
 

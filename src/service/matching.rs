@@ -3,13 +3,12 @@
 //! engine remembers) and ExplainNeed.
 
 use super::match_view::{MatchView, offer_input};
-use super::workflow::{self, Tx};
+use super::workflow::Tx;
 use super::*;
 use crate::api as pb;
 use crate::api::matching_service_server::MatchingService;
 use crate::convert;
 use crate::matching;
-use crate::store::{TreeId, keys};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
@@ -413,13 +412,8 @@ impl MatchingService for Ctx {
         let matches: Box<dyn Iterator<Item = crate::store::StoreResult<Match>>> = match need {
             Some(n) => {
                 let after = pager.after_id().map_or(0, |a| a.0);
-                let ids = store.keys_with_prefix(TreeId::MatchesByNeed, &keys::id_key(n))?;
-                Box::new(
-                    ids.into_iter()
-                        .filter_map(|k| keys::pair_from_key(&k).map(|(_, m)| m))
-                        .filter(move |m| m.0 > after)
-                        .filter_map(|m| store.get::<Match>(m).transpose()),
-                )
+                let ids = store.matches_of_need(n)?;
+                Box::new(ids.into_iter().filter(move |m| m.0 > after).filter_map(|m| store.get::<Match>(m).transpose()))
             }
             None => Box::new(store.scan::<Match>(pager.after_id())),
         };
@@ -449,14 +443,12 @@ impl MatchingService for Ctx {
         let id = checked!(call, &self.store, parse_id(Kind::Match, &req.id));
         let actor = caller.principal_id.clone();
         let store = &self.store;
-        let result = call
+        let response = call
             .commit(
                 store,
                 |w, ws, now| {
                     let m = proposed_match(store, &caller, id, &req.etag)?;
-                    let mut tx = Tx::new(store, ws, now, &actor);
-                    let arrangements = tx.approve(w, m, &req.comment)?;
-                    let m = tx.match_after_approval(id)?;
+                    let (m, arrangements) = Tx::new(store, ws, now, &actor).approve_or_stale(w, m, &req.comment)?;
                     Ok(pb::ApproveMatchResponse {
                         r#match: Some(convert::match_to_proto(&m)),
                         arrangements: arrangements.iter().map(convert::arrangement_to_proto).collect(),
@@ -464,13 +456,8 @@ impl MatchingService for Ctx {
                 },
                 Clone::clone,
             )
-            .await;
-        if let Err(AppError::FailedPrecondition { reason, .. }) = &result {
-            if *reason != Reason::WrongState {
-                workflow::mark_stale(store, &caller.principal_id, id).await?;
-            }
-        }
-        Ok(Response::new(result?))
+            .await?;
+        Ok(Response::new(response))
     }
 
     async fn reject_match(&self, req: Request<pb::RejectMatchRequest>) -> Result<Response<pb::Match>, Status> {

@@ -33,7 +33,7 @@ use crate::auth::Authenticator;
 use crate::convert::{Violations, limits};
 use crate::domain::*;
 use crate::error::{AppError, AppResult, Reason};
-use crate::store::{IdempotencyEntry, Store, WriteSet, Writer};
+use crate::store::{IdempotencyEntry, Store, Ticket, WriteSet, Writer};
 use crate::telemetry::{Phase, timed};
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -224,31 +224,37 @@ impl WriteCall {
         let arriving = store.arriving();
         let mut writer = timed(Phase::GateWait, store.writer_async()).await?;
         let long = self.long;
-        let section = move || -> AppResult<_> {
+        let section = move || -> AppResult<(Ticket, AppResult<R>)> {
             // Checked again under the gate: a concurrent twin may have just committed.
             // Its answer goes out once the twin's commit is durable, like the twin's own.
             if let Some(r) = self.stored_response(store)? {
-                Ok((writer.last_commit(), r))
-            } else {
-                let now = now_micros();
-                let mut ws = WriteSet::default();
-                let response = decide(&mut writer, &mut ws, now)?;
-                if let Some(rid) = &self.request_id {
-                    let entry = IdempotencyEntry {
-                        method: self.method.to_string(),
-                        fingerprint: self.fingerprint,
-                        response: stored(&response).encode_to_vec(),
-                        time: now,
-                    };
-                    ws.idempotency(&self.caller.principal_id, rid, &entry);
+                return Ok((writer.last_commit(), Ok(r)));
+            }
+            let now = now_micros();
+            let mut ws = WriteSet::default();
+            match decide(&mut writer, &mut ws, now) {
+                Ok(response) => {
+                    if let Some(rid) = &self.request_id {
+                        let entry = IdempotencyEntry {
+                            method: self.method.to_string(),
+                            fingerprint: self.fingerprint,
+                            response: stored(&response).encode_to_vec(),
+                            time: now,
+                        };
+                        ws.idempotency(&self.caller.principal_id, rid, &entry);
+                    }
+                    Ok((writer.commit(ws)?.0, Ok(response)))
                 }
-                Ok((writer.commit(ws)?.0, response))
+                // A refusal that still changes something: committed without an idempotency
+                // entry (a retry is decided again, against the changed state).
+                Err(refusal) if ws.commits_on_refusal() => Ok((writer.commit(ws)?.0, Err(refusal))),
+                Err(refusal) => Err(refusal),
             }
         };
-        let (ticket, response) = if long { off_the_reactor(section)? } else { section()? };
+        let (ticket, answer) = if long { off_the_reactor(section)? } else { section()? };
         drop(arriving);
         timed(Phase::DurableWait, store.durable(ticket)).await?;
-        Ok(response)
+        answer
     }
 
     /// Marks a write whose decision is long (a ProposeMatches solve): its section under

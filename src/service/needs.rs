@@ -4,7 +4,6 @@ use super::*;
 use crate::api as pb;
 use crate::api::need_service_server::NeedService;
 use crate::convert::{self, Clock};
-use crate::store::TreeId;
 use tonic::{Request, Response, Status};
 
 /// Fields an update may name, and whether each is a matching field (frozen while seats
@@ -73,8 +72,7 @@ fn readable_need(store: &Store, caller: &Caller, id: Id) -> AppResult<Need> {
 pub fn write_new_need(w: &mut Writer<'_>, ws: &mut WriteSet, now: UnixMicros, actor: &str, spec: NeedSpec) -> pb::Need {
     let id = w.allocate_id(Kind::Need);
     let need = Need { meta: Meta::new(id, now), spec, withdrawn: false, seats: Seats::default() };
-    ws.put_record(&need);
-    ws.index(TreeId::NeedsByRequester, need.spec.requester, id);
+    ws.put_new_need(&need);
     let out = convert::need_to_proto(&need);
     ws.event(EventKind::NeedCreated, now, actor, EventResource::Need(need));
     out
@@ -132,7 +130,7 @@ impl NeedService for Ctx {
         let items: Box<dyn Iterator<Item = crate::store::StoreResult<Need>>> = match by_state {
             Some(s) => Box::new(
                 store
-                    .scan_index(TreeId::NeedsByRequester, s, pager.after_id())
+                    .needs_of_requester(s, pager.after_id())
                     .filter_map(|id| id.and_then(|id| store.get::<Need>(id)).transpose()),
             ),
             None => Box::new(store.scan::<Need>(pager.after_id())),

@@ -4,7 +4,6 @@ use super::*;
 use crate::api as pb;
 use crate::api::offer_service_server::OfferService;
 use crate::convert::{self, Clock};
-use crate::store::{TreeId, keys};
 use tonic::{Request, Response, Status};
 
 const OFFER_FIELDS: &[&str] = &[
@@ -77,8 +76,7 @@ pub fn may_read_offer(store: &Store, caller: &Caller, offer: &Offer) -> crate::s
         return Ok(true);
     }
     let Some(state) = caller.state() else { return Ok(false) };
-    for key in store.keys_with_prefix(TreeId::MatchesByOffer, &keys::id_key(offer.meta.id))? {
-        let Some(match_id) = keys::id_from_index_key(&key) else { continue };
+    for match_id in store.matches_of_offer(offer.meta.id)? {
         if store.get::<Match>(match_id)?.is_some_and(|m| m.parties.contains(&state)) {
             return Ok(true);
         }
@@ -118,10 +116,7 @@ pub fn write_new_offer(
 ) -> pb::Offer {
     let id = w.allocate_id(Kind::Offer);
     let offer = Offer { meta: Meta::new(id, now), spec, withdrawn: false, seats: Seats::default() };
-    ws.put_record(&offer);
-    for p in &offer.spec.providers {
-        ws.index(TreeId::OffersByProvider, *p, id);
-    }
+    ws.put_new_offer(&offer);
     let out = convert::offer_to_proto(&offer);
     ws.event(EventKind::OfferCreated, now, actor, EventResource::Offer(offer));
     out
@@ -178,7 +173,7 @@ impl OfferService for Ctx {
         let items: Box<dyn Iterator<Item = crate::store::StoreResult<Offer>>> = match provider {
             Some(p) => Box::new(
                 store
-                    .scan_index(TreeId::OffersByProvider, p, pager.after_id())
+                    .offers_of_provider(p, pager.after_id())
                     .filter_map(|id| id.and_then(|id| store.get::<Offer>(id)).transpose()),
             ),
             None => Box::new(store.scan::<Offer>(pager.after_id())),

@@ -4,7 +4,6 @@
 //! change's single `WriteSet`.
 
 use super::*;
-use crate::store::{TreeId, keys};
 use std::collections::BTreeMap;
 
 pub struct Tx<'a> {
@@ -50,8 +49,7 @@ impl<'a> Tx<'a> {
         if let Some(n) = self.recipient_seats.get(&(offer, state)) {
             return Ok(*n);
         }
-        let raw = self.store.raw_get(TreeId::RecipientSeats, &keys::recipient_key(offer, state))?;
-        Ok(raw.and_then(|v| <[u8; 4]>::try_from(v.as_slice()).ok()).map_or(0, u32::from_be_bytes))
+        Ok(self.store.recipient_seats(offer, state)?)
     }
 
     fn event(&mut self, kind: EventKind, resource: EventResource) {
@@ -60,21 +58,18 @@ impl<'a> Tx<'a> {
 
     /// Stores a freshly proposed match with its indexes.
     pub fn put_new_match(&mut self, m: &Match) {
-        let id = keys::id_key(m.meta.id);
-        self.ws.put_key(TreeId::ProposedMatches, &id);
-        self.ws.put_key(TreeId::MatchesByNeed, &keys::pair_key(m.need, m.meta.id));
-        for offer in m.offers() {
-            self.ws.put_key(TreeId::MatchesByOffer, &keys::pair_key(offer, m.meta.id));
-        }
-        self.put_match(m, EventKind::MatchProposed);
+        self.ws.put_new_match(m);
+        self.record_match(m, EventKind::MatchProposed);
     }
 
     /// Stores a match in its new state with its event.
     pub fn put_match(&mut self, m: &Match, kind: EventKind) {
-        self.ws.put_record(m);
-        if m.state != MatchState::Proposed {
-            self.ws.delete(TreeId::ProposedMatches, &keys::id_key(m.meta.id));
-        }
+        self.ws.put_match(m);
+        self.record_match(m, kind);
+    }
+
+    /// Keeps the match as this change leaves it, with its event.
+    fn record_match(&mut self, m: &Match, kind: EventKind) {
         self.matches.insert(m.meta.id, m.clone());
         self.event(kind, EventResource::Match(m.clone()));
     }
@@ -86,8 +81,7 @@ impl<'a> Tx<'a> {
 
     /// Marks STALE every PROPOSED match that `pick` selects.
     pub fn stale_proposals(&mut self, pick: impl Fn(&Match) -> bool) -> AppResult<()> {
-        for key in self.store.keys_with_prefix(TreeId::ProposedMatches, &[])? {
-            let Some(id) = keys::id_from_key(&key) else { continue };
+        for id in self.store.proposed_matches()? {
             if let Some(m) = self.store.get::<Match>(id)? {
                 if m.state == MatchState::Proposed && pick(&m) {
                     self.stale(m);
@@ -100,36 +94,64 @@ impl<'a> Tx<'a> {
     /// After an update of a need or offer: its PROPOSED matches turn STALE and the
     /// refusals it was part of are forgotten.
     pub fn resource_updated(&mut self, kind: Kind, id: Id) -> AppResult<()> {
-        let (matches_tree, refusals, mirror) = match kind {
-            Kind::Need => (TreeId::MatchesByNeed, TreeId::Refusals, TreeId::RefusalsByOffer),
-            _ => (TreeId::MatchesByOffer, TreeId::RefusalsByOffer, TreeId::Refusals),
+        let (matches, refusals) = match kind {
+            Kind::Need => (self.store.matches_of_need(id)?, self.store.refusals_of_need(id)?),
+            _ => (self.store.matches_of_offer(id)?, self.store.refusals_of_offer(id)?),
         };
-        for key in self.store.keys_with_prefix(matches_tree, &keys::id_key(id))? {
-            let Some(mid) = keys::id_from_index_key(&key) else { continue };
+        for mid in matches {
             if let Some(m) = self.store.get::<Match>(mid)? {
                 if m.state == MatchState::Proposed {
                     self.stale(m);
                 }
             }
         }
-        for key in self.store.keys_with_prefix(refusals, &keys::id_key(id))? {
-            if let Some(other) = keys::id_from_index_key(&key) {
-                self.ws.delete(refusals, &key);
-                self.ws.delete(mirror, &keys::pair_key(other, id));
+        for other in refusals {
+            match kind {
+                Kind::Need => self.ws.forget_refusal(id, other),
+                _ => self.ws.forget_refusal(other, id),
             }
         }
         Ok(())
     }
 
     pub fn remember_refusal(&mut self, need: Id, offer: Id) {
-        self.ws.put_key(TreeId::Refusals, &keys::pair_key(need, offer));
-        self.ws.put_key(TreeId::RefusalsByOffer, &keys::pair_key(offer, need));
+        self.ws.remember_refusal(need, offer);
+    }
+
+    /// ApproveMatch (API.md): approves `m` ([`Tx::approve`]); an approval refused because
+    /// what the match rests on changed (a party withdrew, seats were taken, the window
+    /// passed) leaves nothing of the approval and marks the match STALE instead, and that
+    /// change is committed with the refusal (one landing).
+    pub fn approve_or_stale(
+        &mut self,
+        w: &mut Writer<'_>,
+        m: Match,
+        comment: &str,
+    ) -> AppResult<(Match, Vec<Arrangement>)> {
+        match self.approve(w, m.clone(), comment) {
+            Err(refusal @ AppError::FailedPrecondition { .. }) => {
+                self.discard();
+                self.stale(m);
+                self.ws.commit_even_if_refused();
+                Err(refusal)
+            }
+            other => other,
+        }
+    }
+
+    /// Forgets everything this change wrote so far.
+    fn discard(&mut self) {
+        *self.ws = WriteSet::default();
+        self.needs.clear();
+        self.offers.clear();
+        self.recipient_seats.clear();
+        self.matches.clear();
     }
 
     /// Checks that every allocation of `m` still fits, reserves all of them, creates one
     /// arrangement per allocation and marks the match APPROVED. All or nothing: any
     /// failure returns before the caller commits.
-    pub fn approve(&mut self, w: &mut Writer<'_>, m: Match, comment: &str) -> AppResult<Vec<Arrangement>> {
+    fn approve(&mut self, w: &mut Writer<'_>, m: Match, comment: &str) -> AppResult<(Match, Vec<Arrangement>)> {
         let today = day_of_micros(self.now);
         let mut need = self.need(m.need)?;
         if need.withdrawn {
@@ -217,7 +239,7 @@ impl<'a> Tx<'a> {
             self.put_arrangement(arr);
         }
         self.finish();
-        Ok(arrangements)
+        Ok((approved, arrangements))
     }
 
     /// Takes `quantity` open seats of `offer` for `recipient`, within its per-recipient cap.
@@ -242,10 +264,6 @@ impl<'a> Tx<'a> {
         offer.seats.reserved += quantity;
         self.recipient_seats.insert((id, recipient), held + quantity);
         Ok(())
-    }
-
-    pub fn match_after_approval(&self, id: Id) -> AppResult<Match> {
-        self.matches.get(&id).cloned().ok_or_else(|| AppError::Internal("approved match vanished".into()))
     }
 
     pub fn put_arrangement(&mut self, a: &Arrangement) {
@@ -286,30 +304,7 @@ impl<'a> Tx<'a> {
             self.event(EventKind::OfferUpdated, EventResource::Offer(offer));
         }
         for ((offer, state), seats) in std::mem::take(&mut self.recipient_seats) {
-            self.ws.put_raw(
-                TreeId::RecipientSeats,
-                keys::recipient_key(offer, state).to_vec(),
-                seats.to_be_bytes().to_vec(),
-            );
+            self.ws.set_recipient_seats(offer, state, seats);
         }
     }
-}
-
-/// Marks a PROPOSED match STALE in a write of its own (after a refused approval).
-pub async fn mark_stale(store: &Store, actor: &str, id: Id) -> AppResult<()> {
-    let ticket = {
-        let w = store.writer_async().await?;
-        let mut ws = WriteSet::default();
-        let now = now_micros();
-        match store.get::<Match>(id)? {
-            Some(m) if m.state == MatchState::Proposed => {
-                let mut tx = Tx::new(store, &mut ws, now, actor);
-                tx.stale(m);
-            }
-            _ => return Ok(()),
-        }
-        w.commit(ws)?.0
-    };
-    store.durable(ticket).await?;
-    Ok(())
 }

@@ -22,6 +22,7 @@ pub mod backup;
 mod digest;
 mod dirsync;
 mod flusher;
+mod indexes;
 pub mod keys;
 mod pending;
 mod tables;
@@ -30,6 +31,7 @@ use crate::domain::*;
 pub use digest::ContentDigest;
 pub use flusher::Arriving;
 use flusher::{Flusher, Syncer};
+pub use indexes::{CommitFollower, Followed};
 pub use keys::TreeId;
 use pending::Pending;
 pub use pending::{LandingFaults, LandingPoint, Merged};
@@ -85,39 +87,6 @@ pub trait StoreObserver: Send + Sync {
     fn landed(&self, commits: usize, ops: usize, bytes: usize, took: std::time::Duration);
     /// A successful sync (sled's flush, blob files and directories, the log's fdatasync).
     fn synced(&self, took: std::time::Duration);
-}
-
-/// Follows the commits of some tables, to keep a view of them in memory (the matching
-/// engine's input): told of every commit's changes to them, in commit order.
-pub trait CommitFollower: Send + Sync {
-    /// The tables it follows.
-    fn tables(&self) -> &[TreeId];
-    /// Commit number `commit` changed these keys of the followed tables, in order. Called
-    /// under the writer gate, after the commit is visible to reads: must be quick and must
-    /// not call back into the store.
-    fn committed(&self, commit: u64, changes: Vec<Changed>);
-}
-
-/// One key's committed change, as a [`CommitFollower`] is told of it.
-#[derive(Clone, Debug)]
-pub struct Changed {
-    pub tree: TreeId,
-    pub key: Vec<u8>,
-    /// The new value; `None` for a removal.
-    pub value: Option<Vec<u8>>,
-}
-
-impl Changed {
-    /// The record this change writes, when it is one of `R`'s table: `Some(Ok(None))` for
-    /// a removal.
-    pub fn record<R: Record>(&self) -> Option<StoreResult<Option<R>>> {
-        (self.tree == R::TREE).then(|| self.value.as_deref().map(|v| decode(R::TREE, v)).transpose())
-    }
-
-    /// The id of a record's key.
-    pub fn id(&self) -> Option<Id> {
-        keys::id_from_key(&self.key)
-    }
 }
 
 /// The store's fail-stop state: the first failure's cause, once set never cleared.
@@ -297,18 +266,32 @@ type WriteOp = (TreeId, Vec<u8>, Option<Vec<u8>>);
 pub struct WriteSet {
     ops: Vec<WriteOp>,
     events: Vec<Event>,
+    /// See [`WriteSet::commit_even_if_refused`].
+    on_refusal: bool,
 }
 
 impl WriteSet {
+    /// Marks what this set holds as a change the request makes even though it is refused
+    /// (an approval refused because its match went stale marks the match STALE): the
+    /// writer commits it and answers with the refusal once it is durable.
+    pub fn commit_even_if_refused(&mut self) {
+        self.on_refusal = true;
+    }
+
+    /// See [`WriteSet::commit_even_if_refused`].
+    pub fn commits_on_refusal(&self) -> bool {
+        self.on_refusal
+    }
+
     pub fn put_record<R: Record>(&mut self, record: &R) {
         self.ops.push((R::TREE, keys::id_key(record.id()).to_vec(), Some(encode(record))));
     }
 
-    pub fn put_raw(&mut self, tree: TreeId, key: Vec<u8>, value: Vec<u8>) {
+    fn put_raw(&mut self, tree: TreeId, key: Vec<u8>, value: Vec<u8>) {
         self.ops.push((tree, key, Some(value)));
     }
 
-    pub fn index(&mut self, tree: TreeId, state: Alpha3, id: Id) {
+    fn index(&mut self, tree: TreeId, state: Alpha3, id: Id) {
         self.ops.push((tree, keys::state_index_key(state, id), Some(Vec::new())));
     }
 
@@ -320,11 +303,11 @@ impl WriteSet {
         self.ops.push((TreeId::Idempotency, key, Some(encode(entry))));
     }
 
-    pub fn put_key(&mut self, tree: TreeId, key: &[u8]) {
+    fn put_key(&mut self, tree: TreeId, key: &[u8]) {
         self.ops.push((tree, key.to_vec(), Some(Vec::new())));
     }
 
-    pub fn delete(&mut self, tree: TreeId, key: &[u8]) {
+    fn delete(&mut self, tree: TreeId, key: &[u8]) {
         self.ops.push((tree, key.to_vec(), None));
     }
 
@@ -385,17 +368,11 @@ impl Writer<'_> {
         let commit = self.state.commits + 1;
         let followers =
             self.store.inner.followers.read().map_err(|_| self.store.inner.failure.poisoned("followers"))?;
-        let followed: Vec<Vec<Changed>> = followers
-            .iter()
-            .map(|f| {
-                let tables = f.tables();
-                ws.ops
-                    .iter()
-                    .filter(|(tree, _, _)| tables.contains(tree))
-                    .map(|(tree, key, value)| Changed { tree: *tree, key: key.clone(), value: value.clone() })
-                    .collect()
-            })
-            .collect();
+        let followed: Vec<Followed> = if followers.is_empty() {
+            Vec::new()
+        } else {
+            ws.ops.iter().filter_map(|(tree, key, value)| indexes::followed(*tree, key, value.as_deref())).collect()
+        };
         let ops = ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
         let queued = pending.add(commit, ops)?;
         // FlushEachWrite lands (and syncs) each commit itself. UnsafeNoFlush lands only
@@ -414,10 +391,13 @@ impl Writer<'_> {
         self.store.remember(&ws.events);
         self.state.commits = commit;
         self.store.inner.flusher.committed(commit, self.state.next_event - 1);
-        for (f, changes) in followers.iter().zip(followed) {
-            if !changes.is_empty() {
-                f.committed(commit, changes);
+        if !followed.is_empty()
+            && let Some((last, others)) = followers.split_last()
+        {
+            for f in others {
+                f.committed(commit, followed.clone());
             }
+            last.committed(commit, followed);
         }
         Ok((Ticket(commit), ws.events))
     }
@@ -749,12 +729,7 @@ impl Store {
     }
 
     /// Ids in a state index (`tree`) for `state`, in id order, starting after `after`.
-    pub fn scan_index(
-        &self,
-        tree: TreeId,
-        state: Alpha3,
-        after: Option<Id>,
-    ) -> impl Iterator<Item = StoreResult<Id>> + '_ {
+    fn scan_index(&self, tree: TreeId, state: Alpha3, after: Option<Id>) -> impl Iterator<Item = StoreResult<Id>> + '_ {
         let prefix = state.as_str().as_bytes().to_vec();
         let start = keys::state_index_key(state, Id(after.map_or(0, |id| id.0.saturating_add(1))));
         let done = after.is_some_and(|id| id.0 == u64::MAX);
@@ -768,7 +743,7 @@ impl Store {
     }
 
     /// Every key of `tree` that starts with `prefix`.
-    pub fn keys_with_prefix(&self, tree: TreeId, prefix: &[u8]) -> StoreResult<Vec<Vec<u8>>> {
+    fn keys_with_prefix(&self, tree: TreeId, prefix: &[u8]) -> StoreResult<Vec<Vec<u8>>> {
         self.range(tree, Bound::Included(prefix.to_vec()), Bound::Unbounded)
             .take_while(|kv| kv.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)))
             .map(|kv| Ok(kv?.0.to_vec()))
@@ -780,10 +755,6 @@ impl Store {
         self.range(tree, Bound::Unbounded, Bound::Unbounded)
             .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())))
             .collect()
-    }
-
-    pub fn raw_get(&self, tree: TreeId, key: &[u8]) -> StoreResult<Option<Vec<u8>>> {
-        Ok(self.value(tree, key)?.map(|v| v.to_vec()))
     }
 
     pub fn principal_by_token_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<Principal>> {
