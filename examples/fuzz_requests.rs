@@ -32,7 +32,7 @@ use lcm::api::need_service_server::NeedService;
 use lcm::api::offer_service_server::OfferService;
 use lcm::api::training_centre_service_server::TrainingCentreService;
 use lcm::domain::{Caller, Id, Role};
-use lcm::service::Ctx;
+use lcm::service::Services;
 use prost::Message;
 use rand::{Rng, RngCore, SeedableRng};
 use std::collections::BTreeMap;
@@ -397,7 +397,7 @@ where
 }
 
 /// Decodes `bytes` as method `m`'s request and runs its handler.
-async fn dispatch(ctx: &Ctx, m: usize, caller: &Caller, bytes: &[u8]) -> Outcome {
+async fn dispatch(ctx: &Services, m: usize, caller: &Caller, bytes: &[u8]) -> Outcome {
     match m {
         0 => handle(bytes, caller, |r| NeedService::create_need(ctx, r)).await,
         1 => handle(bytes, caller, |r| NeedService::update_need(ctx, r)).await,
@@ -442,7 +442,7 @@ fn judge(status: &Status) -> Option<String> {
 
 /// A centre, an arrangement (engineering) and a proposed match (medical), made through
 /// the handlers; returns valid requests of every method, encoded, to mutate.
-async fn fixture(ctx: &Ctx, admin: &Caller, uga: &Caller, jpn: &Caller) -> Vec<Vec<u8>> {
+async fn fixture(ctx: &Services, admin: &Caller, uga: &Caller, jpn: &Caller) -> Vec<Vec<u8>> {
     async fn ok<M, T, F, Fut>(msg: M, caller: &Caller, call: F) -> T
     where
         F: FnOnce(tonic::Request<M>) -> Fut,

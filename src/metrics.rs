@@ -17,7 +17,7 @@
 //! server serves (anything else is `unknown`), a code label one of the 17 gRPC codes.
 
 use crate::reports::MechanismFigures;
-use crate::service::Ctx;
+use crate::service::Services;
 use crate::store::StoreObserver;
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
@@ -279,7 +279,7 @@ impl Metrics {
     /// The exposition in Prometheus' text format (0.0.4), with the mechanism's figures
     /// refreshed from `ctx`'s store if they are older than [`FIGURES_TTL`]. Reads the
     /// store: call it off the async workers.
-    pub fn render(&self, ctx: &Ctx) -> String {
+    pub fn render(&self, ctx: &Services) -> String {
         let stale = {
             let mut last = self.last_figures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let stale = last.is_none_or(|t| t.elapsed() >= FIGURES_TTL);
@@ -345,7 +345,7 @@ fn known_methods() -> HashSet<String> {
 }
 
 /// The `/metrics` route, for the console's listener or a listener of its own.
-pub fn router(ctx: Ctx) -> axum::Router {
+pub fn router(ctx: Services) -> axum::Router {
     axum::Router::new().route(
         "/metrics",
         axum::routing::get(move || {
@@ -359,7 +359,7 @@ pub fn router(ctx: Ctx) -> axum::Router {
 }
 
 /// Serves [`router`] on `listener` until the server starts shutting down.
-pub async fn serve(ctx: Ctx, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+pub async fn serve(ctx: Services, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let mut stopping = ctx.shutdown.subscribe();
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(addr = ?addr, "serving metrics at /metrics");

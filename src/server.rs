@@ -7,7 +7,7 @@ use crate::api;
 use crate::auth::{AuthLayer, Authenticator};
 use crate::config::ServeArgs;
 use crate::domain::{Principal, Role};
-use crate::service::{Ctx, admin};
+use crate::service::{Services, admin};
 use crate::store::{Durability, LandingFaults, Store, StoreConfig, WriteSet};
 use crate::telemetry::RequestLayer;
 use std::future::Future;
@@ -38,7 +38,7 @@ pub enum ServeError {
 
 /// The store and the bootstrap token, ready to serve.
 pub struct Opened {
-    pub ctx: Ctx,
+    pub ctx: Services,
     /// Set when this start created the first Secretariat principal.
     pub bootstrap_token: Option<String>,
     pub admin_token_path: PathBuf,
@@ -119,11 +119,11 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
     if created && let Some(parent) = args.data_dir.parent() {
         sync_dir(if parent.as_os_str().is_empty() { Path::new(".") } else { parent })?;
     }
-    let ctx = Ctx {
+    let ctx = Services {
         max_in_flight: args.max_in_flight as usize,
         request_log: args.request_log(),
         risk_horizons: args.risk_horizon_days,
-        ..Ctx::new(store, auth)
+        ..Services::new(store, auth)
     }
     .with_gender_targets(args.gender_targets());
     Ok(Opened { ctx, bootstrap_token, admin_token_path })
@@ -170,7 +170,7 @@ fn write_secret(path: &Path, secret: &str) -> Result<(), ServeError> {
 /// Serves `ctx` on `listener` until `shutdown` resolves; in-flight requests finish, then
 /// the store is flushed.
 pub async fn serve(
-    ctx: Ctx,
+    ctx: Services,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
@@ -179,7 +179,7 @@ pub async fn serve(
 
 /// [`serve`], over TLS when `tls` is given (see [`transport`]).
 pub async fn serve_tls(
-    ctx: Ctx,
+    ctx: Services,
     listener: TcpListener,
     tls: Option<tonic::transport::ServerTlsConfig>,
     shutdown: impl Future<Output = ()> + Send,
@@ -226,9 +226,9 @@ impl ConsoleSetup {
 }
 
 /// [`serve_tls`], and the web console on its own listener when `console` is given. The
-/// console calls the same `Ctx` in-process and stops with the server.
+/// console calls the same `Services` in-process and stops with the server.
 pub async fn serve_with_console(
-    ctx: Ctx,
+    ctx: Services,
     listener: TcpListener,
     tls: Option<tonic::transport::ServerTlsConfig>,
     console: Option<ConsoleSetup>,
@@ -238,7 +238,7 @@ pub async fn serve_with_console(
     let health_service = tonic_health::pb::health_server::HealthServer::new(
         tonic_health::server::HealthService::from_health_reporter(health_reporter.clone()),
     );
-    health_reporter.set_serving::<api::need_service_server::NeedServiceServer<Ctx>>().await;
+    health_reporter.set_serving::<api::need_service_server::NeedServiceServer<Services>>().await;
     health_reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
     // Fail-stop: once the store has failed, health says NOT_SERVING until a restart.
     let mut failure = ctx.store.failure();
@@ -246,7 +246,7 @@ pub async fn serve_with_console(
     let health_watch = tokio::spawn(async move {
         if failure.wait_for(Option::is_some).await.is_ok() {
             let health_reporter = reporter;
-            health_reporter.set_not_serving::<api::need_service_server::NeedServiceServer<Ctx>>().await;
+            health_reporter.set_not_serving::<api::need_service_server::NeedServiceServer<Services>>().await;
             health_reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
         }
     });
@@ -309,14 +309,14 @@ pub async fn serve_with_console(
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(svc!(api::need_service_server::NeedServiceServer<Ctx>))
-        .add_service(svc!(api::offer_service_server::OfferServiceServer<Ctx>))
-        .add_service(svc!(api::training_centre_service_server::TrainingCentreServiceServer<Ctx>))
-        .add_service(svc!(api::matching_service_server::MatchingServiceServer<Ctx>))
-        .add_service(svc!(api::arrangement_service_server::ArrangementServiceServer<Ctx>))
-        .add_service(svc!(api::report_service_server::ReportServiceServer<Ctx>))
-        .add_service(svc!(api::event_service_server::EventServiceServer<Ctx>))
-        .add_service(svc!(api::admin_service_server::AdminServiceServer<Ctx>))
+        .add_service(svc!(api::need_service_server::NeedServiceServer<Services>))
+        .add_service(svc!(api::offer_service_server::OfferServiceServer<Services>))
+        .add_service(svc!(api::training_centre_service_server::TrainingCentreServiceServer<Services>))
+        .add_service(svc!(api::matching_service_server::MatchingServiceServer<Services>))
+        .add_service(svc!(api::arrangement_service_server::ArrangementServiceServer<Services>))
+        .add_service(svc!(api::report_service_server::ReportServiceServer<Services>))
+        .add_service(svc!(api::event_service_server::EventServiceServer<Services>))
+        .add_service(svc!(api::admin_service_server::AdminServiceServer<Services>))
         .serve_with_incoming_shutdown(no_delay(listener), shutdown);
     tokio::select! {
         served = serving => served?,
@@ -377,7 +377,7 @@ fn no_delay(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::
 /// `--allow-insecure`) and serves `/metrics` there until the server shuts down.
 pub async fn start_metrics(
     args: &ServeArgs,
-    ctx: &Ctx,
+    ctx: &Services,
 ) -> Result<Option<(SocketAddr, tokio::task::JoinHandle<std::io::Result<()>>)>, ServeError> {
     let Some(addr) = args.metrics_listen else { return Ok(None) };
     if !addr.ip().is_loopback() && !args.allow_insecure {

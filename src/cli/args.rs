@@ -4,7 +4,7 @@
 use prost_types::Timestamp;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const SECONDS_PER_DAY: i64 = 86_400;
+use crate::domain::SECONDS_PER_DAY;
 
 /// A point in time: `YYYY-MM-DD` (UTC midnight), RFC 3339 (`2027-03-01T12:00:00Z`), or
 /// `+N`/`+Nd` (UTC midnight N days from today).

@@ -16,7 +16,7 @@ use std::future::Future;
 use std::time::Duration;
 use tonic::transport::Channel;
 
-const SECONDS_PER_DAY: i64 = 86_400;
+use crate::domain::SECONDS_PER_DAY;
 
 /// What an import created: T0 and, per kind of record, the file's `ref` → server id.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]

@@ -1,7 +1,7 @@
 //! The web console: server-rendered HTML over HTTP/1.1 on its own listener
 //! (`--console-listen`), for people who do not write gRPC clients.
 //!
-//! One authorization path: every page calls the tonic service methods of [`Ctx`]
+//! One authorization path: every page calls the tonic service methods of [`Services`]
 //! in-process, with a request whose extensions carry the signed-in session's [`Caller`]
 //! exactly as the gRPC auth layer would put it there. The console never reads or writes a
 //! record by itself, so it shows and changes exactly what the principal's gRPC calls
@@ -21,7 +21,7 @@ mod pages;
 mod session;
 
 use crate::domain::{Caller, Role};
-use crate::service::Ctx;
+use crate::service::Services;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::middleware::Next;
@@ -41,7 +41,7 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 
 /// What every console handler shares.
 pub struct Console {
-    pub ctx: Ctx,
+    pub ctx: Services,
     pub sessions: Sessions,
     /// Cookies carry `Secure` (the console is served over TLS).
     pub secure: bool,
@@ -55,7 +55,7 @@ pub struct Console {
 pub type Shared = Arc<Console>;
 
 impl Console {
-    pub fn new(ctx: Ctx, idle: Duration, secure: bool, health: tonic_health::server::HealthService) -> Shared {
+    pub fn new(ctx: Services, idle: Duration, secure: bool, health: tonic_health::server::HealthService) -> Shared {
         Arc::new(Console {
             ctx,
             sessions: Sessions::new(idle),
@@ -268,7 +268,7 @@ impl Ui {
         i18n::label(self.lang, api_name)
     }
 
-    pub fn ctx(&self) -> &Ctx {
+    pub fn ctx(&self) -> &Services {
         &self.console.ctx
     }
 

@@ -201,8 +201,9 @@ pub fn transition_rule(to: ArrangementStatus) -> Option<(&'static [ArrangementSt
     }
 }
 
-/// Adds (`sign` = 1) or removes (-1) an arrangement's seats on a seat counter, as
-/// reserved or delivered.
+/// Moves an arrangement's seats on a seat counter: out of "reserved" if `from_reserved`,
+/// into "delivered" if `to_delivered` (both: a completed delivery; only the first: seats
+/// given back).
 pub fn shift_seats(seats: &mut Seats, quantity: u32, women: u32, from_reserved: bool, to_delivered: bool) {
     if from_reserved {
         seats.reserved = seats.reserved.saturating_sub(quantity);

@@ -82,7 +82,7 @@ fn role_of(store: &Store, req: &pb::CreatePrincipalRequest) -> AppResult<Role> {
 }
 
 #[tonic::async_trait]
-impl AdminService for Ctx {
+impl AdminService for Services {
     async fn create_principal(
         &self,
         req: Request<pb::CreatePrincipalRequest>,

@@ -1,6 +1,6 @@
 //! `lcm.v1.ArrangementService`: consent of the parties, scheduling, delivery, outcomes.
 
-use super::workflow::Tx;
+use super::workflow::WorkflowChange;
 use super::*;
 use crate::api as pb;
 use crate::api::arrangement_service_server::ArrangementService;
@@ -34,7 +34,7 @@ fn parse_status(raw: i32) -> AppResult<ArrangementStatus> {
 }
 
 #[tonic::async_trait]
-impl ArrangementService for Ctx {
+impl ArrangementService for Services {
     async fn get_arrangement(
         &self,
         req: Request<pb::GetArrangementRequest>,
@@ -123,7 +123,7 @@ impl ArrangementService for Ctx {
                     consent.note.clone_from(&req.note);
                     consent.time = Some(now);
                     a.meta = a.meta.touched(now);
-                    let mut tx = Tx::new(store, ws, now, &actor);
+                    let mut tx = WorkflowChange::new(store, ws, now, &actor);
                     if !req.accept {
                         a.move_to(ArrangementStatus::Declined, &actor, now, &req.note);
                         tx.settle_seats(&a, false)?;
@@ -192,7 +192,7 @@ impl ArrangementService for Ctx {
                             format!("cannot move from {} to {to}", a.status),
                         ));
                     }
-                    let mut tx = Tx::new(store, ws, now, &actor);
+                    let mut tx = WorkflowChange::new(store, ws, now, &actor);
                     match to {
                         ArrangementStatus::Scheduled => {
                             let (start, end) = schedule(&mut tx, &a, dates, now)?;
@@ -289,7 +289,7 @@ impl ArrangementService for Ctx {
 /// Checks the requested dates: the start day satisfies the delivery window (and the
 /// funding offer's dates), and the end is start + duration.
 fn schedule(
-    tx: &mut Tx<'_>,
+    tx: &mut WorkflowChange<'_>,
     a: &Arrangement,
     dates: (Option<UnixMicros>, Option<UnixMicros>),
     now: UnixMicros,

@@ -42,7 +42,7 @@ fn check_centre_mask(v: &mut Violations, paths: &[String]) {
 }
 
 #[tonic::async_trait]
-impl TrainingCentreService for Ctx {
+impl TrainingCentreService for Services {
     async fn update_training_centre(
         &self,
         req: Request<pb::UpdateTrainingCentreRequest>,

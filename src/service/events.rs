@@ -58,7 +58,7 @@ fn kinds(raw: &[i32]) -> AppResult<Vec<EventKind>> {
 }
 
 #[tonic::async_trait]
-impl EventService for Ctx {
+impl EventService for Services {
     async fn list_events(
         &self,
         req: Request<pb::ListEventsRequest>,
@@ -182,7 +182,7 @@ fn may_read_event(store: &Store, caller: &Caller, event: &Event) -> crate::store
 /// Sends every readable event after `after`, then follows the log until the client goes
 /// away (Ok) or the stream must end with a status (Err).
 async fn follow(
-    ctx: Ctx,
+    ctx: Services,
     caller: Caller,
     kinds: Vec<EventKind>,
     mut after: u64,

@@ -3,7 +3,7 @@
 //! engine remembers) and ExplainNeed.
 
 use super::match_view::{MatchView, offer_input};
-use super::workflow::Tx;
+use super::workflow::WorkflowChange;
 use super::*;
 use crate::api as pb;
 use crate::api::matching_service_server::MatchingService;
@@ -305,7 +305,7 @@ fn no_centres(caller: &Caller) -> AppResult<()> {
 }
 
 #[tonic::async_trait]
-impl MatchingService for Ctx {
+impl MatchingService for Services {
     async fn propose_matches(
         &self,
         req: Request<pb::ProposeMatchesRequest>,
@@ -355,7 +355,7 @@ impl MatchingService for Ctx {
                         );
                         solve(view, metrics, &capabilities, Vec::new(), now, &matching::Stop::never())?
                     };
-                    let mut tx = Tx::new(store, ws, now, &actor);
+                    let mut tx = WorkflowChange::new(store, ws, now, &actor);
                     tx.stale_proposals(|m| capabilities.is_empty() || capabilities.contains(&m.capability))?;
                     let mut matches = Vec::with_capacity(s.matches.len());
                     for p in &s.matches {
@@ -448,7 +448,8 @@ impl MatchingService for Ctx {
                 store,
                 |w, ws, now| {
                     let m = proposed_match(store, &caller, id, &req.etag)?;
-                    let (m, arrangements) = Tx::new(store, ws, now, &actor).approve_or_stale(w, m, &req.comment)?;
+                    let (m, arrangements) =
+                        WorkflowChange::new(store, ws, now, &actor).approve_or_stale(w, m, &req.comment)?;
                     Ok(pb::ApproveMatchResponse {
                         r#match: Some(convert::match_to_proto(&m)),
                         arrangements: arrangements.iter().map(convert::arrangement_to_proto).collect(),
@@ -476,7 +477,7 @@ impl MatchingService for Ctx {
                 store,
                 |_, ws, now| {
                     let m = proposed_match(store, &caller, id, &req.etag)?;
-                    let mut tx = Tx::new(store, ws, now, &actor);
+                    let mut tx = WorkflowChange::new(store, ws, now, &actor);
                     for offer in m.offers() {
                         tx.remember_refusal(m.need, offer);
                     }

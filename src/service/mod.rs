@@ -41,9 +41,10 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
-/// What every handler needs.
+/// The lcm API: this one value implements all eight gRPC services (each in its file of
+/// `service/`), holding what every handler needs.
 #[derive(Clone)]
-pub struct Ctx {
+pub struct Services {
     pub store: Store,
     pub auth: Arc<Authenticator>,
     /// Set to true when the server starts shutting down; open streams end then.
@@ -66,12 +67,12 @@ pub struct Ctx {
     pub match_view: Arc<match_view::MatchView>,
 }
 
-impl Ctx {
-    pub fn new(store: Store, auth: Arc<Authenticator>) -> Ctx {
+impl Services {
+    pub fn new(store: Store, auth: Arc<Authenticator>) -> Services {
         let metrics = Arc::new(crate::metrics::Metrics::new());
         store.observe(metrics.store_observer());
         let match_view = match_view::MatchView::start(&store);
-        Ctx {
+        Services {
             match_view,
             store,
             auth,
@@ -86,8 +87,8 @@ impl Ctx {
         }
     }
 
-    pub fn with_gender_targets(self, targets: crate::reports::GenderTargets) -> Ctx {
-        Ctx { gender_targets: Arc::new(targets), ..self }
+    pub fn with_gender_targets(self, targets: crate::reports::GenderTargets) -> Services {
+        Services { gender_targets: Arc::new(targets), ..self }
     }
 }
 

@@ -79,7 +79,7 @@ pub fn write_new_need(w: &mut Writer<'_>, ws: &mut WriteSet, now: UnixMicros, ac
 }
 
 #[tonic::async_trait]
-impl NeedService for Ctx {
+impl NeedService for Services {
     async fn create_need(&self, req: Request<pb::CreateNeedRequest>) -> Result<Response<pb::Need>, Status> {
         let caller = caller(&req)?;
         let req = req.into_inner();
@@ -183,7 +183,7 @@ impl NeedService for Ctx {
                         return Err(AppError::precondition(Reason::Withdrawn, "a withdrawn need cannot be updated"));
                     }
                     {
-                        let mut tx = super::workflow::Tx::new(&self.store, ws, now, &actor);
+                        let mut tx = super::workflow::WorkflowChange::new(&self.store, ws, now, &actor);
                         tx.resource_updated(Kind::Need, id)?;
                     }
                     let mut merged = convert::need_to_proto(&current);

@@ -123,7 +123,7 @@ pub fn write_new_offer(
 }
 
 #[tonic::async_trait]
-impl OfferService for Ctx {
+impl OfferService for Services {
     async fn create_offer(&self, req: Request<pb::CreateOfferRequest>) -> Result<Response<pb::Offer>, Status> {
         let caller = caller(&req)?;
         let req = req.into_inner();
@@ -227,7 +227,7 @@ impl OfferService for Ctx {
                         return Err(AppError::precondition(Reason::Withdrawn, "a withdrawn offer cannot be updated"));
                     }
                     {
-                        let mut tx = super::workflow::Tx::new(&self.store, ws, now, &actor);
+                        let mut tx = super::workflow::WorkflowChange::new(&self.store, ws, now, &actor);
                         tx.resource_updated(Kind::Offer, id)?;
                     }
                     let mut merged = convert::offer_to_proto(&current);

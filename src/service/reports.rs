@@ -112,7 +112,7 @@ fn gender_row_to_proto(r: reports::GenderRow) -> pb::GenderRow {
 }
 
 #[tonic::async_trait]
-impl ReportService for Ctx {
+impl ReportService for Services {
     async fn get_gap_report(
         &self,
         req: Request<pb::GetGapReportRequest>,

@@ -6,7 +6,9 @@
 use super::*;
 use std::collections::BTreeMap;
 
-pub struct Tx<'a> {
+/// One change of the workflow being decided: the records it read and changed so far, and
+/// the `WriteSet` it fills. Nothing is stored until the caller commits the set.
+pub struct WorkflowChange<'a> {
     store: &'a Store,
     ws: &'a mut WriteSet,
     pub now: UnixMicros,
@@ -17,9 +19,9 @@ pub struct Tx<'a> {
     matches: BTreeMap<Id, Match>,
 }
 
-impl<'a> Tx<'a> {
-    pub fn new(store: &'a Store, ws: &'a mut WriteSet, now: UnixMicros, actor: &'a str) -> Tx<'a> {
-        Tx {
+impl<'a> WorkflowChange<'a> {
+    pub fn new(store: &'a Store, ws: &'a mut WriteSet, now: UnixMicros, actor: &'a str) -> WorkflowChange<'a> {
+        WorkflowChange {
             store,
             ws,
             now,
@@ -118,7 +120,7 @@ impl<'a> Tx<'a> {
         self.ws.remember_refusal(need, offer);
     }
 
-    /// ApproveMatch (API.md): approves `m` ([`Tx::approve`]); an approval refused because
+    /// ApproveMatch (API.md): approves `m` ([`WorkflowChange::approve`]); an approval refused because
     /// what the match rests on changed (a party withdrew, seats were taken, the window
     /// passed) leaves nothing of the approval and marks the match STALE instead, and that
     /// change is committed with the refusal (one landing).

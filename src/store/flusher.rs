@@ -141,7 +141,7 @@ struct Request {
 
 /// What the syncer thread is asked to cover: commits landed so far.
 #[derive(Default)]
-struct Landed {
+struct ToSync {
     commit: u64,
     last_event: u64,
     /// The number of the last landing.
@@ -154,7 +154,7 @@ struct Landed {
 struct Shared {
     request: Mutex<Request>,
     wake: Condvar,
-    landed: Mutex<Landed>,
+    landed: Mutex<ToSync>,
     landed_wake: Condvar,
 }
 
@@ -194,7 +194,7 @@ impl Flusher {
         let shared = Arc::new(Shared {
             request: Mutex::new(Request::default()),
             wake: Condvar::new(),
-            landed: Mutex::new(Landed::default()),
+            landed: Mutex::new(ToSync::default()),
             landed_wake: Condvar::new(),
         });
         let (flushed_tx, flushed) = watch::channel(Flushed::default());
@@ -209,7 +209,7 @@ impl Flusher {
             let (sy, s, flushed_tx, events_tx) =
                 (syncer.clone(), shared.clone(), flushed_tx.clone(), events_tx.clone());
             let spawned = std::thread::Builder::new()
-                .name("lcm-flusher".into())
+                .name("lcm-syncer".into())
                 .spawn(move || sync_loop(&sy, &s, &flushed_tx, &events_tx));
             match spawned {
                 Ok(t) => sync_thread = Some(t),

@@ -61,6 +61,8 @@ pub enum StoreError {
     Io(#[from] std::io::Error),
     #[error("corrupt value in tree {tree}: {detail}")]
     Corrupt { tree: &'static str, detail: String },
+    #[error("a value for tree {tree} cannot be encoded: {detail}")]
+    Encode { tree: &'static str, detail: String },
     #[error("the store was written by an unknown format version {0}")]
     UnknownFormat(u8),
     #[error("flush failed: {0}")]
@@ -187,11 +189,14 @@ impl StoreConfig {
     }
 }
 
-pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+/// `value` behind the [`FORMAT_VERSION`] byte. Fails only for a value serde cannot
+/// encode (none of lcm's records), which [`Writer::commit`] refuses as a whole.
+pub fn encode<T: Serialize>(tree: TreeId, value: &T) -> StoreResult<Vec<u8>> {
     let mut out = vec![FORMAT_VERSION];
-    // Encoding plain data into a Vec cannot fail.
-    out.extend(bincode::serde::encode_to_vec(value, bincode::config::standard()).unwrap_or_default());
-    out
+    let body = bincode::serde::encode_to_vec(value, bincode::config::standard())
+        .map_err(|e| StoreError::Encode { tree: tree.name(), detail: e.to_string() })?;
+    out.extend(body);
+    Ok(out)
 }
 
 pub fn decode<T: DeserializeOwned>(tree: TreeId, bytes: &[u8]) -> StoreResult<T> {
@@ -268,6 +273,8 @@ pub struct WriteSet {
     events: Vec<Event>,
     /// See [`WriteSet::commit_even_if_refused`].
     on_refusal: bool,
+    /// The first value that could not be encoded: the commit is refused.
+    unencodable: Option<StoreError>,
 }
 
 impl WriteSet {
@@ -283,8 +290,20 @@ impl WriteSet {
         self.on_refusal
     }
 
+    /// `value` encoded, or (remembered for [`Writer::commit`] to refuse) `None`.
+    fn encoded<T: Serialize>(&mut self, tree: TreeId, value: &T) -> Option<Vec<u8>> {
+        match encode(tree, value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.unencodable.get_or_insert(e);
+                None
+            }
+        }
+    }
+
     pub fn put_record<R: Record>(&mut self, record: &R) {
-        self.ops.push((R::TREE, keys::id_key(record.id()).to_vec(), Some(encode(record))));
+        let value = self.encoded(R::TREE, record);
+        self.ops.push((R::TREE, keys::id_key(record.id()).to_vec(), value));
     }
 
     fn put_raw(&mut self, tree: TreeId, key: Vec<u8>, value: Vec<u8>) {
@@ -300,7 +319,8 @@ impl WriteSet {
     pub fn idempotency(&mut self, principal_id: &str, request_id: &str, entry: &IdempotencyEntry) {
         let key = keys::idempotency_key(principal_id, request_id);
         self.ops.push((TreeId::IdempotencyByTime, keys::idempotency_time_key(entry.time, &key), Some(Vec::new())));
-        self.ops.push((TreeId::Idempotency, key, Some(encode(entry))));
+        let value = self.encoded(TreeId::Idempotency, entry);
+        self.ops.push((TreeId::Idempotency, key, value));
     }
 
     fn put_key(&mut self, tree: TreeId, key: &[u8]) {
@@ -355,6 +375,9 @@ impl Writer<'_> {
     pub fn commit(mut self, mut ws: WriteSet) -> StoreResult<(Ticket, Vec<Event>)> {
         let pending = &self.store.inner.pending;
         self.store.inner.failure.check()?;
+        if let Some(e) = ws.unencodable.take() {
+            return Err(e);
+        }
         // Expired idempotency entries go first, so that nothing this commit writes is
         // removed by them.
         let mut ops = self.store.expired_idempotency()?;
@@ -363,7 +386,7 @@ impl Writer<'_> {
         let first = self.state.next_event;
         for (i, e) in ws.events.iter_mut().enumerate() {
             e.sequence = first + i as u64;
-            ws.ops.push((TreeId::Events, keys::sequence_key(e.sequence).to_vec(), Some(encode(&*e))));
+            ws.ops.push((TreeId::Events, keys::sequence_key(e.sequence).to_vec(), Some(encode(TreeId::Events, &*e)?)));
         }
         let commit = self.state.commits + 1;
         let followers =

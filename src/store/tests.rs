@@ -76,7 +76,7 @@ async fn concurrent_writers_share_flushes() {
 #[test]
 fn values_carry_their_format_version() {
     let c = centre(Id(1), "x");
-    let bytes = encode(&c);
+    let bytes = encode(TreeId::Centres, &c).unwrap();
     assert_eq!(bytes[0], FORMAT_VERSION);
     let back: TrainingCentre = decode(TreeId::Centres, &bytes).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(back, c);
@@ -316,9 +316,13 @@ async fn idempotency_entries_of_a_store_without_the_time_index_are_indexed_at_op
         ws.put_raw(
             TreeId::Idempotency,
             keys::idempotency_key("p", "old"),
-            encode(&entry(now_micros() - 2 * HOUR_MICROS)),
+            encode(TreeId::Idempotency, &entry(now_micros() - 2 * HOUR_MICROS)).unwrap(),
         );
-        ws.put_raw(TreeId::Idempotency, keys::idempotency_key("p", "new"), encode(&entry(now_micros())));
+        ws.put_raw(
+            TreeId::Idempotency,
+            keys::idempotency_key("p", "new"),
+            encode(TreeId::Idempotency, &entry(now_micros())).unwrap(),
+        );
         ws.delete(TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED);
         let (ticket, _) = store.writer().and_then(|w| w.commit(ws)).unwrap_or_else(|e| panic!("{e}"));
         store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));

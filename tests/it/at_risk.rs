@@ -17,7 +17,7 @@ struct ClockedServer {
 /// A server on `dir` whose NEED_AT_RISK task goes by `clock`.
 async fn start(dir: tempfile::TempDir, clock: Clock) -> ClockedServer {
     let for_ctx = clock.clone();
-    let (s, _) = TestServer::start_adjusted(dir, |_| {}, |ctx| lcm::service::Ctx { clock: for_ctx, ..ctx }).await;
+    let (s, _) = TestServer::start_adjusted(dir, |_| {}, |ctx| lcm::service::Services { clock: for_ctx, ..ctx }).await;
     ClockedServer { s, clock }
 }
 

@@ -56,12 +56,12 @@ impl TestServer {
         Self::start_adjusted(dir, configure, |ctx| ctx).await
     }
 
-    /// A server on `dir` whose `Ctx` `adjust` changes before it serves (e.g. the clock of
+    /// A server on `dir` whose `Services` `adjust` changes before it serves (e.g. the clock of
     /// the NEED_AT_RISK task), with a handle on its store.
     pub async fn start_adjusted(
         dir: tempfile::TempDir,
         configure: impl FnOnce(&mut ServeArgs),
-        adjust: impl FnOnce(lcm::service::Ctx) -> lcm::service::Ctx,
+        adjust: impl FnOnce(lcm::service::Services) -> lcm::service::Services,
     ) -> (TestServer, lcm::store::Store) {
         let mut args = ServeArgs::for_data_dir(dir.path().to_path_buf());
         configure(&mut args);

@@ -157,7 +157,7 @@ impl Watch {
 }
 
 /// Starts the alert task of a server; it ends when the server starts shutting down.
-pub fn spawn(ctx: &Ctx) -> tokio::task::JoinHandle<()> {
+pub fn spawn(ctx: &Services) -> tokio::task::JoinHandle<()> {
     let watch = Watch {
         store: ctx.store.clone(),
         clock: ctx.clock.clone(),
