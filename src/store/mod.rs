@@ -21,28 +21,40 @@
 pub mod backup;
 mod digest;
 mod dirsync;
+mod failure;
 mod flusher;
 mod indexes;
 pub mod keys;
+mod opening;
 mod pending;
+mod records;
 mod tables;
+mod writer;
 
 use crate::domain::*;
 pub use digest::ContentDigest;
+pub(crate) use failure::Failure;
 pub use flusher::Arriving;
 use flusher::{Flusher, Syncer};
 pub use indexes::{CommitFollower, Followed};
 pub use keys::TreeId;
+use opening::now_micros;
+pub use opening::open_bare;
+#[cfg(test)]
+use opening::open_sled;
 use pending::Pending;
 pub use pending::{LandingFaults, LandingPoint, Merged};
-use serde::{Serialize, de::DeserializeOwned};
+pub use records::{IdempotencyEntry, Record, decode, encode};
+use serde::Serialize;
 use sled::IVec;
 use std::collections::VecDeque;
 use std::ops::Bound;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tables::Tables;
 use tokio::sync::watch;
+pub use writer::{Ticket, WriteSet, Writer};
+use writer::{WriteOp, WriterState};
 
 /// The encoding version written in front of every value.
 pub const FORMAT_VERSION: u8 = 1;
@@ -89,46 +101,6 @@ pub trait StoreObserver: Send + Sync {
     fn landed(&self, commits: usize, ops: usize, bytes: usize, took: std::time::Duration);
     /// A successful sync (sled's flush, blob files and directories, the log's fdatasync).
     fn synced(&self, took: std::time::Duration);
-}
-
-/// The store's fail-stop state: the first failure's cause, once set never cleared.
-pub(crate) struct Failure {
-    cause: OnceLock<String>,
-    tx: watch::Sender<Option<String>>,
-}
-
-impl Failure {
-    fn new() -> Failure {
-        Failure { cause: OnceLock::new(), tx: watch::channel(None).0 }
-    }
-
-    /// `Err(Failed)` once the store has failed.
-    pub(crate) fn check(&self) -> StoreResult<()> {
-        match self.cause.get() {
-            Some(cause) => Err(StoreError::Failed(cause.clone())),
-            None => Ok(()),
-        }
-    }
-
-    /// Fails the store because `what` failed with `error` (the first cause wins and is
-    /// logged, once); returns the error to give the caller.
-    pub(crate) fn fail(&self, what: &str, error: &dyn std::fmt::Display) -> StoreError {
-        let cause = format!("{what} failed: {error}");
-        if self.cause.set(cause.clone()).is_ok() {
-            tracing::error!(cause = %cause, "the store has failed: it refuses every read and write until a restart");
-            self.tx.send_replace(Some(cause.clone()));
-        }
-        StoreError::Failed(self.cause.get().cloned().unwrap_or(cause))
-    }
-
-    fn subscribe(&self) -> watch::Receiver<Option<String>> {
-        self.tx.subscribe()
-    }
-
-    /// Fails the store because a thread panicked while holding `lock`.
-    pub(crate) fn poisoned(&self, lock: &str) -> StoreError {
-        self.fail(&format!("a thread holding the {lock} lock (it panicked)"), &"lock poisoned")
-    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -189,243 +161,6 @@ impl StoreConfig {
     }
 }
 
-/// `value` behind the [`FORMAT_VERSION`] byte. Fails only for a value serde cannot
-/// encode (none of lcm's records), which [`Writer::commit`] refuses as a whole.
-pub fn encode<T: Serialize>(tree: TreeId, value: &T) -> StoreResult<Vec<u8>> {
-    let mut out = vec![FORMAT_VERSION];
-    let body = bincode::serde::encode_to_vec(value, bincode::config::standard())
-        .map_err(|e| StoreError::Encode { tree: tree.name(), detail: e.to_string() })?;
-    out.extend(body);
-    Ok(out)
-}
-
-pub fn decode<T: DeserializeOwned>(tree: TreeId, bytes: &[u8]) -> StoreResult<T> {
-    match bytes.split_first() {
-        Some((&FORMAT_VERSION, rest)) => bincode::serde::borrow_decode_from_slice(rest, bincode::config::standard())
-            .map(|(v, _)| v)
-            .map_err(|e| StoreError::Corrupt { tree: tree.name(), detail: e.to_string() }),
-        Some((&other, _)) => Err(StoreError::UnknownFormat(other)),
-        None => Err(StoreError::Corrupt { tree: tree.name(), detail: "empty value".into() }),
-    }
-}
-
-/// A stored resource with its tree.
-pub trait Record: Serialize + DeserializeOwned {
-    const TREE: TreeId;
-    fn id(&self) -> Id;
-}
-
-impl Record for Need {
-    const TREE: TreeId = TreeId::Needs;
-    fn id(&self) -> Id {
-        self.meta.id
-    }
-}
-impl Record for Offer {
-    const TREE: TreeId = TreeId::Offers;
-    fn id(&self) -> Id {
-        self.meta.id
-    }
-}
-impl Record for TrainingCentre {
-    const TREE: TreeId = TreeId::Centres;
-    fn id(&self) -> Id {
-        self.meta.id
-    }
-}
-impl Record for Match {
-    const TREE: TreeId = TreeId::Matches;
-    fn id(&self) -> Id {
-        self.meta.id
-    }
-}
-impl Record for Arrangement {
-    const TREE: TreeId = TreeId::Arrangements;
-    fn id(&self) -> Id {
-        self.meta.id
-    }
-}
-impl Record for Principal {
-    const TREE: TreeId = TreeId::Principals;
-    fn id(&self) -> Id {
-        self.meta.id
-    }
-}
-
-/// The first response to a request that carried a `request_id`.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct IdempotencyEntry {
-    pub method: String,
-    /// SHA-256 of the encoded request.
-    pub fingerprint: [u8; 32],
-    /// The encoded response to return on a replay.
-    pub response: Vec<u8>,
-    pub time: UnixMicros,
-}
-
-/// One key's change in a [`WriteSet`]: a new value, or `None` for a removal.
-type WriteOp = (TreeId, Vec<u8>, Option<Vec<u8>>);
-
-/// Everything one state change writes, applied atomically.
-#[derive(Default)]
-pub struct WriteSet {
-    ops: Vec<WriteOp>,
-    events: Vec<Event>,
-    /// See [`WriteSet::commit_even_if_refused`].
-    on_refusal: bool,
-    /// The first value that could not be encoded: the commit is refused.
-    unencodable: Option<StoreError>,
-}
-
-impl WriteSet {
-    /// Marks what this set holds as a change the request makes even though it is refused
-    /// (an approval refused because its match went stale marks the match STALE): the
-    /// writer commits it and answers with the refusal once it is durable.
-    pub fn commit_even_if_refused(&mut self) {
-        self.on_refusal = true;
-    }
-
-    /// See [`WriteSet::commit_even_if_refused`].
-    pub fn commits_on_refusal(&self) -> bool {
-        self.on_refusal
-    }
-
-    /// `value` encoded, or (remembered for [`Writer::commit`] to refuse) `None`.
-    fn encoded<T: Serialize>(&mut self, tree: TreeId, value: &T) -> Option<Vec<u8>> {
-        match encode(tree, value) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.unencodable.get_or_insert(e);
-                None
-            }
-        }
-    }
-
-    pub fn put_record<R: Record>(&mut self, record: &R) {
-        let value = self.encoded(R::TREE, record);
-        self.ops.push((R::TREE, keys::id_key(record.id()).to_vec(), value));
-    }
-
-    fn put_raw(&mut self, tree: TreeId, key: Vec<u8>, value: Vec<u8>) {
-        self.ops.push((tree, key, Some(value)));
-    }
-
-    fn index(&mut self, tree: TreeId, state: Alpha3, id: Id) {
-        self.ops.push((tree, keys::state_index_key(state, id), Some(Vec::new())));
-    }
-
-    /// The first response to `request_id`, with its entry in the index by time that
-    /// pruning follows ([`TreeId::IdempotencyByTime`]).
-    pub fn idempotency(&mut self, principal_id: &str, request_id: &str, entry: &IdempotencyEntry) {
-        let key = keys::idempotency_key(principal_id, request_id);
-        self.ops.push((TreeId::IdempotencyByTime, keys::idempotency_time_key(entry.time, &key), Some(Vec::new())));
-        let value = self.encoded(TreeId::Idempotency, entry);
-        self.ops.push((TreeId::Idempotency, key, value));
-    }
-
-    fn put_key(&mut self, tree: TreeId, key: &[u8]) {
-        self.ops.push((tree, key.to_vec(), Some(Vec::new())));
-    }
-
-    fn delete(&mut self, tree: TreeId, key: &[u8]) {
-        self.ops.push((tree, key.to_vec(), None));
-    }
-
-    /// Appends an event; the store assigns its sequence at commit.
-    pub fn event(&mut self, kind: EventKind, time: UnixMicros, actor: &str, resource: EventResource) {
-        self.events.push(Event { sequence: 0, kind, time, actor: actor.to_string(), resource });
-    }
-}
-
-/// Proof that a commit happened; wait on it with [`Store::durable`].
-#[derive(Clone, Copy, Debug)]
-#[must_use]
-pub struct Ticket(u64);
-
-struct WriterState {
-    next_event: u64,
-    next_id: [u64; Kind::ALL.len()],
-    commits: u64,
-}
-
-/// The writer gate: held while a change is read, decided and committed.
-pub struct Writer<'a> {
-    store: &'a Store,
-    state: MutexGuard<'a, WriterState>,
-    /// Held by writers that queued asynchronously ([`Store::writer_async`]).
-    _turn: Option<tokio::sync::SemaphorePermit<'a>>,
-}
-
-impl Writer<'_> {
-    pub fn allocate_id(&mut self, kind: Kind) -> Id {
-        let slot = &mut self.state.next_id[kind as usize];
-        let id = Id(*slot);
-        *slot += 1;
-        id
-    }
-
-    /// A ticket covering every commit made so far, to wait on with [`Store::durable`].
-    pub fn last_commit(&self) -> Ticket {
-        Ticket(self.state.commits)
-    }
-
-    /// Commits `ws`: all of it becomes visible to reads at once and reaches sled in one
-    /// landing (with other writers' commits in group mode). On error nothing of it is
-    /// committed.
-    pub fn commit(mut self, mut ws: WriteSet) -> StoreResult<(Ticket, Vec<Event>)> {
-        let pending = &self.store.inner.pending;
-        self.store.inner.failure.check()?;
-        if let Some(e) = ws.unencodable.take() {
-            return Err(e);
-        }
-        // Expired idempotency entries go first, so that nothing this commit writes is
-        // removed by them.
-        let mut ops = self.store.expired_idempotency()?;
-        ops.append(&mut ws.ops);
-        ws.ops = ops;
-        let first = self.state.next_event;
-        for (i, e) in ws.events.iter_mut().enumerate() {
-            e.sequence = first + i as u64;
-            ws.ops.push((TreeId::Events, keys::sequence_key(e.sequence).to_vec(), Some(encode(TreeId::Events, &*e)?)));
-        }
-        let commit = self.state.commits + 1;
-        let followers =
-            self.store.inner.followers.read().map_err(|_| self.store.inner.failure.poisoned("followers"))?;
-        let followed: Vec<Followed> = if followers.is_empty() {
-            Vec::new()
-        } else {
-            ws.ops.iter().filter_map(|(tree, key, value)| indexes::followed(*tree, key, value.as_deref())).collect()
-        };
-        let ops = ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
-        let queued = pending.add(commit, ops)?;
-        // FlushEachWrite lands (and syncs) each commit itself. UnsafeNoFlush lands only
-        // when the queue is long: an acknowledged write then lives in memory alone, as the
-        // mode promises, so the crash harness can show it reports lost writes (a landing
-        // writes sled's previous IO buffer to the file, where SIGKILL cannot reach it).
-        let limit = match self.store.inner.durability {
-            Durability::FlushEachWrite => 0,
-            Durability::UnsafeNoFlush => pending::UNSAFE_QUEUED_OPS,
-            Durability::FlushBeforeAck => pending::MAX_QUEUED_OPS,
-        };
-        if queued > limit {
-            pending.land()?;
-        }
-        self.state.next_event = first + ws.events.len() as u64;
-        self.store.remember(&ws.events);
-        self.state.commits = commit;
-        self.store.inner.flusher.committed(commit, self.state.next_event - 1);
-        if !followed.is_empty()
-            && let Some((last, others)) = followers.split_last()
-        {
-            for f in others {
-                f.committed(commit, followed.clone());
-            }
-            last.committed(commit, followed);
-        }
-        Ok((Ticket(commit), ws.events))
-    }
-}
-
 struct Inner {
     /// Every table, under its one-byte prefix ([`keys::TABLES`]).
     tables: Arc<Tables>,
@@ -447,93 +182,6 @@ struct Inner {
     followers: RwLock<Vec<Arc<dyn CommitFollower>>>,
 }
 
-/// How long an open waits for sled's file lock, [`open_sled`].
-const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
-
-/// Opens the sled database at `path` and its one tree of tables, [`keys::TABLES`].
-///
-/// sled takes an exclusive lock on its `db` file. After a store in this process is
-/// dropped, sled's own I/O threads may still hold the file for a moment (they own
-/// references to its log), so a reopen in the same process retries for up to
-/// [`LOCK_WAIT`] before it reports the store as in use.
-fn open_sled(path: &Path, cache_bytes: u64, flush_every_ms: Option<u64>) -> StoreResult<(sled::Db, sled::Tree)> {
-    let config = sled::Config::new()
-        .path(path)
-        .segment_size(tables::SEGMENT_SIZE)
-        .cache_capacity(cache_bytes)
-        .flush_every_ms(flush_every_ms);
-    let started = std::time::Instant::now();
-    let db = loop {
-        match config.open() {
-            Ok(db) => break db,
-            // sled reports a held lock as an I/O error of kind Other, by its message
-            // (sled 0.34.7 config.rs `try_lock`).
-            Err(sled::Error::Io(e)) if e.to_string().starts_with("could not acquire lock") => {
-                if started.elapsed() >= LOCK_WAIT {
-                    return Err(StoreError::Locked(path.display().to_string()));
-                }
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    };
-    // A format-1 store kept each table in a tree of its own, "meta" among them.
-    if db.tree_names().iter().any(|n| n.as_ref() == TreeId::Meta.name().as_bytes()) {
-        return Err(StoreError::OldLayout(path.display().to_string()));
-    }
-    let tree = db.open_tree(keys::TABLES)?;
-    Ok((db, tree))
-}
-
-/// Microseconds since the epoch, the clock of [`IdempotencyEntry::time`].
-fn now_micros() -> UnixMicros {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
-}
-
-/// Indexes by time every idempotency entry written before the index existed (stores
-/// and backups of earlier builds), once: afterwards [`keys::META_IDEMPOTENCY_INDEXED`]
-/// says every entry has its index entry, and writes keep it so.
-fn index_idempotency(tables: &Arc<Tables>) -> StoreResult<()> {
-    if tables.get(TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED)?.is_some() {
-        return Ok(());
-    }
-    let mut ops = Vec::new();
-    for kv in tables.range(TreeId::Idempotency, Bound::Unbounded, Bound::Unbounded) {
-        let (k, v) = kv?;
-        let entry: IdempotencyEntry = decode(TreeId::Idempotency, &v)?;
-        ops.push((TreeId::IdempotencyByTime, keys::idempotency_time_key(entry.time, &k).into(), Some(IVec::default())));
-    }
-    let indexed = ops.len();
-    ops.push((TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED.into(), Some(vec![1].into())));
-    tables.apply(ops.iter())?;
-    if indexed > 0 {
-        tracing::info!(entries = indexed, "indexed the idempotency entries by time, for pruning");
-    }
-    Ok(())
-}
-
-/// BENCHMARK ONLY: opens the sled database at `path` exactly as [`Store::open`] does, with
-/// nothing of lcm's own on top (no format check, no id or event-log recovery, no flusher,
-/// no memory of recent events); with `read_all` it then reads every entry of every tree.
-/// `measure` runs while the database is still open. Returns the entries read and what
-/// `measure` returned. The baseline of the memory and recovery figures.
-pub fn open_bare<T>(
-    path: &Path,
-    cache_bytes: u64,
-    read_all: bool,
-    measure: impl FnOnce() -> T,
-) -> StoreResult<(u64, T)> {
-    let (_db, tree) = open_sled(path, cache_bytes, Some(1000))?;
-    let mut entries = 0u64;
-    if read_all {
-        for kv in tree.iter() {
-            std::hint::black_box(kv?);
-            entries += 1;
-        }
-    }
-    Ok((entries, measure()))
-}
-
 /// Events kept in memory for followers of the log.
 pub const RECENT_EVENTS: usize = 16_384;
 
@@ -544,73 +192,6 @@ pub struct Store {
 }
 
 impl Store {
-    pub fn open(path: &Path, config: &StoreConfig) -> StoreResult<Store> {
-        let flush_every = match config.durability {
-            Durability::FlushBeforeAck | Durability::FlushEachWrite => Some(1000),
-            Durability::UnsafeNoFlush => None,
-        };
-        let (db, tree) = open_sled(path, config.cache_bytes, flush_every)?;
-        let tables = Tables::open(tree)?;
-        let meta_put = |key: &[u8], value: &[u8]| -> StoreResult<()> {
-            tables.apply([(TreeId::Meta, key.into(), Some(value.into()))].iter())
-        };
-        match tables.get(TreeId::Meta, keys::META_FORMAT_VERSION)? {
-            Some(v) if v.as_ref() == [STORE_FORMAT_VERSION] => {}
-            // Format 2 is format 3 without values in pieces.
-            Some(v) if v.as_ref() == [2] => meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?,
-            Some(v) => return Err(StoreError::UnknownFormat(v.first().copied().unwrap_or(0))),
-            None => meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?,
-        }
-        let page_token_key = match tables.get(TreeId::Meta, keys::META_PAGE_TOKEN_KEY)? {
-            Some(k) if k.len() == 32 => {
-                let mut key = [0u8; 32];
-                key.copy_from_slice(&k);
-                key
-            }
-            _ => {
-                let key: [u8; 32] = rand::random();
-                meta_put(keys::META_PAGE_TOKEN_KEY, &key)?;
-                key
-            }
-        };
-        index_idempotency(&tables)?;
-        db.flush()?;
-        let last_key = |table: TreeId| -> StoreResult<u64> {
-            Ok(tables.last_key(table)?.and_then(|k| keys::id_from_key(&k)).map_or(0, |id| id.0))
-        };
-        let mut next_id = [1u64; Kind::ALL.len()];
-        for (kind, table) in [
-            (Kind::Need, TreeId::Needs),
-            (Kind::Offer, TreeId::Offers),
-            (Kind::Centre, TreeId::Centres),
-            (Kind::Principal, TreeId::Principals),
-            (Kind::Match, TreeId::Matches),
-            (Kind::Arrangement, TreeId::Arrangements),
-        ] {
-            next_id[kind as usize] = last_key(table)? + 1;
-        }
-        let last_event = last_key(TreeId::Events)?;
-        let failure = Arc::new(Failure::new());
-        let pending = Arc::new(Pending::new(tables.clone(), config.faults.clone(), failure.clone()));
-        let syncer = Syncer::open(db.clone(), path, pending.clone(), failure.clone(), config)?;
-        let flusher = Flusher::start(syncer, config.durability, last_event)?;
-        Ok(Store {
-            inner: Arc::new(Inner {
-                tables,
-                failure,
-                pending,
-                durability: config.durability,
-                writer: Mutex::new(WriterState { next_event: last_event + 1, next_id, commits: 0 }),
-                turn: tokio::sync::Semaphore::new(1),
-                flusher,
-                page_token_key,
-                retention_micros: i64::try_from(config.request_id_retention.as_micros()).unwrap_or(i64::MAX),
-                recent: RwLock::new(VecDeque::with_capacity(RECENT_EVENTS)),
-                followers: RwLock::new(Vec::new()),
-            }),
-        })
-    }
-
     /// Why the store has failed, once it has: follow it to report health.
     /// From now on, tells `observer` of every landing and sync (replacing any earlier one).
     pub fn observe(&self, observer: Arc<dyn StoreObserver>) {

@@ -1,0 +1,163 @@
+//! Opening a store: sled, the format check, recovery of ids and the event log.
+
+use super::*;
+
+/// How long an open waits for sled's file lock, [`open_sled`].
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Opens the sled database at `path` and its one tree of tables, [`keys::TABLES`].
+///
+/// sled takes an exclusive lock on its `db` file. After a store in this process is
+/// dropped, sled's own I/O threads may still hold the file for a moment (they own
+/// references to its log), so a reopen in the same process retries for up to
+/// [`LOCK_WAIT`] before it reports the store as in use.
+pub(super) fn open_sled(
+    path: &Path,
+    cache_bytes: u64,
+    flush_every_ms: Option<u64>,
+) -> StoreResult<(sled::Db, sled::Tree)> {
+    let config = sled::Config::new()
+        .path(path)
+        .segment_size(tables::SEGMENT_SIZE)
+        .cache_capacity(cache_bytes)
+        .flush_every_ms(flush_every_ms);
+    let started = std::time::Instant::now();
+    let db = loop {
+        match config.open() {
+            Ok(db) => break db,
+            // sled reports a held lock as an I/O error of kind Other, by its message
+            // (sled 0.34.7 config.rs `try_lock`).
+            Err(sled::Error::Io(e)) if e.to_string().starts_with("could not acquire lock") => {
+                if started.elapsed() >= LOCK_WAIT {
+                    return Err(StoreError::Locked(path.display().to_string()));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    // A format-1 store kept each table in a tree of its own, "meta" among them.
+    if db.tree_names().iter().any(|n| n.as_ref() == TreeId::Meta.name().as_bytes()) {
+        return Err(StoreError::OldLayout(path.display().to_string()));
+    }
+    let tree = db.open_tree(keys::TABLES)?;
+    Ok((db, tree))
+}
+
+/// Microseconds since the epoch, the clock of [`IdempotencyEntry::time`].
+pub(super) fn now_micros() -> UnixMicros {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
+}
+
+/// Indexes by time every idempotency entry written before the index existed (stores
+/// and backups of earlier builds), once: afterwards [`keys::META_IDEMPOTENCY_INDEXED`]
+/// says every entry has its index entry, and writes keep it so.
+fn index_idempotency(tables: &Arc<Tables>) -> StoreResult<()> {
+    if tables.get(TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED)?.is_some() {
+        return Ok(());
+    }
+    let mut ops = Vec::new();
+    for kv in tables.range(TreeId::Idempotency, Bound::Unbounded, Bound::Unbounded) {
+        let (k, v) = kv?;
+        let entry: IdempotencyEntry = decode(TreeId::Idempotency, &v)?;
+        ops.push((TreeId::IdempotencyByTime, keys::idempotency_time_key(entry.time, &k).into(), Some(IVec::default())));
+    }
+    let indexed = ops.len();
+    ops.push((TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED.into(), Some(vec![1].into())));
+    tables.apply(ops.iter())?;
+    if indexed > 0 {
+        tracing::info!(entries = indexed, "indexed the idempotency entries by time, for pruning");
+    }
+    Ok(())
+}
+
+/// BENCHMARK ONLY: opens the sled database at `path` exactly as [`Store::open`] does, with
+/// nothing of lcm's own on top (no format check, no id or event-log recovery, no flusher,
+/// no memory of recent events); with `read_all` it then reads every entry of every tree.
+/// `measure` runs while the database is still open. Returns the entries read and what
+/// `measure` returned. The baseline of the memory and recovery figures.
+pub fn open_bare<T>(
+    path: &Path,
+    cache_bytes: u64,
+    read_all: bool,
+    measure: impl FnOnce() -> T,
+) -> StoreResult<(u64, T)> {
+    let (_db, tree) = open_sled(path, cache_bytes, Some(1000))?;
+    let mut entries = 0u64;
+    if read_all {
+        for kv in tree.iter() {
+            std::hint::black_box(kv?);
+            entries += 1;
+        }
+    }
+    Ok((entries, measure()))
+}
+
+impl Store {
+    pub fn open(path: &Path, config: &StoreConfig) -> StoreResult<Store> {
+        let flush_every = match config.durability {
+            Durability::FlushBeforeAck | Durability::FlushEachWrite => Some(1000),
+            Durability::UnsafeNoFlush => None,
+        };
+        let (db, tree) = open_sled(path, config.cache_bytes, flush_every)?;
+        let tables = Tables::open(tree)?;
+        let meta_put = |key: &[u8], value: &[u8]| -> StoreResult<()> {
+            tables.apply([(TreeId::Meta, key.into(), Some(value.into()))].iter())
+        };
+        match tables.get(TreeId::Meta, keys::META_FORMAT_VERSION)? {
+            Some(v) if v.as_ref() == [STORE_FORMAT_VERSION] => {}
+            // Format 2 is format 3 without values in pieces.
+            Some(v) if v.as_ref() == [2] => meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?,
+            Some(v) => return Err(StoreError::UnknownFormat(v.first().copied().unwrap_or(0))),
+            None => meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?,
+        }
+        let page_token_key = match tables.get(TreeId::Meta, keys::META_PAGE_TOKEN_KEY)? {
+            Some(k) if k.len() == 32 => {
+                let mut key = [0u8; 32];
+                key.copy_from_slice(&k);
+                key
+            }
+            _ => {
+                let key: [u8; 32] = rand::random();
+                meta_put(keys::META_PAGE_TOKEN_KEY, &key)?;
+                key
+            }
+        };
+        index_idempotency(&tables)?;
+        db.flush()?;
+        let last_key = |table: TreeId| -> StoreResult<u64> {
+            Ok(tables.last_key(table)?.and_then(|k| keys::id_from_key(&k)).map_or(0, |id| id.0))
+        };
+        let mut next_id = [1u64; Kind::ALL.len()];
+        for (kind, table) in [
+            (Kind::Need, TreeId::Needs),
+            (Kind::Offer, TreeId::Offers),
+            (Kind::Centre, TreeId::Centres),
+            (Kind::Principal, TreeId::Principals),
+            (Kind::Match, TreeId::Matches),
+            (Kind::Arrangement, TreeId::Arrangements),
+        ] {
+            next_id[kind as usize] = last_key(table)? + 1;
+        }
+        let last_event = last_key(TreeId::Events)?;
+        let failure = Arc::new(Failure::new());
+        let pending = Arc::new(Pending::new(tables.clone(), config.faults.clone(), failure.clone()));
+        let syncer = Syncer::open(db.clone(), path, pending.clone(), failure.clone(), config)?;
+        let flusher = Flusher::start(syncer, config.durability, last_event)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                tables,
+                failure,
+                pending,
+                durability: config.durability,
+                writer: Mutex::new(WriterState { next_event: last_event + 1, next_id, commits: 0 }),
+                turn: tokio::sync::Semaphore::new(1),
+                flusher,
+                page_token_key,
+                retention_micros: i64::try_from(config.request_id_retention.as_micros()).unwrap_or(i64::MAX),
+                recent: RwLock::new(VecDeque::with_capacity(RECENT_EVENTS)),
+                followers: RwLock::new(Vec::new()),
+            }),
+        })
+    }
+}

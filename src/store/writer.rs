@@ -1,0 +1,166 @@
+//! The writer gate ([`Writer`]) and what a writer commits ([`WriteSet`]).
+
+use super::*;
+
+/// One key's change in a [`WriteSet`]: a new value, or `None` for a removal.
+pub(super) type WriteOp = (TreeId, Vec<u8>, Option<Vec<u8>>);
+
+/// Everything one state change writes, applied atomically.
+#[derive(Default)]
+pub struct WriteSet {
+    pub(super) ops: Vec<WriteOp>,
+    pub(super) events: Vec<Event>,
+    /// See [`WriteSet::commit_even_if_refused`].
+    pub(super) on_refusal: bool,
+    /// The first value that could not be encoded: the commit is refused.
+    pub(super) unencodable: Option<StoreError>,
+}
+
+impl WriteSet {
+    /// Marks what this set holds as a change the request makes even though it is refused
+    /// (an approval refused because its match went stale marks the match STALE): the
+    /// writer commits it and answers with the refusal once it is durable.
+    pub fn commit_even_if_refused(&mut self) {
+        self.on_refusal = true;
+    }
+
+    /// See [`WriteSet::commit_even_if_refused`].
+    pub fn commits_on_refusal(&self) -> bool {
+        self.on_refusal
+    }
+
+    /// `value` encoded, or (remembered for [`Writer::commit`] to refuse) `None`.
+    pub(super) fn encoded<T: Serialize>(&mut self, tree: TreeId, value: &T) -> Option<Vec<u8>> {
+        match encode(tree, value) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.unencodable.get_or_insert(e);
+                None
+            }
+        }
+    }
+
+    pub fn put_record<R: Record>(&mut self, record: &R) {
+        let value = self.encoded(R::TREE, record);
+        self.ops.push((R::TREE, keys::id_key(record.id()).to_vec(), value));
+    }
+
+    pub(super) fn put_raw(&mut self, tree: TreeId, key: Vec<u8>, value: Vec<u8>) {
+        self.ops.push((tree, key, Some(value)));
+    }
+
+    pub(super) fn index(&mut self, tree: TreeId, state: Alpha3, id: Id) {
+        self.ops.push((tree, keys::state_index_key(state, id), Some(Vec::new())));
+    }
+
+    /// The first response to `request_id`, with its entry in the index by time that
+    /// pruning follows ([`TreeId::IdempotencyByTime`]).
+    pub fn idempotency(&mut self, principal_id: &str, request_id: &str, entry: &IdempotencyEntry) {
+        let key = keys::idempotency_key(principal_id, request_id);
+        self.ops.push((TreeId::IdempotencyByTime, keys::idempotency_time_key(entry.time, &key), Some(Vec::new())));
+        let value = self.encoded(TreeId::Idempotency, entry);
+        self.ops.push((TreeId::Idempotency, key, value));
+    }
+
+    pub(super) fn put_key(&mut self, tree: TreeId, key: &[u8]) {
+        self.ops.push((tree, key.to_vec(), Some(Vec::new())));
+    }
+
+    pub(super) fn delete(&mut self, tree: TreeId, key: &[u8]) {
+        self.ops.push((tree, key.to_vec(), None));
+    }
+
+    /// Appends an event; the store assigns its sequence at commit.
+    pub fn event(&mut self, kind: EventKind, time: UnixMicros, actor: &str, resource: EventResource) {
+        self.events.push(Event { sequence: 0, kind, time, actor: actor.to_string(), resource });
+    }
+}
+
+/// Proof that a commit happened; wait on it with [`Store::durable`].
+#[derive(Clone, Copy, Debug)]
+#[must_use]
+pub struct Ticket(pub(super) u64);
+
+pub(super) struct WriterState {
+    pub(super) next_event: u64,
+    pub(super) next_id: [u64; Kind::ALL.len()],
+    pub(super) commits: u64,
+}
+
+/// The writer gate: held while a change is read, decided and committed.
+pub struct Writer<'a> {
+    pub(super) store: &'a Store,
+    pub(super) state: MutexGuard<'a, WriterState>,
+    /// Held by writers that queued asynchronously ([`Store::writer_async`]).
+    pub(super) _turn: Option<tokio::sync::SemaphorePermit<'a>>,
+}
+
+impl Writer<'_> {
+    pub fn allocate_id(&mut self, kind: Kind) -> Id {
+        let slot = &mut self.state.next_id[kind as usize];
+        let id = Id(*slot);
+        *slot += 1;
+        id
+    }
+
+    /// A ticket covering every commit made so far, to wait on with [`Store::durable`].
+    pub fn last_commit(&self) -> Ticket {
+        Ticket(self.state.commits)
+    }
+
+    /// Commits `ws`: all of it becomes visible to reads at once and reaches sled in one
+    /// landing (with other writers' commits in group mode). On error nothing of it is
+    /// committed.
+    pub fn commit(mut self, mut ws: WriteSet) -> StoreResult<(Ticket, Vec<Event>)> {
+        let pending = &self.store.inner.pending;
+        self.store.inner.failure.check()?;
+        if let Some(e) = ws.unencodable.take() {
+            return Err(e);
+        }
+        // Expired idempotency entries go first, so that nothing this commit writes is
+        // removed by them.
+        let mut ops = self.store.expired_idempotency()?;
+        ops.append(&mut ws.ops);
+        ws.ops = ops;
+        let first = self.state.next_event;
+        for (i, e) in ws.events.iter_mut().enumerate() {
+            e.sequence = first + i as u64;
+            ws.ops.push((TreeId::Events, keys::sequence_key(e.sequence).to_vec(), Some(encode(TreeId::Events, &*e)?)));
+        }
+        let commit = self.state.commits + 1;
+        let followers =
+            self.store.inner.followers.read().map_err(|_| self.store.inner.failure.poisoned("followers"))?;
+        let followed: Vec<Followed> = if followers.is_empty() {
+            Vec::new()
+        } else {
+            ws.ops.iter().filter_map(|(tree, key, value)| indexes::followed(*tree, key, value.as_deref())).collect()
+        };
+        let ops = ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
+        let queued = pending.add(commit, ops)?;
+        // FlushEachWrite lands (and syncs) each commit itself. UnsafeNoFlush lands only
+        // when the queue is long: an acknowledged write then lives in memory alone, as the
+        // mode promises, so the crash harness can show it reports lost writes (a landing
+        // writes sled's previous IO buffer to the file, where SIGKILL cannot reach it).
+        let limit = match self.store.inner.durability {
+            Durability::FlushEachWrite => 0,
+            Durability::UnsafeNoFlush => pending::UNSAFE_QUEUED_OPS,
+            Durability::FlushBeforeAck => pending::MAX_QUEUED_OPS,
+        };
+        if queued > limit {
+            pending.land()?;
+        }
+        self.state.next_event = first + ws.events.len() as u64;
+        self.store.remember(&ws.events);
+        self.state.commits = commit;
+        self.store.inner.flusher.committed(commit, self.state.next_event - 1);
+        if !followed.is_empty()
+            && let Some((last, others)) = followers.split_last()
+        {
+            for f in others {
+                f.committed(commit, followed.clone());
+            }
+            last.committed(commit, followed);
+        }
+        Ok((Ticket(commit), ws.events))
+    }
+}
