@@ -19,5 +19,6 @@ pub mod reports;
 pub mod scenario;
 pub mod server;
 pub mod service;
+pub mod settle;
 pub mod store;
 pub mod telemetry;

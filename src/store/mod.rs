@@ -21,8 +21,10 @@
 pub mod backup;
 mod digest;
 mod dirsync;
+mod event_log;
 mod failure;
 mod flusher;
+mod idempotency;
 mod indexes;
 pub mod keys;
 mod opening;
@@ -369,93 +371,6 @@ impl Store {
             },
             None => Ok(None),
         }
-    }
-
-    /// Removals of up to [`PRUNE_PER_COMMIT`] idempotency entries older than the
-    /// retention, oldest first, with their index entries. Called under the writer gate.
-    fn expired_idempotency(&self) -> StoreResult<Vec<WriteOp>> {
-        let cutoff = now_micros().saturating_sub(self.inner.retention_micros);
-        let mut ops = Vec::new();
-        let hi = Bound::Excluded(keys::time_bytes(cutoff).to_vec());
-        for kv in self.range(TreeId::IdempotencyByTime, Bound::Unbounded, hi).take(PRUNE_PER_COMMIT) {
-            let (k, _) = kv?;
-            let entry = keys::idempotency_key_of_time_key(&k)
-                .ok_or(StoreError::Corrupt { tree: TreeId::IdempotencyByTime.name(), detail: "short key".into() })?;
-            ops.push((TreeId::Idempotency, entry.to_vec(), None));
-            ops.push((TreeId::IdempotencyByTime, k.to_vec(), None));
-        }
-        if !ops.is_empty() {
-            tracing::debug!(entries = ops.len() / 2, "pruning expired idempotency entries");
-        }
-        Ok(ops)
-    }
-
-    /// The number of idempotency entries stored (pending ones included).
-    pub fn idempotency_entries(&self) -> StoreResult<usize> {
-        self.range(TreeId::Idempotency, Bound::Unbounded, Bound::Unbounded).try_fold(0, |n, kv| kv.map(|_| n + 1))
-    }
-
-    pub fn idempotency(&self, principal_id: &str, request_id: &str) -> StoreResult<Option<IdempotencyEntry>> {
-        self.value(TreeId::Idempotency, &keys::idempotency_key(principal_id, request_id))?
-            .map(|v| decode(TreeId::Idempotency, &v))
-            .transpose()
-    }
-
-    /// Durable events with sequence > `after`, at most `limit`: from memory when they are
-    /// recent, else from the log.
-    pub fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<Arc<Event>>> {
-        let durable = self.durable_sequence();
-        if after >= durable {
-            return Ok(Vec::new());
-        }
-        let recent = self.inner.recent.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(front) = recent.front()
-            && front.sequence <= after + 1
-        {
-            let skip = usize::try_from(after + 1 - front.sequence).unwrap_or(usize::MAX);
-            return Ok(recent.iter().skip(skip).take_while(|e| e.sequence <= durable).take(limit).cloned().collect());
-        }
-        drop(recent);
-        // Durable events are in sled: the flusher lands a group before flushing it.
-        self.inner.failure.check()?;
-        self.inner
-            .tables
-            .range(
-                TreeId::Events,
-                Bound::Included(keys::sequence_key(after + 1).to_vec()),
-                Bound::Included(keys::sequence_key(durable).to_vec()),
-            )
-            .take(limit)
-            .map(|kv| {
-                let (_, v) = kv?;
-                decode(TreeId::Events, &v).map(Arc::new)
-            })
-            .collect()
-    }
-
-    /// Keeps just-committed events in memory (called under the writer gate, in order).
-    fn remember(&self, events: &[Event]) {
-        if events.is_empty() {
-            return;
-        }
-        // Nothing panics while the lock is held, so a poisoned lock still holds whole data.
-        let mut recent = self.inner.recent.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        for e in events {
-            if recent.len() == RECENT_EVENTS {
-                recent.pop_front();
-            }
-            recent.push_back(Arc::new(e.clone()));
-        }
-    }
-
-    /// The highest event sequence that is on disk.
-    pub fn durable_sequence(&self) -> u64 {
-        *self.inner.flusher.durable_events().borrow()
-    }
-
-    /// Follows the durable event sequence.
-    pub fn subscribe(&self) -> watch::Receiver<u64> {
-        self.inner.flusher.durable_events()
     }
 }
 

@@ -1,0 +1,87 @@
+//! Reads answered only once what they show is durable ([`SettleLayer`]).
+
+use crate::store::Store;
+use std::future::Future;
+
+/// Nothing shown before it is safe: a read (`Get*`, `List*`, `Explain*`) is answered only
+/// once every change it may have read is durable ([`Store::settled`]): reads see commits
+/// as soon as they are made (the overlay), and without this a client could read a
+/// resource that a crash then takes back, and whose id goes to another resource after the
+/// restart. When nothing is pending it costs one atomic load; under writes a read waits at
+/// most for the group sync in progress. If the store fails meanwhile, the read is
+/// refused (UNAVAILABLE, `STORE_FAILED`) instead.
+#[derive(Clone)]
+pub struct SettleLayer(Store);
+
+impl SettleLayer {
+    pub fn new(store: Store) -> SettleLayer {
+        SettleLayer(store)
+    }
+}
+
+impl<S> tower::Layer<S> for SettleLayer {
+    type Service = Settle<S>;
+    fn layer(&self, inner: S) -> Settle<S> {
+        Settle { inner, store: self.0.clone() }
+    }
+}
+
+#[derive(Clone)]
+pub struct Settle<S> {
+    inner: S,
+    store: Store,
+}
+
+/// Whether `path` (`/package.Service/Method`) names a method that only reads.
+fn reads_only(path: &str) -> bool {
+    let method = path.rsplit('/').next().unwrap_or_default();
+    path.starts_with("/lcm.") && ["Get", "List", "Explain"].iter().any(|p| method.starts_with(p))
+}
+
+type BoxFuture<T, E> = std::pin::Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
+
+impl<S, B> tower::Service<http::Request<B>> for Settle<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let read = reads_only(req.uri().path());
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let store = self.store.clone();
+        Box::pin(async move {
+            let response = inner.call(req).await?;
+            if read && let Err(e) = store.settled().await {
+                return Ok(tonic::Status::from(e).into_http());
+            }
+            Ok(response)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn reads_are_told_from_writes_by_their_method() {
+        for read in
+            ["/lcm.v1.NeedService/GetNeed", "/lcm.v1.NeedService/ListNeeds", "/lcm.v1.MatchingService/ExplainNeed"]
+        {
+            assert!(super::reads_only(read), "{read}");
+        }
+        for other in
+            ["/lcm.v1.NeedService/CreateNeed", "/grpc.health.v1.Health/Check", "/lcm.v1.AdminService/ListX/Create"]
+        {
+            assert!(!super::reads_only(other), "{other}");
+        }
+    }
+}
