@@ -26,6 +26,7 @@ pub mod match_view;
 pub mod matching;
 pub mod needs;
 pub mod offers;
+mod propose;
 pub mod reports;
 pub mod workflow;
 mod write_call;
