@@ -1,5 +1,8 @@
-//! The matching engine: a pure library (no I/O, no clock, no store) that turns open needs,
-//! open offers and what is already reserved into optimal allocations with reasons.
+//! The matching engine: a library that turns open needs, open offers and what is already
+//! reserved into optimal allocations with reasons. It reads no store, no file and no
+//! calendar: "today" is part of its input. It reads the monotonic clock only to report how
+//! long a solve took (`summary.solve_micros`); [`bench`], the `lcm bench-match` driver, is
+//! the one module that measures (time, and memory from /proc) and generates instances.
 //!
 //! Entry points for the service:
 //! * [`propose`]: ProposeMatches (all six goals of API.md, exact, deterministic);
