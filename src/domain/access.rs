@@ -86,6 +86,16 @@ impl Caller {
         }
     }
 
+    /// Who may start and complete a delivery and record its outcome: the hosting centre,
+    /// a delivering party, or the Secretariat.
+    pub fn is_delivery_team(&self, a: &Arrangement) -> bool {
+        match self.role {
+            Role::Secretariat => true,
+            Role::MemberState(s) => a.delivering.contains(&s),
+            Role::TrainingCentre(c) => a.allocation.training_centre == Some(c),
+        }
+    }
+
     /// The Secretariat, the parties, and the centre that hosts it.
     pub fn can_read_arrangement(&self, a: &Arrangement) -> bool {
         match self.role {

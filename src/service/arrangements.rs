@@ -15,15 +15,6 @@ fn readable(store: &Store, caller: &Caller, id: Id) -> AppResult<Arrangement> {
         .ok_or_else(|| not_found(Kind::Arrangement, id))
 }
 
-/// The hosting centre, a delivering party, or the Secretariat.
-fn is_delivery_team(caller: &Caller, a: &Arrangement) -> bool {
-    match caller.role {
-        Role::Secretariat => true,
-        Role::MemberState(s) => a.delivering.contains(&s),
-        Role::TrainingCentre(c) => a.allocation.training_centre == Some(c),
-    }
-}
-
 fn parse_status(raw: i32) -> AppResult<ArrangementStatus> {
     let mut v = Violations::default();
     let to = v.enum_value("to", raw, convert::status_from);
@@ -180,7 +171,7 @@ impl ArrangementService for Services {
                             format!("{to} is reached by consent, not by a transition"),
                         ));
                     };
-                    if mover == Mover::DeliveryTeam && !is_delivery_team(&caller, &a) {
+                    if mover == Mover::DeliveryTeam && !caller.is_delivery_team(&a) {
                         return Err(AppError::PermissionDenied(
                             "only the hosting centre, a delivering party or the Secretariat may do this".into(),
                         ));
@@ -249,7 +240,7 @@ impl ArrangementService for Services {
                 store,
                 |_, ws, now| {
                     let mut a = readable(store, &caller, id)?;
-                    if !is_delivery_team(&caller, &a) {
+                    if !caller.is_delivery_team(&a) {
                         return Err(AppError::PermissionDenied(
                             "only the hosting centre, a delivering party or the Secretariat record outcomes".into(),
                         ));

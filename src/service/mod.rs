@@ -22,6 +22,7 @@ pub mod admin;
 pub mod arrangements;
 pub mod centres;
 pub mod events;
+mod filed;
 pub mod match_view;
 pub mod matching;
 pub mod needs;

@@ -1,29 +1,83 @@
 //! `lcm.v1.NeedService`: needs filed by T/PCCs (or by the Secretariat for them).
 
+use super::filed::{self, Filed};
 use super::*;
 use crate::api as pb;
 use crate::api::need_service_server::NeedService;
 use crate::convert::{self, Clock};
 use tonic::{Request, Response, Status};
 
-/// Fields an update may name, and whether each is a matching field (frozen while seats
-/// are held) — `requester`, `category`, `capability` never change.
-const NEED_FIELDS: &[(&str, bool)] = &[
-    ("requester", true),
-    ("category", true),
-    ("capability", true),
-    ("title", false),
-    ("description", false),
-    ("quantity", true),
-    ("women_quantity", true),
-    ("languages", true),
-    ("needed_by", true),
-    ("priority", true),
-    ("pledge_ref", false),
-    ("pledge_level", false),
-    ("mission", false),
-    ("accepted_modes", true),
+/// Fields an update may name (`requester`, `category`, `capability` only to their
+/// current value: they never change; see [`check_need_change`]).
+const NEED_FIELDS: &[&str] = &[
+    "requester",
+    "category",
+    "capability",
+    "title",
+    "description",
+    "quantity",
+    "women_quantity",
+    "languages",
+    "needed_by",
+    "priority",
+    "pledge_ref",
+    "pledge_level",
+    "mission",
+    "accepted_modes",
 ];
+
+impl Filed for Need {
+    type Proto = pb::Need;
+    const KIND: Kind = Kind::Need;
+    const NOUN: &'static str = "need";
+    const TYPE: &'static str = "Need";
+    const UPDATED: EventKind = EventKind::NeedUpdated;
+    const WITHDRAWN: EventKind = EventKind::NeedWithdrawn;
+
+    fn updatable(path: &str) -> bool {
+        NEED_FIELDS.contains(&path)
+    }
+
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    fn is_withdrawn(&self) -> bool {
+        self.withdrawn
+    }
+
+    fn withdrawn(self, now: UnixMicros) -> Need {
+        Need { meta: self.meta.touched(now), withdrawn: true, ..self }
+    }
+
+    fn to_proto(&self) -> pb::Need {
+        convert::need_to_proto(self)
+    }
+
+    fn into_event(self) -> EventResource {
+        EventResource::Need(self)
+    }
+
+    fn changeable(store: &Store, caller: &Caller, id: Id) -> AppResult<Need> {
+        let need = readable_need(store, caller, id)?;
+        if caller.can_write_need(&need.spec) {
+            Ok(need)
+        } else {
+            Err(AppError::PermissionDenied("only the need's requester or the Secretariat may change it".into()))
+        }
+    }
+
+    fn updated(_: &Store, current: &Need, merged: &pb::Need, now: UnixMicros) -> AppResult<Need> {
+        let date_changed = merged.needed_by != convert::need_to_proto(current).needed_by;
+        let spec = convert::need_spec(merged, "need", Clock { now }, date_changed)?;
+        check_need_change(current, &spec)?;
+        Ok(Need { meta: current.meta.touched(now), spec, ..current.clone() })
+    }
+
+    fn copy_field(dst: &mut pb::Need, src: &pb::Need, path: &str) {
+        copy_need_field(dst, src, path);
+    }
+}
 
 fn copy_need_field(dst: &mut pb::Need, src: &pb::Need, path: &str) {
     match path {
@@ -158,51 +212,8 @@ impl NeedService for Services {
         let paths: Vec<String> = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
         check_state_body(&caller, &body, paths.iter().any(|p| p == "priority"))?;
         let call = WriteCall::new(&caller, "UpdateNeed", &req.request_id, &req)?;
-        let mut v = Violations::default();
-        if paths.is_empty() {
-            v.add("update_mask", "must name at least one field");
-        }
-        if paths.len() > convert::limits::MAX_UPDATE_MASK_PATHS {
-            v.add("update_mask", format!("must name at most {} fields", convert::limits::MAX_UPDATE_MASK_PATHS));
-        }
-        for (i, p) in paths.iter().enumerate().take(convert::limits::MAX_UPDATE_MASK_PATHS) {
-            if !NEED_FIELDS.iter().any(|(f, _)| f == p) {
-                v.add(format!("update_mask.paths[{i}]"), format!("{p:?} is not a field of Need that can be updated"));
-            }
-        }
-        checked!(call, &self.store, v.finish(()));
-        let id = checked!(call, &self.store, parse_id(Kind::Need, &body.id));
-        let actor = caller.principal_id.clone();
-        let need = call
-            .commit(
-                &self.store,
-                |_, ws, now| {
-                    let current = readable_need(&self.store, &caller, id)?;
-                    check_etag(&body.etag, &current.meta)?;
-                    if current.withdrawn {
-                        return Err(AppError::precondition(Reason::Withdrawn, "a withdrawn need cannot be updated"));
-                    }
-                    {
-                        let mut tx = super::workflow::WorkflowChange::new(&self.store, ws, now, &actor);
-                        tx.resource_updated(Kind::Need, id)?;
-                    }
-                    let mut merged = convert::need_to_proto(&current);
-                    for p in &paths {
-                        copy_need_field(&mut merged, &body, p);
-                    }
-                    let date_changed = merged.needed_by != convert::need_to_proto(&current).needed_by;
-                    let spec = convert::need_spec(&merged, "need", Clock { now }, date_changed)?;
-                    check_need_change(&current, &spec)?;
-                    let need = Need { meta: current.meta.touched(now), spec, ..current };
-                    ws.put_record(&need);
-                    let out = convert::need_to_proto(&need);
-                    ws.event(EventKind::NeedUpdated, now, &actor, EventResource::Need(need));
-                    Ok(out)
-                },
-                Clone::clone,
-            )
-            .await?;
-        Ok(Response::new(need))
+        let (id, etag) = (body.id.clone(), body.etag.clone());
+        filed::update::<Need>(&self.store, call, body, &id, &etag, paths).await
     }
 
     async fn withdraw_need(&self, req: Request<pb::WithdrawNeedRequest>) -> Result<Response<pb::Need>, Status> {
@@ -210,27 +221,7 @@ impl NeedService for Services {
         let req = req.into_inner();
         check_state_body(&caller, &pb::Need::default(), false)?;
         let call = WriteCall::new(&caller, "WithdrawNeed", &req.request_id, &req)?;
-        let id = checked!(call, &self.store, parse_id(Kind::Need, &req.id));
-        let actor = caller.principal_id.clone();
-        let need = call
-            .commit(
-                &self.store,
-                |_, ws, now| {
-                    let current = readable_need(&self.store, &caller, id)?;
-                    check_etag(&req.etag, &current.meta)?;
-                    if current.withdrawn {
-                        return Err(AppError::precondition(Reason::Withdrawn, "the need is already withdrawn"));
-                    }
-                    let need = Need { meta: current.meta.touched(now), withdrawn: true, ..current };
-                    ws.put_record(&need);
-                    let out = convert::need_to_proto(&need);
-                    ws.event(EventKind::NeedWithdrawn, now, &actor, EventResource::Need(need));
-                    Ok(out)
-                },
-                Clone::clone,
-            )
-            .await?;
-        Ok(Response::new(need))
+        filed::withdraw::<Need>(&self.store, call, &req.id, &req.etag).await
     }
 }
 

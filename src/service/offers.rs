@@ -1,5 +1,6 @@
 //! `lcm.v1.OfferService`: seats given (DELIVERY) or paid for (FUNDING) by member states.
 
+use super::filed::{self, Filed};
 use super::*;
 use crate::api as pb;
 use crate::api::offer_service_server::OfferService;
@@ -26,6 +27,53 @@ const OFFER_FIELDS: &[&str] = &[
     "women_only",
     "requires_funding",
 ];
+
+impl Filed for Offer {
+    type Proto = pb::Offer;
+    const KIND: Kind = Kind::Offer;
+    const NOUN: &'static str = "offer";
+    const TYPE: &'static str = "Offer";
+    const UPDATED: EventKind = EventKind::OfferUpdated;
+    const WITHDRAWN: EventKind = EventKind::OfferWithdrawn;
+
+    fn updatable(path: &str) -> bool {
+        OFFER_FIELDS.contains(&path)
+    }
+
+    fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    fn is_withdrawn(&self) -> bool {
+        self.withdrawn
+    }
+
+    fn withdrawn(self, now: UnixMicros) -> Offer {
+        Offer { meta: self.meta.touched(now), withdrawn: true, ..self }
+    }
+
+    fn to_proto(&self) -> pb::Offer {
+        convert::offer_to_proto(self)
+    }
+
+    fn into_event(self) -> EventResource {
+        EventResource::Offer(self)
+    }
+
+    fn changeable(store: &Store, caller: &Caller, id: Id) -> AppResult<Offer> {
+        writable_offer(store, caller, id)
+    }
+
+    fn updated(store: &Store, current: &Offer, merged: &pb::Offer, now: UnixMicros) -> AppResult<Offer> {
+        let spec = convert::offer_spec(merged, "offer", Clock { now }, &centre_exists(store))?;
+        check_offer_change(current, &spec)?;
+        Ok(Offer { meta: current.meta.touched(now), spec, ..current.clone() })
+    }
+
+    fn copy_field(dst: &mut pb::Offer, src: &pb::Offer, path: &str) {
+        copy_offer_field(dst, src, path);
+    }
+}
 
 fn copy_offer_field(dst: &mut pb::Offer, src: &pb::Offer, path: &str) {
     match path {
@@ -202,50 +250,8 @@ impl OfferService for Services {
         check_state_body(&caller, &body.providers)?;
         let call = WriteCall::new(&caller, "UpdateOffer", &req.request_id, &req)?;
         let paths: Vec<String> = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
-        let mut v = Violations::default();
-        if paths.is_empty() {
-            v.add("update_mask", "must name at least one field");
-        }
-        if paths.len() > convert::limits::MAX_UPDATE_MASK_PATHS {
-            v.add("update_mask", format!("must name at most {} fields", convert::limits::MAX_UPDATE_MASK_PATHS));
-        }
-        for (i, p) in paths.iter().enumerate().take(convert::limits::MAX_UPDATE_MASK_PATHS) {
-            if !OFFER_FIELDS.contains(&p.as_str()) {
-                v.add(format!("update_mask.paths[{i}]"), format!("{p:?} is not a field of Offer that can be updated"));
-            }
-        }
-        checked!(call, &self.store, v.finish(()));
-        let id = checked!(call, &self.store, parse_id(Kind::Offer, &body.id));
-        let actor = caller.principal_id.clone();
-        let offer = call
-            .commit(
-                &self.store,
-                |_, ws, now| {
-                    let current = writable_offer(&self.store, &caller, id)?;
-                    check_etag(&body.etag, &current.meta)?;
-                    if current.withdrawn {
-                        return Err(AppError::precondition(Reason::Withdrawn, "a withdrawn offer cannot be updated"));
-                    }
-                    {
-                        let mut tx = super::workflow::WorkflowChange::new(&self.store, ws, now, &actor);
-                        tx.resource_updated(Kind::Offer, id)?;
-                    }
-                    let mut merged = convert::offer_to_proto(&current);
-                    for p in &paths {
-                        copy_offer_field(&mut merged, &body, p);
-                    }
-                    let spec = convert::offer_spec(&merged, "offer", Clock { now }, &centre_exists(&self.store))?;
-                    check_offer_change(&current, &spec)?;
-                    let offer = Offer { meta: current.meta.touched(now), spec, ..current };
-                    ws.put_record(&offer);
-                    let out = convert::offer_to_proto(&offer);
-                    ws.event(EventKind::OfferUpdated, now, &actor, EventResource::Offer(offer));
-                    Ok(out)
-                },
-                Clone::clone,
-            )
-            .await?;
-        Ok(Response::new(offer))
+        let (id, etag) = (body.id.clone(), body.etag.clone());
+        filed::update::<Offer>(&self.store, call, body, &id, &etag, paths).await
     }
 
     async fn withdraw_offer(&self, req: Request<pb::WithdrawOfferRequest>) -> Result<Response<pb::Offer>, Status> {
@@ -253,27 +259,7 @@ impl OfferService for Services {
         check_state_body(&caller, &[])?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "WithdrawOffer", &req.request_id, &req)?;
-        let id = checked!(call, &self.store, parse_id(Kind::Offer, &req.id));
-        let actor = caller.principal_id.clone();
-        let offer = call
-            .commit(
-                &self.store,
-                |_, ws, now| {
-                    let current = writable_offer(&self.store, &caller, id)?;
-                    check_etag(&req.etag, &current.meta)?;
-                    if current.withdrawn {
-                        return Err(AppError::precondition(Reason::Withdrawn, "the offer is already withdrawn"));
-                    }
-                    let offer = Offer { meta: current.meta.touched(now), withdrawn: true, ..current };
-                    ws.put_record(&offer);
-                    let out = convert::offer_to_proto(&offer);
-                    ws.event(EventKind::OfferWithdrawn, now, &actor, EventResource::Offer(offer));
-                    Ok(out)
-                },
-                Clone::clone,
-            )
-            .await?;
-        Ok(Response::new(offer))
+        filed::withdraw::<Offer>(&self.store, call, &req.id, &req.etag).await
     }
 }
 

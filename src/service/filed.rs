@@ -1,0 +1,128 @@
+//! Needs and offers alike: what member states file and then update or withdraw. One
+//! update path and one withdraw path serve both ([`update`], [`withdraw`]); each resource
+//! says what differs ([`Filed`]).
+
+use super::*;
+use tonic::{Response, Status};
+
+/// A need or an offer, as the shared update and withdraw paths see it.
+pub(super) trait Filed: crate::store::Record + Clone {
+    type Proto: prost::Message + Default + Clone;
+    const KIND: Kind;
+    /// "need" or "offer": the field prefix of its body and the word in messages.
+    const NOUN: &'static str;
+    /// "Need" or "Offer", as update masks are refused.
+    const TYPE: &'static str;
+    const UPDATED: EventKind;
+    const WITHDRAWN: EventKind;
+    /// Whether an update mask may name `path`.
+    fn updatable(path: &str) -> bool;
+    fn meta(&self) -> &Meta;
+    fn is_withdrawn(&self) -> bool;
+    /// This resource, withdrawn at `now`.
+    fn withdrawn(self, now: UnixMicros) -> Self;
+    fn to_proto(&self) -> Self::Proto;
+    fn into_event(self) -> EventResource;
+    /// The stored resource `id` that `caller` may change: NOT_FOUND if it may not read
+    /// it, PERMISSION_DENIED if it may read but not change it.
+    fn changeable(store: &Store, caller: &Caller, id: Id) -> AppResult<Self>;
+    /// `current` with the fields of `merged` (its message with the mask's fields taken
+    /// from the request), validated at `now` and held to API.md's update rules.
+    fn updated(store: &Store, current: &Self, merged: &Self::Proto, now: UnixMicros) -> AppResult<Self>;
+    /// Copies field `path` of `src` into `dst`.
+    fn copy_field(dst: &mut Self::Proto, src: &Self::Proto, path: &str);
+}
+
+/// One violation per bad entry of an update mask: none named, too many, or one that names
+/// no updatable field.
+fn check_mask<R: Filed>(paths: &[String]) -> AppResult<()> {
+    let mut v = Violations::default();
+    if paths.is_empty() {
+        v.add("update_mask", "must name at least one field");
+    }
+    if paths.len() > limits::MAX_UPDATE_MASK_PATHS {
+        v.add("update_mask", format!("must name at most {} fields", limits::MAX_UPDATE_MASK_PATHS));
+    }
+    for (i, p) in paths.iter().enumerate().take(limits::MAX_UPDATE_MASK_PATHS) {
+        if !R::updatable(p) {
+            v.add(
+                format!("update_mask.paths[{i}]"),
+                format!("{p:?} is not a field of {} that can be updated", R::TYPE),
+            );
+        }
+    }
+    v.finish(())
+}
+
+/// Update{Need,Offer}: the fields the mask names, from `body`, on the stored resource
+/// `body_id` (at `etag`); its PROPOSED matches turn STALE and its refusals are forgotten
+/// in the same commit.
+pub(super) async fn update<R: Filed>(
+    store: &Store,
+    call: WriteCall,
+    body: R::Proto,
+    body_id: &str,
+    etag: &str,
+    paths: Vec<String>,
+) -> Result<Response<R::Proto>, Status> {
+    checked!(call, store, check_mask::<R>(&paths));
+    let id = checked!(call, store, parse_id(R::KIND, body_id));
+    let caller = call.caller().clone();
+    let updated = call
+        .commit(
+            store,
+            |_, ws, now| {
+                let current = R::changeable(store, &caller, id)?;
+                check_etag(etag, current.meta())?;
+                if current.is_withdrawn() {
+                    let message = format!("a withdrawn {} cannot be updated", R::NOUN);
+                    return Err(AppError::precondition(Reason::Withdrawn, message));
+                }
+                super::workflow::WorkflowChange::new(store, ws, now, &caller.principal_id)
+                    .resource_updated(R::KIND, id)?;
+                let mut merged = current.to_proto();
+                for p in &paths {
+                    R::copy_field(&mut merged, &body, p);
+                }
+                let next = R::updated(store, &current, &merged, now)?;
+                ws.put_record(&next);
+                let out = next.to_proto();
+                ws.event(R::UPDATED, now, &caller.principal_id, next.into_event());
+                Ok(out)
+            },
+            Clone::clone,
+        )
+        .await?;
+    Ok(Response::new(updated))
+}
+
+/// Withdraw{Need,Offer}: the stored resource `raw_id` (at `etag`) is withdrawn.
+pub(super) async fn withdraw<R: Filed>(
+    store: &Store,
+    call: WriteCall,
+    raw_id: &str,
+    etag: &str,
+) -> Result<Response<R::Proto>, Status> {
+    let id = checked!(call, store, parse_id(R::KIND, raw_id));
+    let caller = call.caller().clone();
+    let withdrawn = call
+        .commit(
+            store,
+            |_, ws, now| {
+                let current = R::changeable(store, &caller, id)?;
+                check_etag(etag, current.meta())?;
+                if current.is_withdrawn() {
+                    let message = format!("the {} is already withdrawn", R::NOUN);
+                    return Err(AppError::precondition(Reason::Withdrawn, message));
+                }
+                let next = current.withdrawn(now);
+                ws.put_record(&next);
+                let out = next.to_proto();
+                ws.event(R::WITHDRAWN, now, &caller.principal_id, next.into_event());
+                Ok(out)
+            },
+            Clone::clone,
+        )
+        .await?;
+    Ok(Response::new(withdrawn))
+}
