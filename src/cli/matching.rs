@@ -111,10 +111,7 @@ pub async fn run(cmd: MatchCmd, ctx: &Ctx) -> Result<(), CliError> {
             ctx.one(&found.into_inner())
         }
         MatchCmd::Approve { id, etag, comment } => {
-            let etag = match etag {
-                Some(etag) => etag,
-                None => current_etag(ctx, &id).await?,
-            };
+            let etag = super::etag_or_current(etag, || current_etag(ctx, &id)).await?;
             let req = api::ApproveMatchRequest { id, etag, request_id: request_id(), comment };
             let resp = client.approve_match(req).await?.into_inner();
             if ctx.format == Format::Json {
@@ -127,10 +124,7 @@ pub async fn run(cmd: MatchCmd, ctx: &Ctx) -> Result<(), CliError> {
             ctx.list(&resp.arrangements)
         }
         MatchCmd::Reject { id, etag, reason } => {
-            let etag = match etag {
-                Some(etag) => etag,
-                None => current_etag(ctx, &id).await?,
-            };
+            let etag = super::etag_or_current(etag, || current_etag(ctx, &id)).await?;
             let req = api::RejectMatchRequest { id, etag, reason, request_id: request_id() };
             ctx.one(&client.reject_match(req).await?.into_inner())
         }

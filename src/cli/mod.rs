@@ -191,6 +191,18 @@ impl Ctx {
     }
 }
 
+/// The etag an update or withdrawal sends: the one given (`--etag`), else the resource's
+/// current one, read with `current`.
+pub(crate) async fn etag_or_current<F>(given: Option<String>, current: impl FnOnce() -> F) -> Result<String, CliError>
+where
+    F: std::future::Future<Output = Result<String, CliError>>,
+{
+    match given {
+        Some(etag) => Ok(etag),
+        None => current().await,
+    }
+}
+
 /// The `update_mask` of an update: exactly the fields given on the command line.
 #[derive(Debug, Default)]
 pub struct Mask(Vec<&'static str>);

@@ -200,19 +200,13 @@ pub async fn run(cmd: NeedsCmd, ctx: &Ctx) -> Result<(), CliError> {
         NeedsCmd::Update(args) => {
             let (mut need, mask) = args.to_need_and_mask(String::new());
             let update_mask = mask.into_field_mask()?;
-            need.etag = match &args.etag {
-                Some(etag) => etag.clone(),
-                None => current_etag(ctx, &args.id).await?,
-            };
+            need.etag = super::etag_or_current(args.etag.clone(), || current_etag(ctx, &args.id)).await?;
             let req =
                 api::UpdateNeedRequest { need: Some(need), update_mask: Some(update_mask), request_id: request_id() };
             ctx.one(&client.update_need(req).await?.into_inner())
         }
         NeedsCmd::Withdraw { id, etag } => {
-            let etag = match etag {
-                Some(etag) => etag,
-                None => current_etag(ctx, &id).await?,
-            };
+            let etag = super::etag_or_current(etag, || current_etag(ctx, &id)).await?;
             let req = api::WithdrawNeedRequest { id, etag, request_id: request_id() };
             ctx.one(&client.withdraw_need(req).await?.into_inner())
         }

@@ -234,10 +234,7 @@ pub async fn run(cmd: OffersCmd, ctx: &Ctx) -> Result<(), CliError> {
         OffersCmd::Update(args) => {
             let (mut offer, mask) = args.to_offer_and_mask(String::new());
             let update_mask = mask.into_field_mask()?;
-            offer.etag = match &args.etag {
-                Some(etag) => etag.clone(),
-                None => current_etag(ctx, &args.id).await?,
-            };
+            offer.etag = super::etag_or_current(args.etag.clone(), || current_etag(ctx, &args.id)).await?;
             let req = api::UpdateOfferRequest {
                 offer: Some(offer),
                 update_mask: Some(update_mask),
@@ -246,10 +243,7 @@ pub async fn run(cmd: OffersCmd, ctx: &Ctx) -> Result<(), CliError> {
             ctx.one(&client.update_offer(req).await?.into_inner())
         }
         OffersCmd::Withdraw { id, etag } => {
-            let etag = match etag {
-                Some(etag) => etag,
-                None => current_etag(ctx, &id).await?,
-            };
+            let etag = super::etag_or_current(etag, || current_etag(ctx, &id)).await?;
             let req = api::WithdrawOfferRequest { id, etag, request_id: request_id() };
             ctx.one(&client.withdraw_offer(req).await?.into_inner())
         }

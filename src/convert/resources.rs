@@ -154,3 +154,26 @@ pub fn arrangement_to_proto(a: &Arrangement) -> pb::Arrangement {
         status: status_to(a.status),
     }
 }
+
+/// RecordOutcome's figures: at most 20 deployed missions of 1 to 40 characters; women
+/// trained and certified within trained, trainers qualified within certified.
+pub fn check_outcome(o: &pb::Outcome) -> Result<(), AppError> {
+    let mut v = Violations::default();
+    if o.deployed_missions.len() > 20 {
+        v.add("outcome.deployed_missions", "must list at most 20 missions");
+    } else {
+        for (i, m) in o.deployed_missions.iter().enumerate() {
+            v.text(&format!("outcome.deployed_missions[{i}]"), m, 1, 40, false);
+        }
+    }
+    if o.women_trained > o.trained {
+        v.add("outcome.women_trained", "must not exceed trained");
+    }
+    if o.certified > o.trained {
+        v.add("outcome.certified", "must not exceed trained");
+    }
+    if o.trainers_qualified > o.certified {
+        v.add("outcome.trainers_qualified", "must not exceed certified");
+    }
+    v.finish(())
+}

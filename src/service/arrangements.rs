@@ -15,6 +15,30 @@ fn readable(store: &Store, caller: &Caller, id: Id) -> AppResult<Arrangement> {
         .ok_or_else(|| not_found(Kind::Arrangement, id))
 }
 
+/// The write path of a change to one arrangement: under the writer gate, `change` decides
+/// on arrangement `id` as the caller reads it (or refuses); the arrangement it leaves is
+/// stored with an event of the kind it names, and answered.
+async fn change_arrangement(
+    store: &Store,
+    call: WriteCall,
+    id: Id,
+    change: impl FnOnce(&mut Arrangement, &mut WorkflowChange<'_>, UnixMicros) -> AppResult<EventKind>,
+) -> AppResult<pb::Arrangement> {
+    let caller = call.caller().clone();
+    call.commit(
+        store,
+        |_, ws, now| {
+            let mut a = readable(store, &caller, id)?;
+            let mut tx = WorkflowChange::new(store, ws, now, &caller.principal_id);
+            let kind = change(&mut a, &mut tx, now)?;
+            tx.put_arrangement(&a, kind);
+            Ok(convert::arrangement_to_proto(&a))
+        },
+        Clone::clone,
+    )
+    .await
+}
+
 fn parse_status(raw: i32) -> AppResult<ArrangementStatus> {
     let mut v = Violations::default();
     let to = v.enum_value("to", raw, convert::status_from);
@@ -89,48 +113,37 @@ impl ArrangementService for Services {
         let id = checked!(call, &self.store, parse_id(Kind::Arrangement, &req.id));
         let actor = caller.principal_id.clone();
         let store = &self.store;
-        let out = call
-            .commit(
-                store,
-                |_, ws, now| {
-                    let mut a = readable(store, &caller, id)?;
-                    check_etag(&req.etag, &a.meta)?;
-                    if a.status != ArrangementStatus::PendingConsent {
-                        return Err(AppError::precondition(
-                            Reason::WrongState,
-                            "the arrangement is no longer waiting for consent",
-                        ));
-                    }
-                    let Some(consent) = a.consents.iter_mut().find(|c| c.state == state) else {
-                        return Err(not_found(Kind::Arrangement, id));
-                    };
-                    if consent.decision != ConsentDecision::Pending {
-                        return Err(AppError::precondition(
-                            Reason::AlreadyAnswered,
-                            format!("{state} has already answered"),
-                        ));
-                    }
-                    consent.decision = if req.accept { ConsentDecision::Accepted } else { ConsentDecision::Refused };
-                    consent.note.clone_from(&req.note);
-                    consent.time = Some(now);
-                    a.meta = a.meta.touched(now);
-                    let mut tx = WorkflowChange::new(store, ws, now, &actor);
-                    if !req.accept {
-                        a.move_to(ArrangementStatus::Declined, &actor, now, &req.note);
-                        tx.settle_seats(&a, false)?;
-                        tx.remember_refusal(a.need, a.allocation.offer);
-                        if let Some(f) = a.allocation.funding_offer {
-                            tx.remember_refusal(a.need, f);
-                        }
-                    } else if a.consents.iter().all(|c| c.decision == ConsentDecision::Accepted) {
-                        a.move_to(ArrangementStatus::Agreed, &actor, now, &req.note);
-                    }
-                    tx.put_arrangement(&a);
-                    Ok(convert::arrangement_to_proto(&a))
-                },
-                Clone::clone,
-            )
-            .await?;
+        let out = change_arrangement(store, call, id, |a, tx, now| {
+            check_etag(&req.etag, &a.meta)?;
+            if a.status != ArrangementStatus::PendingConsent {
+                return Err(AppError::precondition(
+                    Reason::WrongState,
+                    "the arrangement is no longer waiting for consent",
+                ));
+            }
+            let Some(consent) = a.consents.iter_mut().find(|c| c.state == state) else {
+                return Err(not_found(Kind::Arrangement, id));
+            };
+            if consent.decision != ConsentDecision::Pending {
+                return Err(AppError::precondition(Reason::AlreadyAnswered, format!("{state} has already answered")));
+            }
+            consent.decision = if req.accept { ConsentDecision::Accepted } else { ConsentDecision::Refused };
+            consent.note.clone_from(&req.note);
+            consent.time = Some(now);
+            a.meta = a.meta.touched(now);
+            if !req.accept {
+                a.move_to(ArrangementStatus::Declined, &actor, now, &req.note);
+                tx.settle_seats(a, false)?;
+                tx.remember_refusal(a.need, a.allocation.offer);
+                if let Some(f) = a.allocation.funding_offer {
+                    tx.remember_refusal(a.need, f);
+                }
+            } else if a.consents.iter().all(|c| c.decision == ConsentDecision::Accepted) {
+                a.move_to(ArrangementStatus::Agreed, &actor, now, &req.note);
+            }
+            Ok(EventKind::ArrangementChanged)
+        })
+        .await?;
         Ok(Response::new(out))
     }
 
@@ -160,48 +173,40 @@ impl ArrangementService for Services {
         let id = checked!(call, &self.store, parse_id(Kind::Arrangement, &req.id));
         let actor = caller.principal_id.clone();
         let store = &self.store;
-        let out = call
-            .commit(
-                store,
-                |_, ws, now| {
-                    let mut a = readable(store, &caller, id)?;
-                    let Some((from, mover)) = rule else {
-                        return Err(AppError::precondition(
-                            Reason::WrongState,
-                            format!("{to} is reached by consent, not by a transition"),
-                        ));
-                    };
-                    if mover == Mover::DeliveryTeam && !caller.is_delivery_team(&a) {
-                        return Err(AppError::PermissionDenied(
-                            "only the hosting centre, a delivering party or the Secretariat may do this".into(),
-                        ));
-                    }
-                    check_etag(&req.etag, &a.meta)?;
-                    if !from.contains(&a.status) {
-                        return Err(AppError::precondition(
-                            Reason::WrongState,
-                            format!("cannot move from {} to {to}", a.status),
-                        ));
-                    }
-                    let mut tx = WorkflowChange::new(store, ws, now, &actor);
-                    match to {
-                        ArrangementStatus::Scheduled => {
-                            let (start, end) = schedule(&mut tx, &a, dates, now)?;
-                            a.scheduled_start = Some(start);
-                            a.scheduled_end = Some(end);
-                        }
-                        ArrangementStatus::Completed => tx.settle_seats(&a, true)?,
-                        ArrangementStatus::Cancelled => tx.settle_seats(&a, false)?,
-                        _ => {}
-                    }
-                    a.meta = a.meta.touched(now);
-                    a.move_to(to, &actor, now, &req.note);
-                    tx.put_arrangement(&a);
-                    Ok(convert::arrangement_to_proto(&a))
-                },
-                Clone::clone,
-            )
-            .await?;
+        let out = change_arrangement(store, call, id, |a, tx, now| {
+            let Some((from, mover)) = rule else {
+                return Err(AppError::precondition(
+                    Reason::WrongState,
+                    format!("{to} is reached by consent, not by a transition"),
+                ));
+            };
+            if mover == Mover::DeliveryTeam && !caller.is_delivery_team(a) {
+                return Err(AppError::PermissionDenied(
+                    "only the hosting centre, a delivering party or the Secretariat may do this".into(),
+                ));
+            }
+            check_etag(&req.etag, &a.meta)?;
+            if !from.contains(&a.status) {
+                return Err(AppError::precondition(
+                    Reason::WrongState,
+                    format!("cannot move from {} to {to}", a.status),
+                ));
+            }
+            match to {
+                ArrangementStatus::Scheduled => {
+                    let (start, end) = schedule(tx, a, dates, now)?;
+                    a.scheduled_start = Some(start);
+                    a.scheduled_end = Some(end);
+                }
+                ArrangementStatus::Completed => tx.settle_seats(a, true)?,
+                ArrangementStatus::Cancelled => tx.settle_seats(a, false)?,
+                _ => {}
+            }
+            a.meta = a.meta.touched(now);
+            a.move_to(to, &actor, now, &req.note);
+            Ok(EventKind::ArrangementChanged)
+        })
+        .await?;
         Ok(Response::new(out))
     }
 
@@ -214,65 +219,39 @@ impl ArrangementService for Services {
         let call = WriteCall::new(&caller, "RecordOutcome", &req.request_id, &req)?;
         let o =
             checked!(call, &self.store, req.outcome.clone().ok_or_else(|| AppError::invalid("outcome", "is required")));
-        let mut v = Violations::default();
-        if o.deployed_missions.len() > 20 {
-            v.add("outcome.deployed_missions", "must list at most 20 missions");
-        } else {
-            for (i, m) in o.deployed_missions.iter().enumerate() {
-                v.text(&format!("outcome.deployed_missions[{i}]"), m, 1, 40, false);
-            }
-        }
-        if o.women_trained > o.trained {
-            v.add("outcome.women_trained", "must not exceed trained");
-        }
-        if o.certified > o.trained {
-            v.add("outcome.certified", "must not exceed trained");
-        }
-        if o.trainers_qualified > o.certified {
-            v.add("outcome.trainers_qualified", "must not exceed certified");
-        }
-        checked!(call, &self.store, v.finish(()));
+        checked!(call, &self.store, convert::check_outcome(&o));
         let id = checked!(call, &self.store, parse_id(Kind::Arrangement, &req.id));
-        let actor = caller.principal_id.clone();
         let store = &self.store;
-        let out = call
-            .commit(
-                store,
-                |_, ws, now| {
-                    let mut a = readable(store, &caller, id)?;
-                    if !caller.is_delivery_team(&a) {
-                        return Err(AppError::PermissionDenied(
-                            "only the hosting centre, a delivering party or the Secretariat record outcomes".into(),
-                        ));
-                    }
-                    check_etag(&req.etag, &a.meta)?;
-                    if o.trained > a.allocation.quantity {
-                        return Err(AppError::invalid(
-                            "outcome.trained",
-                            format!("must not exceed the arrangement's {} seats", a.allocation.quantity),
-                        ));
-                    }
-                    if !matches!(a.status, ArrangementStatus::InDelivery | ArrangementStatus::Completed) {
-                        return Err(AppError::precondition(
-                            Reason::WrongState,
-                            "outcomes are recorded in IN_DELIVERY or COMPLETED",
-                        ));
-                    }
-                    a.outcome = Some(Outcome {
-                        trained: o.trained,
-                        women_trained: o.women_trained,
-                        certified: o.certified,
-                        deployed_missions: o.deployed_missions.clone(),
-                        trainers_qualified: o.trainers_qualified,
-                    });
-                    a.meta = a.meta.touched(now);
-                    ws.put_record(&a);
-                    ws.event(EventKind::OutcomeRecorded, now, &actor, EventResource::Arrangement(a.clone()));
-                    Ok(convert::arrangement_to_proto(&a))
-                },
-                Clone::clone,
-            )
-            .await?;
+        let out = change_arrangement(store, call, id, |a, _, now| {
+            if !caller.is_delivery_team(a) {
+                return Err(AppError::PermissionDenied(
+                    "only the hosting centre, a delivering party or the Secretariat record outcomes".into(),
+                ));
+            }
+            check_etag(&req.etag, &a.meta)?;
+            if o.trained > a.allocation.quantity {
+                return Err(AppError::invalid(
+                    "outcome.trained",
+                    format!("must not exceed the arrangement's {} seats", a.allocation.quantity),
+                ));
+            }
+            if !matches!(a.status, ArrangementStatus::InDelivery | ArrangementStatus::Completed) {
+                return Err(AppError::precondition(
+                    Reason::WrongState,
+                    "outcomes are recorded in IN_DELIVERY or COMPLETED",
+                ));
+            }
+            a.outcome = Some(Outcome {
+                trained: o.trained,
+                women_trained: o.women_trained,
+                certified: o.certified,
+                deployed_missions: o.deployed_missions.clone(),
+                trainers_qualified: o.trainers_qualified,
+            });
+            a.meta = a.meta.touched(now);
+            Ok(EventKind::OutcomeRecorded)
+        })
+        .await?;
         Ok(Response::new(out))
     }
 }

@@ -238,7 +238,7 @@ impl<'a> WorkflowChange<'a> {
         };
         self.put_match(&approved, EventKind::MatchApproved);
         for arr in &arrangements {
-            self.put_arrangement(arr);
+            self.put_arrangement(arr, EventKind::ArrangementChanged);
         }
         self.finish();
         Ok((approved, arrangements))
@@ -268,9 +268,11 @@ impl<'a> WorkflowChange<'a> {
         Ok(())
     }
 
-    pub fn put_arrangement(&mut self, a: &Arrangement) {
+    /// Stores an arrangement with its event (`kind`: ARRANGEMENT_CHANGED, or
+    /// OUTCOME_RECORDED for an outcome).
+    pub fn put_arrangement(&mut self, a: &Arrangement, kind: EventKind) {
         self.ws.put_record(a);
-        self.event(EventKind::ArrangementChanged, EventResource::Arrangement(a.clone()));
+        self.event(kind, EventResource::Arrangement(a.clone()));
     }
 
     /// Moves an arrangement's seats out of "reserved": to "delivered" when it completed,
