@@ -1,4 +1,5 @@
-//! The service's refusal messages in French.
+//! The service's refusal messages, and the engine's explanation of a need (why an offer
+//! cannot serve it), in French.
 //!
 //! The gRPC API speaks English, and its messages are part of its contract; the console
 //! shows them to people in their language. Every message the service can build is a
@@ -9,8 +10,8 @@
 //! numbers stay as they are). A status message of INVALID_ARGUMENT ("invalid request:
 //! field: description; …") is translated description by description.
 //!
-//! The test `every_service_message_has_a_french_template` reads the service's sources, so
-//! a message added there without a template here fails it.
+//! The test `every_service_message_has_a_french_template` reads the service's and the
+//! engine's sources, so a message added there without a template here fails it.
 
 use super::i18n::{Lang, label};
 use std::sync::LazyLock;
@@ -192,6 +193,42 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     // ---- The console's own form reading (pages/forms.rs) ----
     ("must be a whole number", "doit être un nombre entier"),
     ("must be a date (YYYY-MM-DD)", "doit être une date (AAAA-MM-JJ)"),
+    // ---- A need's explanation: why an offer cannot serve it (matching/rules.rs) ----
+    ("offer is {} {}; need is {} {}", "l'offre porte sur {} en {} ; le besoin, sur {} en {}"),
+    ("the offer is withdrawn", "l'offre est retirée"),
+    ("the offer has no delivery terms", "l'offre n'a pas de conditions de prestation"),
+    ("the need is withdrawn", "le besoin est retiré"),
+    ("the need has no open seats left", "le besoin n'a plus de places ouvertes"),
+    ("offer delivers in {}; need accepts {}", "l'offre est dispensée en {} ; le besoin accepte : {}"),
+    ("offer is {}; need accepts only {}", "modalité de l'offre : {} ; le besoin accepte seulement : {}"),
+    (
+        "the course cannot start before {} and lasts {} days, so it cannot end before {}, after {} ({})",
+        "la formation ne peut pas commencer avant le {} et dure {} jours : elle ne peut donc pas finir avant le {}, après {} ({})",
+    ),
+    ("{} is not among the eligible recipients of {}", "{} ne figure pas parmi les bénéficiaires admissibles de {}"),
+    ("{} excludes {}", "{} exclut {}"),
+    ("{} is one of the providers of {}", "{} est l'un des fournisseurs de {}"),
+    (
+        "a refusal of this need with {} is remembered until the need or the offer is updated",
+        "un refus de ce besoin avec {} est retenu jusqu'à ce que le besoin ou l'offre soit modifié",
+    ),
+    ("{} has no open seats left", "{} n'a plus de places ouvertes"),
+    (
+        "{} gives at most {} seats per recipient and {} has used them up",
+        "{0} accorde au plus {1} places par bénéficiaire et {2} les a toutes utilisées",
+    ),
+    (
+        "the offer is women-only and the need has no open women seats",
+        "l'offre est réservée aux femmes et le besoin n'a plus de places ouvertes pour des femmes",
+    ),
+    (
+        "the offer requires funding and no FUNDING offer of its category and capability is open",
+        "l'offre nécessite un financement et aucune offre de financement de sa catégorie et de sa capacité n'est ouverte",
+    ),
+    (
+        "the offer requires funding and no FUNDING offer can pay: {}",
+        "l'offre nécessite un financement et aucune offre de financement ne peut le payer : {}",
+    ),
     // ---- Failures of the server itself (store, engine, tasks) ----
     (
         "the store has failed and refuses reads and writes until the server restarts: {}",
@@ -233,6 +270,16 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("the solve was stopped: its caller gave up", "le calcul a été arrêté : son demandeur a abandonné"),
 ];
 
+/// Pieces the engine writes into its sentences (an offer's name, a list, a limit), in
+/// French; used only for the values of a message, never for a whole one.
+pub const PHRASES: &[(&str, &str)] = &[
+    ("offer {}", "l'offre {}"),
+    ("{} or {}", "{} ou {}"),
+    ("no language", "aucune langue"),
+    ("the need's deadline", "l'échéance du besoin"),
+    ("the end of {}'s availability", "la fin de la disponibilité de {}"),
+];
+
 /// The prefix of an INVALID_ARGUMENT status message, before its violations.
 const INVALID_REQUEST: &str = "invalid request: ";
 
@@ -244,11 +291,14 @@ struct Template {
 
 /// The templates, the most specific first (the most fixed text), so "must be at most 10
 /// years ahead" wins over "must be at most {}".
-static COMPILED: LazyLock<Vec<Template>> = LazyLock::new(|| {
-    let mut all: Vec<Template> =
-        TEMPLATES.iter().map(|(en, fr)| Template { parts: en.split("{}").collect(), fr }).collect();
-    all.sort_by_key(|t| std::cmp::Reverse(t.parts.iter().map(|p| p.len()).sum::<usize>()));
-    all
+static COMPILED: LazyLock<[Vec<Template>; 2]> = LazyLock::new(|| {
+    let compile = |table: &[(&'static str, &'static str)]| {
+        let mut all: Vec<Template> =
+            table.iter().map(|(en, fr)| Template { parts: en.split("{}").collect(), fr }).collect();
+        all.sort_by_key(|t| std::cmp::Reverse(t.parts.iter().map(|p| p.len()).sum::<usize>()));
+        all
+    };
+    [compile(TEMPLATES), compile(PHRASES)]
 });
 
 /// The values of `message` if it reads as the template `parts`, each value non-empty.
@@ -300,15 +350,20 @@ fn fill(fr: &str, values: &[String]) -> String {
     out
 }
 
-/// A value of a message as a French page shows it: a wrapped message translated, a state
-/// or category code by its French name ("SCHEDULED" → "planifié"); anything else (ids,
-/// field names, numbers, dates, member-state codes) as it is.
+/// A value of a message as a French page shows it: a wrapped message or a piece of an
+/// engine sentence translated, a state, category, capability or mode code by its French
+/// name ("SCHEDULED" → "planifié"); anything else (ids, field names, numbers, dates,
+/// member-state codes, a client's quoted text) as it is.
 fn value(v: &str) -> String {
+    if v.starts_with('"') {
+        // A client's own text, quoted: as it was sent.
+        return v.to_string();
+    }
     if v.contains(' ') {
-        return one(v).unwrap_or_else(|| v.to_string());
+        return listed(v).or_else(|| one(v)).or_else(|| phrase(v)).unwrap_or_else(|| v.to_string());
     }
     if v.len() > 3 && v.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
-        for kind in ["MATCH_STATE_", "ARRANGEMENT_STATUS_", "SUPPORT_CATEGORY_"] {
+        for kind in ["MATCH_STATE_", "ARRANGEMENT_STATUS_", "SUPPORT_CATEGORY_", "CAPABILITY_AREA_", "DELIVERY_MODE_"] {
             let name = label(Lang::Fr, &format!("{kind}{v}"));
             if !name.starts_with(kind) {
                 return name.to_lowercase();
@@ -318,10 +373,36 @@ fn value(v: &str) -> String {
     v.to_string()
 }
 
+/// A list of `id: message` joined by "; " (a blocker's reasons per funding offer), each
+/// message in French, if every one is known.
+fn listed(v: &str) -> Option<String> {
+    let parts: Option<Vec<String>> = v
+        .split("; ")
+        .map(|part| {
+            let (id, message) = part.split_once(": ")?;
+            if id.contains(' ') {
+                return None;
+            }
+            Some(format!("{id} : {}", one(message)?))
+        })
+        .collect();
+    parts.map(|p| p.join(" ; "))
+}
+
+/// A piece of an engine sentence ([`PHRASES`]) in French.
+fn phrase(v: &str) -> Option<String> {
+    render(&COMPILED[1], v)
+}
+
 /// One message (not a list of violations) in French, if a template knows it. A value that
 /// is itself a known message (a wrapped error) is translated too.
 fn one(message: &str) -> Option<String> {
-    COMPILED.iter().find_map(|t| {
+    render(&COMPILED[0], message)
+}
+
+/// `message` through the first template of `table` that reads it.
+fn render(table: &[Template], message: &str) -> Option<String> {
+    table.iter().find_map(|t| {
         let values = capture(&t.parts, message)?;
         let values: Vec<String> = values.into_iter().map(value).collect();
         Some(fill(t.fr, &values))
@@ -399,6 +480,13 @@ mod tests {
         ("bad.push((", Arg::Last),
     ];
 
+    /// The engine's explanation sentences and the pieces written into them: their
+    /// `write!` calls (a formatter first) and the phrases they build.
+    const ENGINE_CALLS: &[(&str, Arg)] = &[("write!(", Arg::Nth(1)), ("format!(", Arg::Nth(0))];
+
+    /// The engine's files whose sentences a need's explanation shows.
+    const ENGINE_FILES: &[&str] = &["matching/rules.rs", "matching/funding_rules.rs", "matching/text.rs"];
+
     /// The sources whose messages can reach a console page: every file of the services
     /// and the domain, and the files that build or wrap their errors.
     fn sources() -> Vec<(PathBuf, String)> {
@@ -425,7 +513,10 @@ mod tests {
             "store/mod.rs",
             "matching/solution.rs",
             "console/pages/forms.rs",
-        ] {
+        ]
+        .iter()
+        .chain(ENGINE_FILES)
+        {
             files.push(src.join(f));
         }
         files
@@ -548,7 +639,18 @@ mod tests {
         let (mut found, mut forwarded) = (Vec::new(), Vec::new());
         for (path, code) in sources() {
             let file = path.file_name().unwrap().to_string_lossy().to_string();
-            for (marker, which) in CALLS {
+            let engine = ENGINE_FILES.iter().any(|f| path.ends_with(f));
+            let calls = CALLS.iter().chain(if engine { ENGINE_CALLS } else { &[] });
+            if engine {
+                // `"the need's deadline".to_string()`
+                for (at, _) in code.match_indices("\".to_string()") {
+                    let open = code[..at].rfind('"').unwrap_or(at);
+                    if let Some(t) = template(&code[open..=at]).filter(|t| !found.contains(t)) {
+                        found.push(t);
+                    }
+                }
+            }
+            for (marker, which) in calls {
                 for (at, _) in code.match_indices(marker) {
                     let inside = bracketed(&code, at + marker.len());
                     let args = if marker.ends_with('{') {
@@ -565,7 +667,9 @@ mod tests {
                         Arg::Last => args.last().copied(),
                     };
                     let Some(arg) = arg else { continue };
-                    match template(arg) {
+                    // A message written in pieces (`f.write_str("…: ")?` then a list).
+                    let template = template(arg).map(|t| if t.ends_with(": ") { t + "{}" } else { t });
+                    match template {
                         Some(t) if !found.contains(&t) => found.push(t),
                         Some(_) => {}
                         None => forwarded.push((file.clone(), arg.to_string())),
@@ -624,14 +728,19 @@ mod tests {
         let unknown: Vec<_> =
             forwarded.iter().filter(|(file, arg)| !FORWARDED.iter().any(|(f, a)| f == file && a == arg)).collect();
         assert!(unknown.is_empty(), "a refusal's message is built from a value, not a literal: {unknown:?}");
-        let untranslated: Vec<&String> = messages.iter().copied().filter(|t| !translate(&instance(t)).1).collect();
+        // A piece of an engine sentence is known by its phrase; everything else must read
+        // whole as a message.
+        let is_phrase = |t: &str| PHRASES.iter().any(|(en, _)| *en == t);
+        let untranslated: Vec<&String> =
+            messages.iter().copied().filter(|t| !is_phrase(t) && !translate(&instance(t)).1).collect();
         assert!(
             untranslated.is_empty(),
             "{} service message(s) without French (add them to TEMPLATES): {untranslated:#?}",
             untranslated.len()
         );
         // And the table holds nothing the service no longer says.
-        let dead: Vec<&str> = TEMPLATES.iter().map(|(en, _)| *en).filter(|en| !found.iter().any(|t| t == en)).collect();
+        let dead: Vec<&str> =
+            TEMPLATES.iter().chain(PHRASES).map(|(en, _)| *en).filter(|en| !found.iter().any(|t| t == en)).collect();
         assert!(dead.is_empty(), "templates of messages the service no longer builds: {dead:?}");
     }
 
@@ -676,11 +785,15 @@ mod tests {
     #[test]
     fn french_renderings_keep_no_english_words() {
         let mut bad = Vec::new();
-        for (en, fr_template) in TEMPLATES {
+        for (en, fr_template) in TEMPLATES.iter().chain(PHRASES) {
             let en_holes = en.matches("{}").count();
             let fr_holes = fr_template.matches('{').count();
             assert_eq!(en_holes, fr_holes, "{en:?}: the French must show every value");
-            let fr = translate(&instance(en)).0;
+            let fr = if PHRASES.contains(&(en, fr_template)) {
+                phrase(&instance(en)).unwrap_or_default()
+            } else {
+                translate(&instance(en)).0
+            };
             let prose: String = fr.split('`').step_by(2).collect::<Vec<_>>().join(" ");
             let fr_words: Vec<&str> = prose.split(|c: char| !(c.is_alphabetic() || c == '_')).collect();
             for w in english_words(en) {
@@ -725,6 +838,39 @@ mod tests {
                     .to_string(),
                 true
             )
+        );
+        // A need's explanation: codes, offer names, lists and limits in French.
+        assert_eq!(
+            translate("offer is TRAINING ENGINEERING; need is TRAINING MEDICAL").0,
+            "l'offre porte sur formation en génie ; le besoin, sur formation en santé"
+        );
+        assert_eq!(
+            translate("offer is REMOTE; need accepts only MOBILE_TRAINING_TEAM or AT_PROVIDER").0,
+            "modalité de l'offre : à distance ; le besoin accepte seulement : équipe de formation mobile ou chez le fournisseur"
+        );
+        assert_eq!(
+            translate("offer delivers in fr; need accepts en, ar or pt").0,
+            "l'offre est dispensée en fr ; le besoin accepte : en, ar ou pt"
+        );
+        assert_eq!(
+            translate("UGA is not among the eligible recipients of offer offer-3").0,
+            "UGA ne figure pas parmi les bénéficiaires admissibles de l'offre offer-3"
+        );
+        assert_eq!(
+            translate("the course cannot start before 2027-01-05 and lasts 21 days, so it cannot end before 2027-01-26, after the end of offer offer-3's availability (2027-01-20)").0,
+            "la formation ne peut pas commencer avant le 2027-01-05 et dure 21 jours : elle ne peut donc pas finir avant le 2027-01-26, après la fin de la disponibilité de l'offre offer-3 (2027-01-20)"
+        );
+        assert_eq!(
+            translate("the offer requires funding and no FUNDING offer can pay: offer-4: the offer is withdrawn; offer-5: offer offer-5 has no open seats left"),
+            (
+                "l'offre nécessite un financement et aucune offre de financement ne peut le payer : offer-4 : l'offre est retirée ; offer-5 : l'offre offer-5 n'a plus de places ouvertes".to_string(),
+                true
+            )
+        );
+        // A client's quoted text is never translated.
+        assert_eq!(
+            translate(r#""title or quantity" is not a field of Need that can be updated"#).0,
+            r#""title or quantity" n'est pas un champ modifiable d'un besoin"#
         );
         // An unknown message stays whole, and says so.
         assert_eq!(translate("something new"), ("something new".to_string(), false));

@@ -667,6 +667,29 @@ async fn console_enum_values_read_in_the_pages_language() {
     assert!(fr.contains(&format!("<option value=\"{}\">Ouvert</option>", api::NeedState::Open as i32)), "{fr}");
 }
 
+/// A need's explanation on a French page: each blocking rule in French, ids and codes kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_french_explanation_names_the_blocking_rules_in_french() {
+    let s = ConsoleServer::start().await;
+    let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let (_, fra) = s.principal(api::PrincipalKind::MemberState, "FRA").await;
+    let need = s.create_need(&gha, crate::harness::need("GHA")).await;
+    let offer = api::Offer {
+        languages: vec!["fr".into()],
+        excluded_recipients: vec!["GHA".into()],
+        ..crate::harness::delivery_offer("FRA")
+    };
+    let offer = s.create_offer(&fra, offer).await;
+    let (cookie, _) = s.sign_in(&s.admin).await;
+    let en = s.get(&format!("/needs/{}", need.id), &cookie).await.body;
+    assert!(en.contains(&format!("offer {} excludes GHA", offer.id)), "{en}");
+    assert!(en.contains("offer delivers in fr; need accepts en"), "{en}");
+    let fr = s.get(&format!("/needs/{}?lang=fr", need.id), &cookie).await.body;
+    assert!(fr.contains(&format!("{} exclut GHA", offer.id)), "{fr}");
+    assert!(fr.contains("est dispensée en fr ; le besoin accepte : en"), "{fr}");
+    assert!(!fr.contains("excludes") && !fr.contains("delivers in"), "English on a French page: {fr}");
+}
+
 /// Refusals the console once showed in English on a French page: a field violation with
 /// a value in it (the category) and a permission refusal naming the state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
