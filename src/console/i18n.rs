@@ -677,65 +677,15 @@ pub fn t(lang: Lang, key: &'static str) -> &'static str {
     table.get(key).copied().unwrap_or(key)
 }
 
-/// The service's English validation and refusal messages, in French where a phrase is
-/// known (the service speaks English; the console translates its fixed phrases).
+/// The service's English validation and refusal messages (field violations, status
+/// messages), in `lang`: the service speaks English, and a French page shows each message
+/// through its French template ([`super::service_fr`]); a message no template knows stays
+/// as it is.
 pub fn service_message(lang: Lang, message: &str) -> String {
-    if lang == Lang::En {
-        return message.to_string();
+    match lang {
+        Lang::En => message.to_string(),
+        Lang::Fr => super::service_fr::translate(message).0,
     }
-    const PHRASES: &[(&str, &str)] = &[
-        ("invalid request: ", "requête invalide : "),
-        ("must not exceed quantity", "ne doit pas dépasser le nombre de places"),
-        ("must not exceed certified", "ne doit pas dépasser le nombre de certifiés"),
-        ("must not be before available_from", "ne doit pas précéder la date de début de disponibilité"),
-        ("is required when mode is AT_TRAINING_CENTRE", "est obligatoire pour une formation en centre"),
-        ("must be empty unless mode is AT_TRAINING_CENTRE", "doit être vide sauf pour une formation en centre"),
-        ("must be unset on a FUNDING offer", "doit être vide pour une offre de financement"),
-        ("must be a UUID", "doit être un UUID"),
-        ("must be at most ", "doit être au plus "),
-        ("must have at most ", "doit avoir au plus "),
-        (" characters (has ", " caractères (en a "),
-        ("must not exceed trained", "ne doit pas dépasser le nombre de formés"),
-        ("must be at most 10 years ahead", "doit être au plus dans 10 ans"),
-        ("must be in the future", "doit être dans le futur"),
-        ("never changes", "ne change jamais"),
-        ("must not contain control characters", "ne doit pas contenir de caractères de contrôle"),
-        ("must not be negative", "ne doit pas être négatif"),
-        ("is required (UNSPECIFIED is not a valid value)", "est obligatoire"),
-        ("is required", "est obligatoire"),
-        ("must be a valid time between 1970 and 9999", "doit être une date valide"),
-        ("is listed twice", "figure deux fois"),
-        ("must have at least 1 character(s)", "doit avoir au moins 1 caractère"),
-        ("must list at least 1 language(s)", "doit indiquer au moins une langue"),
-        ("is not a known", "n'est pas connu"),
-        ("is not a UN member state", "n'est pas un État membre de l'ONU"),
-        ("only the Secretariat may call this method", "seul le Secrétariat peut faire cela"),
-    ];
-    // "must lie between A and B (offer availability, …, for a N-day course)"
-    if let Some(rest) = message.strip_prefix("must lie between ")
-        && let Some((first, rest)) = rest.split_once(" and ")
-        && let Some((last, rest)) = rest.split_once(" (")
-    {
-        let days = rest.rsplit("for a ").next().and_then(|r| r.split('-').next()).unwrap_or("?");
-        return format!(
-            "doit se situer entre le {first} et le {last} (disponibilité de l'offre, échéance du besoin et dates \
-             du financement, pour une formation de {days} jours)"
-        );
-    }
-    let mut out = message.to_string();
-    // "must be between A and B", anywhere in the message (a banner quotes the field).
-    if let Some(at) = out.find("must be between ")
-        && let Some(and) = out[at..].find(" and ")
-    {
-        let (a, b) = (at + "must be between ".len(), at + and);
-        out = format!("{}doit être compris entre {} et {}", &out[..at], &out[a..b], &out[b + " and ".len()..]);
-    }
-    for (en, fr) in PHRASES {
-        if out.contains(en) {
-            out = out.replace(en, fr);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod i18n;
 pub mod listener;
 mod order;
 mod pages;
+mod service_fr;
 mod session;
 
 use crate::domain::{Caller, Role};

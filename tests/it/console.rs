@@ -667,6 +667,82 @@ async fn console_enum_values_read_in_the_pages_language() {
     assert!(fr.contains(&format!("<option value=\"{}\">Ouvert</option>", api::NeedState::Open as i32)), "{fr}");
 }
 
+/// A need's explanation on a French page: each blocking rule in French, ids and codes kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_french_explanation_names_the_blocking_rules_in_french() {
+    let s = ConsoleServer::start().await;
+    let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let (_, fra) = s.principal(api::PrincipalKind::MemberState, "FRA").await;
+    let need = s.create_need(&gha, crate::harness::need("GHA")).await;
+    let offer = api::Offer {
+        languages: vec!["fr".into()],
+        excluded_recipients: vec!["GHA".into()],
+        ..crate::harness::delivery_offer("FRA")
+    };
+    let offer = s.create_offer(&fra, offer).await;
+    let (cookie, _) = s.sign_in(&s.admin).await;
+    let en = s.get(&format!("/needs/{}", need.id), &cookie).await.body;
+    assert!(en.contains(&format!("offer {} excludes GHA", offer.id)), "{en}");
+    assert!(en.contains("offer delivers in fr; need accepts en"), "{en}");
+    let fr = s.get(&format!("/needs/{}?lang=fr", need.id), &cookie).await.body;
+    assert!(fr.contains(&format!("{} exclut GHA", offer.id)), "{fr}");
+    assert!(fr.contains("est dispensée en fr ; le besoin accepte : en"), "{fr}");
+    assert!(!fr.contains("excludes") && !fr.contains("delivers in"), "English on a French page: {fr}");
+}
+
+/// Refusals the console once showed in English on a French page: a field violation with
+/// a value in it (the category) and a permission refusal naming the state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_french_need_form_shows_the_services_refusals_in_french() {
+    let s = ConsoleServer::start().await;
+    let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let (cookie, _) = s.sign_in(&gha).await;
+    let csrf = s.get("/needs/new?lang=fr", &cookie).await.hidden("csrf").unwrap();
+    let equipment = (api::SupportCategory::Equipment as i32).to_string();
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("requester", "GHA"),
+        ("category", equipment.as_str()),
+        ("capability", "1"),
+        ("title", "Generators"),
+        ("quantity", "5"),
+        ("women_quantity", "2"),
+        ("languages", "en"),
+        ("needed_by", "2027-12-01"),
+        ("priority", "2"),
+    ];
+    let before = s.store.content_digest().unwrap();
+    let r = s.post("/needs?lang=fr", &cookie, &fields).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.body.contains(
+            "id=\"women_quantity-error\">doit être 0 pour un besoin de type équipement (seuls la formation, le mentorat"
+        ),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("requête invalide : need.women_quantity: doit être 0"), "the banner too: {}", r.body);
+    assert!(!r.body.contains("must be 0") && !r.body.contains("women seats exist"), "English on a French page");
+
+    // Another state as requester: the service's permission refusal, in French.
+    let theirs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|&(k, v)| match k {
+            "requester" => (k, "UGA"),
+            "women_quantity" => (k, "0"),
+            _ => (k, v),
+        })
+        .collect();
+    let r = s.post("/needs?lang=fr", &cookie, &theirs).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains("GHA ne peut pas agir au nom de UGA."), "{}", r.body);
+    assert!(!r.body.contains("cannot act"), "English on a French page: {}", r.body);
+    // The same refusals in English are the service's own words.
+    let r = s.post("/needs", &cookie, &theirs).await;
+    assert!(r.body.contains("GHA cannot act for UGA"), "{}", r.body);
+    assert_eq!(s.store.content_digest().unwrap(), before, "a refused form changes nothing");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_state_creates_and_edits_its_offer_with_field_violations_marked() {
     let s = ConsoleServer::start().await;

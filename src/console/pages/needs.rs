@@ -11,6 +11,7 @@ use crate::api::matching_service_server::MatchingService;
 use crate::api::need_service_server::NeedService;
 use crate::console::call::{self, Refusal, is_not_found};
 use crate::console::html::{self, E, date, select};
+use crate::console::i18n::service_message;
 use crate::console::{Form, Ui, form_of};
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -198,7 +199,7 @@ pub async fn show(ui: Ui, Path(id): Path<String>, uri: http::Uri) -> Response {
                     } else {
                         let mut ul = String::from("<ul>");
                         for b in &c.blockers {
-                            let _ = write!(ul, "<li>{}</li>", E(b));
+                            let _ = write!(ul, "<li>{}</li>", E(&service_message(ui.lang, b)));
                         }
                         ul.push_str("</ul>");
                         ul

@@ -1,0 +1,880 @@
+//! The service's refusal messages, and the engine's explanation of a need (why an offer
+//! cannot serve it), in French.
+//!
+//! The gRPC API speaks English, and its messages are part of its contract; the console
+//! shows them to people in their language. Every message the service can build is a
+//! template here: its English text with `{}` where a value goes (a field, an id, a number,
+//! a date), and its French text with `{}` (the values in the same order) or `{0}`, `{1}`, …
+//! (to put them in another order). A message is matched whole against the English
+//! templates, and its values are carried over unchanged (ids, field names, codes and
+//! numbers stay as they are). A status message of INVALID_ARGUMENT ("invalid request:
+//! field: description; …") is translated description by description.
+//!
+//! The test `every_service_message_has_a_french_template` reads the service's and the
+//! engine's sources, so a message added there without a template here fails it.
+
+use super::i18n::{Lang, label};
+use std::sync::LazyLock;
+
+/// (English template, French template). Values in `{}`; see the module's documentation.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    // ---- Wrappers: the status message around a detail ----
+    ("{} not found", "{} est introuvable"),
+    (
+        "etag {} is stale; the current etag is {}",
+        "l'etag {} est périmé : l'etag actuel est {} (la ressource a changé entre-temps ; rechargez la page)",
+    ),
+    ("the store is unavailable: {}", "le stockage est indisponible : {}"),
+    ("internal error: {}", "erreur interne : {}"),
+    // ---- Field violations: text, numbers, dates, lists (convert.rs) ----
+    ("must have at least {} character(s)", "doit avoir au moins {} caractère(s)"),
+    ("must have at most {} characters (has {})", "doit avoir au plus {} caractères (en a {})"),
+    ("must not contain control characters", "ne doit pas contenir de caractères de contrôle"),
+    ("must list at least {} state(s)", "doit indiquer au moins {} État(s)"),
+    ("must list at most {} states", "doit indiquer au plus {} États"),
+    ("{} is listed twice", "{} figure deux fois"),
+    ("is listed twice", "figure deux fois"),
+    ("must list at least {} language(s)", "doit indiquer au moins {} langue(s)"),
+    ("must list at most {} languages", "doit indiquer au plus {} langues"),
+    ("must list at most {} distinct values", "doit indiquer au plus {} valeurs distinctes"),
+    ("must be between {} and {}", "doit être compris entre {} et {}"),
+    ("must be at most {}", "doit être au plus {}"),
+    ("is required", "est obligatoire"),
+    ("is required (UNSPECIFIED is not a valid value)", "est obligatoire (choisissez une valeur)"),
+    ("must be a valid time between 1970 and 9999", "doit être une date valide, entre 1970 et 9999"),
+    ("{} is not a known value", "{} n'est pas une valeur connue"),
+    ("must not exceed quantity", "ne doit pas dépasser le nombre de places"),
+    (
+        "must be 0 for {} needs (women seats exist only in TRAINING, MENTORING and ADVISE_AND_ASSIST)",
+        "doit être 0 pour un besoin de type {} (seuls la formation, le mentorat et le conseil et assistance ont des places pour des femmes)",
+    ),
+    ("must be in the future", "doit être dans le futur"),
+    ("must be at most 10 years ahead", "doit être au plus dans 10 ans"),
+    ("must not be before available_from", "ne doit pas précéder la date de début de disponibilité (available_from)"),
+    ("is required when mode is AT_TRAINING_CENTRE", "est obligatoire pour une formation dans un centre de formation"),
+    (
+        "must be empty unless mode is AT_TRAINING_CENTRE",
+        "doit être vide sauf pour une formation dans un centre de formation",
+    ),
+    ("no training centre {} is registered", "aucun centre de formation {} n'est enregistré"),
+    (
+        "must be false for {} offers (women seats exist only in TRAINING, MENTORING and ADVISE_AND_ASSIST)",
+        "doit rester décoché pour une offre de type {} (seuls la formation, le mentorat et le conseil et assistance ont des places pour des femmes)",
+    ),
+    ("must be unset on a FUNDING offer", "doit être vide pour une offre de financement"),
+    // ---- Codes and languages (domain/types.rs) ----
+    (
+        "{} is not the ISO 3166-1 alpha-3 code of a UN member state",
+        "{} n'est pas le code ISO 3166-1 alpha-3 d'un État membre de l'ONU",
+    ),
+    ("an ISO 3166-1 alpha-3 code of a UN member state", "un code ISO 3166-1 alpha-3 d'État membre de l'ONU"),
+    (
+        "{} is not an ISO 639-1 language code (two lower-case letters)",
+        "{} n'est pas un code de langue ISO 639-1 (deux lettres minuscules)",
+    ),
+    ("{} is not a {}", "{} n'est pas une valeur de {}"),
+    // ---- Requests and pages (service/mod.rs, needs, offers, centres, matching, reports) ----
+    ("must be a UUID", "doit être un UUID"),
+    ("request_id was already used with a different request", "ce request_id a déjà servi pour une autre requête"),
+    ("must not be negative", "ne doit pas être négatif"),
+    ("is not a page token of this query", "n'est pas un jeton de page de cette recherche"),
+    ("never changes", "ne change jamais"),
+    ("host_state never changes", "host_state ne change jamais"),
+    ("must name at least one field", "doit nommer au moins un champ"),
+    ("must name at most {} fields", "doit nommer au plus {} champs"),
+    ("{} is not a field of Need that can be updated", "{} n'est pas un champ modifiable d'un besoin"),
+    ("{} is not a field of Offer that can be updated", "{} n'est pas un champ modifiable d'une offre"),
+    (
+        "{} is not a field of TrainingCentre that can be updated",
+        "{} n'est pas un champ modifiable d'un centre de formation",
+    ),
+    (
+        "{} may not drop below the {} seats reserved or delivered",
+        "{} ne peut pas descendre sous les {} places réservées ou dispensées",
+    ),
+    (
+        "{} cannot change while seats are reserved or delivered",
+        "{} ne peut pas changer tant que des places sont réservées ou dispensées",
+    ),
+    ("a withdrawn need cannot be updated", "un besoin retiré ne peut pas être modifié"),
+    ("the need is already withdrawn", "le besoin est déjà retiré"),
+    ("a withdrawn offer cannot be updated", "une offre retirée ne peut pas être modifiée"),
+    ("the offer is already withdrawn", "l'offre est déjà retirée"),
+    ("is not a need id", "n'est pas un identifiant de besoin"),
+    ("is not a training centre id", "n'est pas un identifiant de centre de formation"),
+    ("are allowed only with dry_run", "ne sont permises qu'avec un essai à blanc (dry_run)"),
+    ("must list at most {} offers", "doit indiquer au plus {} offres"),
+    ("must be CAPABILITY or REQUESTER", "doit être CAPABILITY (par capacité) ou REQUESTER (par demandeur)"),
+    (
+        "the watcher fell too far behind; resume with after_sequence = {}",
+        "le suivi des événements a pris trop de retard ; reprenez avec after_sequence = {}",
+    ),
+    ("the server is shutting down; resume by sequence", "le serveur s'arrête ; reprenez à partir de la séquence"),
+    (
+        "the server is working on {} requests; retry with backoff",
+        "le serveur traite déjà {} requêtes ; réessayez dans un instant",
+    ),
+    // ---- Permissions and sign-in ----
+    ("only the Secretariat may call this method", "seul le Secrétariat peut faire cela"),
+    ("training centres cannot call NeedService", "les centres de formation n'ont pas accès aux besoins"),
+    ("training centres cannot call OfferService", "les centres de formation n'ont pas accès aux offres"),
+    ("training centres cannot call MatchingService", "les centres de formation n'ont pas accès aux appariements"),
+    ("training centres do not read gap reports", "les centres de formation ne consultent pas le rapport des écarts"),
+    (
+        "training centres do not read capacity reports",
+        "les centres de formation ne consultent pas le rapport des capacités",
+    ),
+    (
+        "training centres do not read readiness reports",
+        "les centres de formation ne consultent pas le rapport de préparation",
+    ),
+    ("{} cannot act for {}", "{0} ne peut pas agir au nom de {1}"),
+    ("only the Secretariat sets CRITICAL priority", "seul le Secrétariat peut donner la priorité « critique »"),
+    ("{} must name itself as requester", "{} doit se désigner comme demandeur"),
+    ("{} is not among the offer's providers", "{} ne figure pas parmi les fournisseurs de l'offre"),
+    (
+        "only the offer's providers or the Secretariat may change it",
+        "seuls les fournisseurs de l'offre ou le Secrétariat peuvent la modifier",
+    ),
+    ("a state must list itself among the providers", "un État doit se compter parmi les fournisseurs"),
+    ("only a party state gives or refuses its consent", "seul un État partie donne ou refuse son consentement"),
+    (
+        "only the hosting centre, a delivering party or the Secretariat may do this",
+        "seuls le centre d'accueil, une partie qui dispense la formation ou le Secrétariat peuvent faire cela",
+    ),
+    (
+        "only the hosting centre, a delivering party or the Secretariat record outcomes",
+        "seuls le centre d'accueil, une partie qui dispense la formation ou le Secrétariat enregistrent les résultats",
+    ),
+    ("missing authorization metadata", "identification manquante : reconnectez-vous"),
+    ("authorization must be `Bearer <token>`", "l'identification doit être de la forme `Bearer <jeton>`"),
+    ("unknown token", "jeton inconnu"),
+    ("revoked token", "jeton révoqué"),
+    ("the token was revoked", "le jeton a été révoqué"),
+    // ---- Approving a match (service/workflow.rs, matching.rs) ----
+    ("the match is {}, not PROPOSED", "l'appariement est « {} » : il n'est plus au stade de la proposition"),
+    ("the need was withdrawn", "le besoin a été retiré"),
+    ("the need no longer has these seats open", "le besoin n'a plus ces places ouvertes"),
+    ("{} was withdrawn", "{} a été retirée"),
+    ("{} has only {} seats open", "{} n'a plus que {} places ouvertes"),
+    ("{} gives {} at most {} seats", "{0} accorde au plus {2} places à {1}"),
+    ("{} can no longer be delivered in time", "{} ne peut plus être dispensée à temps"),
+    ("{} can no longer fund a start day", "{} ne peut plus financer aucune date de début"),
+    // ---- Arrangements (service/arrangements.rs) ----
+    ("the arrangement is no longer waiting for consent", "l'accord n'attend plus de consentement"),
+    ("{} has already answered", "{} a déjà répondu"),
+    (
+        "{} is reached by consent, not by a transition",
+        "l'état « {} » s'atteint par les consentements, non par une transition",
+    ),
+    ("cannot move from {} to {}", "impossible de passer de « {} » à « {} »"),
+    ("dates are required to schedule", "les dates sont obligatoires pour planifier"),
+    (
+        "must lie between {} and {} (offer availability, need deadline and funding dates, for a {}-day course)",
+        "doit se situer entre le {} et le {} (disponibilité de l'offre, échéance du besoin et dates du financement, pour une formation de {} jours)",
+    ),
+    (
+        "no start day fits any more: offer availability, need deadline and funding dates leave no room for the course",
+        "plus aucune date de début ne convient : la disponibilité de l'offre, l'échéance du besoin et les dates du financement ne laissent plus de place pour la formation",
+    ),
+    ("must be the start day + {} days", "doit être la date de début + {} jours"),
+    ("must list at most 20 missions", "doit indiquer au plus 20 missions"),
+    ("must not exceed trained", "ne doit pas dépasser le nombre de formés"),
+    ("must not exceed certified", "ne doit pas dépasser le nombre de certifiés"),
+    ("must not exceed the arrangement's {} seats", "ne doit pas dépasser les {} places de l'accord"),
+    (
+        "outcomes are recorded in IN_DELIVERY or COMPLETED",
+        "les résultats s'enregistrent quand la formation est en cours ou terminée",
+    ),
+    // ---- Principals (service/admin.rs) ----
+    ("must be empty for a SECRETARIAT principal", "doit être vide pour un compte du Secrétariat"),
+    ("must be empty for a MEMBER_STATE principal", "doit être vide pour un compte d'État membre"),
+    ("must be empty for a TRAINING_CENTRE principal", "doit être vide pour un compte de centre de formation"),
+    // ---- The console's own form reading (pages/forms.rs) ----
+    ("must be a whole number", "doit être un nombre entier"),
+    ("must be a date (YYYY-MM-DD)", "doit être une date (AAAA-MM-JJ)"),
+    // ---- A need's explanation: why an offer cannot serve it (matching/rules.rs) ----
+    ("offer is {} {}; need is {} {}", "l'offre porte sur {} en {} ; le besoin, sur {} en {}"),
+    ("the offer is withdrawn", "l'offre est retirée"),
+    ("the offer has no delivery terms", "l'offre n'a pas de conditions de prestation"),
+    ("the need is withdrawn", "le besoin est retiré"),
+    ("the need has no open seats left", "le besoin n'a plus de places ouvertes"),
+    ("offer delivers in {}; need accepts {}", "l'offre est dispensée en {} ; le besoin accepte : {}"),
+    ("offer is {}; need accepts only {}", "modalité de l'offre : {} ; le besoin accepte seulement : {}"),
+    (
+        "the course cannot start before {} and lasts {} days, so it cannot end before {}, after {} ({})",
+        "la formation ne peut pas commencer avant le {} et dure {} jours : elle ne peut donc pas finir avant le {}, après {} ({})",
+    ),
+    ("{} is not among the eligible recipients of {}", "{} ne figure pas parmi les bénéficiaires admissibles de {}"),
+    ("{} excludes {}", "{} exclut {}"),
+    ("{} is one of the providers of {}", "{} est l'un des fournisseurs de {}"),
+    (
+        "a refusal of this need with {} is remembered until the need or the offer is updated",
+        "un refus de ce besoin avec {} est retenu jusqu'à ce que le besoin ou l'offre soit modifié",
+    ),
+    ("{} has no open seats left", "{} n'a plus de places ouvertes"),
+    (
+        "{} gives at most {} seats per recipient and {} has used them up",
+        "{0} accorde au plus {1} places par bénéficiaire et {2} les a toutes utilisées",
+    ),
+    (
+        "the offer is women-only and the need has no open women seats",
+        "l'offre est réservée aux femmes et le besoin n'a plus de places ouvertes pour des femmes",
+    ),
+    (
+        "the offer requires funding and no FUNDING offer of its category and capability is open",
+        "l'offre nécessite un financement et aucune offre de financement de sa catégorie et de sa capacité n'est ouverte",
+    ),
+    (
+        "the offer requires funding and no FUNDING offer can pay: {}",
+        "l'offre nécessite un financement et aucune offre de financement ne peut le payer : {}",
+    ),
+    // ---- Failures of the server itself (store, engine, tasks) ----
+    (
+        "the store has failed and refuses reads and writes until the server restarts: {}",
+        "le stockage est en panne et refuse lectures et écritures jusqu'au redémarrage du serveur : {}",
+    ),
+    ("sled: {}", "sled : {}"),
+    ("I/O: {}", "entrée-sortie : {}"),
+    ("corrupt value in tree {}: {}", "valeur corrompue dans l'arbre {} : {}"),
+    (
+        "the store was written by an unknown format version {}",
+        "le stockage a été écrit dans une version de format inconnue, {}",
+    ),
+    ("flush failed: {}", "l'écriture sur disque a échoué : {}"),
+    ("the writer gate is poisoned", "le verrou d'écriture est empoisonné"),
+    (
+        "{} was written by lcm with store format 1 (one sled tree per table), which this build does not read (it reads format {}); take a backup with the older build (`lcm backup`) and restore it with this one (`lcm restore`)",
+        "{} a été écrit par lcm au format de stockage 1 (un arbre sled par table), que cette version ne lit pas (elle lit le format {}) ; faites une sauvegarde avec l'ancienne version (`lcm backup`) et restaurez-la avec celle-ci (`lcm restore`)",
+    ),
+    (
+        "{} is in use by another process (another `lcm serve`, backup or restore?); stop it first",
+        "{} est utilisé par un autre processus (un autre `lcm serve`, une sauvegarde ou une restauration ?) ; arrêtez-le d'abord",
+    ),
+    ("backup task: {}", "tâche de sauvegarde : {}"),
+    ("report task failed: {}", "la tâche du rapport a échoué : {}"),
+    ("NEED_AT_RISK check failed: {}", "la vérification des besoins à risque (NEED_AT_RISK) a échoué : {}"),
+    ("the matching view failed to load: {}", "la vue d'appariement n'a pas pu être chargée : {}"),
+    ("the warm engine is missing", "le moteur d'appariement préchargé manque"),
+    ("the engine returned an unknown {}", "le moteur a renvoyé un identifiant inconnu ({})"),
+    ("stored response does not decode: {}", "la réponse enregistrée ne se décode pas : {}"),
+    ("a solve's thread cannot start: {}", "le calcul des appariements ne peut pas démarrer : {}"),
+    ("a solve's thread ended without an answer", "le calcul des appariements s'est terminé sans réponse"),
+    (
+        "an allocation names a funding offer as delivery",
+        "une attribution désigne une offre de financement comme prestation",
+    ),
+    ("approved match vanished", "l'appariement approuvé a disparu"),
+    ("matching solver failed: {}", "le solveur d'appariement a échoué : {}"),
+    ("unknown record {}", "enregistrement inconnu : {}"),
+    ("the solve was stopped: its caller gave up", "le calcul a été arrêté : son demandeur a abandonné"),
+];
+
+/// Pieces the engine writes into its sentences (an offer's name, a list, a limit), in
+/// French; used only for the values of a message, never for a whole one.
+pub const PHRASES: &[(&str, &str)] = &[
+    ("offer {}", "l'offre {}"),
+    ("{} or {}", "{} ou {}"),
+    ("no language", "aucune langue"),
+    ("the need's deadline", "l'échéance du besoin"),
+    ("the end of {}'s availability", "la fin de la disponibilité de {}"),
+];
+
+/// The prefix of an INVALID_ARGUMENT status message, before its violations.
+const INVALID_REQUEST: &str = "invalid request: ";
+
+struct Template {
+    /// The English text around the values (one more part than values).
+    parts: Vec<&'static str>,
+    fr: &'static str,
+}
+
+/// The templates, the most specific first (the most fixed text), so "must be at most 10
+/// years ahead" wins over "must be at most {}".
+static COMPILED: LazyLock<[Vec<Template>; 2]> = LazyLock::new(|| {
+    let compile = |table: &[(&'static str, &'static str)]| {
+        let mut all: Vec<Template> =
+            table.iter().map(|(en, fr)| Template { parts: en.split("{}").collect(), fr }).collect();
+        all.sort_by_key(|t| std::cmp::Reverse(t.parts.iter().map(|p| p.len()).sum::<usize>()));
+        all
+    };
+    [compile(TEMPLATES), compile(PHRASES)]
+});
+
+/// The values of `message` if it reads as the template `parts`, each value non-empty.
+fn capture<'m>(parts: &[&str], message: &'m str) -> Option<Vec<&'m str>> {
+    let (first, rest) = parts.split_first()?;
+    let mut left = message.strip_prefix(first)?;
+    if rest.is_empty() {
+        return left.is_empty().then(Vec::new);
+    }
+    let mut values = Vec::with_capacity(rest.len());
+    for (i, part) in rest.iter().enumerate() {
+        let value = if i + 1 == rest.len() {
+            let v = left.strip_suffix(part)?;
+            left = "";
+            v
+        } else {
+            let at = left.find(part)?;
+            let v = &left[..at];
+            left = &left[at + part.len()..];
+            v
+        };
+        if value.is_empty() {
+            return None;
+        }
+        values.push(value);
+    }
+    Some(values)
+}
+
+/// `fr` with its `{}` / `{N}` filled from `values`.
+fn fill(fr: &str, values: &[String]) -> String {
+    let mut out = String::with_capacity(fr.len() + 16);
+    let mut next = 0;
+    let mut rest = fr;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else { break };
+        let inner = &rest[open + 1..open + close];
+        let index = if inner.is_empty() {
+            next += 1;
+            next - 1
+        } else {
+            inner.parse().unwrap_or(usize::MAX)
+        };
+        out.push_str(values.get(index).map_or("?", String::as_str));
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A value of a message as a French page shows it: a wrapped message or a piece of an
+/// engine sentence translated, a state, category, capability or mode code by its French
+/// name ("SCHEDULED" → "planifié"); anything else (ids, field names, numbers, dates,
+/// member-state codes, a client's quoted text) as it is.
+fn value(v: &str) -> String {
+    if v.starts_with('"') {
+        // A client's own text, quoted: as it was sent.
+        return v.to_string();
+    }
+    if v.contains(' ') {
+        return listed(v).or_else(|| one(v)).or_else(|| phrase(v)).unwrap_or_else(|| v.to_string());
+    }
+    if v.len() > 3 && v.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+        for kind in ["MATCH_STATE_", "ARRANGEMENT_STATUS_", "SUPPORT_CATEGORY_", "CAPABILITY_AREA_", "DELIVERY_MODE_"] {
+            let name = label(Lang::Fr, &format!("{kind}{v}"));
+            if !name.starts_with(kind) {
+                return name.to_lowercase();
+            }
+        }
+    }
+    v.to_string()
+}
+
+/// A list of `id: message` joined by "; " (a blocker's reasons per funding offer), each
+/// message in French, if every one is known.
+fn listed(v: &str) -> Option<String> {
+    let parts: Option<Vec<String>> = v
+        .split("; ")
+        .map(|part| {
+            let (id, message) = part.split_once(": ")?;
+            if id.contains(' ') {
+                return None;
+            }
+            Some(format!("{id} : {}", one(message)?))
+        })
+        .collect();
+    parts.map(|p| p.join(" ; "))
+}
+
+/// A piece of an engine sentence ([`PHRASES`]) in French.
+fn phrase(v: &str) -> Option<String> {
+    render(&COMPILED[1], v)
+}
+
+/// One message (not a list of violations) in French, if a template knows it. A value that
+/// is itself a known message (a wrapped error) is translated too.
+fn one(message: &str) -> Option<String> {
+    render(&COMPILED[0], message)
+}
+
+/// `message` through the first template of `table` that reads it.
+fn render(table: &[Template], message: &str) -> Option<String> {
+    table.iter().find_map(|t| {
+        let values = capture(&t.parts, message)?;
+        let values: Vec<String> = values.into_iter().map(value).collect();
+        Some(fill(t.fr, &values))
+    })
+}
+
+/// `message` in French, and whether every part of it was known (an unknown part stays
+/// in English).
+pub fn translate(message: &str) -> (String, bool) {
+    let Some(list) = message.strip_prefix(INVALID_REQUEST) else {
+        return match one(message) {
+            Some(fr) => (fr, true),
+            None => (message.to_string(), false),
+        };
+    };
+    let mut known = true;
+    let parts: Vec<String> = list
+        .split("; ")
+        .map(|part| {
+            if let Some(n) = part.strip_prefix("and ").and_then(|p| p.strip_suffix(" more")) {
+                return format!("et {n} de plus");
+            }
+            let (field, description) = match part.split_once(": ") {
+                Some((field, description)) => (Some(field), description),
+                None => (None, part),
+            };
+            let description = one(description).unwrap_or_else(|| {
+                known = false;
+                description.to_string()
+            });
+            match field {
+                Some(field) => format!("{field}: {description}"),
+                None => description,
+            }
+        })
+        .collect();
+    (format!("requête invalide : {}", parts.join("; ")), known)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    /// Which argument of a call is the message.
+    #[derive(Clone, Copy)]
+    enum Arg {
+        Nth(usize),
+        Last,
+    }
+
+    /// The calls that build a refusal's message (or a part of one), and which of their
+    /// arguments is the message. A marker ends just inside the call's opening bracket.
+    const CALLS: &[(&str, Arg)] = &[
+        ("v.add(", Arg::Last),
+        ("self.add(", Arg::Last),
+        ("AppError::invalid(", Arg::Last),
+        ("AppError::precondition(", Arg::Last),
+        ("AppError::Unauthenticated(", Arg::Nth(0)),
+        ("AppError::PermissionDenied(", Arg::Nth(0)),
+        ("AppError::NotFound(", Arg::Nth(0)),
+        ("AppError::ResourceExhausted(", Arg::Nth(0)),
+        ("AppError::Overloaded(", Arg::Nth(0)),
+        ("AppError::Unimplemented(", Arg::Nth(0)),
+        ("AppError::Unavailable(", Arg::Nth(0)),
+        ("AppError::StoreFailed(", Arg::Nth(0)),
+        ("AppError::Internal(", Arg::Nth(0)),
+        ("AppError::Cancelled(", Arg::Nth(0)),
+        ("AppError::InvalidWithReason {", Arg::Last),
+        ("deny_centres(", Arg::Last),
+        ("#[error(", Arg::Nth(0)),
+        ("Err(format!(", Arg::Nth(0)),
+        ("write!(f, ", Arg::Nth(0)),
+        ("f.write_str(", Arg::Nth(0)),
+        ("bad.push((", Arg::Last),
+    ];
+
+    /// The engine's explanation sentences and the pieces written into them: their
+    /// `write!` calls (a formatter first) and the phrases they build.
+    const ENGINE_CALLS: &[(&str, Arg)] = &[("write!(", Arg::Nth(1)), ("format!(", Arg::Nth(0))];
+
+    /// The engine's files whose sentences a need's explanation shows.
+    const ENGINE_FILES: &[&str] = &["matching/rules.rs", "matching/funding_rules.rs", "matching/text.rs"];
+
+    /// The sources whose messages can reach a console page: every file of the services
+    /// and the domain, and the files that build or wrap their errors.
+    fn sources() -> Vec<(PathBuf, String)> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+            entries.sort();
+            for path in entries {
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        walk(&src.join("service"), &mut files);
+        walk(&src.join("domain"), &mut files);
+        for f in [
+            "convert.rs",
+            "error.rs",
+            "auth.rs",
+            "admission.rs",
+            "store/mod.rs",
+            "matching/solution.rs",
+            "console/pages/forms.rs",
+        ]
+        .iter()
+        .chain(ENGINE_FILES)
+        {
+            files.push(src.join(f));
+        }
+        files
+            .into_iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(&path).unwrap();
+                // The unit tests' own strings are not messages.
+                let code = text.split("\n#[cfg(test)]\nmod ").next().unwrap_or_default().to_string();
+                (path, code)
+            })
+            .collect()
+    }
+
+    /// The text between the bracket that `from` is just inside of and its closing one.
+    fn bracketed(text: &str, from: usize) -> &str {
+        let bytes = text.as_bytes();
+        let mut depth = 1;
+        let mut i = from;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => i = end_of_literal(text, i),
+                b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
+                b'\'' if bytes.get(i + 1) == Some(&b'\\') => i += text[i + 2..].find('\'').unwrap_or(0) + 2,
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return &text[from..i];
+                    }
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        &text[from..]
+    }
+
+    /// The index of the closing quote of the literal opened at `open`.
+    fn end_of_literal(text: &str, open: usize) -> usize {
+        let bytes = text.as_bytes();
+        let mut i = open + 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'"' => return i,
+                _ => i += 1,
+            }
+        }
+        i
+    }
+
+    /// The top-level arguments of an argument list.
+    fn arguments(list: &str) -> Vec<&str> {
+        let bytes = list.as_bytes();
+        let (mut out, mut depth, mut start, mut i) = (Vec::new(), 0, 0, 0);
+        while i < bytes.len() {
+            match bytes[i] {
+                b'"' => i = end_of_literal(list, i),
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth -= 1,
+                b',' if depth == 0 => {
+                    out.push(list[start..i].trim());
+                    start = i + 1;
+                }
+                _ => {}
+            }
+            i += 1;
+        }
+        out.push(list[start..].trim());
+        out.retain(|a| !a.is_empty());
+        out
+    }
+
+    /// The first string literal of `arg`, unescaped, as a template: each `{…}` of a
+    /// format string becomes `{}`.
+    fn template(arg: &str) -> Option<String> {
+        let open = arg.find('"')?;
+        let close = end_of_literal(arg, open);
+        let raw = &arg[open + 1..close];
+        let mut text = String::new();
+        let mut chars = raw.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => match chars.next() {
+                    Some('\n') => {
+                        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                            chars.next();
+                        }
+                    }
+                    Some('n') => text.push('\n'),
+                    Some('t') => text.push('\t'),
+                    Some(other) => text.push(other),
+                    None => {}
+                },
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    text.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    text.push('}');
+                }
+                '{' => {
+                    for c in chars.by_ref() {
+                        if c == '}' {
+                            break;
+                        }
+                    }
+                    text.push_str("{}");
+                }
+                c => text.push(c),
+            }
+        }
+        Some(text)
+    }
+
+    /// Every message template of the sources, and the calls whose message is not a
+    /// literal (file, argument).
+    fn service_templates() -> (Vec<String>, Vec<(String, String)>) {
+        let (mut found, mut forwarded) = (Vec::new(), Vec::new());
+        for (path, code) in sources() {
+            let file = path.file_name().unwrap().to_string_lossy().to_string();
+            let engine = ENGINE_FILES.iter().any(|f| path.ends_with(f));
+            let calls = CALLS.iter().chain(if engine { ENGINE_CALLS } else { &[] });
+            if engine {
+                // `"the need's deadline".to_string()`
+                for (at, _) in code.match_indices("\".to_string()") {
+                    let open = code[..at].rfind('"').unwrap_or(at);
+                    if let Some(t) = template(&code[open..=at]).filter(|t| !found.contains(t)) {
+                        found.push(t);
+                    }
+                }
+            }
+            for (marker, which) in calls {
+                for (at, _) in code.match_indices(marker) {
+                    let inside = bracketed(&code, at + marker.len());
+                    let args = if marker.ends_with('{') {
+                        // A struct literal: its `message:` field, when it has one.
+                        match inside.split_once("message:") {
+                            Some((_, m)) => vec![m.split(',').next().unwrap_or_default().trim()],
+                            None => continue,
+                        }
+                    } else {
+                        arguments(inside)
+                    };
+                    let arg = match which {
+                        Arg::Nth(n) => args.get(*n).copied(),
+                        Arg::Last => args.last().copied(),
+                    };
+                    let Some(arg) = arg else { continue };
+                    // A message written in pieces (`f.write_str("…: ")?` then a list).
+                    let template = template(arg).map(|t| if t.ends_with(": ") { t + "{}" } else { t });
+                    match template {
+                        Some(t) if !found.contains(&t) => found.push(t),
+                        Some(_) => {}
+                        None => forwarded.push((file.clone(), arg.to_string())),
+                    }
+                }
+            }
+        }
+        (found, forwarded)
+    }
+
+    /// The calls whose message is not a literal, each of which forwards a message built
+    /// elsewhere that the sources' literals already cover (a parse error, a wrapped error,
+    /// a match pattern `_`, a helper's parameter). A new one must be looked at: added here
+    /// only once its message has a template.
+    const FORWARDED: &[(&str, &str)] = &[
+        ("admin.rs", "e.to_string()"),
+        ("matching.rs", "message"),
+        ("matching.rs", "other.to_string()"),
+        ("matching.rs", "_"),
+        ("mod.rs", "why.into()"),
+        ("mod.rs", "id.render(kind)"),
+        ("mod.rs", "why: &str"),
+        ("types.rs", "self.as_str()"),
+        ("convert.rs", "e"),
+        ("error.rs", "_"),
+        ("error.rs", "e.to_string()"),
+    ];
+
+    /// A template with `{}` filled by a sample value; the list of violations of an
+    /// INVALID_ARGUMENT status is filled with a real one.
+    fn instance(template: &str) -> String {
+        if template == "invalid request: {}" {
+            return "invalid request: need.title: is required; need.quantity: must be between 1 and 100000; and 2 more"
+                .to_string();
+        }
+        template.replace("{}", "Q7")
+    }
+
+    /// Whether a template is prose (a message) rather than a value or a bare wrapper
+    /// ("PENDING_CONSENT", "MEMBER_STATE {}", "{}", "{} {}").
+    fn is_prose(template: &str) -> bool {
+        template
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .any(|w| w.len() >= 2 && w.bytes().all(|b| b.is_ascii_lowercase()))
+    }
+
+    #[test]
+    fn every_service_message_has_a_french_template() {
+        let (found, forwarded) = service_templates();
+        let messages: Vec<&String> = found.iter().filter(|t| is_prose(t)).collect();
+        // The reading of the sources still finds their messages (not a vacuous pass).
+        assert!(messages.len() >= 120, "only {} messages found in the sources", messages.len());
+        for known in ["must not exceed quantity", "{} gives {} at most {} seats", "must be a whole number"] {
+            assert!(messages.iter().any(|m| *m == known), "{known:?} not found in the sources");
+        }
+        let unknown: Vec<_> =
+            forwarded.iter().filter(|(file, arg)| !FORWARDED.iter().any(|(f, a)| f == file && a == arg)).collect();
+        assert!(unknown.is_empty(), "a refusal's message is built from a value, not a literal: {unknown:?}");
+        // A piece of an engine sentence is known by its phrase; everything else must read
+        // whole as a message.
+        let is_phrase = |t: &str| PHRASES.iter().any(|(en, _)| *en == t);
+        let untranslated: Vec<&String> =
+            messages.iter().copied().filter(|t| !is_phrase(t) && !translate(&instance(t)).1).collect();
+        assert!(
+            untranslated.is_empty(),
+            "{} service message(s) without French (add them to TEMPLATES): {untranslated:#?}",
+            untranslated.len()
+        );
+        // And the table holds nothing the service no longer says.
+        let dead: Vec<&str> =
+            TEMPLATES.iter().chain(PHRASES).map(|(en, _)| *en).filter(|en| !found.iter().any(|t| t == en)).collect();
+        assert!(dead.is_empty(), "templates of messages the service no longer builds: {dead:?}");
+    }
+
+    /// The lower-case English words of a template's fixed text (not codes, field names,
+    /// commands in backquotes).
+    fn english_words(template: &str) -> Vec<String> {
+        let mut text = String::new();
+        for (i, piece) in template.split('`').enumerate() {
+            if i % 2 == 0 {
+                text.push_str(piece);
+                text.push(' ');
+            }
+        }
+        text.split(|c: char| !(c.is_ascii_alphabetic() || c == '_' || c == '\''))
+            .map(|w| w.trim_matches('\'').split('\'').next().unwrap_or_default())
+            .filter(|w| w.len() >= 3 && w.bytes().all(|b| b.is_ascii_lowercase()))
+            .filter(|w| !SHARED_WORDS.contains(w))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Words that French writes the same way.
+    const SHARED_WORDS: &[&str] = &[
+        "etag",
+        "sled",
+        "lcm",
+        "format",
+        "table",
+        "mission",
+        "missions",
+        "centre",
+        "centres",
+        "code",
+        "alpha",
+        "page",
+        "transition",
+        "date",
+        "dates",
+        "version",
+    ];
+
+    #[test]
+    fn french_renderings_keep_no_english_words() {
+        let mut bad = Vec::new();
+        for (en, fr_template) in TEMPLATES.iter().chain(PHRASES) {
+            let en_holes = en.matches("{}").count();
+            let fr_holes = fr_template.matches('{').count();
+            assert_eq!(en_holes, fr_holes, "{en:?}: the French must show every value");
+            let fr = if PHRASES.contains(&(en, fr_template)) {
+                phrase(&instance(en)).unwrap_or_default()
+            } else {
+                translate(&instance(en)).0
+            };
+            let prose: String = fr.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+            let fr_words: Vec<&str> = prose.split(|c: char| !(c.is_alphabetic() || c == '_')).collect();
+            for w in english_words(en) {
+                if fr_words.contains(&w.as_str()) {
+                    bad.push(format!("{en:?} → {fr:?}: {w:?}"));
+                }
+            }
+            assert!(!fr.contains("Q7Q7") && fr.matches("Q7").count() == en_holes, "{en:?} → {fr:?}");
+        }
+        assert!(bad.is_empty(), "English words left in French: {bad:#?}");
+    }
+
+    #[test]
+    fn values_keep_their_place_and_codes_read_as_words() {
+        assert_eq!(translate("offer-3 gives UGA at most 4 seats").0, "offer-3 accorde au plus 4 places à UGA");
+        assert_eq!(
+            translate("cannot move from SCHEDULED to AGREED").0,
+            "impossible de passer de « planifié » à « convenu »"
+        );
+        assert_eq!(
+            translate("the match is APPROVED, not PROPOSED").0,
+            "l'appariement est « approuvé » : il n'est plus au stade de la proposition"
+        );
+        assert_eq!(
+            translate(
+                "must be 0 for EQUIPMENT needs (women seats exist only in TRAINING, MENTORING and ADVISE_AND_ASSIST)"
+            )
+            .0,
+            "doit être 0 pour un besoin de type équipement (seuls la formation, le mentorat et le conseil et assistance ont des places pour des femmes)"
+        );
+        // Specific before general; a wrapped message is translated inside its wrapper.
+        assert_eq!(translate("must be at most 10 years ahead").0, "doit être au plus dans 10 ans");
+        assert_eq!(translate("must be at most 100000").0, "doit être au plus 100000");
+        assert_eq!(
+            translate("the store is unavailable: flush failed: disk full").0,
+            "le stockage est indisponible : l'écriture sur disque a échoué : disk full"
+        );
+        assert_eq!(
+            translate("invalid request: outcome.trained: must not exceed the arrangement's 5 seats; and 3 more"),
+            (
+                "requête invalide : outcome.trained: ne doit pas dépasser les 5 places de l'accord; et 3 de plus"
+                    .to_string(),
+                true
+            )
+        );
+        // A need's explanation: codes, offer names, lists and limits in French.
+        assert_eq!(
+            translate("offer is TRAINING ENGINEERING; need is TRAINING MEDICAL").0,
+            "l'offre porte sur formation en génie ; le besoin, sur formation en santé"
+        );
+        assert_eq!(
+            translate("offer is REMOTE; need accepts only MOBILE_TRAINING_TEAM or AT_PROVIDER").0,
+            "modalité de l'offre : à distance ; le besoin accepte seulement : équipe de formation mobile ou chez le fournisseur"
+        );
+        assert_eq!(
+            translate("offer delivers in fr; need accepts en, ar or pt").0,
+            "l'offre est dispensée en fr ; le besoin accepte : en, ar ou pt"
+        );
+        assert_eq!(
+            translate("UGA is not among the eligible recipients of offer offer-3").0,
+            "UGA ne figure pas parmi les bénéficiaires admissibles de l'offre offer-3"
+        );
+        assert_eq!(
+            translate("the course cannot start before 2027-01-05 and lasts 21 days, so it cannot end before 2027-01-26, after the end of offer offer-3's availability (2027-01-20)").0,
+            "la formation ne peut pas commencer avant le 2027-01-05 et dure 21 jours : elle ne peut donc pas finir avant le 2027-01-26, après la fin de la disponibilité de l'offre offer-3 (2027-01-20)"
+        );
+        assert_eq!(
+            translate("the offer requires funding and no FUNDING offer can pay: offer-4: the offer is withdrawn; offer-5: offer offer-5 has no open seats left"),
+            (
+                "l'offre nécessite un financement et aucune offre de financement ne peut le payer : offer-4 : l'offre est retirée ; offer-5 : l'offre offer-5 n'a plus de places ouvertes".to_string(),
+                true
+            )
+        );
+        // A client's quoted text is never translated.
+        assert_eq!(
+            translate(r#""title or quantity" is not a field of Need that can be updated"#).0,
+            r#""title or quantity" n'est pas un champ modifiable d'un besoin"#
+        );
+        // An unknown message stays whole, and says so.
+        assert_eq!(translate("something new"), ("something new".to_string(), false));
+        let (partly, known) = translate("invalid request: a: something new; b: is required");
+        assert_eq!((partly.as_str(), known), ("requête invalide : a: something new; b: est obligatoire", false));
+    }
+}
