@@ -136,6 +136,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "only the offer's providers or the Secretariat may change it",
         "seuls les fournisseurs de l'offre ou le Secrétariat peuvent la modifier",
     ),
+    (
+        "only the need's requester or the Secretariat may change it",
+        "seuls le demandeur du besoin ou le Secrétariat peuvent le modifier",
+    ),
     ("a state must list itself among the providers", "un État doit se compter parmi les fournisseurs"),
     ("only a party state gives or refuses its consent", "seul un État partie donne ou refuse son consentement"),
     (
@@ -237,6 +241,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("sled: {}", "sled : {}"),
     ("I/O: {}", "entrée-sortie : {}"),
     ("corrupt value in tree {}: {}", "valeur corrompue dans l'arbre {} : {}"),
+    ("a value for tree {} cannot be encoded: {}", "une valeur de l'arbre {} ne peut pas être encodée : {}"),
     (
         "the store was written by an unknown format version {}",
         "le stockage a été écrit dans une version de format inconnue, {}",
@@ -264,7 +269,6 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "an allocation names a funding offer as delivery",
         "une attribution désigne une offre de financement comme prestation",
     ),
-    ("approved match vanished", "l'appariement approuvé a disparu"),
     ("matching solver failed: {}", "le solveur d'appariement a échoué : {}"),
     ("unknown record {}", "enregistrement inconnu : {}"),
     ("the solve was stopped: its caller gave up", "le calcul a été arrêté : son demandeur a abandonné"),
@@ -505,17 +509,11 @@ mod tests {
         let mut files = Vec::new();
         walk(&src.join("service"), &mut files);
         walk(&src.join("domain"), &mut files);
-        for f in [
-            "convert.rs",
-            "error.rs",
-            "auth.rs",
-            "admission.rs",
-            "store/mod.rs",
-            "matching/solution.rs",
-            "console/pages/forms.rs",
-        ]
-        .iter()
-        .chain(ENGINE_FILES)
+        walk(&src.join("convert"), &mut files);
+        for f in
+            ["error.rs", "auth.rs", "admission.rs", "store/mod.rs", "matching/solution.rs", "console/pages/forms.rs"]
+                .iter()
+                .chain(ENGINE_FILES)
         {
             files.push(src.join(f));
         }
@@ -686,14 +684,14 @@ mod tests {
     /// only once its message has a template.
     const FORWARDED: &[(&str, &str)] = &[
         ("admin.rs", "e.to_string()"),
-        ("matching.rs", "message"),
-        ("matching.rs", "other.to_string()"),
-        ("matching.rs", "_"),
+        ("propose.rs", "message"),
+        ("propose.rs", "other.to_string()"),
+        ("propose.rs", "_"),
         ("mod.rs", "why.into()"),
         ("mod.rs", "id.render(kind)"),
         ("mod.rs", "why: &str"),
         ("types.rs", "self.as_str()"),
-        ("convert.rs", "e"),
+        ("mod.rs", "e"),
         ("error.rs", "_"),
         ("error.rs", "e.to_string()"),
     ];

@@ -9,16 +9,17 @@ use tonic::{Response, Status};
 pub(super) trait Filed: crate::store::Record + Clone {
     type Proto: prost::Message + Default + Clone;
     const KIND: Kind;
-    /// "need" or "offer": the field prefix of its body and the word in messages.
-    const NOUN: &'static str;
-    /// "Need" or "Offer", as update masks are refused.
-    const TYPE: &'static str;
     const UPDATED: EventKind;
     const WITHDRAWN: EventKind;
     /// Whether an update mask may name `path`.
     fn updatable(path: &str) -> bool;
+    /// Refuses entry `i` of an update mask, `path`, which names no updatable field.
+    fn refuse_path(v: &mut Violations, i: usize, path: &str);
     fn meta(&self) -> &Meta;
     fn is_withdrawn(&self) -> bool;
+    /// The refusal of a change to a withdrawn resource: an update (`updating`) or a
+    /// second withdrawal.
+    fn withdrawn_refusal(updating: bool) -> AppError;
     /// This resource, withdrawn at `now`.
     fn withdrawn(self, now: UnixMicros) -> Self;
     fn to_proto(&self) -> Self::Proto;
@@ -45,10 +46,7 @@ fn check_mask<R: Filed>(paths: &[String]) -> AppResult<()> {
     }
     for (i, p) in paths.iter().enumerate().take(limits::MAX_UPDATE_MASK_PATHS) {
         if !R::updatable(p) {
-            v.add(
-                format!("update_mask.paths[{i}]"),
-                format!("{p:?} is not a field of {} that can be updated", R::TYPE),
-            );
+            R::refuse_path(&mut v, i, p);
         }
     }
     v.finish(())
@@ -75,8 +73,7 @@ pub(super) async fn update<R: Filed>(
                 let current = R::changeable(store, &caller, id)?;
                 check_etag(etag, current.meta())?;
                 if current.is_withdrawn() {
-                    let message = format!("a withdrawn {} cannot be updated", R::NOUN);
-                    return Err(AppError::precondition(Reason::Withdrawn, message));
+                    return Err(R::withdrawn_refusal(true));
                 }
                 super::workflow::WorkflowChange::new(store, ws, now, &caller.principal_id)
                     .resource_updated(R::KIND, id)?;
@@ -112,8 +109,7 @@ pub(super) async fn withdraw<R: Filed>(
                 let current = R::changeable(store, &caller, id)?;
                 check_etag(etag, current.meta())?;
                 if current.is_withdrawn() {
-                    let message = format!("the {} is already withdrawn", R::NOUN);
-                    return Err(AppError::precondition(Reason::Withdrawn, message));
+                    return Err(R::withdrawn_refusal(false));
                 }
                 let next = current.withdrawn(now);
                 ws.put_record(&next);

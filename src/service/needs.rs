@@ -29,13 +29,15 @@ const NEED_FIELDS: &[&str] = &[
 impl Filed for Need {
     type Proto = pb::Need;
     const KIND: Kind = Kind::Need;
-    const NOUN: &'static str = "need";
-    const TYPE: &'static str = "Need";
     const UPDATED: EventKind = EventKind::NeedUpdated;
     const WITHDRAWN: EventKind = EventKind::NeedWithdrawn;
 
     fn updatable(path: &str) -> bool {
         NEED_FIELDS.contains(&path)
+    }
+
+    fn refuse_path(v: &mut Violations, i: usize, path: &str) {
+        v.add(format!("update_mask.paths[{i}]"), format!("{path:?} is not a field of Need that can be updated"));
     }
 
     fn meta(&self) -> &Meta {
@@ -44,6 +46,14 @@ impl Filed for Need {
 
     fn is_withdrawn(&self) -> bool {
         self.withdrawn
+    }
+
+    fn withdrawn_refusal(updating: bool) -> AppError {
+        if updating {
+            AppError::precondition(Reason::Withdrawn, "a withdrawn need cannot be updated")
+        } else {
+            AppError::precondition(Reason::Withdrawn, "the need is already withdrawn")
+        }
     }
 
     fn withdrawn(self, now: UnixMicros) -> Need {

@@ -31,13 +31,15 @@ const OFFER_FIELDS: &[&str] = &[
 impl Filed for Offer {
     type Proto = pb::Offer;
     const KIND: Kind = Kind::Offer;
-    const NOUN: &'static str = "offer";
-    const TYPE: &'static str = "Offer";
     const UPDATED: EventKind = EventKind::OfferUpdated;
     const WITHDRAWN: EventKind = EventKind::OfferWithdrawn;
 
     fn updatable(path: &str) -> bool {
         OFFER_FIELDS.contains(&path)
+    }
+
+    fn refuse_path(v: &mut Violations, i: usize, path: &str) {
+        v.add(format!("update_mask.paths[{i}]"), format!("{path:?} is not a field of Offer that can be updated"));
     }
 
     fn meta(&self) -> &Meta {
@@ -46,6 +48,14 @@ impl Filed for Offer {
 
     fn is_withdrawn(&self) -> bool {
         self.withdrawn
+    }
+
+    fn withdrawn_refusal(updating: bool) -> AppError {
+        if updating {
+            AppError::precondition(Reason::Withdrawn, "a withdrawn offer cannot be updated")
+        } else {
+            AppError::precondition(Reason::Withdrawn, "the offer is already withdrawn")
+        }
     }
 
     fn withdrawn(self, now: UnixMicros) -> Offer {
