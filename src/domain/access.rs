@@ -4,6 +4,7 @@
 //! NOT_FOUND by the caller of [`Caller::can_read_need`] and friends, so nobody learns
 //! that it exists.
 
+use super::events::{Event, EventResource};
 use super::records::*;
 use super::types::Alpha3;
 use super::workflow::{Arrangement, Match};

@@ -301,62 +301,6 @@ pub struct Principal {
     pub token_hash: [u8; 32],
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
-pub enum EventKind {
-    NeedCreated,
-    NeedUpdated,
-    NeedWithdrawn,
-    OfferCreated,
-    OfferUpdated,
-    OfferWithdrawn,
-    CentreRegistered,
-    MatchProposed,
-    MatchApproved,
-    MatchRejected,
-    MatchStale,
-    ArrangementChanged,
-    OutcomeRecorded,
-    PrincipalChanged,
-    CentreUpdated,
-    /// Recorded by the server (actor `system`) when a need enters the at-risk set of the
-    /// readiness report.
-    NeedAtRisk,
-}
-
-/// The resource an event carries, as it was after the change.
-#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
-pub enum EventResource {
-    Need(Need),
-    Offer(Offer),
-    Centre(TrainingCentre),
-    Principal(Principal),
-    Match(super::workflow::Match),
-    Arrangement(super::workflow::Arrangement),
-}
-
-impl EventResource {
-    pub fn resource_id(&self) -> String {
-        match self {
-            EventResource::Need(n) => n.meta.id.render(Kind::Need),
-            EventResource::Offer(o) => o.meta.id.render(Kind::Offer),
-            EventResource::Centre(c) => c.meta.id.render(Kind::Centre),
-            EventResource::Principal(p) => p.meta.id.render(Kind::Principal),
-            EventResource::Match(m) => m.meta.id.render(Kind::Match),
-            EventResource::Arrangement(a) => a.meta.id.render(Kind::Arrangement),
-        }
-    }
-}
-
-/// One entry of the audit log. `sequence` is gapless from 1.
-#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
-pub struct Event {
-    pub sequence: u64,
-    pub kind: EventKind,
-    pub time: UnixMicros,
-    pub actor: String,
-    pub resource: EventResource,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
