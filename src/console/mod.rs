@@ -12,6 +12,8 @@
 //! handler runs).
 
 mod call;
+mod catalogue_en;
+mod catalogue_fr;
 mod charts;
 mod html;
 mod i18n;
