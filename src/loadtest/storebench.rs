@@ -13,7 +13,7 @@ use super::approve;
 use super::fixtures::{need, now_unix, states};
 use crate::config::ServeArgs;
 use crate::convert::{self, Clock};
-use crate::service::{needs::write_new_need, now_micros, offers::write_new_offer};
+use crate::service::now_micros;
 use crate::store::WriteSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -98,11 +98,11 @@ fn fill(data_dir: &Path, needs: usize, offers: usize, batch: usize) -> Result<St
             if i < needs {
                 let body = need(&states[i % states.len()], now_s);
                 let spec = convert::need_spec(&body, "need", clock, true).map_err(|e| e.to_string())?;
-                write_new_need(&mut w, &mut ws, now, "bench-fill", spec);
+                w.create_need(&mut ws, now, "bench-fill", spec, |_| ());
             } else {
                 let body = approve::offer(i - needs, &states, now_s);
                 let spec = convert::offer_spec(&body, "offer", clock, &|_| false).map_err(|e| e.to_string())?;
-                write_new_offer(&mut w, &mut ws, now, "bench-fill", spec);
+                w.create_offer(&mut ws, now, "bench-fill", spec, |_| ());
             }
         }
         let _committed = w.commit(ws).map_err(|e| e.to_string())?; // made durable by the flush below
@@ -233,12 +233,12 @@ fn fill_synthetic(
             if let Some(n) = input.needs.get(i) {
                 let spec =
                     convert::need_spec(&need_body(n), "need", clock, true).map_err(|e| format!("{}: {e}", n.id))?;
-                write_new_need(&mut w, &mut ws, now, "bench-fill", spec);
+                w.create_need(&mut ws, now, "bench-fill", spec, |_| ());
             } else {
                 let o = &input.offers[i - input.needs.len()];
                 let spec = convert::offer_spec(&offer_body(o), "offer", clock, &|_| true)
                     .map_err(|e| format!("{}: {e}", o.id))?;
-                write_new_offer(&mut w, &mut ws, now, "bench-fill", spec);
+                w.create_offer(&mut ws, now, "bench-fill", spec, |_| ());
             }
         }
         let _committed = w.commit(ws).map_err(|e| e.to_string())?; // made durable by the flush below

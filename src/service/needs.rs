@@ -131,17 +131,6 @@ fn readable_need(store: &Store, caller: &Caller, id: Id) -> AppResult<Need> {
     store.get::<Need>(id)?.filter(|n| caller.can_read_need(n)).ok_or_else(|| not_found(Kind::Need, id))
 }
 
-/// Writes a new need (its record, requester index entry and creation event) into `ws`;
-/// returns it as a message. The one way a need comes into being (CreateNeed, store fill).
-pub fn write_new_need(w: &mut Writer<'_>, ws: &mut WriteSet, now: UnixMicros, actor: &str, spec: NeedSpec) -> pb::Need {
-    let id = w.allocate_id(Kind::Need);
-    let need = Need { meta: Meta::new(id, now), spec, withdrawn: false, seats: Seats::default() };
-    ws.put_new_need(&need);
-    let out = convert::need_to_proto(&need);
-    ws.event(EventKind::NeedCreated, now, actor, EventResource::Need(need));
-    out
-}
-
 #[tonic::async_trait]
 impl NeedService for Services {
     async fn create_need(&self, req: Request<pb::CreateNeedRequest>) -> Result<Response<pb::Need>, Status> {
@@ -161,8 +150,13 @@ impl NeedService for Services {
         };
         let spec = checked!(call, &self.store, spec);
         let actor = caller.principal_id.clone();
-        let need =
-            call.commit(&self.store, |w, ws, now| Ok(write_new_need(w, ws, now, &actor, spec)), Clone::clone).await?;
+        let need = call
+            .commit(
+                &self.store,
+                |w, ws, now| Ok(w.create_need(ws, now, &actor, spec, convert::need_to_proto)),
+                Clone::clone,
+            )
+            .await?;
         tracing::debug!(need_id = %need.id, requester = %need.requester, "need created");
         Ok(Response::new(need))
     }

@@ -163,23 +163,6 @@ fn centre_exists(store: &Store) -> impl Fn(Id) -> bool + '_ {
     move |id| matches!(store.get::<TrainingCentre>(id), Ok(Some(_)))
 }
 
-/// Writes a new offer (its record, provider index entries and creation event) into `ws`;
-/// returns it as a message. The one way an offer comes into being (CreateOffer, store fill).
-pub fn write_new_offer(
-    w: &mut Writer<'_>,
-    ws: &mut WriteSet,
-    now: UnixMicros,
-    actor: &str,
-    spec: OfferSpec,
-) -> pb::Offer {
-    let id = w.allocate_id(Kind::Offer);
-    let offer = Offer { meta: Meta::new(id, now), spec, withdrawn: false, seats: Seats::default() };
-    ws.put_new_offer(&offer);
-    let out = convert::offer_to_proto(&offer);
-    ws.event(EventKind::OfferCreated, now, actor, EventResource::Offer(offer));
-    out
-}
-
 #[tonic::async_trait]
 impl OfferService for Services {
     async fn create_offer(&self, req: Request<pb::CreateOfferRequest>) -> Result<Response<pb::Offer>, Status> {
@@ -197,8 +180,13 @@ impl OfferService for Services {
         };
         let spec = checked!(call, &self.store, spec);
         let actor = caller.principal_id.clone();
-        let offer =
-            call.commit(&self.store, |w, ws, now| Ok(write_new_offer(w, ws, now, &actor, spec)), Clone::clone).await?;
+        let offer = call
+            .commit(
+                &self.store,
+                |w, ws, now| Ok(w.create_offer(ws, now, &actor, spec, convert::offer_to_proto)),
+                Clone::clone,
+            )
+            .await?;
         tracing::debug!(offer_id = %offer.id, "offer created");
         Ok(Response::new(offer))
     }

@@ -12,7 +12,7 @@
 //! | tokens | [`WriteSet::put_new_principal`] | [`Store::principal_by_token_hash`] |
 
 use super::keys::{self, TreeId};
-use super::{Record, Store, StoreError, StoreResult, WriteSet, decode};
+use super::{Record, Store, StoreError, StoreResult, WriteSet, Writer, decode};
 use crate::domain::*;
 use std::ops::Bound;
 
@@ -75,6 +75,46 @@ impl WriteSet {
     pub fn put_new_principal(&mut self, principal: &Principal) {
         self.put_record(principal);
         self.put_raw(TreeId::Tokens, principal.token_hash.to_vec(), keys::id_key(principal.meta.id).to_vec());
+    }
+}
+
+impl Writer<'_> {
+    /// A new need from `spec`, into `ws`: its id, record, requester index entry and
+    /// NEED_CREATED event. The one way a need comes into being (CreateNeed, store fills);
+    /// `answer` sees it before its event takes it.
+    pub fn create_need<T>(
+        &mut self,
+        ws: &mut WriteSet,
+        now: UnixMicros,
+        actor: &str,
+        spec: NeedSpec,
+        answer: impl FnOnce(&Need) -> T,
+    ) -> T {
+        let id = self.allocate_id(Kind::Need);
+        let need = Need { meta: Meta::new(id, now), spec, withdrawn: false, seats: Seats::default() };
+        ws.put_new_need(&need);
+        let out = answer(&need);
+        ws.event(EventKind::NeedCreated, now, actor, EventResource::Need(need));
+        out
+    }
+
+    /// A new offer from `spec`, into `ws`: its id, record, provider index entries and
+    /// OFFER_CREATED event. The one way an offer comes into being (CreateOffer, store
+    /// fills); `answer` sees it before its event takes it.
+    pub fn create_offer<T>(
+        &mut self,
+        ws: &mut WriteSet,
+        now: UnixMicros,
+        actor: &str,
+        spec: OfferSpec,
+        answer: impl FnOnce(&Offer) -> T,
+    ) -> T {
+        let id = self.allocate_id(Kind::Offer);
+        let offer = Offer { meta: Meta::new(id, now), spec, withdrawn: false, seats: Seats::default() };
+        ws.put_new_offer(&offer);
+        let out = answer(&offer);
+        ws.event(EventKind::OfferCreated, now, actor, EventResource::Offer(offer));
+        out
     }
 }
 
