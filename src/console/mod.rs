@@ -20,6 +20,7 @@ mod i18n;
 pub mod listener;
 mod order;
 mod pages;
+mod reasons_fr;
 mod service_fr;
 mod session;
 

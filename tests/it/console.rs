@@ -690,6 +690,30 @@ async fn console_french_explanation_names_the_blocking_rules_in_french() {
     assert!(!fr.contains("excludes") && !fr.contains("delivers in"), "English on a French page: {fr}");
 }
 
+/// A proposed match's reasons (the engine writes them in English) read in French on a
+/// French match page, with the offer's id and the dates kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_french_match_page_gives_the_engines_reasons_in_french() {
+    let s = ConsoleServer::start().await;
+    let (_, gha) = s.principal(api::PrincipalKind::MemberState, "GHA").await;
+    let (_, fra) = s.principal(api::PrincipalKind::MemberState, "FRA").await;
+    s.create_need(&gha, crate::harness::need("GHA")).await;
+    let offer = s.create_offer(&fra, crate::harness::delivery_offer("FRA")).await;
+    let approved = s.approve_first_proposal().await;
+    let m = approved.r#match.expect("the approved match");
+    assert!(m.reasons.iter().any(|r| r.contains("can start")), "{:?}", m.reasons);
+    let (cookie, _) = s.sign_in(&s.admin).await;
+    let en = s.get("/matches", &cookie).await.body;
+    assert!(en.contains("can start"), "{en}");
+    let fr = s.get("/matches?lang=fr", &cookie).await.body;
+    assert!(fr.contains("peut commencer le"), "{fr}");
+    assert!(fr.contains("échéance du besoin"), "{fr}");
+    assert!(fr.contains(&offer.title) || fr.contains(&offer.id), "{fr}");
+    for english in ["can start", "days before the need's deadline", " seats"] {
+        assert!(!fr.contains(english), "English {english:?} on a French page: {fr}");
+    }
+}
+
 /// Refusals the console once showed in English on a French page: a field violation with
 /// a value in it (the category) and a permission refusal naming the state.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

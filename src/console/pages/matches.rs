@@ -62,7 +62,7 @@ pub fn card(ui: &Ui, m: &pb::Match, actions: bool) -> String {
     if !m.reasons.is_empty() {
         let _ = write!(out, "<details><summary>{}</summary><ul>", ui.t("reasons"));
         for r in &m.reasons {
-            let _ = write!(out, "<li>{}</li>", E(r));
+            let _ = write!(out, "<li>{}</li>", E(&crate::console::reasons_fr::reason(ui.lang, r)));
         }
         out.push_str("</ul></details>");
     }
