@@ -65,32 +65,15 @@ pub(super) async fn update<R: Filed>(
 ) -> Result<Response<R::Proto>, Status> {
     checked!(call, store, check_mask::<R>(&paths));
     let id = checked!(call, store, parse_id(R::KIND, body_id));
-    let caller = call.caller().clone();
-    let updated = call
-        .commit(
-            store,
-            |_, ws, now| {
-                let current = R::changeable(store, &caller, id)?;
-                check_etag(etag, current.meta())?;
-                if current.is_withdrawn() {
-                    return Err(R::withdrawn_refusal(true));
-                }
-                super::workflow::WorkflowChange::new(store, ws, now, &caller.principal_id)
-                    .resource_updated(R::KIND, id)?;
-                let mut merged = current.to_proto();
-                for p in &paths {
-                    R::copy_field(&mut merged, &body, p);
-                }
-                let next = R::updated(store, &current, &merged, now)?;
-                ws.put_record(&next);
-                let out = next.to_proto();
-                ws.event(R::UPDATED, now, &caller.principal_id, next.into_event());
-                Ok(out)
-            },
-            Clone::clone,
-        )
-        .await?;
-    Ok(Response::new(updated))
+    change::<R>(store, call, id, etag, true, R::UPDATED, |current, ws, now, actor| {
+        super::workflow::WorkflowChange::new(store, ws, now, actor).resource_updated(R::KIND, id)?;
+        let mut merged = current.to_proto();
+        for p in &paths {
+            R::copy_field(&mut merged, &body, p);
+        }
+        R::updated(store, &current, &merged, now)
+    })
+    .await
 }
 
 /// Withdraw{Need,Offer}: the stored resource `raw_id` (at `etag`) is withdrawn.
@@ -101,24 +84,40 @@ pub(super) async fn withdraw<R: Filed>(
     etag: &str,
 ) -> Result<Response<R::Proto>, Status> {
     let id = checked!(call, store, parse_id(R::KIND, raw_id));
+    change::<R>(store, call, id, etag, false, R::WITHDRAWN, |current, _, now, _| Ok(current.withdrawn(now))).await
+}
+
+/// The write path both share: under the writer gate, the stored resource `id` that the
+/// caller may change, at `etag` and not withdrawn (else refused as an update when
+/// `updating`, as a second withdrawal otherwise); `next` makes its new version, which is
+/// stored with an event of `kind` and answered.
+async fn change<R: Filed>(
+    store: &Store,
+    call: WriteCall,
+    id: Id,
+    etag: &str,
+    updating: bool,
+    kind: EventKind,
+    next: impl FnOnce(R, &mut WriteSet, UnixMicros, &str) -> AppResult<R>,
+) -> Result<Response<R::Proto>, Status> {
     let caller = call.caller().clone();
-    let withdrawn = call
+    let answer = call
         .commit(
             store,
             |_, ws, now| {
                 let current = R::changeable(store, &caller, id)?;
                 check_etag(etag, current.meta())?;
                 if current.is_withdrawn() {
-                    return Err(R::withdrawn_refusal(false));
+                    return Err(R::withdrawn_refusal(updating));
                 }
-                let next = current.withdrawn(now);
+                let next = next(current, ws, now, &caller.principal_id)?;
                 ws.put_record(&next);
                 let out = next.to_proto();
-                ws.event(R::WITHDRAWN, now, &caller.principal_id, next.into_event());
+                ws.event(kind, now, &caller.principal_id, next.into_event());
                 Ok(out)
             },
             Clone::clone,
         )
         .await?;
-    Ok(Response::new(withdrawn))
+    Ok(Response::new(answer))
 }
