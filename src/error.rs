@@ -24,35 +24,8 @@ impl FieldViolation {
     }
 }
 
-/// Stable machine-readable reasons carried in `ErrorInfo.reason`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
-    EtagMismatch,
-    CapacityExhausted,
-    FrozenWhileReserved,
-    BelowReserved,
-    WrongState,
-    AlreadyAnswered,
-    RequestIdReused,
-    Withdrawn,
-    Expired,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::EtagMismatch => "ETAG_MISMATCH",
-            Reason::CapacityExhausted => "CAPACITY_EXHAUSTED",
-            Reason::FrozenWhileReserved => "FROZEN_WHILE_RESERVED",
-            Reason::BelowReserved => "BELOW_RESERVED",
-            Reason::WrongState => "WRONG_STATE",
-            Reason::AlreadyAnswered => "ALREADY_ANSWERED",
-            Reason::RequestIdReused => "REQUEST_ID_REUSED",
-            Reason::Withdrawn => "WITHDRAWN",
-            Reason::Expired => "EXPIRED",
-        }
-    }
-}
+pub use crate::domain::Reason;
+use crate::domain::Refusal;
 
 /// Everything a request can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +133,20 @@ fn info(reason: &str) -> ErrorDetails {
 
 /// The engine fails only when its solver does (INTERNAL), or when asked to stop because
 /// its caller gave up (CANCELLED).
+/// A domain command's refusal, as the status the caller gets.
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Precondition { reason, message } => AppError::FailedPrecondition { reason, message },
+            Refusal::Invalid(bad) => {
+                AppError::InvalidArgument(bad.into_iter().map(|(f, why)| FieldViolation::new(f, why)).collect())
+            }
+            Refusal::NotFound(what) => AppError::NotFound(what),
+            Refusal::Inconsistent(what) => AppError::Internal(what),
+        }
+    }
+}
+
 impl From<crate::matching::MatchError> for AppError {
     fn from(e: crate::matching::MatchError) -> AppError {
         match e {

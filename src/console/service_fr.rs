@@ -268,6 +268,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         "an allocation names a funding offer as delivery",
         "une attribution désigne une offre de financement comme prestation",
     ),
+    ("{} was not read", "{} n'a pas été lu"),
     ("matching solver failed: {}", "le solveur d'appariement a échoué : {}"),
     ("unknown record {}", "enregistrement inconnu : {}"),
     ("the solve was stopped: its caller gave up", "le calcul a été arrêté : son demandeur a abandonné"),

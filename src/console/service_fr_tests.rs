@@ -26,6 +26,10 @@ const CALLS: &[(&str, Arg)] = &[
     ("AppError::Internal(", Arg::Nth(0)),
     ("AppError::Cancelled(", Arg::Nth(0)),
     ("AppError::InvalidWithReason {", Arg::Last),
+    ("Refusal::precondition(", Arg::Last),
+    ("Refusal::invalid(", Arg::Last),
+    ("Refusal::NotFound(", Arg::Nth(0)),
+    ("Refusal::Inconsistent(", Arg::Nth(0)),
     ("deny_centres(", Arg::Last),
     ("#[error(", Arg::Nth(0)),
     ("Err(format!(", Arg::Nth(0)),
@@ -50,7 +54,10 @@ fn sources() -> Vec<(PathBuf, String)> {
         for path in entries {
             if path.is_dir() {
                 walk(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
+            } else if path.extension().is_some_and(|e| e == "rs")
+                // Unit tests in files of their own hold no messages of the service.
+                && !path.file_stem().is_some_and(|s| s == "tests" || s.to_string_lossy().ends_with("_tests"))
+            {
                 out.push(path);
             }
         }
@@ -238,11 +245,14 @@ const FORWARDED: &[(&str, &str)] = &[
     ("propose.rs", "_"),
     ("mod.rs", "why.into()"),
     ("mod.rs", "id.render(kind)"),
+    ("arrangements.rs", "id.render(Kind::Arrangement)"),
     ("mod.rs", "why: &str"),
     ("types.rs", "self.as_str()"),
     ("mod.rs", "e"),
     ("error.rs", "_"),
     ("error.rs", "e.to_string()"),
+    // `From<Refusal> for AppError`: a domain refusal's own message, passed on.
+    ("error.rs", "what"),
 ];
 
 /// A template with `{}` filled by a sample value; the list of violations of an

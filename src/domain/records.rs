@@ -18,6 +18,21 @@ pub fn day_of_micros(t: UnixMicros) -> Day {
     t.div_euclid(MICROS_PER_SECOND * SECONDS_PER_DAY)
 }
 
+/// A day as an ISO date, e.g. `2026-03-01` (proleptic Gregorian, UTC).
+pub fn show_day(day: Day) -> String {
+    // Clamp far outside any real date so the arithmetic below cannot overflow.
+    let z = day.clamp(-1_000_000_000, 1_000_000_000) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// What kind of resource an id names; the id's text prefix.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
 pub enum Kind {
@@ -257,6 +272,32 @@ impl Offer {
         }
     }
 }
+
+/// A need or an offer: filed by a member state, changed at its etag, withdrawn (never
+/// deleted) by it.
+pub trait Filing: Sized {
+    fn meta(&self) -> &Meta;
+    fn is_withdrawn(&self) -> bool;
+    /// This resource, withdrawn at `now`.
+    fn withdrawn_at(self, now: UnixMicros) -> Self;
+}
+
+macro_rules! filing {
+    ($($t:ident),*) => {$(
+        impl Filing for $t {
+            fn meta(&self) -> &Meta {
+                &self.meta
+            }
+            fn is_withdrawn(&self) -> bool {
+                self.withdrawn
+            }
+            fn withdrawn_at(self, now: UnixMicros) -> $t {
+                $t { meta: self.meta.touched(now), withdrawn: true, ..self }
+            }
+        }
+    )*};
+}
+filing!(Need, Offer);
 
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct CentreSpec {

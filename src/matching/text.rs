@@ -1,22 +1,9 @@
 //! Small helpers that turn values into the words of blockers and reasons: dates, lists of
 //! languages and modes. Pure formatting; no rule lives here.
 
-use crate::domain::{Day, DeliveryMode, Language};
+use crate::domain::{DeliveryMode, Language};
 
-/// A day as an ISO date, e.g. `2026-03-01` (proleptic Gregorian, UTC).
-pub fn show_day(day: Day) -> String {
-    // Clamp far outside any real date so the arithmetic below cannot overflow.
-    let z = day.clamp(-1_000_000_000, 1_000_000_000) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}
+pub use crate::domain::show_day;
 
 /// `en`, `en or fr`, `en, fr or pt`; `no language` when empty.
 pub fn join_languages(languages: &[Language]) -> String {

@@ -1,11 +1,10 @@
 //! `lcm.v1.ArrangementService`: consent of the parties, scheduling, delivery, outcomes.
 
-use super::workflow::WorkflowChange;
+use super::workflow::{seating_of, store_changes};
 use super::*;
 use crate::api as pb;
 use crate::api::arrangement_service_server::ArrangementService;
 use crate::convert;
-use crate::matching::show_day;
 use tonic::{Request, Response, Status};
 
 fn readable(store: &Store, caller: &Caller, id: Id) -> AppResult<Arrangement> {
@@ -16,22 +15,20 @@ fn readable(store: &Store, caller: &Caller, id: Id) -> AppResult<Arrangement> {
 }
 
 /// The write path of a change to one arrangement: under the writer gate, `change` decides
-/// on arrangement `id` as the caller reads it (or refuses); the arrangement it leaves is
-/// stored with an event of the kind it names, and answered.
+/// on arrangement `id` as the caller reads it (a domain command, or a refusal); what it
+/// changed is stored with its events, and the arrangement it leaves is answered.
 async fn change_arrangement(
     store: &Store,
     call: WriteCall,
     id: Id,
-    change: impl FnOnce(&mut Arrangement, &mut WorkflowChange<'_>, UnixMicros) -> AppResult<EventKind>,
+    change: impl FnOnce(Arrangement, UnixMicros) -> AppResult<(Arrangement, Changes)>,
 ) -> AppResult<pb::Arrangement> {
     let caller = call.caller().clone();
     call.commit(
         store,
         |_, ws, now| {
-            let mut a = readable(store, &caller, id)?;
-            let mut tx = WorkflowChange::new(store, ws, now, &caller.principal_id);
-            let kind = change(&mut a, &mut tx, now)?;
-            tx.put_arrangement(&a, kind);
+            let (a, changes) = change(readable(store, &caller, id)?, now)?;
+            store_changes(ws, changes, now, &caller.principal_id);
             Ok(convert::arrangement_to_proto(&a))
         },
         Clone::clone,
@@ -113,35 +110,10 @@ impl ArrangementService for Services {
         let id = checked!(call, &self.store, parse_id(Kind::Arrangement, &req.id));
         let actor = caller.principal_id.clone();
         let store = &self.store;
-        let out = change_arrangement(store, call, id, |a, tx, now| {
+        let out = change_arrangement(store, call, id, |a, now| {
             check_etag(&req.etag, &a.meta)?;
-            if a.status != ArrangementStatus::PendingConsent {
-                return Err(AppError::precondition(
-                    Reason::WrongState,
-                    "the arrangement is no longer waiting for consent",
-                ));
-            }
-            let Some(consent) = a.consents.iter_mut().find(|c| c.state == state) else {
-                return Err(not_found(Kind::Arrangement, id));
-            };
-            if consent.decision != ConsentDecision::Pending {
-                return Err(AppError::precondition(Reason::AlreadyAnswered, format!("{state} has already answered")));
-            }
-            consent.decision = if req.accept { ConsentDecision::Accepted } else { ConsentDecision::Refused };
-            consent.note.clone_from(&req.note);
-            consent.time = Some(now);
-            a.meta = a.meta.touched(now);
-            if !req.accept {
-                a.move_to(ArrangementStatus::Declined, &actor, now, &req.note);
-                tx.settle_seats(a, false)?;
-                tx.remember_refusal(a.need, a.allocation.offer);
-                if let Some(f) = a.allocation.funding_offer {
-                    tx.remember_refusal(a.need, f);
-                }
-            } else if a.consents.iter().all(|c| c.decision == ConsentDecision::Accepted) {
-                a.move_to(ArrangementStatus::Agreed, &actor, now, &req.note);
-            }
-            Ok(EventKind::ArrangementChanged)
+            let seating = seating_of(store, &a)?;
+            Ok(commands::respond(a, seating, state, req.accept, &req.note, now, &actor)?)
         })
         .await?;
         Ok(Response::new(out))
@@ -173,38 +145,16 @@ impl ArrangementService for Services {
         let id = checked!(call, &self.store, parse_id(Kind::Arrangement, &req.id));
         let actor = caller.principal_id.clone();
         let store = &self.store;
-        let out = change_arrangement(store, call, id, |a, tx, now| {
-            let Some((from, mover)) = rule else {
-                return Err(AppError::precondition(
-                    Reason::WrongState,
-                    format!("{to} is reached by consent, not by a transition"),
-                ));
-            };
-            if mover == Mover::DeliveryTeam && !caller.is_delivery_team(a) {
+        let out = change_arrangement(store, call, id, |a, now| {
+            let (_, mover) = commands::transition_mover(to)?;
+            if mover == Mover::DeliveryTeam && !caller.is_delivery_team(&a) {
                 return Err(AppError::PermissionDenied(
                     "only the hosting centre, a delivering party or the Secretariat may do this".into(),
                 ));
             }
             check_etag(&req.etag, &a.meta)?;
-            if !from.contains(&a.status) {
-                return Err(AppError::precondition(
-                    Reason::WrongState,
-                    format!("cannot move from {} to {to}", a.status),
-                ));
-            }
-            match to {
-                ArrangementStatus::Scheduled => {
-                    let (start, end) = schedule(tx, a, dates, now)?;
-                    a.scheduled_start = Some(start);
-                    a.scheduled_end = Some(end);
-                }
-                ArrangementStatus::Completed => tx.settle_seats(a, true)?,
-                ArrangementStatus::Cancelled => tx.settle_seats(a, false)?,
-                _ => {}
-            }
-            a.meta = a.meta.touched(now);
-            a.move_to(to, &actor, now, &req.note);
-            Ok(EventKind::ArrangementChanged)
+            let seating = seating_of(store, &a)?;
+            Ok(commands::transition(a, seating, to, dates, &req.note, now, &actor)?)
         })
         .await?;
         Ok(Response::new(out))
@@ -222,89 +172,23 @@ impl ArrangementService for Services {
         checked!(call, &self.store, convert::check_outcome(&o));
         let id = checked!(call, &self.store, parse_id(Kind::Arrangement, &req.id));
         let store = &self.store;
-        let out = change_arrangement(store, call, id, |a, _, now| {
-            if !caller.is_delivery_team(a) {
+        let out = change_arrangement(store, call, id, |a, now| {
+            if !caller.is_delivery_team(&a) {
                 return Err(AppError::PermissionDenied(
                     "only the hosting centre, a delivering party or the Secretariat record outcomes".into(),
                 ));
             }
             check_etag(&req.etag, &a.meta)?;
-            if o.trained > a.allocation.quantity {
-                return Err(AppError::invalid(
-                    "outcome.trained",
-                    format!("must not exceed the arrangement's {} seats", a.allocation.quantity),
-                ));
-            }
-            if !matches!(a.status, ArrangementStatus::InDelivery | ArrangementStatus::Completed) {
-                return Err(AppError::precondition(
-                    Reason::WrongState,
-                    "outcomes are recorded in IN_DELIVERY or COMPLETED",
-                ));
-            }
-            a.outcome = Some(Outcome {
+            let outcome = Outcome {
                 trained: o.trained,
                 women_trained: o.women_trained,
                 certified: o.certified,
                 deployed_missions: o.deployed_missions.clone(),
                 trainers_qualified: o.trainers_qualified,
-            });
-            a.meta = a.meta.touched(now);
-            Ok(EventKind::OutcomeRecorded)
+            };
+            Ok(commands::record_outcome(a, outcome, now)?)
         })
         .await?;
         Ok(Response::new(out))
     }
-}
-
-/// Checks the requested dates: the start day satisfies the delivery window (and the
-/// funding offer's dates), and the end is start + duration.
-fn schedule(
-    tx: &mut WorkflowChange<'_>,
-    a: &Arrangement,
-    dates: (Option<UnixMicros>, Option<UnixMicros>),
-    now: UnixMicros,
-) -> AppResult<(UnixMicros, UnixMicros)> {
-    let (Some(start), Some(end)) = dates else {
-        return Err(AppError::invalid("scheduled_start", "dates are required to schedule"));
-    };
-    let offer = tx.offer(a.allocation.offer)?;
-    let need = tx.need(a.need)?;
-    let duration = offer.spec.terms.delivery().map_or(1, |d| i64::from(d.duration_days));
-    let s = day_of_micros(start);
-    let mut window = start_window(
-        day_of_micros(now),
-        day_of_micros(offer.spec.available_from),
-        day_of_micros(offer.spec.available_until),
-        day_of_micros(need.spec.needed_by),
-        duration,
-    );
-    if let Some(f) = a.allocation.funding_offer {
-        let funder = tx.offer(f)?;
-        let (f_first, f_last) =
-            (day_of_micros(funder.spec.available_from), day_of_micros(funder.spec.available_until) - duration);
-        window = window.and_then(|(first, last)| {
-            let (first, last) = (first.max(f_first), last.min(f_last));
-            (first <= last).then_some((first, last))
-        });
-    }
-    let mut v = Violations::default();
-    match window {
-        Some((first, last)) if first <= s && s <= last => {}
-        Some((first, last)) => v.add(
-            "scheduled_start",
-            format!(
-                "must lie between {} and {} (offer availability, need deadline and funding dates, for a {duration}-day course)",
-                show_day(first),
-                show_day(last)
-            ),
-        ),
-        None => v.add(
-            "scheduled_start",
-            "no start day fits any more: offer availability, need deadline and funding dates leave no room for the course",
-        ),
-    }
-    if day_of_micros(end) != s + duration {
-        v.add("scheduled_end", format!("must be the start day + {duration} days"));
-    }
-    v.finish((start, end))
 }

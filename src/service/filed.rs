@@ -6,22 +6,18 @@ use super::*;
 use tonic::{Response, Status};
 
 /// A need or an offer, as the shared update and withdraw paths see it.
-pub(super) trait Filed: crate::store::Record + Clone {
+pub(super) trait Filed: crate::store::Record + Clone + Filing {
     type Proto: prost::Message + Default + Clone;
     const KIND: Kind;
     const UPDATED: EventKind;
     const WITHDRAWN: EventKind;
-    /// Whether an update mask may name `path`.
-    fn updatable(path: &str) -> bool;
+    /// The fields an update mask may name.
+    const FIELDS: &'static [&'static str];
     /// Refuses entry `i` of an update mask, `path`, which names no updatable field.
     fn refuse_path(v: &mut Violations, i: usize, path: &str);
-    fn meta(&self) -> &Meta;
-    fn is_withdrawn(&self) -> bool;
     /// The refusal of a change to a withdrawn resource: an update (`updating`) or a
     /// second withdrawal.
     fn withdrawn_refusal(updating: bool) -> AppError;
-    /// This resource, withdrawn at `now`.
-    fn withdrawn(self, now: UnixMicros) -> Self;
     fn to_proto(&self) -> Self::Proto;
     fn into_event(self) -> EventResource;
     /// The stored resource `id` that `caller` may change: NOT_FOUND if it may not read
@@ -45,7 +41,7 @@ fn check_mask<R: Filed>(paths: &[String]) -> AppResult<()> {
         v.add("update_mask", format!("must name at most {} fields", limits::MAX_UPDATE_MASK_PATHS));
     }
     for (i, p) in paths.iter().enumerate().take(limits::MAX_UPDATE_MASK_PATHS) {
-        if !R::updatable(p) {
+        if !R::FIELDS.contains(&p.as_str()) {
             R::refuse_path(&mut v, i, p);
         }
     }
@@ -66,7 +62,7 @@ pub(super) async fn update<R: Filed>(
     checked!(call, store, check_mask::<R>(&paths));
     let id = checked!(call, store, parse_id(R::KIND, body_id));
     change::<R>(store, call, id, etag, true, R::UPDATED, |current, ws, now, actor| {
-        super::workflow::WorkflowChange::new(store, ws, now, actor).resource_updated(R::KIND, id)?;
+        super::workflow::resource_updated(store, ws, R::KIND, id, now, actor)?;
         let mut merged = current.to_proto();
         for p in &paths {
             R::copy_field(&mut merged, &body, p);
@@ -84,7 +80,7 @@ pub(super) async fn withdraw<R: Filed>(
     etag: &str,
 ) -> Result<Response<R::Proto>, Status> {
     let id = checked!(call, store, parse_id(R::KIND, raw_id));
-    change::<R>(store, call, id, etag, false, R::WITHDRAWN, |current, _, now, _| Ok(current.withdrawn(now))).await
+    change::<R>(store, call, id, etag, false, R::WITHDRAWN, |current, _, now, _| Ok(current.withdrawn_at(now))).await
 }
 
 /// The write path both share: under the writer gate, the stored resource `id` that the

@@ -3,7 +3,7 @@
 //! engine remembers) and ExplainNeed.
 
 use super::propose::*;
-use super::workflow::WorkflowChange;
+use super::workflow::{proposed_matches, seating, store_changes};
 use super::*;
 use crate::api as pb;
 use crate::api::matching_service_server::MatchingService;
@@ -97,14 +97,14 @@ impl MatchingService for Services {
                         );
                         solve(view, metrics, &capabilities, Vec::new(), now, &matching::Stop::never())?
                     };
-                    let mut tx = WorkflowChange::new(store, ws, now, &actor);
-                    tx.stale_proposals(|m| capabilities.is_empty() || capabilities.contains(&m.capability))?;
-                    let mut matches = Vec::with_capacity(s.matches.len());
+                    let mut new = Vec::with_capacity(s.matches.len());
                     for p in &s.matches {
-                        let m = match_record(p, Meta::new(w.allocate_id(Kind::Match), now))?;
-                        tx.put_new_match(&m);
-                        matches.push(convert::match_to_proto(&m));
+                        new.push(match_record(p, Meta::new(w.allocate_id(Kind::Match), now))?);
                     }
+                    let covered = |m: &Match| capabilities.is_empty() || capabilities.contains(&m.capability);
+                    let changes = commands::propose(proposed_matches(store)?, covered, &new, now);
+                    store_changes(ws, changes, now, &actor);
+                    let matches: Vec<_> = new.iter().map(convert::match_to_proto).collect();
                     log_proposal(matches.len(), false, &s.summary);
                     Ok(pb::ProposeMatchesResponse {
                         matches,
@@ -190,12 +190,23 @@ impl MatchingService for Services {
                 store,
                 |w, ws, now| {
                     let m = proposed_match(store, &caller, id, &req.etag)?;
-                    let (m, arrangements) =
-                        WorkflowChange::new(store, ws, now, &actor).approve_or_stale(w, m, &req.comment)?;
-                    Ok(pb::ApproveMatchResponse {
-                        r#match: Some(convert::match_to_proto(&m)),
-                        arrangements: arrangements.iter().map(convert::arrangement_to_proto).collect(),
-                    })
+                    let seating = seating(store, m.need, &m.offers(), m.recipient)?;
+                    let new_id = || w.allocate_id(Kind::Arrangement);
+                    match commands::approve(m, seating, new_id, now, &actor, &req.comment)? {
+                        Approval::Approved { changes, approved, arrangements } => {
+                            store_changes(ws, changes, now, &actor);
+                            Ok(pb::ApproveMatchResponse {
+                                r#match: Some(convert::match_to_proto(&approved)),
+                                arrangements: arrangements.iter().map(convert::arrangement_to_proto).collect(),
+                            })
+                        }
+                        // The match turned STALE: stored with the refusal, in one landing.
+                        Approval::Stale { changes, refusal } => {
+                            store_changes(ws, changes, now, &actor);
+                            ws.commit_even_if_refused();
+                            Err(refusal.into())
+                        }
+                    }
                 },
                 Clone::clone,
             )
@@ -219,19 +230,8 @@ impl MatchingService for Services {
                 store,
                 |_, ws, now| {
                     let m = proposed_match(store, &caller, id, &req.etag)?;
-                    let mut tx = WorkflowChange::new(store, ws, now, &actor);
-                    for offer in m.offers() {
-                        tx.remember_refusal(m.need, offer);
-                    }
-                    let m = Match {
-                        meta: m.meta.touched(now),
-                        state: MatchState::Rejected,
-                        decided_by: actor.clone(),
-                        decision_comment: req.reason.clone(),
-                        decide_time: Some(now),
-                        ..m
-                    };
-                    tx.put_match(&m, EventKind::MatchRejected);
+                    let (m, changes) = commands::reject(m, now, &actor, &req.reason);
+                    store_changes(ws, changes, now, &actor);
                     Ok(convert::match_to_proto(&m))
                 },
                 Clone::clone,

@@ -31,21 +31,10 @@ impl Filed for Need {
     const KIND: Kind = Kind::Need;
     const UPDATED: EventKind = EventKind::NeedUpdated;
     const WITHDRAWN: EventKind = EventKind::NeedWithdrawn;
-
-    fn updatable(path: &str) -> bool {
-        NEED_FIELDS.contains(&path)
-    }
+    const FIELDS: &'static [&'static str] = NEED_FIELDS;
 
     fn refuse_path(v: &mut Violations, i: usize, path: &str) {
         v.add(format!("update_mask.paths[{i}]"), format!("{path:?} is not a field of Need that can be updated"));
-    }
-
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    fn is_withdrawn(&self) -> bool {
-        self.withdrawn
     }
 
     fn withdrawn_refusal(updating: bool) -> AppError {
@@ -54,10 +43,6 @@ impl Filed for Need {
         } else {
             AppError::precondition(Reason::Withdrawn, "the need is already withdrawn")
         }
-    }
-
-    fn withdrawn(self, now: UnixMicros) -> Need {
-        Need { meta: self.meta.touched(now), withdrawn: true, ..self }
     }
 
     fn to_proto(&self) -> pb::Need {

@@ -33,21 +33,10 @@ impl Filed for Offer {
     const KIND: Kind = Kind::Offer;
     const UPDATED: EventKind = EventKind::OfferUpdated;
     const WITHDRAWN: EventKind = EventKind::OfferWithdrawn;
-
-    fn updatable(path: &str) -> bool {
-        OFFER_FIELDS.contains(&path)
-    }
+    const FIELDS: &'static [&'static str] = OFFER_FIELDS;
 
     fn refuse_path(v: &mut Violations, i: usize, path: &str) {
         v.add(format!("update_mask.paths[{i}]"), format!("{path:?} is not a field of Offer that can be updated"));
-    }
-
-    fn meta(&self) -> &Meta {
-        &self.meta
-    }
-
-    fn is_withdrawn(&self) -> bool {
-        self.withdrawn
     }
 
     fn withdrawn_refusal(updating: bool) -> AppError {
@@ -56,10 +45,6 @@ impl Filed for Offer {
         } else {
             AppError::precondition(Reason::Withdrawn, "the offer is already withdrawn")
         }
-    }
-
-    fn withdrawn(self, now: UnixMicros) -> Offer {
-        Offer { meta: self.meta.touched(now), withdrawn: true, ..self }
     }
 
     fn to_proto(&self) -> pb::Offer {
