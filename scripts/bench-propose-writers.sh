@@ -7,6 +7,7 @@
 #
 #   scripts/bench-propose-writers.sh
 #   NEEDS=30000 OFFERS=30000 DURATION=10 scripts/bench-propose-writers.sh
+#   PROPOSALS=stored scripts/bench-propose-writers.sh   # real proposals, not dry runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 needs=${NEEDS:-100000}
@@ -26,8 +27,13 @@ echo "$alone"
 # The proposals: ProposeMatches dry runs over every capability, one at a time, back to
 # back, each answer received and dropped (lcm loadtest --workload dry-run). With
 # CLIENT=cli they come from `lcm match propose --dry-run --json` instead, which also
-# renders each 45 MB answer as JSON on the same two cores (a client's own cost).
-if [[ ${CLIENT:-loadtest} == cli ]]; then
+# renders each 45 MB answer as JSON on the same two cores (a client's own cost). With
+# PROPOSALS=stored they are real proposals (lcm loadtest --workload propose): each one
+# also stores its matches, superseding the last, in one commit beside the writers.
+if [[ ${PROPOSALS:-dry-run} == stored ]]; then
+  "$bin/lcm" loadtest --addr "$addr" --token "$token" --json --quiet --workload propose --concurrency 1 \
+    --connections 1 --duration-s $((duration + 4)) >/dev/null &
+elif [[ ${CLIENT:-loadtest} == cli ]]; then
   ( while true; do "$bin/lcm" --addr "http://$addr" --token "$token" match propose --dry-run --json >/dev/null 2>&1 || true; done ) &
 else
   "$bin/lcm" loadtest --addr "$addr" --token "$token" --json --quiet --workload dry-run --concurrency 1 \
@@ -46,5 +52,5 @@ a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 print(json.dumps({"alone_p99_us": a["p99_us"], "beside_proposals_p99_us": b["p99_us"],
                   "p99_ratio": round(b["p99_us"] / a["p99_us"], 2),
                   "alone_rps": a["throughput_rps"], "beside_rps": b["throughput_rps"],
-                  "dry_runs_completed": int(sys.argv[3])}))
+                  "proposals_completed": int(sys.argv[3])}))
 PY

@@ -15,7 +15,7 @@ mod watch;
 pub use stats::{Report, percentile};
 
 use crate::api;
-use crate::cli::{CliError, ClientArgs, Clients, connect};
+use crate::cli::{CliError, ClientArgs, Clients, connect, request_id};
 use driver::drive;
 use rand::{Rng, SeedableRng};
 use std::process::ExitCode;
@@ -43,6 +43,9 @@ pub enum Workload {
     /// back to back; each answer is received and dropped (the load a coordinator's
     /// proposal puts on the server, without a client rendering it beside it).
     DryRun,
+    /// ProposeMatches over every capability, stored (not a dry run), back to back: each
+    /// proposal supersedes the last and lands all its matches in one commit.
+    Propose,
 }
 
 impl Workload {
@@ -56,6 +59,7 @@ impl Workload {
             Workload::Watch => "watch",
             Workload::Echo => "echo",
             Workload::DryRun => "dry-run",
+            Workload::Propose => "propose",
         }
     }
 }
@@ -201,12 +205,14 @@ pub async fn run(client: &ClientArgs, args: &LoadtestArgs) -> Result<Report, Cli
             .await;
             finish(name, c, out, &tally)
         }
-        Workload::DryRun => {
+        Workload::DryRun | Workload::Propose => {
+            let dry_run = args.workload == Workload::DryRun;
             let (out, tally) = drive(name, c, duration, progress, |i| {
                 let clients = clients[i % clients.len()].clone();
                 move || {
                     let mut matching = clients.matching();
-                    let req = api::ProposeMatchesRequest { dry_run: true, ..Default::default() };
+                    let request_id = if dry_run { String::new() } else { request_id() };
+                    let req = api::ProposeMatchesRequest { dry_run, request_id, ..Default::default() };
                     Some(async move { matching.propose_matches(req).await.map(|_| ()) })
                 }
             })
