@@ -120,44 +120,6 @@ pub fn deny_centres(caller: &Caller, why: &str) -> AppResult<()> {
     if matches!(caller.role, Role::TrainingCentre(_)) { Err(AppError::PermissionDenied(why.into())) } else { Ok(()) }
 }
 
-/// API.md's update rules, shared by needs and offers: identity fields never change
-/// (INVALID_ARGUMENT); while seats are held, `quantity_field` may not drop below them and
-/// the other matching fields are frozen (FAILED_PRECONDITION). Each list names a field and
-/// whether the update changes it.
-pub fn check_update(
-    identity: &[(&str, bool)],
-    seats: &Seats,
-    quantity_field: &str,
-    new_quantity: u32,
-    frozen: &[(&str, bool)],
-) -> AppResult<()> {
-    let mut v = Violations::default();
-    for (field, changed) in identity {
-        if *changed {
-            v.add(*field, "never changes");
-        }
-    }
-    v.finish(())?;
-    if !seats.any() {
-        return Ok(());
-    }
-    if new_quantity < seats.consumed() {
-        return Err(AppError::precondition(
-            Reason::BelowReserved,
-            format!("{quantity_field} may not drop below the {} seats reserved or delivered", seats.consumed()),
-        ));
-    }
-    let changed: Vec<&str> = frozen.iter().filter(|(_, ch)| *ch).map(|(f, _)| *f).collect();
-    if changed.is_empty() {
-        Ok(())
-    } else {
-        Err(AppError::precondition(
-            Reason::FrozenWhileReserved,
-            format!("{} cannot change while seats are reserved or delivered", changed.join(", ")),
-        ))
-    }
-}
-
 /// Checks an etag if one was sent (empty means "whatever the current version is").
 pub fn check_etag(sent: &str, meta: &Meta) -> AppResult<()> {
     let current = meta.etag();

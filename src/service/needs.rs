@@ -8,7 +8,7 @@ use crate::convert::{self, Clock};
 use tonic::{Request, Response, Status};
 
 /// Fields an update may name (`requester`, `category`, `capability` only to their
-/// current value: they never change; see [`check_need_change`]).
+/// current value: they never change; see `domain::commands::update_need`).
 const NEED_FIELDS: &[&str] = &[
     "requester",
     "category",
@@ -65,8 +65,7 @@ impl Filed for Need {
     fn updated(_: &Store, current: &Need, merged: &pb::Need, now: UnixMicros) -> AppResult<Need> {
         let date_changed = merged.needed_by != convert::need_to_proto(current).needed_by;
         let spec = convert::need_spec(merged, "need", Clock { now }, date_changed)?;
-        check_need_change(current, &spec)?;
-        Ok(Need { meta: current.meta.touched(now), spec, ..current.clone() })
+        Ok(commands::update_need(current, spec, now)?)
     }
 
     fn copy_field(dst: &mut pb::Need, src: &pb::Need, path: &str) {
@@ -212,26 +211,4 @@ impl NeedService for Services {
         let call = WriteCall::new(&caller, "WithdrawNeed", &req.request_id, &req)?;
         filed::withdraw::<Need>(&self.store, call, &req.id, &req.etag).await
     }
-}
-
-/// API.md's update rules for needs (see [`check_update`]).
-fn check_need_change(current: &Need, next: &NeedSpec) -> AppResult<()> {
-    let c = &current.spec;
-    check_update(
-        &[
-            ("need.requester", next.requester != c.requester),
-            ("need.category", next.category != c.category),
-            ("need.capability", next.capability != c.capability),
-        ],
-        &current.seats,
-        "quantity",
-        next.quantity,
-        &[
-            ("women_quantity", next.women_quantity != c.women_quantity),
-            ("languages", next.languages != c.languages),
-            ("needed_by", next.needed_by != c.needed_by),
-            ("priority", next.priority != c.priority),
-            ("accepted_modes", next.accepted_modes != c.accepted_modes),
-        ],
-    )
 }

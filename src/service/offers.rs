@@ -61,8 +61,7 @@ impl Filed for Offer {
 
     fn updated(store: &Store, current: &Offer, merged: &pb::Offer, now: UnixMicros) -> AppResult<Offer> {
         let spec = convert::offer_spec(merged, "offer", Clock { now }, &centre_exists(store))?;
-        check_offer_change(current, &spec)?;
-        Ok(Offer { meta: current.meta.touched(now), spec, ..current.clone() })
+        Ok(commands::update_offer(current, spec, now)?)
     }
 
     fn copy_field(dst: &mut pb::Offer, src: &pb::Offer, path: &str) {
@@ -244,28 +243,4 @@ impl OfferService for Services {
         let call = WriteCall::new(&caller, "WithdrawOffer", &req.request_id, &req)?;
         filed::withdraw::<Offer>(&self.store, call, &req.id, &req.etag).await
     }
-}
-
-/// API.md's update rules for offers (see [`check_update`]).
-fn check_offer_change(current: &Offer, next: &OfferSpec) -> AppResult<()> {
-    let c = &current.spec;
-    check_update(
-        &[
-            ("offer.providers", next.providers != c.providers),
-            ("offer.role", next.terms.role() != c.terms.role()),
-            ("offer.category", next.category != c.category),
-            ("offer.capability", next.capability != c.capability),
-        ],
-        &current.seats,
-        "capacity",
-        next.capacity,
-        &[
-            ("available_from", next.available_from != c.available_from),
-            ("available_until", next.available_until != c.available_until),
-            ("eligible_recipients", next.eligible_recipients != c.eligible_recipients),
-            ("excluded_recipients", next.excluded_recipients != c.excluded_recipients),
-            ("max_per_recipient", next.max_per_recipient != c.max_per_recipient),
-            ("delivery terms", next.terms != c.terms),
-        ],
-    )
 }

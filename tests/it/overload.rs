@@ -271,11 +271,16 @@ async fn a_client_that_gives_up_stops_the_solve() {
         let line = body.lines().find(|l| l.starts_with("lcm_engine_solves_stopped_total ")).unwrap().to_string();
         line.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap()
     };
-    // How long a whole dry run takes here, once the server has settled.
+    // How long a whole dry run takes here, once the server has settled: the shortest of
+    // two (a machine that was busier during the first would otherwise leave the deadline
+    // below too long for the solve it cuts).
     s.matching().await.propose_matches(authed(&s.admin, cold_dry_run())).await.unwrap();
-    let started = Instant::now();
-    s.matching().await.propose_matches(authed(&s.admin, cold_dry_run())).await.unwrap();
-    let full = started.elapsed();
+    let mut full = Duration::MAX;
+    for _ in 0..2 {
+        let started = Instant::now();
+        s.matching().await.propose_matches(authed(&s.admin, cold_dry_run())).await.unwrap();
+        full = full.min(started.elapsed());
+    }
     assert!(full > Duration::from_millis(400), "the dry run is too short ({full:?}) to show anything");
     assert_eq!(stopped().await, 0.0);
 

@@ -18,7 +18,9 @@ use super::workflow::*;
 use std::collections::BTreeMap;
 
 mod arrangements;
+mod filing;
 pub use arrangements::*;
+pub use filing::*;
 
 /// What a match or an arrangement rests on: its need, every offer it draws on (delivery
 /// and funding), and the seats each of those offers already gives the recipient (its

@@ -402,3 +402,62 @@ fn a_proposal_supersedes_the_proposals_it_covers() {
         [Changed::Match(s, EventKind::MatchStale), Changed::NewMatch(n)] if s.meta.id == Id(7) && n.meta.id == Id(10)
     ));
 }
+
+#[test]
+fn an_update_never_changes_identity_and_freezes_matching_fields_while_seats_are_held() {
+    let current = need(10, 4);
+    // Identity: one violation per field, whatever the seats.
+    let mut next = current.spec.clone();
+    next.requester = st("FRA");
+    next.capability = CapabilityArea::Medical;
+    let Refusal::Invalid(bad) = commands::update_need(&current, next, NOW).unwrap_err() else { panic!("not invalid") };
+    assert_eq!(
+        bad,
+        vec![("need.requester".into(), "never changes".into()), ("need.capability".into(), "never changes".into())]
+    );
+    // No seats held: anything else may change, and the version moves on.
+    let mut next = current.spec.clone();
+    (next.quantity, next.women_quantity, next.priority) = (3, 1, Priority::Critical);
+    let updated = commands::update_need(&current, next.clone(), NOW).unwrap();
+    assert_eq!((updated.spec, updated.meta.version, updated.meta.update_time), (next, 2, NOW));
+    // Seats held: the quantity stays at or above them, the matching fields are frozen.
+    let mut held = current.clone();
+    held.seats = Seats { reserved: 4, delivered: 2, ..Seats::default() };
+    let mut next = held.spec.clone();
+    next.quantity = 5;
+    assert_eq!(
+        precondition(&commands::update_need(&held, next, NOW).unwrap_err()),
+        (Reason::BelowReserved, "quantity may not drop below the 6 seats reserved or delivered")
+    );
+    let mut next = held.spec.clone();
+    (next.quantity, next.women_quantity, next.priority, next.title) = (6, 3, Priority::Routine, "New title".into());
+    assert_eq!(
+        precondition(&commands::update_need(&held, next.clone(), NOW).unwrap_err()),
+        (Reason::FrozenWhileReserved, "women_quantity, priority cannot change while seats are reserved or delivered")
+    );
+    (next.women_quantity, next.priority) = (held.spec.women_quantity, held.spec.priority);
+    assert_eq!(commands::update_need(&held, next, NOW).unwrap().spec.title, "New title");
+}
+
+#[test]
+fn an_offer_keeps_its_role_and_its_terms_while_seats_are_held() {
+    let current = offer(2, 20, delivery(28), "BGD");
+    let mut next = current.spec.clone();
+    next.terms = OfferTerms::Funding;
+    let Refusal::Invalid(bad) = commands::update_offer(&current, next, NOW).unwrap_err() else { panic!("not invalid") };
+    assert_eq!(bad, vec![("offer.role".into(), "never changes".into())]);
+    let mut held = current.clone();
+    held.seats.reserved = 8;
+    let mut next = held.spec.clone();
+    next.capacity = 7;
+    assert_eq!(precondition(&commands::update_offer(&held, next, NOW).unwrap_err()).0, Reason::BelowReserved);
+    let mut next = held.spec.clone();
+    next.terms = delivery(14);
+    assert_eq!(
+        precondition(&commands::update_offer(&held, next, NOW).unwrap_err()),
+        (Reason::FrozenWhileReserved, "delivery terms cannot change while seats are reserved or delivered")
+    );
+    let mut next = held.spec.clone();
+    next.capacity = 30;
+    assert_eq!(commands::update_offer(&held, next, NOW).unwrap().spec.capacity, 30);
+}
