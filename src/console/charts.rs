@@ -37,9 +37,10 @@ pub fn open_seats(lang: Lang, rows: &[pb::GapRow]) -> String {
         let w = ((r.open as f64 / max as f64) * span as f64).round().max(1.0) as u32;
         let cw = ((r.critical_open.min(r.open) as f64 / max as f64) * span as f64).round() as u32;
         let name = capability_name(lang, &r.key);
+        let colon = super::i18n::colon(lang);
         let _ = write!(
             out,
-            "<g><title>{name}: {open} {open_t}, {crit} {crit_t}</title>\
+            "<g><title>{name}{colon} {open} {open_t}, {crit} {crit_t}</title>\
              <text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" class=\"lbl\">{name}</text>\
              <rect x=\"{LABEL}\" y=\"{y}\" width=\"{w}\" height=\"{BAR_H}\" class=\"bar\"></rect>\
              <rect x=\"{LABEL}\" y=\"{y}\" width=\"{cw}\" height=\"{BAR_H}\" class=\"bar-critical\"></rect>\
@@ -77,12 +78,13 @@ pub fn women_share(lang: Lang, rows: &[pb::GenderRow]) -> String {
         let class = if r.below_target { "bar-below" } else { "bar" };
         let _ = write!(
             out,
-            "<g><title>{name}: {share:.2} ({target_t} {target:.2})</title>\
+            "<g><title>{name}{colon} {share:.2} ({target_t} {target:.2})</title>\
              <text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" class=\"lbl\">{name}</text>\
              <rect x=\"{LABEL}\" y=\"{y}\" width=\"{w}\" height=\"{BAR_H}\" class=\"{class}\"></rect>\
              <line x1=\"{tx}\" x2=\"{tx}\" y1=\"{y0}\" y2=\"{y1}\" class=\"target\"></line>\
              <text x=\"{vx}\" y=\"{ty}\" class=\"val\">{share:.2}</text></g>",
             name = E(&r.requester),
+            colon = super::i18n::colon(lang),
             share = r.women_share,
             target = r.target_share,
             target_t = E(t(lang, "target")),

@@ -65,6 +65,15 @@ pub fn label(lang: Lang, api_name: &str) -> String {
     TABLES[lang as usize].get(api_name).map_or_else(|| api_name.to_string(), |s| (*s).to_string())
 }
 
+/// The colon after a label: French typography puts a no-break space before it
+/// ("Refusé : …"), English none ("Refused: …").
+pub fn colon(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => ":",
+        Lang::Fr => "\u{a0}:",
+    }
+}
+
 /// The text of `key` in `lang` (the key itself if a catalogue lacks it).
 pub fn t(lang: Lang, key: &'static str) -> &'static str {
     let table = &TABLES[lang as usize];

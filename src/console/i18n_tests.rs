@@ -77,3 +77,9 @@ fn accept_language_picks_the_best_known_language() {
     assert_eq!(Lang::from_accept_language("de, en;q=0.5, fr;q=0.4"), Some(Lang::En));
     assert_eq!(Lang::from_accept_language("de"), None);
 }
+
+#[test]
+fn a_label_s_colon_follows_each_language_s_typography() {
+    assert_eq!(format!("{}{}", t(Lang::Fr, "refused"), colon(Lang::Fr)), "Refusé\u{a0}:");
+    assert_eq!(format!("{}{}", t(Lang::En, "refused"), colon(Lang::En)), "Refused:");
+}

@@ -267,6 +267,11 @@ impl Ui {
         i18n::t(self.lang, key)
     }
 
+    /// The text of `key` followed by its colon, in this page's typography.
+    pub fn t_colon(&self, key: &'static str) -> String {
+        format!("{}{}", i18n::t(self.lang, key), i18n::colon(self.lang))
+    }
+
     /// The name people read for an API enum value, in this page's language.
     pub fn label(&self, api_name: &str) -> String {
         i18n::label(self.lang, api_name)
@@ -346,7 +351,7 @@ impl Ui {
             Ok(_) => self.redirect_with(to, "ok", self.t("done").to_string()),
             Err(status) => {
                 let r = call::refusal(self.lang, &status);
-                self.redirect_with(to, "error", format!("{}: {}", self.t("refused"), r.plain()))
+                self.redirect_with(to, "error", format!("{} {}", self.t_colon("refused"), r.plain()))
             }
         }
     }

@@ -227,7 +227,8 @@ pub async fn principals_act(ui: Ui, body: Bytes) -> Response {
                 }
                 Err(s) => {
                     let r = call::refusal(ui.lang, &s);
-                    principals_page(&ui, html::notice("error", &format!("{}: {}", ui.t("refused"), r.plain()))).await
+                    principals_page(&ui, html::notice("error", &format!("{} {}", ui.t_colon("refused"), r.plain())))
+                        .await
                 }
             }
         }

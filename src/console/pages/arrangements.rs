@@ -248,8 +248,8 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
                 };
                 let _ = write!(
                     fields,
-                    "<p class=\"hint\">{}: {} {} – {}; {} {}; {} {}</p>",
-                    ui.t("window"),
+                    "<p class=\"hint\">{} {} {} – {}; {} {}; {} {}</p>",
+                    ui.t_colon("window"),
                     ui.t("available").to_lowercase(),
                     date(o.available_from.as_ref()),
                     date(o.available_until.as_ref()),

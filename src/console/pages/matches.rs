@@ -68,10 +68,10 @@ pub fn card(ui: &Ui, m: &pb::Match, actions: bool) -> String {
     }
     if !m.arrangement_ids.is_empty() {
         let links: Vec<String> = m.arrangement_ids.iter().map(|a| id_link("/arrangements", a)).collect();
-        let _ = write!(out, "<p>{}: {}</p>", ui.t("arrangements"), links.join(", "));
+        let _ = write!(out, "<p>{} {}</p>", ui.t_colon("arrangements"), links.join(", "));
     }
     if !m.decision_comment.is_empty() {
-        let _ = write!(out, "<p>{}: {}</p>", ui.t("reason"), E(&m.decision_comment));
+        let _ = write!(out, "<p>{} {}</p>", ui.t_colon("reason"), E(&m.decision_comment));
     }
     if actions && ui.is_secretariat() && m.state() == pb::MatchState::Proposed {
         out.push_str("<div class=\"actions\">");
@@ -198,8 +198,8 @@ pub async fn act(ui: Ui, body: Bytes) -> Response {
                     let r = r.into_inner();
                     let s = r.summary.unwrap_or_default();
                     let summary = format!(
-                        "{}: {} {} / {} {}, {} {}",
-                        ui.t("summary"),
+                        "{} {} {} / {} {}, {} {}",
+                        ui.t_colon("summary"),
                         s.seats_matched,
                         ui.t("seats_reserved").to_lowercase(),
                         s.seats_demanded,
