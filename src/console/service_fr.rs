@@ -1,5 +1,4 @@
-//! The service's refusal messages, and the engine's explanation of a need (why an offer
-//! cannot serve it), in French.
+//! The service's refusal messages, and the engine's explanation of a need (why an offer cannot serve it), in French.
 //!
 //! The gRPC API speaks English, and its messages are part of its contract; the console
 //! shows them to people in their language. Every message the service can build is a
@@ -154,7 +153,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("unknown token", "jeton inconnu"),
     ("revoked token", "jeton révoqué"),
     ("the token was revoked", "le jeton a été révoqué"),
-    // ---- Approving a match (service/workflow.rs, matching.rs) ----
+    // ---- Approving a match (domain/commands/, service/matching.rs) ----
     ("the match is {}, not PROPOSED", "l'appariement est « {} » : il n'est plus au stade de la proposition"),
     ("the need was withdrawn", "le besoin a été retiré"),
     ("the need no longer has these seats open", "le besoin n'a plus ces places ouvertes"),
@@ -163,7 +162,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("{} gives {} at most {} seats", "{0} accorde au plus {2} places à {1}"),
     ("{} can no longer be delivered in time", "{} ne peut plus être dispensée à temps"),
     ("{} can no longer fund a start day", "{} ne peut plus financer aucune date de début"),
-    // ---- Arrangements (service/arrangements.rs) ----
+    // ---- Arrangements (domain/commands/arrangements.rs, service/arrangements.rs) ----
     ("the arrangement is no longer waiting for consent", "l'accord n'attend plus de consentement"),
     ("{} has already answered", "{} a déjà répondu"),
     (
