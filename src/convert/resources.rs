@@ -155,9 +155,10 @@ pub fn arrangement_to_proto(a: &Arrangement) -> pb::Arrangement {
     }
 }
 
-/// RecordOutcome's figures: at most 20 deployed missions of 1 to 40 characters; women
-/// trained and certified within trained, trainers qualified within certified.
-pub fn check_outcome(o: &pb::Outcome) -> Result<(), AppError> {
+/// RecordOutcome's figures, checked and as the domain holds them: at most 20 deployed
+/// missions of 1 to 40 characters; women trained and certified within trained, trainers
+/// qualified within certified.
+pub fn outcome(o: &pb::Outcome) -> Result<Outcome, AppError> {
     let mut v = Violations::default();
     if o.deployed_missions.len() > 20 {
         v.add("outcome.deployed_missions", "must list at most 20 missions");
@@ -175,5 +176,11 @@ pub fn check_outcome(o: &pb::Outcome) -> Result<(), AppError> {
     if o.trainers_qualified > o.certified {
         v.add("outcome.trainers_qualified", "must not exceed certified");
     }
-    v.finish(())
+    v.finish(Outcome {
+        trained: o.trained,
+        women_trained: o.women_trained,
+        certified: o.certified,
+        deployed_missions: o.deployed_missions.clone(),
+        trainers_qualified: o.trainers_qualified,
+    })
 }

@@ -167,9 +167,12 @@ impl ArrangementService for Services {
         let caller = caller(&req)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "RecordOutcome", &req.request_id, &req)?;
-        let o =
-            checked!(call, &self.store, req.outcome.clone().ok_or_else(|| AppError::invalid("outcome", "is required")));
-        checked!(call, &self.store, convert::check_outcome(&o));
+        let o = checked!(
+            call,
+            &self.store,
+            req.outcome.as_ref().ok_or_else(|| AppError::invalid("outcome", "is required"))
+        );
+        let outcome = checked!(call, &self.store, convert::outcome(o));
         let id = checked!(call, &self.store, parse_id(Kind::Arrangement, &req.id));
         let store = &self.store;
         let out = change_arrangement(store, call, id, |a, now| {
@@ -179,13 +182,6 @@ impl ArrangementService for Services {
                 ));
             }
             check_etag(&req.etag, &a.meta)?;
-            let outcome = Outcome {
-                trained: o.trained,
-                women_trained: o.women_trained,
-                certified: o.certified,
-                deployed_missions: o.deployed_missions.clone(),
-                trainers_qualified: o.trainers_qualified,
-            };
             Ok(commands::record_outcome(a, outcome, now)?)
         })
         .await?;
