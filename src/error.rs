@@ -142,6 +142,7 @@ impl From<Refusal> for AppError {
                 AppError::InvalidArgument(bad.into_iter().map(|(f, why)| FieldViolation::new(f, why)).collect())
             }
             Refusal::NotFound(what) => AppError::NotFound(what),
+            Refusal::Denied(why) => AppError::PermissionDenied(why),
             Refusal::Inconsistent(what) => AppError::Internal(what),
         }
     }
@@ -153,6 +154,12 @@ impl From<crate::matching::MatchError> for AppError {
             crate::matching::MatchError::Stopped => AppError::Cancelled(e.to_string()),
             e => AppError::Internal(e.to_string()),
         }
+    }
+}
+
+impl From<Refusal> for Status {
+    fn from(r: Refusal) -> Status {
+        AppError::from(r).into()
     }
 }
 

@@ -16,6 +16,7 @@ mod demo;
 mod enums;
 mod error;
 mod events;
+mod filed;
 mod import;
 mod matching;
 mod needs;

@@ -1,8 +1,8 @@
 //! `lcm needs create|get|list|update|withdraw`.
 
-use super::args::{Paging, collect_pages, parse_language, parse_state, parse_time, parse_trimmed};
-use super::connect::request_id;
+use super::args::{Paging, parse_language, parse_state, parse_time, parse_trimmed};
 use super::error::CliError;
+use super::filed::{self, Target};
 use super::{Ctx, Mask};
 use crate::api;
 use api::{CapabilityArea, DeliveryMode, NeedState, Priority, ReadinessLevel, SupportCategory};
@@ -24,13 +24,7 @@ pub enum NeedsCmd {
     /// Change fields of a need; only the fields given are sent in `update_mask`.
     Update(Box<NeedUpdate>),
     /// Withdraw a need: it is matched no more.
-    Withdraw {
-        /// The need's id.
-        id: String,
-        /// The etag last read (default: read the need now and use its etag).
-        #[arg(long)]
-        etag: Option<String>,
-    },
+    Withdraw(Target),
 }
 
 /// Fields of a new need.
@@ -93,11 +87,8 @@ pub struct NeedList {
 /// The fields `needs update` may change; each one given goes into `update_mask`.
 #[derive(Debug, clap::Args)]
 pub struct NeedUpdate {
-    /// The need's id.
-    pub id: String,
-    /// The etag last read (default: read the need now and use its etag).
-    #[arg(long)]
-    pub etag: Option<String>,
+    #[command(flatten)]
+    pub target: Target,
     #[arg(long, value_parser = parse_trimmed)]
     pub title: Option<String>,
     #[arg(long)]
@@ -146,10 +137,23 @@ impl NeedCreate {
     }
 }
 
+impl NeedList {
+    /// The request for one page.
+    fn request(&self, page_token: String) -> api::ListNeedsRequest {
+        api::ListNeedsRequest {
+            page_size: self.paging.page_size(),
+            page_token,
+            requester: self.requester.clone().unwrap_or_default(),
+            capability: self.capability.map_or(0, i32::from),
+            state: self.state.map_or(0, i32::from),
+        }
+    }
+}
+
 impl NeedUpdate {
     /// The need carrying the given fields, and the mask naming exactly those fields.
     pub fn to_need_and_mask(&self, etag: String) -> (api::Need, Mask) {
-        let mut need = api::Need { id: self.id.clone(), etag, ..api::Need::default() };
+        let mut need = api::Need { id: self.target.id.clone(), etag, ..api::Need::default() };
         let mut mask = Mask::default();
         mask.set("title", self.title.clone(), &mut need.title);
         mask.set("description", self.description.clone(), &mut need.description);
@@ -169,51 +173,13 @@ impl NeedUpdate {
 
 /// Runs one `needs` command.
 pub async fn run(cmd: NeedsCmd, ctx: &Ctx) -> Result<(), CliError> {
-    let mut client = ctx.clients.needs();
     match cmd {
-        NeedsCmd::Create(args) => {
-            let req = api::CreateNeedRequest { need: Some(args.to_need()), request_id: request_id() };
-            ctx.one(&client.create_need(req).await?.into_inner())
-        }
-        NeedsCmd::Get { id } => {
-            let need = client.get_need(api::GetNeedRequest { id }).await?;
-            ctx.one(&need.into_inner())
-        }
+        NeedsCmd::Create(args) => filed::create(ctx, args.to_need()).await,
+        NeedsCmd::Get { id } => filed::show::<api::Need>(ctx, id).await,
         NeedsCmd::List(args) => {
-            let needs = collect_pages(&args.paging, |page_token| {
-                let mut client = client.clone();
-                let req = api::ListNeedsRequest {
-                    page_size: args.paging.page_size(),
-                    page_token,
-                    requester: args.requester.clone().unwrap_or_default(),
-                    capability: args.capability.map_or(0, i32::from),
-                    state: args.state.map_or(0, i32::from),
-                };
-                async move {
-                    let resp = client.list_needs(req).await?.into_inner();
-                    Ok((resp.needs, resp.next_page_token))
-                }
-            })
-            .await?;
-            ctx.list(&needs)
+            filed::list::<api::Need>(ctx, &args.paging, |page_token| args.request(page_token)).await
         }
-        NeedsCmd::Update(args) => {
-            let (mut need, mask) = args.to_need_and_mask(String::new());
-            let update_mask = mask.into_field_mask()?;
-            need.etag = super::etag_or_current(args.etag.clone(), || current_etag(ctx, &args.id)).await?;
-            let req =
-                api::UpdateNeedRequest { need: Some(need), update_mask: Some(update_mask), request_id: request_id() };
-            ctx.one(&client.update_need(req).await?.into_inner())
-        }
-        NeedsCmd::Withdraw { id, etag } => {
-            let etag = super::etag_or_current(etag, || current_etag(ctx, &id)).await?;
-            let req = api::WithdrawNeedRequest { id, etag, request_id: request_id() };
-            ctx.one(&client.withdraw_need(req).await?.into_inner())
-        }
+        NeedsCmd::Update(args) => filed::update(ctx, &args.target, args.to_need_and_mask(String::new())).await,
+        NeedsCmd::Withdraw(target) => filed::withdraw::<api::Need>(ctx, target).await,
     }
-}
-
-async fn current_etag(ctx: &Ctx, id: &str) -> Result<String, CliError> {
-    let req = api::GetNeedRequest { id: id.to_string() };
-    Ok(ctx.clients.needs().get_need(req).await?.into_inner().etag)
 }

@@ -1,8 +1,8 @@
 //! `lcm offers create|get|list|update|withdraw`.
 
-use super::args::{Paging, collect_pages, parse_language, parse_state, parse_time, parse_trimmed};
-use super::connect::request_id;
+use super::args::{Paging, parse_language, parse_state, parse_time, parse_trimmed};
 use super::error::CliError;
+use super::filed::{self, Target};
 use super::{Ctx, Mask};
 use crate::api;
 use api::{CapabilityArea, DeliveryMode, OfferRole, OfferState, SupportCategory};
@@ -24,13 +24,7 @@ pub enum OffersCmd {
     /// Change fields of an offer; only the fields given are sent in `update_mask`.
     Update(Box<OfferUpdate>),
     /// Withdraw an offer: it is matched no more.
-    Withdraw {
-        /// The offer's id.
-        id: String,
-        /// The etag last read (default: read the offer now and use its etag).
-        #[arg(long)]
-        etag: Option<String>,
-    },
+    Withdraw(Target),
 }
 
 /// Fields of a new offer. A FUNDING offer leaves the DELIVERY-only flags out.
@@ -107,11 +101,8 @@ pub struct OfferList {
 /// The fields `offers update` may change; each one given goes into `update_mask`.
 #[derive(Debug, clap::Args)]
 pub struct OfferUpdate {
-    /// The offer's id.
-    pub id: String,
-    /// The etag last read (default: read the offer now and use its etag).
-    #[arg(long)]
-    pub etag: Option<String>,
+    #[command(flatten)]
+    pub target: Target,
     #[arg(long, value_parser = parse_trimmed)]
     pub title: Option<String>,
     #[arg(long)]
@@ -173,10 +164,24 @@ impl OfferCreate {
     }
 }
 
+impl OfferList {
+    /// The request for one page.
+    fn request(&self, page_token: String) -> api::ListOffersRequest {
+        api::ListOffersRequest {
+            page_size: self.paging.page_size(),
+            page_token,
+            provider: self.provider.clone().unwrap_or_default(),
+            capability: self.capability.map_or(0, i32::from),
+            role: self.role.map_or(0, i32::from),
+            state: self.state.map_or(0, i32::from),
+        }
+    }
+}
+
 impl OfferUpdate {
     /// The offer carrying the given fields, and the mask naming exactly those fields.
     pub fn to_offer_and_mask(&self, etag: String) -> (api::Offer, Mask) {
-        let mut offer = api::Offer { id: self.id.clone(), etag, ..api::Offer::default() };
+        let mut offer = api::Offer { id: self.target.id.clone(), etag, ..api::Offer::default() };
         let o = &mut offer;
         let mut mask = Mask::default();
         mask.set("title", self.title.clone(), &mut o.title);
@@ -202,55 +207,13 @@ impl OfferUpdate {
 
 /// Runs one `offers` command.
 pub async fn run(cmd: OffersCmd, ctx: &Ctx) -> Result<(), CliError> {
-    let mut client = ctx.clients.offers();
     match cmd {
-        OffersCmd::Create(args) => {
-            let req = api::CreateOfferRequest { offer: Some(args.to_offer()), request_id: request_id() };
-            ctx.one(&client.create_offer(req).await?.into_inner())
-        }
-        OffersCmd::Get { id } => {
-            let offer = client.get_offer(api::GetOfferRequest { id }).await?;
-            ctx.one(&offer.into_inner())
-        }
+        OffersCmd::Create(args) => filed::create(ctx, args.to_offer()).await,
+        OffersCmd::Get { id } => filed::show::<api::Offer>(ctx, id).await,
         OffersCmd::List(args) => {
-            let offers = collect_pages(&args.paging, |page_token| {
-                let mut client = client.clone();
-                let req = api::ListOffersRequest {
-                    page_size: args.paging.page_size(),
-                    page_token,
-                    provider: args.provider.clone().unwrap_or_default(),
-                    capability: args.capability.map_or(0, i32::from),
-                    role: args.role.map_or(0, i32::from),
-                    state: args.state.map_or(0, i32::from),
-                };
-                async move {
-                    let resp = client.list_offers(req).await?.into_inner();
-                    Ok((resp.offers, resp.next_page_token))
-                }
-            })
-            .await?;
-            ctx.list(&offers)
+            filed::list::<api::Offer>(ctx, &args.paging, |page_token| args.request(page_token)).await
         }
-        OffersCmd::Update(args) => {
-            let (mut offer, mask) = args.to_offer_and_mask(String::new());
-            let update_mask = mask.into_field_mask()?;
-            offer.etag = super::etag_or_current(args.etag.clone(), || current_etag(ctx, &args.id)).await?;
-            let req = api::UpdateOfferRequest {
-                offer: Some(offer),
-                update_mask: Some(update_mask),
-                request_id: request_id(),
-            };
-            ctx.one(&client.update_offer(req).await?.into_inner())
-        }
-        OffersCmd::Withdraw { id, etag } => {
-            let etag = super::etag_or_current(etag, || current_etag(ctx, &id)).await?;
-            let req = api::WithdrawOfferRequest { id, etag, request_id: request_id() };
-            ctx.one(&client.withdraw_offer(req).await?.into_inner())
-        }
+        OffersCmd::Update(args) => filed::update(ctx, &args.target, args.to_offer_and_mask(String::new())).await,
+        OffersCmd::Withdraw(target) => filed::withdraw::<api::Offer>(ctx, target).await,
     }
-}
-
-async fn current_etag(ctx: &Ctx, id: &str) -> Result<String, CliError> {
-    let req = api::GetOfferRequest { id: id.to_string() };
-    Ok(ctx.clients.offers().get_offer(req).await?.into_inner().etag)
 }

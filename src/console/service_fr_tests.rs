@@ -30,7 +30,9 @@ const CALLS: &[(&str, Arg)] = &[
     ("Refusal::invalid(", Arg::Last),
     ("Refusal::NotFound(", Arg::Nth(0)),
     ("Refusal::Inconsistent(", Arg::Nth(0)),
-    ("deny_centres(", Arg::Last),
+    ("refuse_withdrawn(", Arg::Last),
+    ("Refusal::Denied(", Arg::Nth(0)),
+    ("refuse_centres(", Arg::Last),
     ("#[error(", Arg::Nth(0)),
     ("Err(format!(", Arg::Nth(0)),
     ("write!(f, ", Arg::Nth(0)),
@@ -243,16 +245,19 @@ const FORWARDED: &[(&str, &str)] = &[
     ("propose.rs", "message"),
     ("propose.rs", "other.to_string()"),
     ("propose.rs", "_"),
-    ("mod.rs", "why.into()"),
+    ("access.rs", "why.into()"),
     ("mod.rs", "id.render(kind)"),
     ("arrangements.rs", "id.render(Kind::Arrangement)"),
-    ("mod.rs", "why: &str"),
+    // `check_open`: each `refuse_withdrawn("…")` is a literal.
+    ("filing.rs", "message"),
+    ("access.rs", "why: &str"),
     ("types.rs", "self.as_str()"),
     ("mod.rs", "e"),
     ("error.rs", "_"),
     ("error.rs", "e.to_string()"),
     // `From<Refusal> for AppError`: a domain refusal's own message, passed on.
     ("error.rs", "what"),
+    ("error.rs", "why"),
 ];
 
 /// A template with `{}` filled by a sample value; the list of violations of an

@@ -6,6 +6,7 @@
 
 use super::events::{Event, EventResource};
 use super::records::*;
+use super::refusal::Refusal;
 use super::types::Alpha3;
 use super::workflow::{Arrangement, Match};
 
@@ -36,8 +37,102 @@ impl Caller {
         }
     }
 
-    /// A state reads offers it provides and OPEN offers it is eligible for. (It also reads
-    /// the offers it is a party to, which takes the store: `service::offers::may_read_offer`.)
+    /// Methods only the Secretariat calls (API.md: admin, approvals, centres' registration).
+    pub fn require_secretariat(&self) -> Result<(), Refusal> {
+        if self.is_secretariat() {
+            Ok(())
+        } else {
+            Err(Refusal::Denied("only the Secretariat may call this method".into()))
+        }
+    }
+
+    /// Refuses a training centre, saying `why`, where the method never allows one.
+    pub fn refuse_centres(&self, why: &str) -> Result<(), Refusal> {
+        match self.role {
+            Role::TrainingCentre(_) => Err(Refusal::Denied(why.into())),
+            _ => Ok(()),
+        }
+    }
+
+    /// What a NeedService request's body may say (API.md): a state names only itself as
+    /// `requester` (and must name itself when `creating`) and never sets CRITICAL
+    /// (`sets_critical`); centres never call NeedService.
+    pub fn may_file_need(&self, requester: &str, creating: bool, sets_critical: bool) -> Result<(), Refusal> {
+        match self.role {
+            Role::Secretariat => Ok(()),
+            Role::TrainingCentre(_) => Err(Refusal::Denied("training centres cannot call NeedService".into())),
+            Role::MemberState(own) => {
+                if creating && requester.is_empty() {
+                    return Err(Refusal::Denied(format!("{own} must name itself as requester")));
+                }
+                if !requester.is_empty() && requester != own.as_str() {
+                    return Err(Refusal::Denied(format!("{own} cannot act for {requester}")));
+                }
+                if sets_critical {
+                    return Err(Refusal::Denied("only the Secretariat sets CRITICAL priority".into()));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// What an OfferService request's body may say: a state acts only on offers it
+    /// provides (`providers`, empty when the request names none); centres never call
+    /// OfferService.
+    pub fn may_file_offer(&self, providers: &[String]) -> Result<(), Refusal> {
+        match self.role {
+            Role::Secretariat => Ok(()),
+            Role::TrainingCentre(_) => Err(Refusal::Denied("training centres cannot call OfferService".into())),
+            Role::MemberState(own) => {
+                if providers.is_empty() || providers.iter().any(|p| p == own.as_str()) {
+                    Ok(())
+                } else {
+                    Err(Refusal::Denied(format!("{own} is not among the offer's providers")))
+                }
+            }
+        }
+    }
+
+    /// Who may change a stored need: its requester or the Secretariat (it may read it).
+    pub fn may_change_need(&self, need: &Need) -> Result<(), Refusal> {
+        if self.can_write_need(&need.spec) {
+            Ok(())
+        } else {
+            Err(Refusal::Denied("only the need's requester or the Secretariat may change it".into()))
+        }
+    }
+
+    /// Who may change a stored offer: any of its providers or the Secretariat.
+    pub fn may_change_offer(&self, offer: &Offer) -> Result<(), Refusal> {
+        if self.can_write_offer(&offer.spec) {
+            Ok(())
+        } else {
+            Err(Refusal::Denied("only the offer's providers or the Secretariat may change it".into()))
+        }
+    }
+
+    /// API.md's visibility of offers: [`Caller::can_read_offer`], and for a state the
+    /// offers it is a party to: those of the matches (and so of the arrangements) it is a
+    /// party to, whatever the offer's state or eligibility now. A recipient keeps reading
+    /// the offer its seats come from after the offer is exhausted, and a funder reads the
+    /// delivery offer it pays for. `party_to` answers whether a state is a party to a match
+    /// drawing on the offer (the store knows).
+    pub fn may_read_offer<E>(
+        &self,
+        offer: &Offer,
+        party_to: impl FnOnce(Alpha3) -> Result<bool, E>,
+    ) -> Result<bool, E> {
+        if self.can_read_offer(offer) {
+            return Ok(true);
+        }
+        match self.state() {
+            Some(state) => party_to(state),
+            None => Ok(false),
+        }
+    }
+
+    /// A state reads offers it provides and OPEN offers it is eligible for (see also
+    /// [`Caller::may_read_offer`]).
     pub fn can_read_offer(&self, offer: &Offer) -> bool {
         match self.role {
             Role::Secretariat => true,
@@ -106,3 +201,7 @@ impl Caller {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "access_tests.rs"]
+mod tests;

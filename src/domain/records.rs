@@ -276,6 +276,7 @@ impl Offer {
 /// A need or an offer: filed by a member state, changed at its etag, withdrawn (never
 /// deleted) by it.
 pub trait Filing: Sized {
+    const KIND: Kind;
     fn meta(&self) -> &Meta;
     fn is_withdrawn(&self) -> bool;
     /// This resource, withdrawn at `now`.
@@ -285,6 +286,7 @@ pub trait Filing: Sized {
 macro_rules! filing {
     ($($t:ident),*) => {$(
         impl Filing for $t {
+            const KIND: Kind = Kind::$t;
             fn meta(&self) -> &Meta {
                 &self.meta
             }

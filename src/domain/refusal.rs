@@ -41,6 +41,8 @@ pub enum Refusal {
     Invalid(Vec<(String, String)>),
     /// NOT_FOUND: the named resource (as the caller may see it) does not exist.
     NotFound(String),
+    /// PERMISSION_DENIED: the caller may not do this (domain/access.rs).
+    Denied(String),
     /// INTERNAL: the records contradict an invariant the store keeps.
     Inconsistent(String),
 }

@@ -88,7 +88,7 @@ impl AdminService for Services {
         req: Request<pb::CreatePrincipalRequest>,
     ) -> Result<Response<pb::CreatePrincipalResponse>, Status> {
         let caller = caller(&req)?;
-        require_secretariat(&caller)?;
+        caller.require_secretariat()?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "CreatePrincipal", &req.request_id, &req)?;
         let role = checked!(call, &self.store, role_of(&self.store, &req));
@@ -113,7 +113,7 @@ impl AdminService for Services {
         req: Request<pb::ListPrincipalsRequest>,
     ) -> Result<Response<pb::ListPrincipalsResponse>, Status> {
         let caller = caller(&req)?;
-        require_secretariat(&caller)?;
+        caller.require_secretariat()?;
         let req = req.into_inner();
         let pager = Pager::new(&self.store, req.page_size, &req.page_token, "ListPrincipals", &caller)?;
         let (principals, next_page_token) =
@@ -129,7 +129,7 @@ impl AdminService for Services {
         req: Request<pb::RevokePrincipalRequest>,
     ) -> Result<Response<pb::Principal>, Status> {
         let caller = caller(&req)?;
-        require_secretariat(&caller)?;
+        caller.require_secretariat()?;
         let id = parse_id(Kind::Principal, &req.get_ref().id)?;
         let call = WriteCall::new(&caller, "RevokePrincipal", "", req.get_ref())?;
         let actor = caller.principal_id.clone();
@@ -165,7 +165,7 @@ impl AdminService for Services {
         req: Request<pb::ExportBackupRequest>,
     ) -> Result<Response<Self::ExportBackupStream>, Status> {
         let caller = caller(&req)?;
-        require_secretariat(&caller)?;
+        caller.require_secretariat()?;
         let store = self.store.clone();
         let started = std::time::Instant::now();
         let (file, info) = tokio::task::spawn_blocking(move || store.export_backup(now_micros()))

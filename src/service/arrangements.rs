@@ -128,7 +128,7 @@ impl ArrangementService for Services {
         let to = parse_status(req.to)?;
         let rule = transition_rule(to);
         if let Some((_, Mover::Secretariat)) = rule {
-            require_secretariat(&caller)?;
+            caller.require_secretariat()?;
         }
         let call = WriteCall::new(&caller, "TransitionArrangement", &req.request_id, &req)?;
         let mut v = Violations::default();

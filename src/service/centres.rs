@@ -48,7 +48,7 @@ impl TrainingCentreService for Services {
         req: Request<pb::UpdateTrainingCentreRequest>,
     ) -> Result<Response<pb::TrainingCentre>, Status> {
         let caller = caller(&req)?;
-        require_secretariat(&caller)?;
+        caller.require_secretariat()?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "UpdateTrainingCentre", &req.request_id, &req)?;
         let body = req.training_centre.clone().unwrap_or_default();
@@ -70,7 +70,7 @@ impl TrainingCentreService for Services {
                         copy_centre_field(&mut merged, &body, p);
                     }
                     let spec = convert::centre_spec(&merged, "training_centre")?;
-                    let centre = TrainingCentre { meta: current.meta.touched(now), spec };
+                    let centre = commands::update_centre(&current, spec, now)?;
                     ws.put_record(&centre);
                     let out = convert::centre_to_proto(&centre);
                     tracing::info!(centre_id = %out.id, un_recognized = out.un_recognized, "training centre updated");
@@ -88,7 +88,7 @@ impl TrainingCentreService for Services {
         req: Request<pb::CreateTrainingCentreRequest>,
     ) -> Result<Response<pb::TrainingCentre>, Status> {
         let caller = caller(&req)?;
-        require_secretariat(&caller)?;
+        caller.require_secretariat()?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "CreateTrainingCentre", &req.request_id, &req)?;
         let body = checked!(
@@ -102,8 +102,7 @@ impl TrainingCentreService for Services {
             .commit(
                 &self.store,
                 |w, ws, now| {
-                    let id = w.allocate_id(Kind::Centre);
-                    let centre = TrainingCentre { meta: Meta::new(id, now), spec };
+                    let centre = commands::register_centre(w.allocate_id(Kind::Centre), spec, now);
                     ws.put_record(&centre);
                     let out = convert::centre_to_proto(&centre);
                     ws.event(EventKind::CentreRegistered, now, &actor, EventResource::Centre(centre));

@@ -64,7 +64,7 @@ impl EventService for Services {
         req: Request<pb::ListEventsRequest>,
     ) -> Result<Response<pb::ListEventsResponse>, Status> {
         let caller = caller(&req)?;
-        require_secretariat(&caller)?;
+        caller.require_secretariat()?;
         let req = req.into_inner();
         let kinds = kinds(&req.kinds)?;
         let scope = format!("ListEvents|{}|{:?}", req.after_sequence, req.kinds);

@@ -8,16 +8,12 @@ use tonic::{Response, Status};
 /// A need or an offer, as the shared update and withdraw paths see it.
 pub(super) trait Filed: crate::store::Record + Clone + Filing {
     type Proto: prost::Message + Default + Clone;
-    const KIND: Kind;
     const UPDATED: EventKind;
     const WITHDRAWN: EventKind;
     /// The fields an update mask may name.
     const FIELDS: &'static [&'static str];
     /// Refuses entry `i` of an update mask, `path`, which names no updatable field.
     fn refuse_path(v: &mut Violations, i: usize, path: &str);
-    /// The refusal of a change to a withdrawn resource: an update (`updating`) or a
-    /// second withdrawal.
-    fn withdrawn_refusal(updating: bool) -> AppError;
     fn to_proto(&self) -> Self::Proto;
     fn into_event(self) -> EventResource;
     /// The stored resource `id` that `caller` may change: NOT_FOUND if it may not read
@@ -61,7 +57,8 @@ pub(super) async fn update<R: Filed>(
 ) -> Result<Response<R::Proto>, Status> {
     checked!(call, store, check_mask::<R>(&paths));
     let id = checked!(call, store, parse_id(R::KIND, body_id));
-    change::<R>(store, call, id, etag, true, R::UPDATED, |current, ws, now, actor| {
+    change::<R>(store, call, id, etag, R::UPDATED, |current, ws, now, actor| {
+        commands::check_open(&current, true)?;
         super::workflow::resource_updated(store, ws, R::KIND, id, now, actor)?;
         let mut merged = current.to_proto();
         for p in &paths {
@@ -80,19 +77,17 @@ pub(super) async fn withdraw<R: Filed>(
     etag: &str,
 ) -> Result<Response<R::Proto>, Status> {
     let id = checked!(call, store, parse_id(R::KIND, raw_id));
-    change::<R>(store, call, id, etag, false, R::WITHDRAWN, |current, _, now, _| Ok(current.withdrawn_at(now))).await
+    change::<R>(store, call, id, etag, R::WITHDRAWN, |current, _, now, _| Ok(commands::withdraw(current, now)?)).await
 }
 
 /// The write path both share: under the writer gate, the stored resource `id` that the
-/// caller may change, at `etag` and not withdrawn (else refused as an update when
-/// `updating`, as a second withdrawal otherwise); `next` makes its new version, which is
+/// caller may change, at `etag`; `next` makes its new version (or refuses), which is
 /// stored with an event of `kind` and answered.
 async fn change<R: Filed>(
     store: &Store,
     call: WriteCall,
     id: Id,
     etag: &str,
-    updating: bool,
     kind: EventKind,
     next: impl FnOnce(R, &mut WriteSet, UnixMicros, &str) -> AppResult<R>,
 ) -> Result<Response<R::Proto>, Status> {
@@ -103,9 +98,6 @@ async fn change<R: Filed>(
             |_, ws, now| {
                 let current = R::changeable(store, &caller, id)?;
                 check_etag(etag, current.meta())?;
-                if current.is_withdrawn() {
-                    return Err(R::withdrawn_refusal(updating));
-                }
                 let next = next(current, ws, now, &caller.principal_id)?;
                 ws.put_record(&next);
                 let out = next.to_proto();

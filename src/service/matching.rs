@@ -43,7 +43,7 @@ fn readable_offers(store: &Store, caller: &Caller, ids: Vec<Id>) -> AppResult<Op
 }
 
 fn no_centres(caller: &Caller) -> AppResult<()> {
-    deny_centres(caller, "training centres cannot call MatchingService")
+    Ok(caller.refuse_centres("training centres cannot call MatchingService")?)
 }
 
 #[tonic::async_trait]
@@ -53,7 +53,7 @@ impl MatchingService for Services {
         req: Request<pb::ProposeMatchesRequest>,
     ) -> Result<Response<pb::ProposeMatchesResponse>, Status> {
         let caller = caller(&req)?;
-        require_secretariat(&caller)?;
+        caller.require_secretariat()?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "ProposeMatches", &req.request_id, &req)?.long_running();
         let mut v = Violations::default();
@@ -176,7 +176,7 @@ impl MatchingService for Services {
         req: Request<pb::ApproveMatchRequest>,
     ) -> Result<Response<pb::ApproveMatchResponse>, Status> {
         let caller = caller(&req)?;
-        require_secretariat(&caller)?;
+        caller.require_secretariat()?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "ApproveMatch", &req.request_id, &req)?;
         let mut v = Violations::default();
@@ -216,7 +216,7 @@ impl MatchingService for Services {
 
     async fn reject_match(&self, req: Request<pb::RejectMatchRequest>) -> Result<Response<pb::Match>, Status> {
         let caller = caller(&req)?;
-        require_secretariat(&caller)?;
+        caller.require_secretariat()?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "RejectMatch", &req.request_id, &req)?;
         let mut v = Violations::default();

@@ -107,19 +107,6 @@ pub fn caller<T>(req: &tonic::Request<T>) -> AppResult<Caller> {
         .ok_or_else(|| AppError::Unauthenticated("missing authorization metadata".into()))
 }
 
-pub fn require_secretariat(caller: &Caller) -> AppResult<()> {
-    if caller.is_secretariat() {
-        Ok(())
-    } else {
-        Err(AppError::PermissionDenied("only the Secretariat may call this method".into()))
-    }
-}
-
-/// PERMISSION_DENIED with `why` for a training centre (a kind the method never allows).
-pub fn deny_centres(caller: &Caller, why: &str) -> AppResult<()> {
-    if matches!(caller.role, Role::TrainingCentre(_)) { Err(AppError::PermissionDenied(why.into())) } else { Ok(()) }
-}
-
 /// Checks an etag if one was sent (empty means "whatever the current version is").
 pub fn check_etag(sent: &str, meta: &Meta) -> AppResult<()> {
     let current = meta.etag();

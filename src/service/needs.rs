@@ -28,21 +28,12 @@ const NEED_FIELDS: &[&str] = &[
 
 impl Filed for Need {
     type Proto = pb::Need;
-    const KIND: Kind = Kind::Need;
     const UPDATED: EventKind = EventKind::NeedUpdated;
     const WITHDRAWN: EventKind = EventKind::NeedWithdrawn;
     const FIELDS: &'static [&'static str] = NEED_FIELDS;
 
     fn refuse_path(v: &mut Violations, i: usize, path: &str) {
         v.add(format!("update_mask.paths[{i}]"), format!("{path:?} is not a field of Need that can be updated"));
-    }
-
-    fn withdrawn_refusal(updating: bool) -> AppError {
-        if updating {
-            AppError::precondition(Reason::Withdrawn, "a withdrawn need cannot be updated")
-        } else {
-            AppError::precondition(Reason::Withdrawn, "the need is already withdrawn")
-        }
     }
 
     fn to_proto(&self) -> pb::Need {
@@ -55,11 +46,8 @@ impl Filed for Need {
 
     fn changeable(store: &Store, caller: &Caller, id: Id) -> AppResult<Need> {
         let need = readable_need(store, caller, id)?;
-        if caller.can_write_need(&need.spec) {
-            Ok(need)
-        } else {
-            Err(AppError::PermissionDenied("only the need's requester or the Secretariat may change it".into()))
-        }
+        caller.may_change_need(&need)?;
+        Ok(need)
     }
 
     fn updated(_: &Store, current: &Need, merged: &pb::Need, now: UnixMicros) -> AppResult<Need> {
@@ -93,22 +81,8 @@ fn copy_need_field(dst: &mut pb::Need, src: &pb::Need, path: &str) {
     }
 }
 
-/// The body permission rules of API.md: a state names only itself and never sets
-/// CRITICAL.
-fn check_state_body(caller: &Caller, need: &pb::Need, sets_priority: bool) -> AppResult<()> {
-    match caller.role {
-        Role::Secretariat => Ok(()),
-        Role::TrainingCentre(_) => Err(AppError::PermissionDenied("training centres cannot call NeedService".into())),
-        Role::MemberState(own) => {
-            if !need.requester.is_empty() && need.requester != own.as_str() {
-                return Err(AppError::PermissionDenied(format!("{own} cannot act for {}", need.requester)));
-            }
-            if sets_priority && need.priority == pb::Priority::Critical as i32 {
-                return Err(AppError::PermissionDenied("only the Secretariat sets CRITICAL priority".into()));
-            }
-            Ok(())
-        }
-    }
+fn is_critical(need: &pb::Need) -> bool {
+    need.priority == pb::Priority::Critical as i32
 }
 
 fn readable_need(store: &Store, caller: &Caller, id: Id) -> AppResult<Need> {
@@ -121,12 +95,7 @@ impl NeedService for Services {
         let caller = caller(&req)?;
         let req = req.into_inner();
         let body = req.need.clone().unwrap_or_default();
-        check_state_body(&caller, &body, true)?;
-        if let Role::MemberState(own) = caller.role {
-            if body.requester.is_empty() {
-                return Err(AppError::PermissionDenied(format!("{own} must name itself as requester")).into());
-            }
-        }
+        caller.may_file_need(&body.requester, true, is_critical(&body))?;
         let call = WriteCall::new(&caller, "CreateNeed", &req.request_id, &req)?;
         let spec = match req.need {
             None => Err(AppError::invalid("need", "is required")),
@@ -157,7 +126,7 @@ impl NeedService for Services {
     async fn list_needs(&self, req: Request<pb::ListNeedsRequest>) -> Result<Response<pb::ListNeedsResponse>, Status> {
         let caller = caller(&req)?;
         let req = req.into_inner();
-        check_state_body(&caller, &pb::Need { requester: req.requester.clone(), ..Default::default() }, false)?;
+        caller.may_file_need(&req.requester, false, false)?;
         let mut v = Violations::default();
         let requester = (!req.requester.is_empty()).then(|| v.state("requester", &req.requester)).flatten();
         let capability = (req.capability != 0)
@@ -198,7 +167,7 @@ impl NeedService for Services {
         let req = req.into_inner();
         let body = req.need.clone().unwrap_or_default();
         let paths: Vec<String> = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
-        check_state_body(&caller, &body, paths.iter().any(|p| p == "priority"))?;
+        caller.may_file_need(&body.requester, false, paths.iter().any(|p| p == "priority") && is_critical(&body))?;
         let call = WriteCall::new(&caller, "UpdateNeed", &req.request_id, &req)?;
         let (id, etag) = (body.id.clone(), body.etag.clone());
         filed::update::<Need>(&self.store, call, body, &id, &etag, paths).await
@@ -207,7 +176,7 @@ impl NeedService for Services {
     async fn withdraw_need(&self, req: Request<pb::WithdrawNeedRequest>) -> Result<Response<pb::Need>, Status> {
         let caller = caller(&req)?;
         let req = req.into_inner();
-        check_state_body(&caller, &pb::Need::default(), false)?;
+        caller.may_file_need("", false, false)?;
         let call = WriteCall::new(&caller, "WithdrawNeed", &req.request_id, &req)?;
         filed::withdraw::<Need>(&self.store, call, &req.id, &req.etag).await
     }

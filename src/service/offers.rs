@@ -30,21 +30,12 @@ const OFFER_FIELDS: &[&str] = &[
 
 impl Filed for Offer {
     type Proto = pb::Offer;
-    const KIND: Kind = Kind::Offer;
     const UPDATED: EventKind = EventKind::OfferUpdated;
     const WITHDRAWN: EventKind = EventKind::OfferWithdrawn;
     const FIELDS: &'static [&'static str] = OFFER_FIELDS;
 
     fn refuse_path(v: &mut Violations, i: usize, path: &str) {
         v.add(format!("update_mask.paths[{i}]"), format!("{path:?} is not a field of Offer that can be updated"));
-    }
-
-    fn withdrawn_refusal(updating: bool) -> AppError {
-        if updating {
-            AppError::precondition(Reason::Withdrawn, "a withdrawn offer cannot be updated")
-        } else {
-            AppError::precondition(Reason::Withdrawn, "the offer is already withdrawn")
-        }
     }
 
     fn to_proto(&self) -> pb::Offer {
@@ -93,37 +84,17 @@ fn copy_offer_field(dst: &mut pb::Offer, src: &pb::Offer, path: &str) {
     }
 }
 
-/// A state acts only on offers it provides; centres never call this service.
-fn check_state_body(caller: &Caller, providers: &[String]) -> AppResult<()> {
-    match caller.role {
-        Role::Secretariat => Ok(()),
-        Role::TrainingCentre(_) => Err(AppError::PermissionDenied("training centres cannot call OfferService".into())),
-        Role::MemberState(own) => {
-            if providers.is_empty() || providers.iter().any(|p| p == own.as_str()) {
-                Ok(())
-            } else {
-                Err(AppError::PermissionDenied(format!("{own} is not among the offer's providers")))
+/// Whether `caller` may read `offer` ([`Caller::may_read_offer`]), asking the store which
+/// matches draw on it.
+pub fn may_read_offer(store: &Store, caller: &Caller, offer: &Offer) -> crate::store::StoreResult<bool> {
+    caller.may_read_offer(offer, |state| {
+        for match_id in store.matches_of_offer(offer.meta.id)? {
+            if store.get::<Match>(match_id)?.is_some_and(|m| m.parties.contains(&state)) {
+                return Ok(true);
             }
         }
-    }
-}
-
-/// API.md's visibility of offers: [`Caller::can_read_offer`] (offers it provides, OPEN
-/// offers it is eligible for) and, for a state, the offers it is a party to: those of the
-/// matches (and so of the arrangements) it is a party to, whatever the offer's state or
-/// eligibility now. A recipient keeps reading the offer its seats come from after the offer
-/// is exhausted, and a funder reads the delivery offer it pays for.
-pub fn may_read_offer(store: &Store, caller: &Caller, offer: &Offer) -> crate::store::StoreResult<bool> {
-    if caller.can_read_offer(offer) {
-        return Ok(true);
-    }
-    let Some(state) = caller.state() else { return Ok(false) };
-    for match_id in store.matches_of_offer(offer.meta.id)? {
-        if store.get::<Match>(match_id)?.is_some_and(|m| m.parties.contains(&state)) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+        Ok(false)
+    })
 }
 
 fn readable_offer(store: &Store, caller: &Caller, id: Id) -> AppResult<Offer> {
@@ -136,11 +107,8 @@ fn readable_offer(store: &Store, caller: &Caller, id: Id) -> AppResult<Offer> {
 /// An offer the caller may change: readable and, for a state, one it provides.
 fn writable_offer(store: &Store, caller: &Caller, id: Id) -> AppResult<Offer> {
     let offer = readable_offer(store, caller, id)?;
-    if caller.can_write_offer(&offer.spec) {
-        Ok(offer)
-    } else {
-        Err(AppError::PermissionDenied("only the offer's providers or the Secretariat may change it".into()))
-    }
+    caller.may_change_offer(&offer)?;
+    Ok(offer)
 }
 
 fn centre_exists(store: &Store) -> impl Fn(Id) -> bool + '_ {
@@ -153,7 +121,7 @@ impl OfferService for Services {
         let caller = caller(&req)?;
         let req = req.into_inner();
         let body = req.offer.clone().unwrap_or_default();
-        check_state_body(&caller, &body.providers)?;
+        caller.may_file_offer(&body.providers)?;
         if caller.state().is_some() && body.providers.is_empty() {
             return Err(AppError::PermissionDenied("a state must list itself among the providers".into()).into());
         }
@@ -177,7 +145,7 @@ impl OfferService for Services {
 
     async fn get_offer(&self, req: Request<pb::GetOfferRequest>) -> Result<Response<pb::Offer>, Status> {
         let caller = caller(&req)?;
-        check_state_body(&caller, &[])?;
+        caller.may_file_offer(&[])?;
         let id = parse_id(Kind::Offer, &req.get_ref().id)?;
         Ok(Response::new(convert::offer_to_proto(&readable_offer(&self.store, &caller, id)?)))
     }
@@ -187,7 +155,7 @@ impl OfferService for Services {
         req: Request<pb::ListOffersRequest>,
     ) -> Result<Response<pb::ListOffersResponse>, Status> {
         let caller = caller(&req)?;
-        check_state_body(&caller, &[])?;
+        caller.may_file_offer(&[])?;
         let req = req.into_inner();
         let mut v = Violations::default();
         let provider = (!req.provider.is_empty()).then(|| v.state("provider", &req.provider)).flatten();
@@ -229,7 +197,7 @@ impl OfferService for Services {
         let caller = caller(&req)?;
         let req = req.into_inner();
         let body = req.offer.clone().unwrap_or_default();
-        check_state_body(&caller, &body.providers)?;
+        caller.may_file_offer(&body.providers)?;
         let call = WriteCall::new(&caller, "UpdateOffer", &req.request_id, &req)?;
         let paths: Vec<String> = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
         let (id, etag) = (body.id.clone(), body.etag.clone());
@@ -238,7 +206,7 @@ impl OfferService for Services {
 
     async fn withdraw_offer(&self, req: Request<pb::WithdrawOfferRequest>) -> Result<Response<pb::Offer>, Status> {
         let caller = caller(&req)?;
-        check_state_body(&caller, &[])?;
+        caller.may_file_offer(&[])?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "WithdrawOffer", &req.request_id, &req)?;
         filed::withdraw::<Offer>(&self.store, call, &req.id, &req.etag).await

@@ -118,7 +118,7 @@ impl ReportService for Services {
         req: Request<pb::GetGapReportRequest>,
     ) -> Result<Response<pb::GetGapReportResponse>, Status> {
         let caller = caller(&req)?;
-        deny_centres(&caller, "training centres do not read gap reports")?;
+        caller.refuse_centres("training centres do not read gap reports")?;
         let grouping = match pb::GapGrouping::try_from(req.get_ref().group_by) {
             Ok(pb::GapGrouping::Capability) => GapGrouping::Capability,
             Ok(pb::GapGrouping::Requester) => GapGrouping::Requester,
@@ -138,7 +138,7 @@ impl ReportService for Services {
         &self,
         req: Request<pb::GetDeconflictionReportRequest>,
     ) -> Result<Response<pb::GetDeconflictionReportResponse>, Status> {
-        require_secretariat(&caller(&req)?)?;
+        caller(&req)?.require_secretariat()?;
         let reads = Reads { offers: true, arrangements: true, centres: false };
         let findings = compute(&self.store, reads, |s, _| reports::deconfliction_findings(s)).await?;
         tracing::debug!(findings = findings.len(), "deconfliction report");
@@ -151,7 +151,7 @@ impl ReportService for Services {
         &self,
         req: Request<pb::GetGenderReportRequest>,
     ) -> Result<Response<pb::GetGenderReportResponse>, Status> {
-        require_secretariat(&caller(&req)?)?;
+        caller(&req)?.require_secretariat()?;
         let targets = self.gender_targets.clone();
         let reads = Reads { offers: false, arrangements: true, centres: false };
         let report = compute(&self.store, reads, move |s, _| reports::gender_report(s, &targets)).await?;
@@ -166,7 +166,7 @@ impl ReportService for Services {
         req: Request<pb::GetCapacityReportRequest>,
     ) -> Result<Response<pb::GetCapacityReportResponse>, Status> {
         let caller = caller(&req)?;
-        deny_centres(&caller, "training centres do not read capacity reports")?;
+        caller.refuse_centres("training centres do not read capacity reports")?;
         let reads = Reads { offers: true, arrangements: true, centres: true };
         let mut rows = compute(&self.store, reads, reports::capacity_rows).await?;
         // A state reads its own row only.
@@ -182,7 +182,7 @@ impl ReportService for Services {
         req: Request<pb::GetReadinessReportRequest>,
     ) -> Result<Response<pb::GetReadinessReportResponse>, Status> {
         let caller = caller(&req)?;
-        deny_centres(&caller, "training centres do not read readiness reports")?;
+        caller.refuse_centres("training centres do not read readiness reports")?;
         let store = self.store.clone();
         let view = self.match_view.clone();
         let horizons = self.risk_horizons;

@@ -91,7 +91,7 @@ impl Writer<'_> {
         answer: impl FnOnce(&Need) -> T,
     ) -> T {
         let id = self.allocate_id(Kind::Need);
-        let need = Need { meta: Meta::new(id, now), spec, withdrawn: false, seats: Seats::default() };
+        let need = crate::domain::commands::file_need(id, spec, now);
         ws.put_new_need(&need);
         let out = answer(&need);
         ws.event(EventKind::NeedCreated, now, actor, EventResource::Need(need));
@@ -110,7 +110,7 @@ impl Writer<'_> {
         answer: impl FnOnce(&Offer) -> T,
     ) -> T {
         let id = self.allocate_id(Kind::Offer);
-        let offer = Offer { meta: Meta::new(id, now), spec, withdrawn: false, seats: Seats::default() };
+        let offer = crate::domain::commands::file_offer(id, spec, now);
         ws.put_new_offer(&offer);
         let out = answer(&offer);
         ws.event(EventKind::OfferCreated, now, actor, EventResource::Offer(offer));

@@ -1,8 +1,55 @@
-//! The commands on what member states file (API.md: UpdateNeed, UpdateOffer): the update
-//! rules, once for both; see the parent module.
+//! The commands on what member states file and the Secretariat registers (API.md:
+//! CreateNeed, CreateOffer, Update*, Withdraw*, CreateTrainingCentre,
+//! UpdateTrainingCentre): the update rules, once for needs and offers; see the parent
+//! module. Each spec comes validated from the conversion layer.
 
 use crate::domain::records::*;
 use crate::domain::refusal::{Reason, Refusal};
+
+/// CreateNeed (API.md): need `id`, filed from `spec` at `now`: OPEN, no seats held.
+pub fn file_need(id: Id, spec: NeedSpec, now: UnixMicros) -> Need {
+    Need { meta: Meta::new(id, now), spec, withdrawn: false, seats: Seats::default() }
+}
+
+/// CreateOffer (API.md): offer `id`, made from `spec` at `now`: OPEN, no seats given.
+pub fn file_offer(id: Id, spec: OfferSpec, now: UnixMicros) -> Offer {
+    Offer { meta: Meta::new(id, now), spec, withdrawn: false, seats: Seats::default() }
+}
+
+/// A withdrawn need or offer never changes again (API.md: Withdraw*): an update of it
+/// (`updating`) or a second withdrawal is refused WITHDRAWN.
+pub fn check_open<R: Filing>(current: &R, updating: bool) -> Result<(), Refusal> {
+    if !current.is_withdrawn() {
+        return Ok(());
+    }
+    let refuse_withdrawn = |message| Refusal::precondition(Reason::Withdrawn, message);
+    Err(match (R::KIND, updating) {
+        (Kind::Offer, true) => refuse_withdrawn("a withdrawn offer cannot be updated"),
+        (Kind::Offer, false) => refuse_withdrawn("the offer is already withdrawn"),
+        (_, true) => refuse_withdrawn("a withdrawn need cannot be updated"),
+        (_, false) => refuse_withdrawn("the need is already withdrawn"),
+    })
+}
+
+/// WithdrawNeed, WithdrawOffer (API.md): `current`, withdrawn at `now`, once.
+pub fn withdraw<R: Filing>(current: R, now: UnixMicros) -> Result<R, Refusal> {
+    check_open(&current, false)?;
+    Ok(current.withdrawn_at(now))
+}
+
+/// CreateTrainingCentre (API.md): centre `id`, registered from `spec` at `now`.
+pub fn register_centre(id: Id, spec: CentreSpec, now: UnixMicros) -> TrainingCentre {
+    TrainingCentre { meta: Meta::new(id, now), spec }
+}
+
+/// UpdateTrainingCentre (API.md): `current` with the validated fields `next` at `now`;
+/// the host state never changes.
+pub fn update_centre(current: &TrainingCentre, next: CentreSpec, now: UnixMicros) -> Result<TrainingCentre, Refusal> {
+    if next.host_state != current.spec.host_state {
+        return Err(Refusal::invalid("training_centre.host_state", "never changes"));
+    }
+    Ok(TrainingCentre { meta: current.meta.touched(now), spec: next })
+}
 
 /// UpdateNeed (API.md): `current` with the validated fields `next` at `now`, held to the
 /// update rules ([`check_update`]): requester, category and capability never change;

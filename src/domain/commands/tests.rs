@@ -461,3 +461,45 @@ fn an_offer_keeps_its_role_and_its_terms_while_seats_are_held() {
     next.capacity = 30;
     assert_eq!(commands::update_offer(&held, next, NOW).unwrap().spec.capacity, 30);
 }
+
+#[test]
+fn a_filing_starts_open_with_no_seats_and_is_withdrawn_once() {
+    let n = file_need(Id(5), need(10, 4).spec, NOW);
+    assert_eq!((n.meta.id, n.meta.version, n.meta.create_time), (Id(5), 1, NOW));
+    assert!(!n.withdrawn && !n.seats.any());
+    let o = file_offer(Id(6), offer(6, 20, delivery(28), "BGD").spec, NOW);
+    assert_eq!(o.state(), OfferState::Open);
+    assert!(!o.seats.any());
+
+    let gone = withdraw(n, NOW + DAY).unwrap();
+    assert!(gone.withdrawn);
+    assert_eq!((gone.meta.version, gone.meta.update_time), (2, NOW + DAY));
+    let again = withdraw(gone.clone(), NOW + 2 * DAY).unwrap_err();
+    assert_eq!(precondition(&again), (Reason::Withdrawn, "the need is already withdrawn"));
+    let update = check_open(&gone, true).unwrap_err();
+    assert_eq!(precondition(&update), (Reason::Withdrawn, "a withdrawn need cannot be updated"));
+    let o = withdraw(o, NOW).unwrap();
+    assert_eq!(
+        precondition(&check_open(&o, true).unwrap_err()),
+        (Reason::Withdrawn, "a withdrawn offer cannot be updated")
+    );
+    assert_eq!(precondition(&withdraw(o, NOW).unwrap_err()), (Reason::Withdrawn, "the offer is already withdrawn"));
+}
+
+#[test]
+fn a_centre_keeps_its_host_state() {
+    let spec = CentreSpec {
+        name: "Centre".into(),
+        host_state: st("GHA"),
+        languages: Vec::new(),
+        capabilities: vec![CapabilityArea::Engineering],
+        un_recognized: false,
+    };
+    let c = register_centre(Id(9), spec.clone(), NOW);
+    assert_eq!((c.meta.id, c.meta.version), (Id(9), 1));
+    let recognized = update_centre(&c, CentreSpec { un_recognized: true, ..spec.clone() }, NOW + DAY).unwrap();
+    assert!(recognized.spec.un_recognized);
+    assert_eq!(recognized.meta.version, 2);
+    let moved = update_centre(&c, CentreSpec { host_state: st("KEN"), ..spec }, NOW + DAY).unwrap_err();
+    assert_eq!(moved, Refusal::invalid("training_centre.host_state", "never changes"));
+}

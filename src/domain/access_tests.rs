@@ -1,0 +1,84 @@
+//! The permission rules of request bodies, without a server.
+
+use super::*;
+use crate::domain::types::*;
+
+fn state(code: &str) -> Caller {
+    Caller { principal_id: format!("principal-{code}"), role: Role::MemberState(code.parse().unwrap()) }
+}
+
+fn secretariat() -> Caller {
+    Caller { principal_id: "principal-sec".into(), role: Role::Secretariat }
+}
+
+fn centre() -> Caller {
+    Caller { principal_id: "principal-centre".into(), role: Role::TrainingCentre(Id(3)) }
+}
+
+fn denied(r: Result<(), Refusal>) -> String {
+    match r {
+        Err(Refusal::Denied(why)) => why,
+        other => panic!("expected a denial, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_state_files_needs_for_itself_only_and_never_critical() {
+    let npl = state("NPL");
+    assert_eq!(npl.may_file_need("NPL", true, false), Ok(()));
+    assert_eq!(denied(npl.may_file_need("", true, false)), "NPL must name itself as requester");
+    assert_eq!(npl.may_file_need("", false, false), Ok(()), "an update or a list may leave it out");
+    assert_eq!(denied(npl.may_file_need("BGD", false, false)), "NPL cannot act for BGD");
+    assert_eq!(denied(npl.may_file_need("NPL", true, true)), "only the Secretariat sets CRITICAL priority");
+    assert_eq!(secretariat().may_file_need("BGD", true, true), Ok(()));
+    assert_eq!(denied(centre().may_file_need("", false, false)), "training centres cannot call NeedService");
+}
+
+#[test]
+fn a_state_acts_only_on_offers_it_provides() {
+    let bgd = state("BGD");
+    assert_eq!(bgd.may_file_offer(&["DEU".into(), "BGD".into()]), Ok(()));
+    assert_eq!(bgd.may_file_offer(&[]), Ok(()));
+    assert_eq!(denied(bgd.may_file_offer(&["DEU".into()])), "BGD is not among the offer's providers");
+    assert_eq!(secretariat().may_file_offer(&["DEU".into()]), Ok(()));
+    assert_eq!(denied(centre().may_file_offer(&[])), "training centres cannot call OfferService");
+}
+
+#[test]
+fn only_the_secretariat_passes_its_own_methods_and_centres_are_refused_where_never_allowed() {
+    assert_eq!(secretariat().require_secretariat(), Ok(()));
+    assert_eq!(denied(state("NPL").require_secretariat()), "only the Secretariat may call this method");
+    assert_eq!(denied(centre().require_secretariat()), "only the Secretariat may call this method");
+    assert_eq!(denied(centre().refuse_centres("no")), "no");
+    assert_eq!(state("NPL").refuse_centres("no"), Ok(()));
+}
+
+#[test]
+fn a_party_reads_an_offer_it_could_not_otherwise_see() {
+    let npl = state("NPL");
+    let party = |_: Alpha3| -> Result<bool, ()> { Ok(true) };
+    let outsider = |_: Alpha3| -> Result<bool, ()> { Ok(false) };
+    let offer = Offer {
+        meta: Meta::new(Id(2), 0),
+        spec: OfferSpec {
+            providers: vec!["BGD".parse().unwrap()],
+            terms: OfferTerms::Funding,
+            category: SupportCategory::Training,
+            capability: CapabilityArea::Engineering,
+            title: "Funds".into(),
+            description: String::new(),
+            capacity: 5,
+            available_from: 0,
+            available_until: 1,
+            eligible_recipients: vec!["KEN".parse().unwrap()],
+            excluded_recipients: Vec::new(),
+            max_per_recipient: 0,
+        },
+        withdrawn: false,
+        seats: Seats::default(),
+    };
+    assert_eq!(npl.may_read_offer(&offer, outsider), Ok(false), "not eligible, not a party");
+    assert_eq!(npl.may_read_offer(&offer, party), Ok(true), "a party to a match drawing on it");
+    assert_eq!(centre().may_read_offer(&offer, party), Ok(false), "centres read no offers");
+    assert_eq!(state("BGD").may_read_offer(&offer, outsider), Ok(true), "its provider");
+}
