@@ -13,9 +13,9 @@ use tonic::Status;
 /// Which need or offer a change is for, and at which version.
 #[derive(Debug, clap::Args)]
 pub struct Target {
-    /// Its id.
+    /// The id of the need or offer.
     pub id: String,
-    /// The etag last read (default: read it now and use its etag).
+    /// The etag last read (default: read the need or offer now and use its etag).
     #[arg(long)]
     pub etag: Option<String>,
 }

@@ -10,6 +10,7 @@ mod at_risk;
 mod auth;
 mod backup;
 mod capacity;
+mod cli;
 mod console;
 mod crash;
 mod demo;
