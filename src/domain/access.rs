@@ -62,14 +62,14 @@ impl Caller {
             Role::Secretariat => Ok(()),
             Role::TrainingCentre(_) => Err(Refusal::Denied("training centres cannot call NeedService".into())),
             Role::MemberState(own) => {
-                if creating && requester.is_empty() {
-                    return Err(Refusal::Denied(format!("{own} must name itself as requester")));
-                }
                 if !requester.is_empty() && requester != own.as_str() {
                     return Err(Refusal::Denied(format!("{own} cannot act for {requester}")));
                 }
                 if sets_critical {
                     return Err(Refusal::Denied("only the Secretariat sets CRITICAL priority".into()));
+                }
+                if creating && requester.is_empty() {
+                    return Err(Refusal::Denied(format!("{own} must name itself as requester")));
                 }
                 Ok(())
             }
@@ -93,21 +93,21 @@ impl Caller {
         }
     }
 
-    /// Who may change a stored need: its requester or the Secretariat (it may read it).
+    /// Who may change a stored need: its requester or the Secretariat.
     pub fn may_change_need(&self, need: &Need) -> Result<(), Refusal> {
-        if self.can_write_need(&need.spec) {
-            Ok(())
-        } else {
-            Err(Refusal::Denied("only the need's requester or the Secretariat may change it".into()))
+        match self.role {
+            Role::Secretariat => Ok(()),
+            Role::MemberState(s) if need.spec.requester == s => Ok(()),
+            _ => Err(Refusal::Denied("only the need's requester or the Secretariat may change it".into())),
         }
     }
 
     /// Who may change a stored offer: any of its providers or the Secretariat.
     pub fn may_change_offer(&self, offer: &Offer) -> Result<(), Refusal> {
-        if self.can_write_offer(&offer.spec) {
-            Ok(())
-        } else {
-            Err(Refusal::Denied("only the offer's providers or the Secretariat may change it".into()))
+        match self.role {
+            Role::Secretariat => Ok(()),
+            Role::MemberState(s) if offer.spec.providers.contains(&s) => Ok(()),
+            _ => Err(Refusal::Denied("only the offer's providers or the Secretariat may change it".into())),
         }
     }
 
@@ -139,24 +139,6 @@ impl Caller {
             Role::MemberState(s) => {
                 offer.spec.providers.contains(&s) || (offer.state() == OfferState::Open && offer.spec.admits(s))
             }
-            Role::TrainingCentre(_) => false,
-        }
-    }
-
-    /// A state changes needs it requests (the Secretariat any need).
-    pub fn can_write_need(&self, need: &NeedSpec) -> bool {
-        match self.role {
-            Role::Secretariat => true,
-            Role::MemberState(s) => need.requester == s,
-            Role::TrainingCentre(_) => false,
-        }
-    }
-
-    /// Any state among an offer's providers may act on it.
-    pub fn can_write_offer(&self, offer: &OfferSpec) -> bool {
-        match self.role {
-            Role::Secretariat => true,
-            Role::MemberState(s) => offer.providers.contains(&s),
             Role::TrainingCentre(_) => false,
         }
     }

@@ -15,6 +15,28 @@ fn centre() -> Caller {
     Caller { principal_id: "principal-centre".into(), role: Role::TrainingCentre(Id(3)) }
 }
 
+fn funding_offer() -> Offer {
+    Offer {
+        meta: Meta::new(Id(2), 0),
+        spec: OfferSpec {
+            providers: vec!["BGD".parse().unwrap()],
+            terms: OfferTerms::Funding,
+            category: SupportCategory::Training,
+            capability: CapabilityArea::Engineering,
+            title: "Funds".into(),
+            description: String::new(),
+            capacity: 5,
+            available_from: 0,
+            available_until: 1,
+            eligible_recipients: vec!["KEN".parse().unwrap()],
+            excluded_recipients: Vec::new(),
+            max_per_recipient: 0,
+        },
+        withdrawn: false,
+        seats: Seats::default(),
+    }
+}
+
 fn denied(r: Result<(), Refusal>) -> String {
     match r {
         Err(Refusal::Denied(why)) => why,
@@ -58,27 +80,46 @@ fn a_party_reads_an_offer_it_could_not_otherwise_see() {
     let npl = state("NPL");
     let party = |_: Alpha3| -> Result<bool, ()> { Ok(true) };
     let outsider = |_: Alpha3| -> Result<bool, ()> { Ok(false) };
-    let offer = Offer {
-        meta: Meta::new(Id(2), 0),
-        spec: OfferSpec {
-            providers: vec!["BGD".parse().unwrap()],
-            terms: OfferTerms::Funding,
-            category: SupportCategory::Training,
-            capability: CapabilityArea::Engineering,
-            title: "Funds".into(),
-            description: String::new(),
-            capacity: 5,
-            available_from: 0,
-            available_until: 1,
-            eligible_recipients: vec!["KEN".parse().unwrap()],
-            excluded_recipients: Vec::new(),
-            max_per_recipient: 0,
-        },
-        withdrawn: false,
-        seats: Seats::default(),
-    };
+    let offer = funding_offer();
     assert_eq!(npl.may_read_offer(&offer, outsider), Ok(false), "not eligible, not a party");
     assert_eq!(npl.may_read_offer(&offer, party), Ok(true), "a party to a match drawing on it");
     assert_eq!(centre().may_read_offer(&offer, party), Ok(false), "centres read no offers");
     assert_eq!(state("BGD").may_read_offer(&offer, outsider), Ok(true), "its provider");
+}
+
+#[test]
+fn a_need_is_changed_by_its_requester_and_an_offer_by_its_providers() {
+    let need = Need {
+        meta: Meta::new(Id(1), 0),
+        spec: NeedSpec {
+            requester: "NPL".parse().unwrap(),
+            category: SupportCategory::Training,
+            capability: CapabilityArea::Engineering,
+            title: "Operators".into(),
+            description: String::new(),
+            quantity: 3,
+            women_quantity: 0,
+            languages: Vec::new(),
+            needed_by: 1,
+            priority: Priority::High,
+            pledge_ref: String::new(),
+            pledge_level: None,
+            mission: String::new(),
+            accepted_modes: Vec::new(),
+        },
+        withdrawn: false,
+        seats: Seats::default(),
+    };
+    assert_eq!(state("NPL").may_change_need(&need), Ok(()));
+    assert_eq!(secretariat().may_change_need(&need), Ok(()));
+    let why = "only the need's requester or the Secretariat may change it";
+    assert_eq!(denied(state("BGD").may_change_need(&need)), why);
+    assert_eq!(denied(centre().may_change_need(&need)), why);
+
+    let offer = funding_offer();
+    assert_eq!(state("BGD").may_change_offer(&offer), Ok(()));
+    assert_eq!(secretariat().may_change_offer(&offer), Ok(()));
+    let why = "only the offer's providers or the Secretariat may change it";
+    assert_eq!(denied(state("KEN").may_change_offer(&offer)), why, "eligible to receive is not providing");
+    assert_eq!(denied(centre().may_change_offer(&offer)), why);
 }

@@ -81,6 +81,7 @@ fn copy_need_field(dst: &mut pb::Need, src: &pb::Need, path: &str) {
     }
 }
 
+/// Whether the body asks for CRITICAL priority (which only the Secretariat sets).
 fn is_critical(need: &pb::Need) -> bool {
     need.priority == pb::Priority::Critical as i32
 }
