@@ -1,16 +1,11 @@
 //! Server configuration: command-line flags with `LCM_*` environment fallbacks.
 
 use crate::domain::CapabilityArea;
-use clap::{Args, ValueEnum};
+use crate::telemetry::LogFormat;
+use clap::Args;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
 
 #[derive(Clone, Debug, Args)]
 pub struct ServeArgs {

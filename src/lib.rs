@@ -15,6 +15,7 @@ pub mod error;
 pub mod loadtest;
 pub mod matching;
 pub mod metrics;
+pub mod metrics_http;
 pub mod reports;
 pub mod scenario;
 pub mod server;

@@ -17,13 +17,11 @@
 //! server serves (anything else is `unknown`), a code label one of the 17 gRPC codes.
 
 use crate::reports::MechanismFigures;
-use crate::service::Services;
-use crate::store::StoreObserver;
+use crate::store::{Store, StoreObserver};
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -277,9 +275,13 @@ impl Metrics {
     }
 
     /// The exposition in Prometheus' text format (0.0.4), with the mechanism's figures
-    /// refreshed from `ctx`'s store if they are older than [`FIGURES_TTL`]. Reads the
-    /// store: call it off the async workers.
-    pub fn render(&self, ctx: &Services) -> String {
+    /// (computed by `figures`) and the store's refreshed if they are older than
+    /// [`FIGURES_TTL`]. Reads the store: call it off the async workers.
+    pub fn render<E: std::fmt::Display>(
+        &self,
+        store: &Store,
+        figures: impl FnOnce() -> Result<MechanismFigures, E>,
+    ) -> String {
         let stale = {
             let mut last = self.last_figures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let stale = last.is_none_or(|t| t.elapsed() >= FIGURES_TTL);
@@ -289,17 +291,17 @@ impl Metrics {
             stale
         };
         if stale {
-            match crate::service::reports::mechanism_figures(&ctx.store, &ctx.risk_horizons) {
+            match figures() {
                 Ok(f) => self.set_figures(f),
                 Err(e) => tracing::warn!(error = %e, "metrics: the mechanism's figures could not be computed"),
             }
-            match ctx.store.idempotency_entries() {
+            match store.idempotency_entries() {
                 Ok(n) => self.idempotency_entries.set(n as i64),
                 Err(e) => tracing::warn!(error = %e, "metrics: the idempotency entries could not be counted"),
             }
         }
-        self.overlay.set(ctx.store.overlay_len() as i64);
-        self.store_failed.set(i64::from(ctx.store.failure().borrow().is_some()));
+        self.overlay.set(store.overlay_len() as i64);
+        self.store_failed.set(i64::from(store.failure().borrow().is_some()));
         self.encode()
     }
 
@@ -342,32 +344,6 @@ fn known_methods() -> HashSet<String> {
         paths.insert(path.to_string());
     }
     paths
-}
-
-/// The `/metrics` route, for the console's listener or a listener of its own.
-pub fn router(ctx: Services) -> axum::Router {
-    axum::Router::new().route(
-        "/metrics",
-        axum::routing::get(move || {
-            let ctx = ctx.clone();
-            async move {
-                let body = tokio::task::spawn_blocking(move || ctx.metrics.render(&ctx)).await.unwrap_or_default();
-                ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], body)
-            }
-        }),
-    )
-}
-
-/// Serves [`router`] on `listener` until the server starts shutting down.
-pub async fn serve(ctx: Services, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-    let mut stopping = ctx.shutdown.subscribe();
-    let addr: Option<SocketAddr> = listener.local_addr().ok();
-    tracing::info!(addr = ?addr, "serving metrics at /metrics");
-    axum::serve(listener, router(ctx))
-        .with_graceful_shutdown(async move {
-            let _ = stopping.wait_for(|s| *s).await;
-        })
-        .await
 }
 
 #[cfg(test)]

@@ -388,7 +388,7 @@ pub async fn start_metrics(
     let listener = bind(addr).await?;
     let bound =
         listener.local_addr().map_err(|source| ServeError::Io { path: PathBuf::from(addr.to_string()), source })?;
-    Ok(Some((bound, tokio::spawn(crate::metrics::serve(ctx.clone(), listener)))))
+    Ok(Some((bound, tokio::spawn(crate::metrics_http::serve(ctx.clone(), listener)))))
 }
 
 pub async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {

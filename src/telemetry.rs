@@ -4,7 +4,6 @@
 //! [`RequestLayer`] observes every gRPC request: one span (method, principal, request id),
 //! its metrics, its log line, and a warning that names the slow phase of a slow request.
 
-use crate::config::LogFormat;
 use crate::metrics::Metrics;
 use std::future::Future;
 use std::pin::Pin;
@@ -15,6 +14,13 @@ use std::time::{Duration, Instant};
 use tower::{Layer, Service};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
+
+/// How log lines are written (`--log-format`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_env("LCM_LOG").unwrap_or_else(|_| EnvFilter::new("info"));

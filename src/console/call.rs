@@ -2,7 +2,7 @@
 //! resource is missing or not readable), or a message in plain words with the field
 //! violations of its BadRequest details mapped back onto form fields.
 
-use super::i18n::{Lang, service_message};
+use super::i18n::Lang;
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
@@ -28,6 +28,17 @@ pub fn refusal(lang: Lang, status: &Status) -> Refusal {
         })
         .unwrap_or_default();
     Refusal { message: service_message(lang, status.message()), fields }
+}
+
+/// The service's English validation and refusal messages (field violations, status
+/// messages), in `lang`: the service speaks English, and a French page shows each message
+/// through its French template ([`super::service_fr`]); a message no template knows stays
+/// as it is.
+pub fn service_message(lang: Lang, message: &str) -> String {
+    match lang {
+        Lang::En => message.to_string(),
+        Lang::Fr => super::service_fr::translate(message).0,
+    }
 }
 
 /// `need.languages[1]` → `languages`; `outcome.trained` → `trained`.

@@ -80,17 +80,6 @@ pub fn t(lang: Lang, key: &'static str) -> &'static str {
     table.get(key).copied().unwrap_or(key)
 }
 
-/// The service's English validation and refusal messages (field violations, status
-/// messages), in `lang`: the service speaks English, and a French page shows each message
-/// through its French template ([`super::service_fr`]); a message no template knows stays
-/// as it is.
-pub fn service_message(lang: Lang, message: &str) -> String {
-    match lang {
-        Lang::En => message.to_string(),
-        Lang::Fr => super::service_fr::translate(message).0,
-    }
-}
-
 #[cfg(test)]
 #[path = "i18n_tests.rs"]
 mod tests;

@@ -1,4 +1,5 @@
 use super::*;
+use crate::console::call::service_message;
 
 #[test]
 fn range_and_length_refusals_read_in_french() {

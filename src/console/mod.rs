@@ -103,7 +103,7 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // Prometheus scrapes /metrics without a session, so it sits outside the guard.
-    let app = router(console.clone()).merge(crate::metrics::router(console.ctx.clone()));
+    let app = router(console.clone()).merge(crate::metrics_http::router(console.ctx.clone()));
     axum::serve(listener, app.into_make_service_with_connect_info::<listener::ClientAddr>())
         .with_graceful_shutdown(shutdown)
         .await

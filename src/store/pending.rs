@@ -16,7 +16,7 @@
 //! dropped from the overlay (nothing a failed writer wrote stays readable), and the store
 //! refuses every later read and write until a restart recovers what is on disk.
 
-use super::tables::{TableRange, Tables};
+use super::tables::{Op, TableRange, Tables};
 use super::{Failure, StoreError, StoreResult, TreeId};
 use sled::IVec;
 use std::collections::BTreeMap;
@@ -24,9 +24,6 @@ use std::iter::Peekable;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-
-/// One key's change: a new value, or `None` for a removal.
-pub(super) type Op = (TreeId, IVec, Option<IVec>);
 
 /// Above this many queued operations a commit lands the queue itself, so a writer that
 /// does not wait for durability (a bulk fill) cannot grow the overlay without bound.

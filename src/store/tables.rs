@@ -29,11 +29,13 @@
 //! pieces, so it sees a value whole, old or new.
 
 use super::keys::{self, TreeId};
-use super::pending::Op;
 use super::{StoreError, StoreResult};
 use sled::IVec;
 use std::collections::HashMap;
 use std::ops::Bound;
+
+/// One key's change: a new value, or `None` for a removal.
+pub(super) type Op = (TreeId, IVec, Option<IVec>);
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 /// sled's segment size for every store: sled 0.34's default, which every existing store

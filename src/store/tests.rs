@@ -169,7 +169,7 @@ fn copy_store(from: &std::path::Path, to: &std::path::Path) {
 /// The operations of test commit `i`: keys in several tables, three of them large (so the
 /// landing is many log messages: their values are stored in pieces), every value naming
 /// the commit.
-fn cut_commit_ops(i: u64) -> Vec<pending::Op> {
+fn cut_commit_ops(i: u64) -> Vec<tables::Op> {
     let big = |t: u8| sled::IVec::from(vec![(i as u8) ^ t; 70 << 10]);
     vec![
         (TreeId::Needs, keys::id_key(Id(i)).to_vec().into(), Some(big(1))),

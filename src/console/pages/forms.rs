@@ -3,8 +3,9 @@
 
 use crate::api as pb;
 use crate::console::call::Refusal;
+use crate::console::call::service_message;
 use crate::console::html::{self, E, described, field, select};
-use crate::console::i18n::{Lang, label, service_message};
+use crate::console::i18n::{Lang, label};
 use crate::console::{Form, Ui};
 use std::fmt::Write;
 
