@@ -35,6 +35,7 @@ const CALLS: &[(&str, Arg)] = &[
     ("refuse_centres(", Arg::Last),
     ("#[error(", Arg::Nth(0)),
     ("Err(format!(", Arg::Nth(0)),
+    ("Err(String::from(", Arg::Nth(0)),
     ("write!(f, ", Arg::Nth(0)),
     ("f.write_str(", Arg::Nth(0)),
     ("bad.push((", Arg::Last),
@@ -246,6 +247,8 @@ const FORWARDED: &[(&str, &str)] = &[
     ("propose.rs", "other.to_string()"),
     ("propose.rs", "_"),
     ("access.rs", "why.into()"),
+    // `Violations::update_mask`: each resource's `check_path` refusal, a literal.
+    ("mod.rs", "why"),
     ("mod.rs", "id.render(kind)"),
     ("arrangements.rs", "id.render(Kind::Arrangement)"),
     // `check_open`: each `refuse_withdrawn("…")` is a literal.

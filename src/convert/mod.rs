@@ -54,6 +54,23 @@ impl Violations {
         self.0.is_empty()
     }
 
+    /// An update mask (API.md: Update*): at least one field and at most
+    /// [`limits::MAX_UPDATE_MASK_PATHS`], each accepted by `check_path` (else its
+    /// refusal: it names no field that can be updated).
+    pub fn update_mask(&mut self, paths: &[String], check_path: impl Fn(&str) -> Result<(), String>) {
+        if paths.is_empty() {
+            self.add("update_mask", "must name at least one field");
+        }
+        if paths.len() > limits::MAX_UPDATE_MASK_PATHS {
+            self.add("update_mask", format!("must name at most {} fields", limits::MAX_UPDATE_MASK_PATHS));
+        }
+        for (i, p) in paths.iter().enumerate().take(limits::MAX_UPDATE_MASK_PATHS) {
+            if let Err(why) = check_path(p) {
+                self.add(format!("update_mask.paths[{i}]"), why);
+            }
+        }
+    }
+
     /// Checks a piece of text: length in characters and no control characters (newlines
     /// and tabs allowed only where `multiline`).
     pub fn text(&mut self, field: &str, value: &str, min: usize, max: usize, multiline: bool) {

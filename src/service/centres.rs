@@ -21,23 +21,14 @@ fn copy_centre_field(merged: &mut pb::TrainingCentre, body: &pb::TrainingCentre,
     }
 }
 
-/// The update mask's violations: empty, too long, or naming a field that cannot change.
-fn check_centre_mask(v: &mut Violations, paths: &[String]) {
-    if paths.is_empty() {
-        v.add("update_mask", "must name at least one field");
-    }
-    if paths.len() > limits::MAX_UPDATE_MASK_PATHS {
-        v.add("update_mask", format!("must name at most {} fields", limits::MAX_UPDATE_MASK_PATHS));
-    }
-    for (i, p) in paths.iter().enumerate().take(limits::MAX_UPDATE_MASK_PATHS) {
-        if p == "host_state" {
-            v.add(format!("update_mask.paths[{i}]"), "host_state never changes");
-        } else if !CENTRE_FIELDS.contains(&p.as_str()) {
-            v.add(
-                format!("update_mask.paths[{i}]"),
-                format!("{p:?} is not a field of TrainingCentre that can be updated"),
-            );
-        }
+/// Whether an UpdateTrainingCentre mask may name `path` (else why not).
+fn check_centre_path(path: &str) -> Result<(), String> {
+    if path == "host_state" {
+        Err(String::from("host_state never changes"))
+    } else if CENTRE_FIELDS.contains(&path) {
+        Ok(())
+    } else {
+        Err(format!("{path:?} is not a field of TrainingCentre that can be updated"))
     }
 }
 
@@ -54,7 +45,7 @@ impl TrainingCentreService for Services {
         let body = req.training_centre.clone().unwrap_or_default();
         let paths: Vec<String> = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
         let mut v = Violations::default();
-        check_centre_mask(&mut v, &paths);
+        v.update_mask(&paths, check_centre_path);
         checked!(call, &self.store, v.finish(()));
         let id = checked!(call, &self.store, parse_id(Kind::Centre, &body.id));
         let actor = caller.principal_id.clone();

@@ -10,10 +10,8 @@ pub(super) trait Filed: crate::store::Record + Clone + Filing {
     type Proto: prost::Message + Default + Clone;
     const UPDATED: EventKind;
     const WITHDRAWN: EventKind;
-    /// The fields an update mask may name.
-    const FIELDS: &'static [&'static str];
-    /// Refuses entry `i` of an update mask, `path`, which names no updatable field.
-    fn refuse_path(v: &mut Violations, i: usize, path: &str);
+    /// Whether an update mask may name `path` (else why not).
+    fn check_path(path: &str) -> Result<(), String>;
     fn to_proto(&self) -> Self::Proto;
     fn into_event(self) -> EventResource;
     /// The stored resource `id` that `caller` may change: NOT_FOUND if it may not read
@@ -26,21 +24,10 @@ pub(super) trait Filed: crate::store::Record + Clone + Filing {
     fn copy_field(dst: &mut Self::Proto, src: &Self::Proto, path: &str);
 }
 
-/// One violation per bad entry of an update mask: none named, too many, or one that names
-/// no updatable field.
+/// One violation per bad entry of an update mask ([`Violations::update_mask`]).
 fn check_mask<R: Filed>(paths: &[String]) -> AppResult<()> {
     let mut v = Violations::default();
-    if paths.is_empty() {
-        v.add("update_mask", "must name at least one field");
-    }
-    if paths.len() > limits::MAX_UPDATE_MASK_PATHS {
-        v.add("update_mask", format!("must name at most {} fields", limits::MAX_UPDATE_MASK_PATHS));
-    }
-    for (i, p) in paths.iter().enumerate().take(limits::MAX_UPDATE_MASK_PATHS) {
-        if !R::FIELDS.contains(&p.as_str()) {
-            R::refuse_path(&mut v, i, p);
-        }
-    }
+    v.update_mask(paths, R::check_path);
     v.finish(())
 }
 

@@ -30,10 +30,12 @@ impl Filed for Need {
     type Proto = pb::Need;
     const UPDATED: EventKind = EventKind::NeedUpdated;
     const WITHDRAWN: EventKind = EventKind::NeedWithdrawn;
-    const FIELDS: &'static [&'static str] = NEED_FIELDS;
-
-    fn refuse_path(v: &mut Violations, i: usize, path: &str) {
-        v.add(format!("update_mask.paths[{i}]"), format!("{path:?} is not a field of Need that can be updated"));
+    fn check_path(path: &str) -> Result<(), String> {
+        if NEED_FIELDS.contains(&path) {
+            Ok(())
+        } else {
+            Err(format!("{path:?} is not a field of Need that can be updated"))
+        }
     }
 
     fn to_proto(&self) -> pb::Need {

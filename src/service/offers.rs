@@ -32,10 +32,12 @@ impl Filed for Offer {
     type Proto = pb::Offer;
     const UPDATED: EventKind = EventKind::OfferUpdated;
     const WITHDRAWN: EventKind = EventKind::OfferWithdrawn;
-    const FIELDS: &'static [&'static str] = OFFER_FIELDS;
-
-    fn refuse_path(v: &mut Violations, i: usize, path: &str) {
-        v.add(format!("update_mask.paths[{i}]"), format!("{path:?} is not a field of Offer that can be updated"));
+    fn check_path(path: &str) -> Result<(), String> {
+        if OFFER_FIELDS.contains(&path) {
+            Ok(())
+        } else {
+            Err(format!("{path:?} is not a field of Offer that can be updated"))
+        }
     }
 
     fn to_proto(&self) -> pb::Offer {
