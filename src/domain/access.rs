@@ -77,19 +77,47 @@ impl Caller {
     }
 
     /// What an OfferService request's body may say: a state acts only on offers it
-    /// provides (`providers`, empty when the request names none); centres never call
-    /// OfferService.
-    pub fn may_file_offer(&self, providers: &[String]) -> Result<(), Refusal> {
+    /// provides (`providers`, empty when the request names none) and lists itself when
+    /// `creating`; centres never call OfferService.
+    pub fn may_file_offer(&self, providers: &[String], creating: bool) -> Result<(), Refusal> {
         match self.role {
             Role::Secretariat => Ok(()),
             Role::TrainingCentre(_) => Err(Refusal::Denied("training centres cannot call OfferService".into())),
             Role::MemberState(own) => {
-                if providers.is_empty() || providers.iter().any(|p| p == own.as_str()) {
-                    Ok(())
-                } else {
-                    Err(Refusal::Denied(format!("{own} is not among the offer's providers")))
+                if !providers.is_empty() && !providers.iter().any(|p| p == own.as_str()) {
+                    return Err(Refusal::Denied(format!("{own} is not among the offer's providers")));
                 }
+                if creating && providers.is_empty() {
+                    return Err(Refusal::Denied("a state must list itself among the providers".into()));
+                }
+                Ok(())
             }
+        }
+    }
+
+    /// The state that gives or refuses its consent to an arrangement (RespondToArrangement):
+    /// only a state may; whether it is a party the command checks.
+    pub fn consenting_state(&self) -> Result<Alpha3, Refusal> {
+        self.state().ok_or_else(|| Refusal::Denied("only a party state gives or refuses its consent".into()))
+    }
+
+    /// Who moves an arrangement's delivery (start, complete): [`Caller::is_delivery_team`].
+    pub fn may_deliver(&self, a: &Arrangement) -> Result<(), Refusal> {
+        if self.is_delivery_team(a) {
+            Ok(())
+        } else {
+            Err(Refusal::Denied("only the hosting centre, a delivering party or the Secretariat may do this".into()))
+        }
+    }
+
+    /// Who records an arrangement's outcome: [`Caller::is_delivery_team`].
+    pub fn may_record_outcome(&self, a: &Arrangement) -> Result<(), Refusal> {
+        if self.is_delivery_team(a) {
+            Ok(())
+        } else {
+            Err(Refusal::Denied(
+                "only the hosting centre, a delivering party or the Secretariat record outcomes".into(),
+            ))
         }
     }
 
@@ -166,7 +194,7 @@ impl Caller {
 
     /// Who may start and complete a delivery and record its outcome: the hosting centre,
     /// a delivering party, or the Secretariat.
-    pub fn is_delivery_team(&self, a: &Arrangement) -> bool {
+    fn is_delivery_team(&self, a: &Arrangement) -> bool {
         match self.role {
             Role::Secretariat => true,
             Role::MemberState(s) => a.delivering.contains(&s),

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::domain::types::*;
+use crate::domain::workflow::{AllocationRecord, ArrangementStatus};
 
 fn state(code: &str) -> Caller {
     Caller { principal_id: format!("principal-{code}"), role: Role::MemberState(code.parse().unwrap()) }
@@ -59,11 +60,13 @@ fn a_state_files_needs_for_itself_only_and_never_critical() {
 #[test]
 fn a_state_acts_only_on_offers_it_provides() {
     let bgd = state("BGD");
-    assert_eq!(bgd.may_file_offer(&["DEU".into(), "BGD".into()]), Ok(()));
-    assert_eq!(bgd.may_file_offer(&[]), Ok(()));
-    assert_eq!(denied(bgd.may_file_offer(&["DEU".into()])), "BGD is not among the offer's providers");
-    assert_eq!(secretariat().may_file_offer(&["DEU".into()]), Ok(()));
-    assert_eq!(denied(centre().may_file_offer(&[])), "training centres cannot call OfferService");
+    assert_eq!(bgd.may_file_offer(&["DEU".into(), "BGD".into()], true), Ok(()));
+    assert_eq!(bgd.may_file_offer(&[], false), Ok(()), "an update or a list may leave them out");
+    assert_eq!(denied(bgd.may_file_offer(&[], true)), "a state must list itself among the providers");
+    assert_eq!(denied(bgd.may_file_offer(&["DEU".into()], true)), "BGD is not among the offer's providers");
+    assert_eq!(secretariat().may_file_offer(&["DEU".into()], true), Ok(()));
+    assert_eq!(secretariat().may_file_offer(&[], true), Ok(()));
+    assert_eq!(denied(centre().may_file_offer(&[], false)), "training centres cannot call OfferService");
 }
 
 #[test]
@@ -122,4 +125,52 @@ fn a_need_is_changed_by_its_requester_and_an_offer_by_its_providers() {
     let why = "only the offer's providers or the Secretariat may change it";
     assert_eq!(denied(state("KEN").may_change_offer(&offer)), why, "eligible to receive is not providing");
     assert_eq!(denied(centre().may_change_offer(&offer)), why);
+}
+
+#[test]
+fn consent_comes_from_states_and_delivery_from_the_delivery_team() {
+    assert_eq!(state("NPL").consenting_state(), Ok("NPL".parse().unwrap()));
+    assert_eq!(denied(secretariat().consenting_state().map(|_| ())), "only a party state gives or refuses its consent");
+    assert_eq!(denied(centre().consenting_state().map(|_| ())), "only a party state gives or refuses its consent");
+
+    let a = Arrangement {
+        meta: Meta::new(Id(4), 0),
+        match_id: Id(3),
+        need: Id(1),
+        recipient: "NPL".parse().unwrap(),
+        allocation: AllocationRecord {
+            offer: Id(2),
+            funding_offer: None,
+            quantity: 2,
+            women_quantity: 0,
+            training_centre: Some(Id(3)),
+            parties: vec!["BGD".parse().unwrap(), "GHA".parse().unwrap(), "NPL".parse().unwrap()],
+        },
+        category: SupportCategory::Training,
+        capability: CapabilityArea::Engineering,
+        delivering: vec!["BGD".parse().unwrap()],
+        scheduled_start: None,
+        scheduled_end: None,
+        consents: Vec::new(),
+        outcome: None,
+        history: Vec::new(),
+        status: ArrangementStatus::Scheduled,
+    };
+    for team in [state("BGD"), secretariat(), centre()] {
+        assert_eq!(team.may_deliver(&a), Ok(()), "{team:?}");
+        assert_eq!(team.may_record_outcome(&a), Ok(()), "{team:?}");
+    }
+    // The recipient and the centre's host are parties, not the delivery team.
+    for other in [state("NPL"), state("GHA")] {
+        assert_eq!(
+            denied(other.may_deliver(&a)),
+            "only the hosting centre, a delivering party or the Secretariat may do this"
+        );
+        assert_eq!(
+            denied(other.may_record_outcome(&a)),
+            "only the hosting centre, a delivering party or the Secretariat record outcomes"
+        );
+    }
+    let elsewhere = Caller { principal_id: "principal-c9".into(), role: Role::TrainingCentre(Id(9)) };
+    assert!(elsewhere.may_deliver(&a).is_err(), "another centre");
 }

@@ -99,9 +99,7 @@ impl ArrangementService for Services {
         req: Request<pb::RespondToArrangementRequest>,
     ) -> Result<Response<pb::Arrangement>, Status> {
         let caller = caller(&req)?;
-        let Some(state) = caller.state() else {
-            return Err(AppError::PermissionDenied("only a party state gives or refuses its consent".into()).into());
-        };
+        let state = caller.consenting_state()?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "RespondToArrangement", &req.request_id, &req)?;
         let mut v = Violations::default();
@@ -147,10 +145,8 @@ impl ArrangementService for Services {
         let store = &self.store;
         let out = change_arrangement(store, call, id, |a, now| {
             let (_, mover) = commands::transition_mover(to)?;
-            if mover == Mover::DeliveryTeam && !caller.is_delivery_team(&a) {
-                return Err(AppError::PermissionDenied(
-                    "only the hosting centre, a delivering party or the Secretariat may do this".into(),
-                ));
+            if mover == Mover::DeliveryTeam {
+                caller.may_deliver(&a)?;
             }
             check_etag(&req.etag, &a.meta)?;
             let seating = seating_of(store, &a)?;
@@ -176,11 +172,7 @@ impl ArrangementService for Services {
         let id = checked!(call, &self.store, parse_id(Kind::Arrangement, &req.id));
         let store = &self.store;
         let out = change_arrangement(store, call, id, |a, now| {
-            if !caller.is_delivery_team(&a) {
-                return Err(AppError::PermissionDenied(
-                    "only the hosting centre, a delivering party or the Secretariat record outcomes".into(),
-                ));
-            }
+            caller.may_record_outcome(&a)?;
             check_etag(&req.etag, &a.meta)?;
             Ok(commands::record_outcome(a, outcome, now)?)
         })

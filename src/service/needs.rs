@@ -119,9 +119,7 @@ impl NeedService for Services {
 
     async fn get_need(&self, req: Request<pb::GetNeedRequest>) -> Result<Response<pb::Need>, Status> {
         let caller = caller(&req)?;
-        if matches!(caller.role, Role::TrainingCentre(_)) {
-            return Err(AppError::PermissionDenied("training centres cannot call NeedService".into()).into());
-        }
+        caller.refuse_centres("training centres cannot call NeedService")?;
         let id = parse_id(Kind::Need, &req.get_ref().id)?;
         Ok(Response::new(convert::need_to_proto(&readable_need(&self.store, &caller, id)?)))
     }

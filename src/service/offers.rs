@@ -123,10 +123,7 @@ impl OfferService for Services {
         let caller = caller(&req)?;
         let req = req.into_inner();
         let body = req.offer.clone().unwrap_or_default();
-        caller.may_file_offer(&body.providers)?;
-        if caller.state().is_some() && body.providers.is_empty() {
-            return Err(AppError::PermissionDenied("a state must list itself among the providers".into()).into());
-        }
+        caller.may_file_offer(&body.providers, true)?;
         let call = WriteCall::new(&caller, "CreateOffer", &req.request_id, &req)?;
         let spec = match req.offer {
             None => Err(AppError::invalid("offer", "is required")),
@@ -147,7 +144,7 @@ impl OfferService for Services {
 
     async fn get_offer(&self, req: Request<pb::GetOfferRequest>) -> Result<Response<pb::Offer>, Status> {
         let caller = caller(&req)?;
-        caller.may_file_offer(&[])?;
+        caller.may_file_offer(&[], false)?;
         let id = parse_id(Kind::Offer, &req.get_ref().id)?;
         Ok(Response::new(convert::offer_to_proto(&readable_offer(&self.store, &caller, id)?)))
     }
@@ -157,7 +154,7 @@ impl OfferService for Services {
         req: Request<pb::ListOffersRequest>,
     ) -> Result<Response<pb::ListOffersResponse>, Status> {
         let caller = caller(&req)?;
-        caller.may_file_offer(&[])?;
+        caller.may_file_offer(&[], false)?;
         let req = req.into_inner();
         let mut v = Violations::default();
         let provider = (!req.provider.is_empty()).then(|| v.state("provider", &req.provider)).flatten();
@@ -199,7 +196,7 @@ impl OfferService for Services {
         let caller = caller(&req)?;
         let req = req.into_inner();
         let body = req.offer.clone().unwrap_or_default();
-        caller.may_file_offer(&body.providers)?;
+        caller.may_file_offer(&body.providers, false)?;
         let call = WriteCall::new(&caller, "UpdateOffer", &req.request_id, &req)?;
         let paths: Vec<String> = req.update_mask.as_ref().map(|m| m.paths.clone()).unwrap_or_default();
         let (id, etag) = (body.id.clone(), body.etag.clone());
@@ -208,7 +205,7 @@ impl OfferService for Services {
 
     async fn withdraw_offer(&self, req: Request<pb::WithdrawOfferRequest>) -> Result<Response<pb::Offer>, Status> {
         let caller = caller(&req)?;
-        caller.may_file_offer(&[])?;
+        caller.may_file_offer(&[], false)?;
         let req = req.into_inner();
         let call = WriteCall::new(&caller, "WithdrawOffer", &req.request_id, &req)?;
         filed::withdraw::<Offer>(&self.store, call, &req.id, &req.etag).await
