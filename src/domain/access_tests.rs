@@ -92,27 +92,7 @@ fn a_party_reads_an_offer_it_could_not_otherwise_see() {
 
 #[test]
 fn a_need_is_changed_by_its_requester_and_an_offer_by_its_providers() {
-    let need = Need {
-        meta: Meta::new(Id(1), 0),
-        spec: NeedSpec {
-            requester: "NPL".parse().unwrap(),
-            category: SupportCategory::Training,
-            capability: CapabilityArea::Engineering,
-            title: "Operators".into(),
-            description: String::new(),
-            quantity: 3,
-            women_quantity: 0,
-            languages: Vec::new(),
-            needed_by: 1,
-            priority: Priority::High,
-            pledge_ref: String::new(),
-            pledge_level: None,
-            mission: String::new(),
-            accepted_modes: Vec::new(),
-        },
-        withdrawn: false,
-        seats: Seats::default(),
-    };
+    let need = crate::domain::commands::tests::need(3, 0);
     assert_eq!(state("NPL").may_change_need(&need), Ok(()));
     assert_eq!(secretariat().may_change_need(&need), Ok(()));
     let why = "only the need's requester or the Secretariat may change it";

@@ -307,4 +307,4 @@ pub fn resource_updated(kind: Kind, id: Id, matches: Vec<Match>, refused_with: V
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

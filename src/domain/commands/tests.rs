@@ -11,7 +11,9 @@ fn st(code: &str) -> Alpha3 {
     code.parse().unwrap()
 }
 
-fn need(quantity: u32, women: u32) -> Need {
+/// Need 1 of NPL: `quantity` seats, `women` of them for women (also read by the access
+/// rules' tests).
+pub(crate) fn need(quantity: u32, women: u32) -> Need {
     Need {
         meta: Meta::new(Id(1), NOW - DAY),
         spec: NeedSpec {
