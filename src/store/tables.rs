@@ -33,10 +33,10 @@ use super::{StoreError, StoreResult};
 use sled::IVec;
 use std::collections::HashMap;
 use std::ops::Bound;
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 /// One key's change: a new value, or `None` for a removal.
 pub(super) type Op = (TreeId, IVec, Option<IVec>);
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard};
 
 /// sled's segment size for every store: sled 0.34's default, which every existing store
 /// was created with (sled refuses to open a store with another).

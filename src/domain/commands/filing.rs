@@ -54,7 +54,7 @@ pub fn update_centre(current: &TrainingCentre, next: CentreSpec, now: UnixMicros
 /// UpdateNeed (API.md): `current` with the validated fields `next` at `now`, held to the
 /// update rules ([`check_update`]): requester, category and capability never change;
 /// while seats are held, quantity stays at or above them and the matching fields are
-/// frozen.
+/// frozen. The service checks first that the need is open ([`check_open`]).
 pub fn update_need(current: &Need, next: NeedSpec, now: UnixMicros) -> Result<Need, Refusal> {
     let c = &current.spec;
     check_update(
