@@ -2,9 +2,11 @@
 # Power-loss check from the syscall record (issue 14). Builds lcm, starts `lcm serve`
 # under `strace -f -ttt` on a fresh data directory on loopback, drives it with `lcm` CLI
 # writes at every size limit (values far above sled's blob threshold) while recording the wall-clock
-# time of each acknowledgement, then checks the trace with scripts/check_sync_syscalls.py:
-# every file under the data directory written before an acknowledgement was fsync'ed or
-# fdatasync'ed after its last write and before that acknowledgement, and every directory
+# time of each request and acknowledgement, then checks the trace with
+# scripts/check_sync_syscalls.py: every file under the data directory written before an
+# acknowledgement was fsync'ed or fdatasync'ed after its last write and before that
+# acknowledgement (sled's log, which sled's flusher thread also writes once a second: the
+# answer was released by a sync after the request's own writes; see that script), and every directory
 # that gained an entry (create, rename, mkdir, link) was fsync'ed after that and before it
 # (a removal needs no sync first: a power cut can only undo it), and that sled created no
 # blob file at all (lcm keeps every value and page under sled's blob threshold). Prints

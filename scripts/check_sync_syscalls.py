@@ -6,7 +6,7 @@
 most characters four bytes in UTF-8; a centre with a 200-character name; a proposal run;
 approvals and a rejection with 2 000-character notes), one request at a time, and appends
 the wall-clock time of each acknowledgement (taken as soon as the CLI returns success)
-to the acks file.
+and of its request (taken just before the CLI starts) to the acks file.
 
 `check`: reads an `strace -f -ttt` record of `lcm serve` and the acks file. It tracks file
 descriptors through open/openat/creat, dup/dup2/dup3/fcntl(F_DUPFD) and close, and then,
@@ -22,6 +22,16 @@ for every acknowledgement at time T:
     (sled removes a blob only once the message pointing to it was replaced, and an old
     snapshot only once a newer one is in place; a resurrected one is never read). Making
     the removal durable first would protect nothing.
+sled's log (store/db) is also written by sled's own flusher thread, once a second (it
+rolls the log buffer and relocates pages of segments it cleans), at a moment no request
+chose, so it can change in the instant between the sync that released an answer and the
+client's receipt of it. For the log the rule is therefore: the answer was released by a
+sync of the log that started after some write the request made (after it was sent) and
+ended before T; that sync covers every write before it. A write after that sync and
+before T must be synced before the next acknowledgement (it precedes that request) or,
+after the last one, before the trace ends; and no more answers may see such a write
+than sled's flusher can explain (one per second of the run, plus one): a server that
+writes the log after the sync it answers on fails.
 Blob files that sled writes outside a landing (with --landing-tids: blob files under
 store/blobs/ written only by other threads; sled rewrites a page in full when a reader
 consolidates it or its segment is cleaned) are held to a weaker rule, the one lcm can
@@ -63,10 +73,11 @@ def drive(args):
 
     def call(*argv):
         nonlocal count
+        sent = time.time()
         r = subprocess.run(base[:1] + list(argv) + base[1:], capture_output=True, text=True)
         if r.returncode != 0:
             sys.exit(f"FAIL: lcm {argv[0]} {argv[1]} was refused: {r.stderr.strip()[:500]}")
-        acks.write(f"{time.time():.6f} {argv[0]} {argv[1]}\n")
+        acks.write(f"{time.time():.6f} {sent:.6f} {argv[0]} {argv[1]}\n")
         acks.flush()
         count += 1
         return r.stdout
@@ -99,6 +110,9 @@ RESUMED = re.compile(r"^<\.\.\. ([a-z0-9_]+) resumed>(.*)$")
 RESULT = re.compile(r"\)\s+=\s+(-?[0-9a-fx?]+)")
 QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"')
 
+# sled's flush_every_ms in lcm (src/store/opening.rs): its flusher thread writes the log on
+# its own at most this often.
+FLUSHER_PERIOD_S = 1.0
 WRITES = {"write", "pwrite64", "writev", "pwritev", "pwritev2", "ftruncate", "fallocate"}
 SYNCS = {"fsync", "fdatasync"}
 
@@ -298,11 +312,16 @@ def check(args):
                     kinds[path] = "dir"
                 # A removal needs no sync before an acknowledgement (see the module docs).
 
-    acks = []
+    acks = []  # (acknowledged, sent or None, what)
     for line in open(args.acks):
         parts = line.split()
         if parts:
-            acks.append((float(parts[0]), " ".join(parts[1:])))
+            try:
+                sent = float(parts[1])
+                what = parts[2:]
+            except (IndexError, ValueError):
+                sent, what = None, parts[1:]
+            acks.append((float(parts[0]), sent, " ".join(what)))
     if not acks:
         print("FAIL: no acknowledgement recorded")
         return 1
@@ -323,7 +342,28 @@ def check(args):
                      and not any(c[1] == f"unlink {os.path.basename(p)}" for c in dir_changes.get(blobs_dir, []))]
     for p in rewrites_late:
         violations.setdefault(("file", p), []).append((end_of_trace, "the end of the trace", writes[p][-1]))
-    for t, what in acks:
+    log = os.path.join(data, "store", "db")
+    after_release = {}  # path -> [(end of a write after the sync that released an acknowledgement, what)]
+    late_answers = []  # acknowledgements with such writes
+
+    def released(path, ws, sent, t):
+        """sled's log only: whether the acknowledgement at t of the request sent at `sent`
+        was released by a sync that started after the request was sent and after some
+        write of it (the request's own writes precede the sync that answers it), ended
+        before t, and so covers every write that ended before it started. Writes that
+        ended after that sync started and before t are kept for a later sync."""
+        for start, end in sorted(syncs.get(path, []) + global_syncs, reverse=True):
+            if end > t:
+                continue
+            if any(sent <= w <= start for w in ws):
+                late = [(w, what) for w in ws if start < w < t]
+                if late:
+                    after_release.setdefault(path, []).extend(late)
+                    late_answers.append(t)
+                return True
+        return False
+
+    for t, sent, what in acks:
         for path, ws in writes.items():
             if path in rewrites:
                 continue
@@ -331,9 +371,11 @@ def check(args):
             if i == 0:
                 continue
             last = ws[i - 1]
-            if not synced(path, last, t):
-                key = ("file", path)
-                violations.setdefault(key, []).append((t, what, last))
+            if synced(path, last, t):
+                continue
+            if path == log and sent is not None and released(path, ws, sent, t):
+                continue
+            violations.setdefault(("file", path), []).append((t, what, last))
         for d, changes in dir_changes.items():
             before = [c for c in changes if c[0] < t
                       and not (d == blobs_dir and rewrite_blob(os.path.join(d, c[1].split(" ", 1)[1])))]
@@ -343,16 +385,37 @@ def check(args):
             if not synced(d, last[0], t):
                 violations.setdefault(("dir", d), []).append((t, what, last[0], last[1]))
 
+    # A write after a releasing sync carries nothing that sync answered; it must still be
+    # synced, before the next acknowledgement (checked above, as a write before that
+    # request was sent) or, after the last one, before the trace ends.
+    for path, late in after_release.items():
+        for w, what in late:
+            if not synced(path, w, end_of_trace):
+                violations.setdefault(("file", path), []).append((
+                    end_of_trace, f"the end of the trace (written after the sync that released {what})", w))
+
+    # The one writer of the log outside a landing is sled's flusher thread, once every
+    # flush_every_ms (1000 ms in lcm): more answers with a later write than it can explain
+    # mean the server's own flush ran after the sync it answered on.
+    span = acks[-1][0] - acks[0][0] if acks else 0.0
+    late_allowed = 1 + int(span / FLUSHER_PERIOD_S)
+    too_many_late = len(late_answers) > late_allowed
+
     rel = lambda p: os.path.relpath(p, data)
     print(
         f"trace: {counts['write']} writes and {counts['sync']} file syncs under the data directory, "
         f"{counts['dir change']} directory entry changes, {counts['dir sync']} directory syncs, "
         f"{counts['sync_file_range']} sync_file_range calls (not syncs); {len(acks)} acknowledgements; "
-        f"{len(blobs_created)} blob files created"
+        f"{len(blobs_created)} blob files created; {len(late_answers)} answers with a later write of the log"
         + (f"; {len(rewrites)} blob files sled wrote outside a landing, each synced at a later sync"
            if landing_tids else "")
     )
     failed = bool(violations)
+    if too_many_late:
+        print(f"FAIL: {len(late_answers)} answers saw a write of sled's log after the sync that released them; "
+              f"sled's flusher can explain at most {late_allowed} over {span:.1f} s, so the server wrote the log "
+              f"after syncing it (first at {late_answers[late_allowed]:.6f})")
+        failed = True
     if args.max_blob_files >= 0 and len(blobs_created) > args.max_blob_files:
         print(f"FAIL: sled created {len(blobs_created)} blob files (at most {args.max_blob_files} allowed): "
               "a value or page passed sled's blob threshold (docs/STORAGE.md, values in pieces)")
@@ -438,16 +501,43 @@ def selftest():
             head + [f'1 1.017 rename("{D}/store/a.tmp", "{D}/store/a") = 0', "1 1.018 fsync(3) = 0"], True),
     }
     blob_synced = cases["another thread's blob, synced after the acknowledgement"][0]
-    # (lines, expected, --max-blob-files)
-    cases = {name: (lines, want, -1) for name, (lines, want) in cases.items()}
-    cases["no blob file, none allowed"] = (head, True, 0)
-    cases["a blob file, synced in time, when none is allowed"] = (blob_synced, False, 0)
+    # (lines, expected, --max-blob-files, acknowledgements: "acknowledged sent what")
+    one = "1.100 1.005 ack\n"
+    cases = {name: (lines, want, -1, one) for name, (lines, want) in cases.items()}
+    cases["no blob file, none allowed"] = (head, True, 0, one)
+    cases["a blob file, synced in time, when none is allowed"] = (blob_synced, False, 0, one)
+    # sled's log may change between the sync that released an answer and the client's
+    # receipt of it (sled's own thread), but only after the request's writes and that sync.
+    log_late = head + ['3 1.050 pwrite64(5, ""..., 10, 100) = 10']
+    two = one + "1.200 1.150 second\n"
+    second = ['1 1.160 pwrite64(5, ""..., 10, 110) = 10', "2 1.170 fdatasync(6) = 0"]
+    cases["the log written after the releasing sync, synced by the next"] = (log_late + second, True, -1, two)
+    cases["the log written after the releasing sync, synced once the last answer is out"] = (
+        log_late + ["3 1.300 fsync(5) = 0"], True, -1, one)
+    cases["the log written after the releasing sync, never synced"] = (log_late, False, -1, one)
+    cases["the log written after the releasing sync, and the next answer has no sync of its own"] = (
+        log_late + ['1 1.160 pwrite64(5, ""..., 10, 110) = 10'], False, -1, two)
+    cases["the log written only after the sync before the answer (fdatasync before flush)"] = (
+        head[:6] + ["1 1.0105 fsync(3) = 0", "2 1.012 dup(5) = 6", "2 1.013 fdatasync(6) = 0",
+                    '1 1.014 pwrite64(5, ""..., 100, 0) = 100', "1 1.500 fsync(5) = 0"], False, -1, one)
+    cases["the log's only sync before the answer came before the request"] = (
+        head + ['1 1.030 pwrite64(5, ""..., 10, 100) = 10', "1 1.500 fsync(5) = 0"], False, -1,
+        "1.100 1.020 ack\n")
+    cases["another file written after the releasing sync (only sled's log may be)"] = (
+        head + [f'1 1.017 openat(AT_FDCWD, "{D}/store/conf", O_WRONLY|O_CLOEXEC) = 7',
+                '3 1.050 write(7, ""..., 10) = 10', "1 1.500 fsync(7) = 0"], False, -1, one)
+    flushed_after = log_late + ['1 1.115 pwrite64(5, ""..., 10, 110) = 10', "2 1.120 fdatasync(6) = 0",
+                                '1 1.125 pwrite64(5, ""..., 10, 120) = 10', '1 1.130 pwrite64(5, ""..., 10, 130) = 10',
+                                "2 1.140 fdatasync(6) = 0"]
+    three = one + "1.128 1.110 second\n1.150 1.129 third\n"
+    cases["two answers with a later write of the log within a second (more than sled's flusher)"] = (
+        flushed_after + ["2 1.500 fdatasync(6) = 0"], False, -1, three)
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (lines, want, max_blob_files) in cases.items():
+        for name, (lines, want, max_blob_files, ack_lines) in cases.items():
             trace, acks = os.path.join(tmp, "trace"), os.path.join(tmp, "acks")
             open(trace, "w").write("\n".join(lines) + "\n")
-            open(acks, "w").write("1.100 ack\n")
+            open(acks, "w").write(ack_lines)
             ns = argparse.Namespace(trace=trace, acks=acks, data_dir=D, max_blob_files=max_blob_files, show=5,
                                     landing_tids="1")
             import contextlib
