@@ -21,6 +21,7 @@ pub(super) fn open_sled(
         .segment_size(tables::SEGMENT_SIZE)
         .cache_capacity(cache_bytes)
         .flush_every_ms(flush_every_ms);
+    discard_unfinished_snapshots(path)?;
     let started = std::time::Instant::now();
     let db = loop {
         match config.open() {
@@ -42,6 +43,46 @@ pub(super) fn open_sled(
     }
     let tree = db.open_tree(keys::TABLES)?;
     Ok((db, tree))
+}
+
+/// Removes the snapshot files sled left unfinished, so that the store opens after a crash
+/// at any instant of sled's own open.
+///
+/// At open, after recovering its log, sled 0.34.7 writes a snapshot to
+/// `snap.<lsn>.generating` and renames it `snap.<lsn>` once written and synced
+/// (`pagecache/snapshot.rs`, `write_snapshot`). To find the latest snapshot
+/// (`read_snapshot`) it takes the last of the `snap.` files in name order
+/// (`config.rs`, `get_snapshot_files`), which does not skip `.generating` files, and such
+/// a file sorts after every finished snapshot of the same or an older lsn. So a crash
+/// between that file's creation and its rename leaves a store that no open can read:
+/// every later open reads the unfinished file as the latest snapshot, finds it empty or
+/// cut short, and fails with "corrupted data" (sled issue 1527). A `.generating` file is
+/// never a finished snapshot, so removing it loses nothing: sled reads the last finished
+/// one and replays the log after it, as after any crash.
+///
+/// Only while holding the lock sled takes on `db` (an exclusive `flock`), so that no
+/// other process is writing a snapshot of this store now; if another process holds the
+/// store, nothing is removed and sled's open reports the lock.
+fn discard_unfinished_snapshots(dir: &Path) -> StoreResult<()> {
+    let db = match std::fs::OpenOptions::new().read(true).write(true).open(dir.join("db")) {
+        Ok(file) => file,
+        // A new store: nothing was ever written.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e.into()),
+    };
+    if rustix::fs::flock(&db, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let name = entry?.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            std::fs::remove_file(dir.join(&*name))?;
+            tracing::warn!(file = %name, "removed a snapshot that sled left unfinished (a crash while sled opened)");
+        }
+    }
+    // The lock goes with `db`, before sled takes its own.
+    Ok(())
 }
 
 /// Microseconds since the epoch, the clock of [`IdempotencyEntry::time`].

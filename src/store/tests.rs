@@ -345,3 +345,44 @@ async fn a_store_held_open_is_refused_as_in_use() {
         Ok(_) => panic!("a second open of a held store succeeded"),
     }
 }
+
+/// The snapshot files (`snap.*`) in a store directory, by name.
+fn snapshot_files(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .map(|e| e.unwrap_or_else(|e| panic!("{e}")).file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("snap."))
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_snapshot_that_sled_left_unfinished_does_not_stop_the_store_opening() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let id = {
+        let store = Store::open(dir.path(), &config()).unwrap_or_else(|e| panic!("{e}"));
+        let (ticket, id) = commit_centre(&store, "kept");
+        store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
+        id
+    };
+    // A second open recovers the log and writes a finished snapshot.
+    drop(Store::open(dir.path(), &config()).unwrap_or_else(|e| panic!("{e}")));
+    let finished = snapshot_files(dir.path());
+    assert!(!finished.is_empty(), "sled wrote no snapshot");
+    // What a crash leaves between sled's creation of its next snapshot file and that
+    // file's rename: an empty `.generating` file, after every finished snapshot by name.
+    let unfinished = format!("{}.generating", finished[finished.len() - 1]);
+    std::fs::write(dir.path().join(&unfinished), b"").unwrap_or_else(|e| panic!("{e}"));
+    // sled alone no longer opens the store.
+    let alone = sled::Config::new().path(dir.path()).segment_size(tables::SEGMENT_SIZE).open();
+    assert!(matches!(alone, Err(sled::Error::Corruption { .. })), "sled alone: {:?}", alone.err());
+    drop(alone);
+    // lcm's open removes the unfinished file only, and finds what was committed.
+    let store = Store::open(dir.path(), &config()).unwrap_or_else(|e| panic!("{e}"));
+    let kept = store.get::<TrainingCentre>(id).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(kept.map(|c| c.spec.name), Some("kept".to_string()));
+    let after = snapshot_files(dir.path());
+    assert!(!after.contains(&unfinished), "{after:?}");
+    assert!(after.iter().any(|f| !f.ends_with(".generating")), "no finished snapshot is left: {after:?}");
+}
