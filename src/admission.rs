@@ -5,10 +5,8 @@
 //! open: following the log is bounded by the stream's own buffer.
 
 use crate::error::AppError;
-use std::future::Future;
-use std::pin::Pin;
+use crate::middleware::{Answer, HttpResponse, Middleware, Wrapped};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower::{Layer, Service};
 
@@ -29,36 +27,19 @@ impl AdmissionLayer {
 }
 
 impl<S> Layer<S> for AdmissionLayer {
-    type Service = Admission<S>;
-    fn layer(&self, inner: S) -> Admission<S> {
-        Admission { inner, permits: self.permits.clone(), max_in_flight: self.max_in_flight }
+    type Service = Wrapped<AdmissionLayer, S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        Wrapped::new(self.clone(), inner)
     }
 }
 
-#[derive(Clone)]
-pub struct Admission<S> {
-    inner: S,
-    permits: Arc<Semaphore>,
-    max_in_flight: usize,
-}
-
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
-
-impl<S, B> Service<http::Request<B>> for Admission<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+impl Middleware for AdmissionLayer {
+    fn handle<S, B>(&self, mut inner: S, req: http::Request<B>) -> Answer<S::Error>
+    where
+        S: Service<http::Request<B>, Response = HttpResponse> + Send + 'static,
+        S::Future: Send + 'static,
+        B: Send + 'static,
+    {
         let path = req.uri().path();
         let permit: Option<OwnedSemaphorePermit> = if ALWAYS_ADMITTED.iter().any(|p| path.starts_with(p)) {
             None
@@ -77,8 +58,6 @@ where
                 }
             }
         };
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             let mut response = inner.call(req).await?;
             drop(permit);
@@ -97,6 +76,7 @@ where
 mod tests {
     use super::*;
     use std::convert::Infallible;
+    use std::task::{Context, Poll};
     use tokio::sync::oneshot;
 
     /// An inner service whose calls finish only when told to.
@@ -104,9 +84,9 @@ mod tests {
     struct Gate(Arc<std::sync::Mutex<Vec<oneshot::Sender<()>>>>);
 
     impl Service<http::Request<()>> for Gate {
-        type Response = http::Response<tonic::body::Body>;
+        type Response = HttpResponse;
         type Error = Infallible;
-        type Future = BoxFuture<Self::Response, Infallible>;
+        type Future = Answer<Infallible>;
         fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
             Poll::Ready(Ok(()))
         }

@@ -8,14 +8,12 @@
 
 use crate::domain::{Caller, Kind, Principal};
 use crate::error::AppError;
+use crate::middleware::{Answer, HttpResponse, Middleware, Wrapped};
 use crate::store::Store;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, PoisonError, RwLock};
-use std::task::{Context, Poll};
 use std::time::Instant;
 use subtle::ConstantTimeEq;
 use tokio::sync::watch;
@@ -135,35 +133,19 @@ impl AuthLayer {
 }
 
 impl<S> Layer<S> for AuthLayer {
-    type Service = AuthService<S>;
+    type Service = Wrapped<AuthLayer, S>;
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService { inner, auth: self.auth.clone() }
+        Wrapped::new(self.clone(), inner)
     }
 }
 
-#[derive(Clone)]
-pub struct AuthService<S> {
-    inner: S,
-    auth: Arc<Authenticator>,
-}
-
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
-
-impl<S, B> Service<http::Request<B>> for AuthService<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+impl Middleware for AuthLayer {
+    fn handle<S, B>(&self, mut inner: S, mut req: http::Request<B>) -> Answer<S::Error>
+    where
+        S: Service<http::Request<B>, Response = HttpResponse> + Send + 'static,
+        S::Future: Send + 'static,
+        B: Send + 'static,
+    {
         let started = Instant::now();
         let open = OPEN_PREFIXES.iter().any(|p| req.uri().path().starts_with(p));
         let caller = if open { Ok(None) } else { self.auth.authenticate(req.headers().get("authorization")).map(Some) };
@@ -172,9 +154,6 @@ where
             tracing::Span::current().record("principal", c.principal_id.as_str());
         }
         crate::telemetry::record_phase(crate::telemetry::Phase::Auth, started.elapsed());
-        // Take the service that was made ready and leave a fresh clone in its place.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
             match caller {
                 Ok(c) => {

@@ -16,6 +16,7 @@ pub mod loadtest;
 pub mod matching;
 pub mod metrics;
 pub mod metrics_http;
+pub mod middleware;
 pub mod reports;
 pub mod scenario;
 pub mod server;

@@ -1,7 +1,7 @@
 //! Reads answered only once what they show is durable ([`SettleLayer`]).
 
+use crate::middleware::{Answer, HttpResponse, Middleware, Wrapped};
 use crate::store::Store;
-use std::future::Future;
 
 /// Nothing shown before it is safe: a read (`Get*`, `List*`, `Explain*`) is answered only
 /// once every change it may have read is durable ([`Store::settled`]): reads see commits
@@ -20,16 +20,10 @@ impl SettleLayer {
 }
 
 impl<S> tower::Layer<S> for SettleLayer {
-    type Service = Settle<S>;
-    fn layer(&self, inner: S) -> Settle<S> {
-        Settle { inner, store: self.0.clone() }
+    type Service = Wrapped<SettleLayer, S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        Wrapped::new(self.clone(), inner)
     }
-}
-
-#[derive(Clone)]
-pub struct Settle<S> {
-    inner: S,
-    store: Store,
 }
 
 /// Whether `path` (`/package.Service/Method`) names a method that only reads.
@@ -38,27 +32,15 @@ fn reads_only(path: &str) -> bool {
     path.starts_with("/lcm.") && ["Get", "List", "Explain"].iter().any(|p| method.starts_with(p))
 }
 
-type BoxFuture<T, E> = std::pin::Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
-
-impl<S, B> tower::Service<http::Request<B>> for Settle<S>
-where
-    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+impl Middleware for SettleLayer {
+    fn handle<S, B>(&self, mut inner: S, req: http::Request<B>) -> Answer<S::Error>
+    where
+        S: tower::Service<http::Request<B>, Response = HttpResponse> + Send + 'static,
+        S::Future: Send + 'static,
+        B: Send + 'static,
+    {
         let read = reads_only(req.uri().path());
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let store = self.store.clone();
+        let store = self.0.clone();
         Box::pin(async move {
             let response = inner.call(req).await?;
             if read && let Err(e) = store.settled().await {

@@ -5,11 +5,9 @@
 //! its metrics, its log line, and a warning that names the slow phase of a slow request.
 
 use crate::metrics::Metrics;
-use std::future::Future;
-use std::pin::Pin;
+use crate::middleware::{Answer, HttpResponse, Middleware, Wrapped};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tower::{Layer, Service};
 use tracing::Instrument;
@@ -118,20 +116,11 @@ impl RequestLayer {
 }
 
 impl<S> Layer<S> for RequestLayer {
-    type Service = RequestService<S>;
-    fn layer(&self, inner: S) -> RequestService<S> {
-        RequestService { inner, metrics: self.metrics.clone(), log: self.log }
+    type Service = Wrapped<RequestLayer, S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        Wrapped::new(self.clone(), inner)
     }
 }
-
-#[derive(Clone)]
-pub struct RequestService<S> {
-    inner: S,
-    metrics: Arc<Metrics>,
-    log: RequestLog,
-}
-
-type BoxFuture<T, E> = Pin<Box<dyn Future<Output = Result<T, E>> + Send>>;
 
 /// Decrements the in-flight gauge however the request ends (answered, failed, or dropped
 /// because the client went away).
@@ -143,21 +132,13 @@ impl Drop for InFlight {
     }
 }
 
-impl<S, B> Service<http::Request<B>> for RequestService<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = S::Error;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+impl Middleware for RequestLayer {
+    fn handle<S, B>(&self, mut inner: S, req: http::Request<B>) -> Answer<S::Error>
+    where
+        S: Service<http::Request<B>, Response = HttpResponse> + Send + 'static,
+        S::Future: Send + 'static,
+        B: Send + 'static,
+    {
         let started = Instant::now();
         let path = req.uri().path().to_string();
         let span = tracing::info_span!(
@@ -172,9 +153,6 @@ where
         let log = self.log;
         metrics.in_flight.inc();
         let in_flight = InFlight(metrics.clone());
-        // Take the service that was made ready and leave a fresh clone in its place.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
         let request = async move {
             let _in_flight = in_flight;
             let response = inner.call(req).await?;

@@ -1,12 +1,13 @@
 //! What `needs` and `offers` share: create, get, list, update and withdraw, written once
 //! over either service's client ([`Filed`], implemented for both by one macro).
 
-use super::args::{Paging, collect_pages};
+use super::args::{Paging, collect_pages, parse_trimmed};
 use super::connect::request_id;
 use super::error::CliError;
 use super::render::View;
 use super::{Ctx, Mask};
 use crate::api;
+use api::{CapabilityArea, SupportCategory};
 use prost_types::FieldMask;
 use tonic::Status;
 
@@ -18,6 +19,54 @@ pub struct Target {
     /// The etag last read (default: read the need or offer now and use its etag).
     #[arg(long)]
     pub etag: Option<String>,
+}
+
+/// What a new need or offer is about: the fields `needs create` and `offers create` share.
+#[derive(Debug, clap::Args)]
+pub struct Subject {
+    #[arg(long, value_enum, ignore_case = true)]
+    pub category: SupportCategory,
+    #[arg(long, value_enum, ignore_case = true)]
+    pub capability: CapabilityArea,
+    /// A short title, 1..200 characters.
+    #[arg(long, value_parser = parse_trimmed)]
+    pub title: String,
+    /// Free text, up to 4000 characters.
+    #[arg(long, default_value = "")]
+    pub description: String,
+}
+
+/// The texts `needs update` and `offers update` may change.
+#[derive(Debug, clap::Args)]
+pub struct Texts {
+    #[arg(long, value_parser = parse_trimmed)]
+    pub title: Option<String>,
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+impl Texts {
+    /// Puts the texts given into `title` and `description`, each named in `mask`.
+    pub fn set(&self, mask: &mut Mask, title: &mut String, description: &mut String) {
+        mask.set("title", self.title.clone(), title);
+        mask.set("description", self.description.clone(), description);
+    }
+}
+
+/// The filters `needs list` and `offers list` share, and paging.
+#[derive(Debug, clap::Args)]
+pub struct Listing {
+    #[arg(long, value_enum, ignore_case = true)]
+    pub capability: Option<CapabilityArea>,
+    #[command(flatten)]
+    pub paging: Paging,
+}
+
+impl Listing {
+    /// (page size, capability) of one page's request.
+    pub fn page(&self) -> (i32, i32) {
+        (self.paging.page_size(), self.capability.map_or(0, i32::from))
+    }
 }
 
 /// A need or an offer, as the shared commands see it: its message and its service's

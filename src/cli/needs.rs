@@ -1,11 +1,11 @@
 //! `lcm needs create|get|list|update|withdraw`.
 
-use super::args::{Paging, parse_language, parse_state, parse_time, parse_trimmed};
+use super::args::{parse_language, parse_state, parse_time};
 use super::error::CliError;
-use super::filed::{self, Target};
+use super::filed::{self, Listing, Subject, Target, Texts};
 use super::{Ctx, Mask};
 use crate::api;
-use api::{CapabilityArea, DeliveryMode, NeedState, Priority, ReadinessLevel, SupportCategory};
+use api::{DeliveryMode, NeedState, Priority, ReadinessLevel};
 use prost_types::Timestamp;
 
 /// Needs: what a troop- or police-contributing country asks for.
@@ -33,16 +33,8 @@ pub struct NeedCreate {
     /// Requesting member state (alpha-3, e.g. UGA).
     #[arg(long, value_parser = parse_state)]
     pub requester: String,
-    #[arg(long, value_enum, ignore_case = true)]
-    pub category: SupportCategory,
-    #[arg(long, value_enum, ignore_case = true)]
-    pub capability: CapabilityArea,
-    /// A short title, 1..200 characters.
-    #[arg(long, value_parser = parse_trimmed)]
-    pub title: String,
-    /// Free text, up to 4000 characters.
-    #[arg(long, default_value = "")]
-    pub description: String,
+    #[command(flatten)]
+    pub subject: Subject,
     /// Seats or units, 1..100000.
     #[arg(long)]
     pub quantity: u32,
@@ -77,11 +69,9 @@ pub struct NeedList {
     #[arg(long, value_parser = parse_state)]
     pub requester: Option<String>,
     #[arg(long, value_enum, ignore_case = true)]
-    pub capability: Option<CapabilityArea>,
-    #[arg(long, value_enum, ignore_case = true)]
     pub state: Option<NeedState>,
     #[command(flatten)]
-    pub paging: Paging,
+    pub listing: Listing,
 }
 
 /// The fields `needs update` may change; each one given goes into `update_mask`.
@@ -89,10 +79,8 @@ pub struct NeedList {
 pub struct NeedUpdate {
     #[command(flatten)]
     pub target: Target,
-    #[arg(long, value_parser = parse_trimmed)]
-    pub title: Option<String>,
-    #[arg(long)]
-    pub description: Option<String>,
+    #[command(flatten)]
+    pub texts: Texts,
     #[arg(long)]
     pub quantity: Option<u32>,
     #[arg(long)]
@@ -119,10 +107,10 @@ impl NeedCreate {
     pub fn to_need(&self) -> api::Need {
         api::Need {
             requester: self.requester.clone(),
-            category: self.category.into(),
-            capability: self.capability.into(),
-            title: self.title.clone(),
-            description: self.description.clone(),
+            category: self.subject.category.into(),
+            capability: self.subject.capability.into(),
+            title: self.subject.title.clone(),
+            description: self.subject.description.clone(),
             quantity: self.quantity,
             women_quantity: self.women_quantity,
             languages: self.languages.clone(),
@@ -140,11 +128,12 @@ impl NeedCreate {
 impl NeedList {
     /// The request for one page.
     fn request(&self, page_token: String) -> api::ListNeedsRequest {
+        let (page_size, capability) = self.listing.page();
         api::ListNeedsRequest {
-            page_size: self.paging.page_size(),
+            page_size,
             page_token,
             requester: self.requester.clone().unwrap_or_default(),
-            capability: self.capability.map_or(0, i32::from),
+            capability,
             state: self.state.map_or(0, i32::from),
         }
     }
@@ -155,8 +144,7 @@ impl NeedUpdate {
     pub fn to_need_and_mask(&self, etag: String) -> (api::Need, Mask) {
         let mut need = api::Need { id: self.target.id.clone(), etag, ..api::Need::default() };
         let mut mask = Mask::default();
-        mask.set("title", self.title.clone(), &mut need.title);
-        mask.set("description", self.description.clone(), &mut need.description);
+        self.texts.set(&mut mask, &mut need.title, &mut need.description);
         mask.set("quantity", self.quantity, &mut need.quantity);
         mask.set("women_quantity", self.women_quantity, &mut need.women_quantity);
         mask.set("languages", self.languages.clone(), &mut need.languages);
@@ -177,7 +165,7 @@ pub async fn run(cmd: NeedsCmd, ctx: &Ctx) -> Result<(), CliError> {
         NeedsCmd::Create(args) => filed::create(ctx, args.to_need()).await,
         NeedsCmd::Get { id } => filed::show::<api::Need>(ctx, id).await,
         NeedsCmd::List(args) => {
-            filed::list::<api::Need>(ctx, &args.paging, |page_token| args.request(page_token)).await
+            filed::list::<api::Need>(ctx, &args.listing.paging, |page_token| args.request(page_token)).await
         }
         NeedsCmd::Update(args) => filed::update(ctx, &args.target, args.to_need_and_mask(String::new())).await,
         NeedsCmd::Withdraw(target) => filed::withdraw::<api::Need>(ctx, target).await,

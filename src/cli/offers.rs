@@ -1,11 +1,11 @@
 //! `lcm offers create|get|list|update|withdraw`.
 
-use super::args::{Paging, parse_language, parse_state, parse_time, parse_trimmed};
+use super::args::{parse_language, parse_state, parse_time};
 use super::error::CliError;
-use super::filed::{self, Target};
+use super::filed::{self, Listing, Subject, Target, Texts};
 use super::{Ctx, Mask};
 use crate::api;
-use api::{CapabilityArea, DeliveryMode, OfferRole, OfferState, SupportCategory};
+use api::{DeliveryMode, OfferRole, OfferState};
 use prost_types::Timestamp;
 
 /// Offers: seats or units a member state gives, or seats it pays for.
@@ -35,16 +35,8 @@ pub struct OfferCreate {
     pub providers: Vec<String>,
     #[arg(long, value_enum, ignore_case = true)]
     pub role: OfferRole,
-    #[arg(long, value_enum, ignore_case = true)]
-    pub category: SupportCategory,
-    #[arg(long, value_enum, ignore_case = true)]
-    pub capability: CapabilityArea,
-    /// A short title, 1..200 characters.
-    #[arg(long, value_parser = parse_trimmed)]
-    pub title: String,
-    /// Free text, up to 4000 characters.
-    #[arg(long, default_value = "")]
-    pub description: String,
+    #[command(flatten)]
+    pub subject: Subject,
     /// Seats or units given, or seats funded (1..100000).
     #[arg(long)]
     pub capacity: u32,
@@ -89,13 +81,11 @@ pub struct OfferList {
     #[arg(long, value_parser = parse_state)]
     pub provider: Option<String>,
     #[arg(long, value_enum, ignore_case = true)]
-    pub capability: Option<CapabilityArea>,
-    #[arg(long, value_enum, ignore_case = true)]
     pub role: Option<OfferRole>,
     #[arg(long, value_enum, ignore_case = true)]
     pub state: Option<OfferState>,
     #[command(flatten)]
-    pub paging: Paging,
+    pub listing: Listing,
 }
 
 /// The fields `offers update` may change; each one given goes into `update_mask`.
@@ -103,10 +93,8 @@ pub struct OfferList {
 pub struct OfferUpdate {
     #[command(flatten)]
     pub target: Target,
-    #[arg(long, value_parser = parse_trimmed)]
-    pub title: Option<String>,
-    #[arg(long)]
-    pub description: Option<String>,
+    #[command(flatten)]
+    pub texts: Texts,
     #[arg(long)]
     pub capacity: Option<u32>,
     #[arg(long, value_parser = parse_time)]
@@ -143,10 +131,10 @@ impl OfferCreate {
         api::Offer {
             providers: self.providers.clone(),
             role: self.role.into(),
-            category: self.category.into(),
-            capability: self.capability.into(),
-            title: self.title.clone(),
-            description: self.description.clone(),
+            category: self.subject.category.into(),
+            capability: self.subject.capability.into(),
+            title: self.subject.title.clone(),
+            description: self.subject.description.clone(),
             capacity: self.capacity,
             available_from: Some(self.available_from),
             available_until: Some(self.available_until),
@@ -167,11 +155,12 @@ impl OfferCreate {
 impl OfferList {
     /// The request for one page.
     fn request(&self, page_token: String) -> api::ListOffersRequest {
+        let (page_size, capability) = self.listing.page();
         api::ListOffersRequest {
-            page_size: self.paging.page_size(),
+            page_size,
             page_token,
             provider: self.provider.clone().unwrap_or_default(),
-            capability: self.capability.map_or(0, i32::from),
+            capability,
             role: self.role.map_or(0, i32::from),
             state: self.state.map_or(0, i32::from),
         }
@@ -184,8 +173,7 @@ impl OfferUpdate {
         let mut offer = api::Offer { id: self.target.id.clone(), etag, ..api::Offer::default() };
         let o = &mut offer;
         let mut mask = Mask::default();
-        mask.set("title", self.title.clone(), &mut o.title);
-        mask.set("description", self.description.clone(), &mut o.description);
+        self.texts.set(&mut mask, &mut o.title, &mut o.description);
         mask.set("capacity", self.capacity, &mut o.capacity);
         mask.set("available_from", self.available_from.map(Some), &mut o.available_from);
         mask.set("available_until", self.available_until.map(Some), &mut o.available_until);
@@ -211,7 +199,7 @@ pub async fn run(cmd: OffersCmd, ctx: &Ctx) -> Result<(), CliError> {
         OffersCmd::Create(args) => filed::create(ctx, args.to_offer()).await,
         OffersCmd::Get { id } => filed::show::<api::Offer>(ctx, id).await,
         OffersCmd::List(args) => {
-            filed::list::<api::Offer>(ctx, &args.paging, |page_token| args.request(page_token)).await
+            filed::list::<api::Offer>(ctx, &args.listing.paging, |page_token| args.request(page_token)).await
         }
         OffersCmd::Update(args) => filed::update(ctx, &args.target, args.to_offer_and_mask(String::new())).await,
         OffersCmd::Withdraw(target) => filed::withdraw::<api::Offer>(ctx, target).await,

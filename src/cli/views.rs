@@ -4,159 +4,71 @@ use super::render::{Cell, Column, View};
 use crate::api;
 use Cell::{Date, Decimal, Joined, Plain, Short, Time};
 
+/// `Type => [HEADER = "field.path", HEADER = "field": Cell, ...]`: each column's header,
+/// the field it shows and how (`Plain` unless given).
 macro_rules! views {
-    ($($ty:ident => [$($col:expr),* $(,)?];)+) => {$(
+    ($($ty:ident => [$($head:ident = $path:literal $(: $cell:expr)?),* $(,)?];)+) => {$(
         impl View for api::$ty {
             const FULL_NAME: &'static str = concat!("lcm.v1.", stringify!($ty));
-            const COLUMNS: &'static [Column] = &[$($col),*];
+            const COLUMNS: &'static [Column] = &[$(Column(stringify!($head), $path, cell!($($cell)?))),*];
         }
     )+};
 }
 
+macro_rules! cell {
+    () => {
+        Plain
+    };
+    ($cell:expr) => {
+        $cell
+    };
+}
+
 views! {
-    Need => [
-        Column("ID", "id", Plain),
-        Column("STATE", "state", Plain),
-        Column("REQUESTER", "requester", Plain),
-        Column("CATEGORY", "category", Plain),
-        Column("CAPABILITY", "capability", Plain),
-        Column("PRIORITY", "priority", Plain),
-        Column("QTY", "quantity", Plain),
-        Column("WOMEN", "women_quantity", Plain),
-        Column("RESERVED", "reserved_quantity", Plain),
-        Column("DELIVERED", "delivered_quantity", Plain),
-        Column("NEEDED_BY", "needed_by", Date),
-        Column("TITLE", "title", Short(40)),
-    ];
-    Offer => [
-        Column("ID", "id", Plain),
-        Column("STATE", "state", Plain),
-        Column("ROLE", "role", Plain),
-        Column("PROVIDERS", "providers", Plain),
-        Column("CATEGORY", "category", Plain),
-        Column("CAPABILITY", "capability", Plain),
-        Column("MODE", "mode", Plain),
-        Column("CAPACITY", "capacity", Plain),
-        Column("RESERVED", "reserved_quantity", Plain),
-        Column("DELIVERED", "delivered_quantity", Plain),
-        Column("FROM", "available_from", Date),
-        Column("UNTIL", "available_until", Date),
-        Column("TITLE", "title", Short(40)),
-    ];
-    TrainingCentre => [
-        Column("ID", "id", Plain),
-        Column("HOST", "host_state", Plain),
-        Column("LANGUAGES", "languages", Plain),
-        Column("UN", "un_recognized", Plain),
-        Column("NAME", "name", Short(50)),
-        Column("CAPABILITIES", "capabilities", Short(40)),
-    ];
-    Match => [
-        Column("ID", "id", Plain),
-        Column("STATE", "state", Plain),
-        Column("NEED", "need_id", Plain),
-        Column("QTY", "quantity", Plain),
-        Column("WOMEN", "women_quantity", Plain),
-        Column("PARTIES", "parties", Plain),
-        Column("TRIANGULAR", "triangular", Plain),
-        Column("OFFERS", "allocations.offer_id", Plain),
-        Column("FUNDERS", "allocations.funding_offer_id", Plain),
-        Column("SCORE", "score", Decimal),
-    ];
-    Allocation => [
-        Column("OFFER", "offer_id", Plain),
-        Column("FUNDING", "funding_offer_id", Plain),
-        Column("QTY", "quantity", Plain),
-        Column("WOMEN", "women_quantity", Plain),
-        Column("CENTRE", "training_centre_id", Plain),
-    ];
-    Arrangement => [
-        Column("ID", "id", Plain),
-        Column("STATUS", "status", Plain),
-        Column("RECIPIENT", "recipient", Plain),
-        Column("PARTIES", "parties", Plain),
-        Column("TRIANGULAR", "triangular", Plain),
-        Column("CAPABILITY", "capability", Plain),
-        Column("QTY", "quantity", Plain),
-        Column("WOMEN", "women_quantity", Plain),
-        Column("OFFER", "allocation.offer_id", Plain),
-        Column("FUNDING", "allocation.funding_offer_id", Plain),
-        Column("CENTRE", "training_centre_id", Plain),
-        Column("START", "scheduled_start", Date),
-        Column("END", "scheduled_end", Date),
-    ];
-    Principal => [
-        Column("ID", "id", Plain),
-        Column("KIND", "kind", Plain),
-        Column("STATE", "member_state", Plain),
-        Column("CENTRE", "training_centre_id", Plain),
-        Column("REVOKED", "revoked", Plain),
-        Column("CREATED", "create_time", Date),
-        Column("NAME", "display_name", Short(50)),
-    ];
-    Event => [
-        Column("SEQ", "sequence", Plain),
-        Column("TIME", "time", Time),
-        Column("KIND", "kind", Plain),
-        Column("ACTOR", "actor", Plain),
-        Column("RESOURCE", "resource_id", Plain),
-    ];
-    Candidate => [
-        Column("OFFER", "offer_id", Plain),
-        Column("COMPATIBLE", "compatible", Plain),
-        Column("REMAINING", "remaining_capacity", Plain),
-        Column("BLOCKERS", "blockers", Joined("; ")),
-    ];
-    GapRow => [
-        Column("KEY", "key", Plain),
-        Column("NEEDED", "needed", Plain),
-        Column("WOMEN_NEEDED", "women_needed", Plain),
-        Column("RESERVED", "reserved", Plain),
-        Column("DELIVERED", "delivered", Plain),
-        Column("OPEN", "open", Plain),
-        Column("CRITICAL_OPEN", "critical_open", Plain),
-        Column("OVERDUE", "overdue", Plain),
-    ];
-    DeconflictionFinding => [
-        Column("RECIPIENT", "recipient", Plain),
-        Column("CATEGORY", "category", Plain),
-        Column("CAPABILITY", "capability", Plain),
-        Column("OVERLAP_START", "overlap_start", Date),
-        Column("OVERLAP_END", "overlap_end", Date),
-        Column("RESOURCES", "resource_ids", Plain),
-        Column("SUMMARY", "summary", Plain),
-    ];
-    GenderRow => [
-        Column("REQUESTER", "requester", Plain),
-        Column("WOMEN_NEEDED", "women_needed", Plain),
-        Column("WOMEN_RESERVED", "women_reserved", Plain),
-        Column("WOMEN_TRAINED", "women_trained", Plain),
-        Column("SEATS_TOTAL", "seats_total", Plain),
-        Column("WOMEN_SHARE", "women_share", Decimal),
-        Column("TARGET_SHARE", "target_share", Decimal),
-        Column("BELOW_TARGET", "below_target", Plain),
-    ];
-    CapacityRow => [
-        Column("REQUESTER", "requester", Plain),
-        Column("SEATS_DELIVERED", "seats_delivered", Plain),
-        Column("IN_COUNTRY", "in_country_seats", Plain),
-        Column("IN_COUNTRY_SHARE", "in_country_share", Decimal),
-        Column("TRAINERS", "trainers_qualified", Plain),
-        Column("NATIONAL_CENTRES", "national_centres", Plain),
-        Column("UN_RECOGNIZED", "un_recognized_centres", Plain),
-        Column("REPEAT_CAPABILITIES", "repeat_capabilities", Plain),
-    ];
-    ReadinessRow => [
-        Column("STATUS", "status", Plain),
-        Column("NEED", "need_id", Plain),
-        Column("REQUESTER", "requester", Plain),
-        Column("CAPABILITY", "capability", Plain),
-        Column("PLEDGE", "pledge_level", Plain),
-        Column("NEEDED_BY", "needed_by", Plain),
-        Column("DAYS_LEFT", "days_left", Plain),
-        Column("OPEN", "open", Plain),
-        Column("COMPATIBLE_OFFERS", "compatible_offers", Plain),
-    ];
+    Need => [ID = "id", STATE = "state", REQUESTER = "requester", CATEGORY = "category",
+        CAPABILITY = "capability", PRIORITY = "priority", QTY = "quantity",
+        WOMEN = "women_quantity", RESERVED = "reserved_quantity", DELIVERED = "delivered_quantity",
+        NEEDED_BY = "needed_by": Date, TITLE = "title": Short(40)];
+    Offer => [ID = "id", STATE = "state", ROLE = "role", PROVIDERS = "providers",
+        CATEGORY = "category", CAPABILITY = "capability", MODE = "mode", CAPACITY = "capacity",
+        RESERVED = "reserved_quantity", DELIVERED = "delivered_quantity",
+        FROM = "available_from": Date, UNTIL = "available_until": Date, TITLE = "title": Short(40)];
+    TrainingCentre => [ID = "id", HOST = "host_state", LANGUAGES = "languages",
+        UN = "un_recognized", NAME = "name": Short(50), CAPABILITIES = "capabilities": Short(40)];
+    Match => [ID = "id", STATE = "state", NEED = "need_id", QTY = "quantity",
+        WOMEN = "women_quantity", PARTIES = "parties", TRIANGULAR = "triangular",
+        OFFERS = "allocations.offer_id", FUNDERS = "allocations.funding_offer_id",
+        SCORE = "score": Decimal];
+    Allocation => [OFFER = "offer_id", FUNDING = "funding_offer_id", QTY = "quantity",
+        WOMEN = "women_quantity", CENTRE = "training_centre_id"];
+    Arrangement => [ID = "id", STATUS = "status", RECIPIENT = "recipient", PARTIES = "parties",
+        TRIANGULAR = "triangular", CAPABILITY = "capability", QTY = "quantity",
+        WOMEN = "women_quantity", OFFER = "allocation.offer_id",
+        FUNDING = "allocation.funding_offer_id", CENTRE = "training_centre_id",
+        START = "scheduled_start": Date, END = "scheduled_end": Date];
+    Principal => [ID = "id", KIND = "kind", STATE = "member_state", CENTRE = "training_centre_id",
+        REVOKED = "revoked", CREATED = "create_time": Date, NAME = "display_name": Short(50)];
+    Event => [SEQ = "sequence", TIME = "time": Time, KIND = "kind", ACTOR = "actor",
+        RESOURCE = "resource_id"];
+    Candidate => [OFFER = "offer_id", COMPATIBLE = "compatible", REMAINING = "remaining_capacity",
+        BLOCKERS = "blockers": Joined("; ")];
+    GapRow => [KEY = "key", NEEDED = "needed", WOMEN_NEEDED = "women_needed",
+        RESERVED = "reserved", DELIVERED = "delivered", OPEN = "open",
+        CRITICAL_OPEN = "critical_open", OVERDUE = "overdue"];
+    DeconflictionFinding => [RECIPIENT = "recipient", CATEGORY = "category",
+        CAPABILITY = "capability", OVERLAP_START = "overlap_start": Date,
+        OVERLAP_END = "overlap_end": Date, RESOURCES = "resource_ids", SUMMARY = "summary"];
+    GenderRow => [REQUESTER = "requester", WOMEN_NEEDED = "women_needed",
+        WOMEN_RESERVED = "women_reserved", WOMEN_TRAINED = "women_trained",
+        SEATS_TOTAL = "seats_total", WOMEN_SHARE = "women_share": Decimal,
+        TARGET_SHARE = "target_share": Decimal, BELOW_TARGET = "below_target"];
+    CapacityRow => [REQUESTER = "requester", SEATS_DELIVERED = "seats_delivered",
+        IN_COUNTRY = "in_country_seats", IN_COUNTRY_SHARE = "in_country_share": Decimal,
+        TRAINERS = "trainers_qualified", NATIONAL_CENTRES = "national_centres",
+        UN_RECOGNIZED = "un_recognized_centres", REPEAT_CAPABILITIES = "repeat_capabilities"];
+    ReadinessRow => [STATUS = "status", NEED = "need_id", REQUESTER = "requester",
+        CAPABILITY = "capability", PLEDGE = "pledge_level", NEEDED_BY = "needed_by",
+        DAYS_LEFT = "days_left", OPEN = "open", COMPATIBLE_OFFERS = "compatible_offers"];
     MatchSummary => [];
     ProposeMatchesResponse => [];
     ApproveMatchResponse => [];
