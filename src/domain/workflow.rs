@@ -59,6 +59,21 @@ pub struct Match {
 }
 
 impl Match {
+    /// The match as ProposeMatches stored it. Only its version, state, decision and
+    /// arrangements change later (`domain::commands` approve, reject, stale); they are set
+    /// back here. A replay of the proposal's request id renders its matches so.
+    pub fn as_proposed(&self) -> Match {
+        Match {
+            meta: Meta::new(self.meta.id, self.meta.create_time),
+            state: MatchState::Proposed,
+            decided_by: String::new(),
+            decision_comment: String::new(),
+            decide_time: None,
+            arrangements: Vec::new(),
+            ..self.clone()
+        }
+    }
+
     /// Every offer the match draws on, delivery and funding.
     pub fn offers(&self) -> Vec<Id> {
         let mut ids: Vec<Id> =

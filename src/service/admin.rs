@@ -94,15 +94,10 @@ impl AdminService for Services {
         let role = checked!(call, &self.store, role_of(&self.store, &req));
         let actor = caller.principal_id.clone();
         let response = call
-            .commit(
-                &self.store,
-                |w, ws, now| {
-                    let (principal, token) = create_principal(w, ws, now, &actor, role, &req.display_name);
-                    Ok(pb::CreatePrincipalResponse { principal: Some(convert::principal_to_proto(&principal)), token })
-                },
-                // A replay returns the principal without its token.
-                |r| pb::CreatePrincipalResponse { principal: r.principal.clone(), token: String::new() },
-            )
+            .commit(&self.store, |w, ws, now| {
+                let (principal, token) = create_principal(w, ws, now, &actor, role, &req.display_name);
+                Ok(pb::CreatePrincipalResponse { principal: Some(convert::principal_to_proto(&principal)), token })
+            })
             .await?;
         tracing::info!(principal_id = %response.principal.as_ref().map(|p| p.id.as_str()).unwrap_or(""), "principal created");
         Ok(Response::new(response))
@@ -134,21 +129,17 @@ impl AdminService for Services {
         let call = WriteCall::new(&caller, "RevokePrincipal", "", req.get_ref())?;
         let actor = caller.principal_id.clone();
         let principal = call
-            .commit(
-                &self.store,
-                |_, ws, now| {
-                    let current = self.store.get::<Principal>(id)?.ok_or_else(|| not_found(Kind::Principal, id))?;
-                    if current.revoked {
-                        return Ok(convert::principal_to_proto(&current));
-                    }
-                    let p = Principal { meta: current.meta.touched(now), revoked: true, ..current };
-                    ws.put_record(&p);
-                    let out = convert::principal_to_proto(&p);
-                    ws.event(EventKind::PrincipalChanged, now, &actor, EventResource::Principal(p));
-                    Ok(out)
-                },
-                Clone::clone,
-            )
+            .commit(&self.store, |_, ws, now| {
+                let current = self.store.get::<Principal>(id)?.ok_or_else(|| not_found(Kind::Principal, id))?;
+                if current.revoked {
+                    return Ok(convert::principal_to_proto(&current));
+                }
+                let p = Principal { meta: current.meta.touched(now), revoked: true, ..current };
+                ws.put_record(&p);
+                let out = convert::principal_to_proto(&p);
+                ws.event(EventKind::PrincipalChanged, now, &actor, EventResource::Principal(p));
+                Ok(out)
+            })
             .await?;
         self.auth.revoked();
         tracing::info!(principal_id = %principal.id, "principal revoked");

@@ -24,15 +24,11 @@ async fn change_arrangement(
     change: impl FnOnce(Arrangement, UnixMicros) -> AppResult<(Arrangement, Changes)>,
 ) -> AppResult<pb::Arrangement> {
     let caller = call.caller().clone();
-    call.commit(
-        store,
-        |_, ws, now| {
-            let (a, changes) = change(readable(store, &caller, id)?, now)?;
-            store_changes(ws, changes, now, &caller.principal_id);
-            Ok(convert::arrangement_to_proto(&a))
-        },
-        Clone::clone,
-    )
+    call.commit(store, |_, ws, now| {
+        let (a, changes) = change(readable(store, &caller, id)?, now)?;
+        store_changes(ws, changes, now, &caller.principal_id);
+        Ok(convert::arrangement_to_proto(&a))
+    })
     .await
 }
 

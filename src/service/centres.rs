@@ -51,25 +51,21 @@ impl TrainingCentreService for Services {
         let actor = caller.principal_id.clone();
         let store = &self.store;
         let centre = call
-            .commit(
-                store,
-                |_, ws, now| {
-                    let current = store.get::<TrainingCentre>(id)?.ok_or_else(|| not_found(Kind::Centre, id))?;
-                    check_etag(&body.etag, &current.meta)?;
-                    let mut merged = convert::centre_to_proto(&current);
-                    for p in &paths {
-                        copy_centre_field(&mut merged, &body, p);
-                    }
-                    let spec = convert::centre_spec(&merged, "training_centre")?;
-                    let centre = commands::update_centre(&current, spec, now)?;
-                    ws.put_record(&centre);
-                    let out = convert::centre_to_proto(&centre);
-                    tracing::info!(centre_id = %out.id, un_recognized = out.un_recognized, "training centre updated");
-                    ws.event(EventKind::CentreUpdated, now, &actor, EventResource::Centre(centre));
-                    Ok(out)
-                },
-                Clone::clone,
-            )
+            .commit(store, |_, ws, now| {
+                let current = store.get::<TrainingCentre>(id)?.ok_or_else(|| not_found(Kind::Centre, id))?;
+                check_etag(&body.etag, &current.meta)?;
+                let mut merged = convert::centre_to_proto(&current);
+                for p in &paths {
+                    copy_centre_field(&mut merged, &body, p);
+                }
+                let spec = convert::centre_spec(&merged, "training_centre")?;
+                let centre = commands::update_centre(&current, spec, now)?;
+                ws.put_record(&centre);
+                let out = convert::centre_to_proto(&centre);
+                tracing::info!(centre_id = %out.id, un_recognized = out.un_recognized, "training centre updated");
+                ws.event(EventKind::CentreUpdated, now, &actor, EventResource::Centre(centre));
+                Ok(out)
+            })
             .await?;
         Ok(Response::new(centre))
     }
@@ -90,17 +86,13 @@ impl TrainingCentreService for Services {
         let spec = checked!(call, &self.store, convert::centre_spec(body, "training_centre"));
         let actor = caller.principal_id.clone();
         let centre = call
-            .commit(
-                &self.store,
-                |w, ws, now| {
-                    let centre = commands::register_centre(w.allocate_id(Kind::Centre), spec, now);
-                    ws.put_record(&centre);
-                    let out = convert::centre_to_proto(&centre);
-                    ws.event(EventKind::CentreRegistered, now, &actor, EventResource::Centre(centre));
-                    Ok(out)
-                },
-                Clone::clone,
-            )
+            .commit(&self.store, |w, ws, now| {
+                let centre = commands::register_centre(w.allocate_id(Kind::Centre), spec, now);
+                ws.put_record(&centre);
+                let out = convert::centre_to_proto(&centre);
+                ws.event(EventKind::CentreRegistered, now, &actor, EventResource::Centre(centre));
+                Ok(out)
+            })
             .await?;
         Ok(Response::new(centre))
     }

@@ -7,7 +7,7 @@ use tonic::{Response, Status};
 
 /// A need or an offer, as the shared update and withdraw paths see it.
 pub(super) trait Filed: crate::store::Record + Clone + Filing {
-    type Proto: prost::Message + Default + Clone;
+    type Proto: super::write_call::Remembered;
     const UPDATED: EventKind;
     const WITHDRAWN: EventKind;
     /// Whether an update mask may name `path` (else why not).
@@ -80,19 +80,15 @@ async fn change<R: Filed>(
 ) -> Result<Response<R::Proto>, Status> {
     let caller = call.caller().clone();
     let answer = call
-        .commit(
-            store,
-            |_, ws, now| {
-                let current = R::changeable(store, &caller, id)?;
-                check_etag(etag, current.meta())?;
-                let next = next(current, ws, now, &caller.principal_id)?;
-                ws.put_record(&next);
-                let out = next.to_proto();
-                ws.event(kind, now, &caller.principal_id, next.into_event());
-                Ok(out)
-            },
-            Clone::clone,
-        )
+        .commit(store, |_, ws, now| {
+            let current = R::changeable(store, &caller, id)?;
+            check_etag(etag, current.meta())?;
+            let next = next(current, ws, now, &caller.principal_id)?;
+            ws.put_record(&next);
+            let out = next.to_proto();
+            ws.event(kind, now, &caller.principal_id, next.into_event());
+            Ok(out)
+        })
         .await?;
     Ok(Response::new(answer))
 }

@@ -85,35 +85,24 @@ impl MatchingService for Services {
         let solved =
             stoppable(move |stop| solve(&shared_view, &shared_metrics, &filter, Vec::new(), now, stop)).await?;
         let response = call
-            .commit(
-                store,
-                |w, ws, now| {
-                    let s = if view.changed_at() == solved.changed_at {
-                        solved
-                    } else {
-                        tracing::info!(
-                            solved_at = solved.changed_at,
-                            "the store changed during the solve: solving again"
-                        );
-                        solve(view, metrics, &capabilities, Vec::new(), now, &matching::Stop::never())?
-                    };
-                    let mut new = Vec::with_capacity(s.matches.len());
-                    for p in &s.matches {
-                        new.push(match_record(p, Meta::new(w.allocate_id(Kind::Match), now))?);
-                    }
-                    let covered = |m: &Match| capabilities.is_empty() || capabilities.contains(&m.capability);
-                    let changes = commands::propose(proposed_matches(store)?, covered, &new, now);
-                    store_changes(ws, changes, now, &actor);
-                    let matches: Vec<_> = new.iter().map(convert::match_to_proto).collect();
-                    log_proposal(matches.len(), false, &s.summary);
-                    Ok(pb::ProposeMatchesResponse {
-                        matches,
-                        summary: Some(summary_to_proto(&s.summary)),
-                        baseline: None,
-                    })
-                },
-                Clone::clone,
-            )
+            .commit(store, |w, ws, now| {
+                let s = if view.changed_at() == solved.changed_at {
+                    solved
+                } else {
+                    tracing::info!(solved_at = solved.changed_at, "the store changed during the solve: solving again");
+                    solve(view, metrics, &capabilities, Vec::new(), now, &matching::Stop::never())?
+                };
+                let mut new = Vec::with_capacity(s.matches.len());
+                for p in &s.matches {
+                    new.push(match_record(p, Meta::new(w.allocate_id(Kind::Match), now))?);
+                }
+                let covered = |m: &Match| capabilities.is_empty() || capabilities.contains(&m.capability);
+                let changes = commands::propose(proposed_matches(store)?, covered, &new, now);
+                store_changes(ws, changes, now, &actor);
+                let matches: Vec<_> = new.iter().map(convert::match_to_proto).collect();
+                log_proposal(matches.len(), false, &s.summary);
+                Ok(pb::ProposeMatchesResponse { matches, summary: Some(summary_to_proto(&s.summary)), baseline: None })
+            })
             .await?;
         Ok(Response::new(response))
     }
@@ -186,30 +175,26 @@ impl MatchingService for Services {
         let actor = caller.principal_id.clone();
         let store = &self.store;
         let response = call
-            .commit(
-                store,
-                |w, ws, now| {
-                    let m = proposed_match(store, &caller, id, &req.etag)?;
-                    let seating = seating(store, m.need, &m.offers(), m.recipient)?;
-                    let new_id = || w.allocate_id(Kind::Arrangement);
-                    match commands::approve(m, seating, new_id, now, &actor, &req.comment)? {
-                        Approval::Approved { changes, approved, arrangements } => {
-                            store_changes(ws, changes, now, &actor);
-                            Ok(pb::ApproveMatchResponse {
-                                r#match: Some(convert::match_to_proto(&approved)),
-                                arrangements: arrangements.iter().map(convert::arrangement_to_proto).collect(),
-                            })
-                        }
-                        // The match turned STALE: stored with the refusal, in one landing.
-                        Approval::Stale { changes, refusal } => {
-                            store_changes(ws, changes, now, &actor);
-                            ws.commit_even_if_refused();
-                            Err(refusal.into())
-                        }
+            .commit(store, |w, ws, now| {
+                let m = proposed_match(store, &caller, id, &req.etag)?;
+                let seating = seating(store, m.need, &m.offers(), m.recipient)?;
+                let new_id = || w.allocate_id(Kind::Arrangement);
+                match commands::approve(m, seating, new_id, now, &actor, &req.comment)? {
+                    Approval::Approved { changes, approved, arrangements } => {
+                        store_changes(ws, changes, now, &actor);
+                        Ok(pb::ApproveMatchResponse {
+                            r#match: Some(convert::match_to_proto(&approved)),
+                            arrangements: arrangements.iter().map(convert::arrangement_to_proto).collect(),
+                        })
                     }
-                },
-                Clone::clone,
-            )
+                    // The match turned STALE: stored with the refusal, in one landing.
+                    Approval::Stale { changes, refusal } => {
+                        store_changes(ws, changes, now, &actor);
+                        ws.commit_even_if_refused();
+                        Err(refusal.into())
+                    }
+                }
+            })
             .await?;
         Ok(Response::new(response))
     }
@@ -226,16 +211,12 @@ impl MatchingService for Services {
         let actor = caller.principal_id.clone();
         let store = &self.store;
         let m = call
-            .commit(
-                store,
-                |_, ws, now| {
-                    let m = proposed_match(store, &caller, id, &req.etag)?;
-                    let (m, changes) = commands::reject(m, now, &actor, &req.reason);
-                    store_changes(ws, changes, now, &actor);
-                    Ok(convert::match_to_proto(&m))
-                },
-                Clone::clone,
-            )
+            .commit(store, |_, ws, now| {
+                let m = proposed_match(store, &caller, id, &req.etag)?;
+                let (m, changes) = commands::reject(m, now, &actor, &req.reason);
+                store_changes(ws, changes, now, &actor);
+                Ok(convert::match_to_proto(&m))
+            })
             .await?;
         Ok(Response::new(m))
     }

@@ -28,6 +28,7 @@ pub mod matching;
 pub mod needs;
 pub mod offers;
 mod propose;
+mod remembered;
 pub mod reports;
 pub mod workflow;
 mod write_call;

@@ -107,11 +107,7 @@ impl NeedService for Services {
         let spec = checked!(call, &self.store, spec);
         let actor = caller.principal_id.clone();
         let need = call
-            .commit(
-                &self.store,
-                |w, ws, now| Ok(w.create_need(ws, now, &actor, spec, convert::need_to_proto)),
-                Clone::clone,
-            )
+            .commit(&self.store, |w, ws, now| Ok(w.create_need(ws, now, &actor, spec, convert::need_to_proto)))
             .await?;
         tracing::debug!(need_id = %need.id, requester = %need.requester, "need created");
         Ok(Response::new(need))

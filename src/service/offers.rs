@@ -132,11 +132,7 @@ impl OfferService for Services {
         let spec = checked!(call, &self.store, spec);
         let actor = caller.principal_id.clone();
         let offer = call
-            .commit(
-                &self.store,
-                |w, ws, now| Ok(w.create_offer(ws, now, &actor, spec, convert::offer_to_proto)),
-                Clone::clone,
-            )
+            .commit(&self.store, |w, ws, now| Ok(w.create_offer(ws, now, &actor, spec, convert::offer_to_proto)))
             .await?;
         tracing::debug!(offer_id = %offer.id, "offer created");
         Ok(Response::new(offer))

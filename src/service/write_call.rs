@@ -23,6 +23,20 @@ fn request_id(raw: &str) -> AppResult<Option<String>> {
     }
 }
 
+/// How an answer is kept for a replay of its request id, and given back: as it is, unless
+/// the answer's type says otherwise.
+pub trait Remembered: Message + Default + Clone {
+    /// What the idempotency entry keeps.
+    fn kept(&self) -> Self {
+        self.clone()
+    }
+
+    /// The answer a replay gives, from what was kept.
+    fn replayed(kept: Self, _store: &Store) -> AppResult<Self> {
+        Ok(kept)
+    }
+}
+
 /// One idempotent state change: who, which method, the request's fingerprint.
 pub struct WriteCall {
     caller: Caller,
@@ -65,7 +79,7 @@ impl WriteCall {
     /// `commit` answers it from the stored response before deciding anything, but a retry
     /// whose checks now fail (the clock passed its date) and a reused id with a different,
     /// invalid request must still get the replay's answer first.
-    pub async fn refused<R: Message + Default>(&self, store: &Store, error: AppError) -> AppResult<R> {
+    pub async fn refused<R: Remembered>(&self, store: &Store, error: AppError) -> AppResult<R> {
         let Some(response) = self.stored_response(store)? else { return Err(error) };
         // The entry is visible, so its commit went through the writer gate; taking the
         // gate now yields a ticket that covers it. The first caller is answered after the
@@ -81,7 +95,7 @@ impl WriteCall {
     /// build, which remembered dry runs) gets that answer; otherwise `compute` answers and
     /// nothing is remembered, so a retry computes again. Remembering a dry run's answer
     /// would store the whole proposal (45 MB at 100 000 needs) for the retention period.
-    pub async fn read_only<R: Message + Default, F: std::future::Future<Output = AppResult<R>>>(
+    pub async fn read_only<R: Remembered, F: std::future::Future<Output = AppResult<R>>>(
         &self,
         store: &Store,
         compute: impl FnOnce() -> F,
@@ -92,13 +106,15 @@ impl WriteCall {
         }
     }
 
-    fn stored_response<R: Message + Default>(&self, store: &Store) -> AppResult<Option<R>> {
+    fn stored_response<R: Remembered>(&self, store: &Store) -> AppResult<Option<R>> {
         let Some(rid) = &self.request_id else { return Ok(None) };
         match store.idempotency(&self.caller.principal_id, rid)? {
             None => Ok(None),
-            Some(e) if e.method == self.method && e.fingerprint == self.fingerprint => R::decode(e.response.as_slice())
-                .map(Some)
-                .map_err(|err| AppError::Internal(format!("stored response does not decode: {err}"))),
+            Some(e) if e.method == self.method && e.fingerprint == self.fingerprint => {
+                let kept = R::decode(e.response.as_slice())
+                    .map_err(|err| AppError::Internal(format!("stored response does not decode: {err}")))?;
+                R::replayed(kept, store).map(Some)
+            }
             Some(_) => Err(AppError::InvalidWithReason {
                 reason: Reason::RequestIdReused,
                 field: "request_id",
@@ -108,13 +124,13 @@ impl WriteCall {
     }
 
     /// Runs `decide` under the writer gate and commits what it wrote with the events and
-    /// the idempotency entry, then waits until it is durable. `stored` turns the response
-    /// into what a replay returns. A retry of a request already carried out is answered
-    /// here, under the gate, with the stored response (see [`WriteCall::refused`] for
-    /// retries that the handler's own checks refuse).
-    pub async fn commit<R, F>(self, store: &Store, decide: F, stored: impl FnOnce(&R) -> R) -> AppResult<R>
+    /// the idempotency entry (what [`Remembered::kept`] keeps of the response), then waits
+    /// until it is durable. A retry of a request already carried out is answered here,
+    /// under the gate, with the stored response (see [`WriteCall::refused`] for retries
+    /// that the handler's own checks refuse).
+    pub async fn commit<R, F>(self, store: &Store, decide: F) -> AppResult<R>
     where
-        R: Message + Default,
+        R: Remembered,
         F: FnOnce(&mut Writer<'_>, &mut WriteSet, UnixMicros) -> AppResult<R>,
     {
         let arriving = store.arriving();
@@ -134,7 +150,7 @@ impl WriteCall {
                         let entry = IdempotencyEntry {
                             method: self.method.to_string(),
                             fingerprint: self.fingerprint,
-                            response: stored(&response).encode_to_vec(),
+                            response: response.kept().encode_to_vec(),
                             time: now,
                         };
                         ws.idempotency(&self.caller.principal_id, rid, &entry);

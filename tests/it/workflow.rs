@@ -554,3 +554,34 @@ async fn matches_listed_by_need_are_those_of_the_full_list() {
         assert_eq!(paged, expected, "{need_id}");
     }
 }
+
+/// A stored proposal's request id keeps only its matches' ids (at 100 000 needs the answer
+/// is about 45 MB, and the matches are in the store for good), and a replay still answers
+/// the first response exactly, though its matches were approved and rejected since.
+#[tokio::test]
+async fn a_replayed_proposal_answers_its_first_response_from_the_stored_matches() {
+    use prost::Message;
+    let (s, store) = TestServer::start_with_store().await;
+    s.import_demo().await;
+    let req = api::ProposeMatchesRequest { request_id: new_request_id(), ..Default::default() };
+    let first = s.matching().await.propose_matches(authed(&s.admin, req.clone())).await.unwrap().into_inner();
+    assert!(first.matches.len() >= 2, "{} matches", first.matches.len());
+    approve(&s, &first.matches[0], &new_request_id()).await.unwrap();
+    let m = &first.matches[1];
+    let reject = api::RejectMatchRequest {
+        id: m.id.clone(),
+        etag: m.etag.clone(),
+        reason: "not now".into(),
+        request_id: new_request_id(),
+    };
+    s.matching().await.reject_match(authed(&s.admin, reject)).await.unwrap();
+    let again = s.matching().await.propose_matches(authed(&s.admin, req.clone())).await.unwrap().into_inner();
+    assert_eq!(again, first);
+    let kept = store.idempotency("principal-1", &req.request_id).unwrap().expect("the proposal's entry");
+    assert!(
+        kept.response.len() * 10 < first.encoded_len(),
+        "the entry keeps {} bytes of a {}-byte answer",
+        kept.response.len(),
+        first.encoded_len()
+    );
+}

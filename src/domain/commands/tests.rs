@@ -258,6 +258,21 @@ fn rejection_remembers_every_pair_of_the_match() {
     assert!(matches!(&changes.records[..], [Changed::Match(_, EventKind::MatchRejected)]));
 }
 
+/// Whatever is decided on a match later, it can be rendered as its proposal stored it (a
+/// replay of ProposeMatches answers so).
+#[test]
+fn a_decided_or_stale_match_is_rendered_as_proposed() {
+    let (m, seating) = scenario();
+    let (_, approved, _) = approved(m.clone(), seating);
+    let (rejected, _) = commands::reject(m.clone(), NOW, ACTOR, "not now");
+    let changes = commands::propose(vec![m.clone()], |_| true, &[], NOW);
+    let [Changed::Match(stale, EventKind::MatchStale)] = &changes.records[..] else { panic!("{changes:?}") };
+    for later in [approved, rejected, stale.clone()] {
+        assert_ne!(later, m);
+        assert_eq!(later.as_proposed(), m, "{:?}", later.state);
+    }
+}
+
 /// The arrangement and seating right after the scenario's approval.
 fn arrangement() -> (Arrangement, Seating) {
     let (m, seating) = scenario();
