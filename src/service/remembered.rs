@@ -40,7 +40,8 @@ impl Remembered for pb::ProposeMatchesResponse {
                 matches.push(m);
                 continue;
             }
-            let gone = || AppError::Internal(format!("the proposal's match {:?} is not in the store", m.id));
+            // A match is never deleted: one missing is a broken store.
+            let gone = || AppError::Internal(format!("unknown record {}", m.id));
             let id = Id::parse(Kind::Match, &m.id).ok_or_else(gone)?;
             let stored = store.get::<Match>(id)?.ok_or_else(gone)?;
             matches.push(convert::match_to_proto(&stored.as_proposed()));

@@ -64,8 +64,10 @@ pub const FORMAT_VERSION: u8 = 1;
 /// The layout of the store on disk, kept under [`keys::META_FORMAT_VERSION`]. 1: one sled
 /// tree per table with a landing journal (refused now); 2: every table in one tree under
 /// a one-byte prefix ([`keys::TABLES`]); 3: values longer than [`tables::PIECE`] are
-/// stored in pieces ([`tables`]; a format-2 store has none and is marked 3 at open).
-pub const STORE_FORMAT_VERSION: u8 = 3;
+/// stored in pieces ([`tables`]; a format-2 store has none); 4: an event about a match
+/// that its record can show names the match instead of copying it (`event_log.rs`; a
+/// format-3 store has none). Stores of formats 2 and 3 are marked 4 at open.
+pub const STORE_FORMAT_VERSION: u8 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -147,8 +147,11 @@ impl Store {
         };
         match tables.get(TreeId::Meta, keys::META_FORMAT_VERSION)? {
             Some(v) if v.as_ref() == [STORE_FORMAT_VERSION] => {}
-            // Format 2 is format 3 without values in pieces.
-            Some(v) if v.as_ref() == [2] => meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?,
+            // Format 2 is format 3 without values in pieces, format 3 format 4 without
+            // events that name their match (event_log.rs): this build reads both.
+            Some(v) if v.as_ref() == [2] || v.as_ref() == [3] => {
+                meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?
+            }
             Some(v) => return Err(StoreError::UnknownFormat(v.first().copied().unwrap_or(0))),
             None => meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?,
         }

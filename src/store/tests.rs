@@ -132,7 +132,7 @@ async fn recent_events_in_memory_agree_with_the_log_across_reopen_and_wraparound
         .unwrap_or_else(|e| panic!("{e}"))
         .iter()
         .skip((total / 2) as usize)
-        .map(|(_, v)| decode(TreeId::Events, v).unwrap_or_else(|e| panic!("{e}")))
+        .map(|(_, v)| store.read_logged(v).unwrap_or_else(|e| panic!("{e}")))
         .collect();
     assert_eq!(from_memory.iter().map(|e| (**e).clone()).collect::<Vec<_>>(), from_log);
     // Past its capacity the memory drops the oldest events; reads still come out whole.
@@ -385,4 +385,68 @@ async fn a_snapshot_that_sled_left_unfinished_does_not_stop_the_store_opening() 
     let after = snapshot_files(dir.path());
     assert!(!after.contains(&unfinished), "{after:?}");
     assert!(after.iter().any(|f| !f.ends_with(".generating")), "no finished snapshot is left: {after:?}");
+}
+
+fn proposed_match(id: Id) -> Match {
+    let st = |c: &str| c.parse::<Alpha3>().unwrap_or_else(|e: String| panic!("{e}"));
+    Match {
+        meta: Meta::new(id, 1_000),
+        need: Id(1),
+        recipient: st("NPL"),
+        capability: CapabilityArea::Engineering,
+        allocations: vec![AllocationRecord {
+            offer: Id(2),
+            funding_offer: None,
+            quantity: 6,
+            women_quantity: 2,
+            training_centre: None,
+            parties: vec![st("BGD"), st("NPL")],
+        }],
+        quantity: 6,
+        women_quantity: 2,
+        parties: vec![st("BGD"), st("NPL")],
+        triangular: false,
+        score: 1.0,
+        reasons: vec!["a reason of some length, as the engine writes them for every allocation".repeat(4)],
+        state: MatchState::Proposed,
+        decided_by: String::new(),
+        decision_comment: String::new(),
+        decide_time: None,
+        arrangements: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_proposed_match_is_logged_by_name_and_read_back_as_proposed() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(dir.path(), &config()).unwrap_or_else(|e| panic!("{e}"));
+    let commit = |m: &Match, kind: EventKind| {
+        let w = store.writer().unwrap_or_else(|e| panic!("{e}"));
+        let mut ws = WriteSet::default();
+        ws.put_record(m);
+        ws.event(kind, m.meta.update_time, "principal-1", EventResource::Match(m.clone()));
+        w.commit(ws).unwrap_or_else(|e| panic!("{e}")).0
+    };
+    let proposed = proposed_match(Id(1));
+    let _ = commit(&proposed, EventKind::MatchProposed);
+    let approved = Match {
+        meta: proposed.meta.touched(2_000),
+        state: MatchState::Approved,
+        decided_by: "principal-1".into(),
+        decide_time: Some(2_000),
+        ..proposed.clone()
+    };
+    let ticket = commit(&approved, EventKind::MatchApproved);
+    store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
+    let logged = store.entries(TreeId::Events).unwrap_or_else(|e| panic!("{e}"));
+    let [(_, named), (_, whole)] = &logged[..] else { panic!("{} events", logged.len()) };
+    assert_eq!(named[0], 0xE1, "the proposal names its match");
+    assert!(named.len() < 40, "a named match's event takes {} bytes", named.len());
+    assert_eq!(whole[0], FORMAT_VERSION, "an approval is logged whole");
+    let read = |v: &[u8]| match store.read_logged(v).unwrap_or_else(|e| panic!("{e}")).resource {
+        EventResource::Match(m) => m,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(read(named), proposed, "shown as proposed, though approved since");
+    assert_eq!(read(whole), approved);
 }

@@ -125,7 +125,7 @@ impl Writer<'_> {
         let first = self.state.next_event;
         for (i, e) in ws.events.iter_mut().enumerate() {
             e.sequence = first + i as u64;
-            ws.ops.push((TreeId::Events, keys::sequence_key(e.sequence).to_vec(), Some(encode(TreeId::Events, &*e)?)));
+            ws.ops.push((TreeId::Events, keys::sequence_key(e.sequence).to_vec(), Some(super::event_log::logged(e)?)));
         }
         let commit = self.state.commits + 1;
         let followers =
