@@ -5,10 +5,10 @@
 //! open: following the log is bounded by the stream's own buffer.
 
 use crate::error::AppError;
-use crate::middleware::{Answer, HttpResponse, Middleware, Wrapped};
+use crate::middleware::{Answer, Inner, Middleware, Wrapped};
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tower::{Layer, Service};
+use tower::Layer;
 
 /// Paths admitted whatever the load.
 const ALWAYS_ADMITTED: [&str; 3] = ["/grpc.health.v1.", "/grpc.reflection.v1.", "/grpc.reflection.v1alpha."];
@@ -34,12 +34,7 @@ impl<S> Layer<S> for AdmissionLayer {
 }
 
 impl Middleware for AdmissionLayer {
-    fn handle<S, B>(&self, mut inner: S, req: http::Request<B>) -> Answer<S::Error>
-    where
-        S: Service<http::Request<B>, Response = HttpResponse> + Send + 'static,
-        S::Future: Send + 'static,
-        B: Send + 'static,
-    {
+    fn handle<S: Inner<B>, B: Send + 'static>(&self, mut inner: S, req: http::Request<B>) -> Answer<S::Error> {
         let path = req.uri().path();
         let permit: Option<OwnedSemaphorePermit> = if ALWAYS_ADMITTED.iter().any(|p| path.starts_with(p)) {
             None
@@ -75,9 +70,11 @@ impl Middleware for AdmissionLayer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::middleware::HttpResponse;
     use std::convert::Infallible;
     use std::task::{Context, Poll};
     use tokio::sync::oneshot;
+    use tower::Service;
 
     /// An inner service whose calls finish only when told to.
     #[derive(Clone)]

@@ -8,7 +8,7 @@
 
 use crate::domain::{Caller, Kind, Principal};
 use crate::error::AppError;
-use crate::middleware::{Answer, HttpResponse, Middleware, Wrapped};
+use crate::middleware::{Answer, Inner, Middleware, Wrapped};
 use crate::store::Store;
 use base64::Engine;
 use sha2::{Digest, Sha256};
@@ -17,7 +17,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 use subtle::ConstantTimeEq;
 use tokio::sync::watch;
-use tower::{Layer, Service};
+use tower::Layer;
 
 /// Paths that need no token.
 const OPEN_PREFIXES: [&str; 3] = ["/grpc.health.v1.", "/grpc.reflection.v1.", "/grpc.reflection.v1alpha."];
@@ -140,12 +140,7 @@ impl<S> Layer<S> for AuthLayer {
 }
 
 impl Middleware for AuthLayer {
-    fn handle<S, B>(&self, mut inner: S, mut req: http::Request<B>) -> Answer<S::Error>
-    where
-        S: Service<http::Request<B>, Response = HttpResponse> + Send + 'static,
-        S::Future: Send + 'static,
-        B: Send + 'static,
-    {
+    fn handle<S: Inner<B>, B: Send + 'static>(&self, mut inner: S, mut req: http::Request<B>) -> Answer<S::Error> {
         let started = Instant::now();
         let open = OPEN_PREFIXES.iter().any(|p| req.uri().path().starts_with(p));
         let caller = if open { Ok(None) } else { self.auth.authenticate(req.headers().get("authorization")).map(Some) };

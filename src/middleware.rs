@@ -13,14 +13,21 @@ pub type HttpResponse = http::Response<tonic::body::Body>;
 /// A layer's answer: the inner service's, or its own.
 pub type Answer<E> = Pin<Box<dyn Future<Output = Result<HttpResponse, E>> + Send>>;
 
+/// The inner service a layer calls, for requests with bodies of type `B`.
+pub trait Inner<B>:
+    Service<http::Request<B>, Response = HttpResponse, Future: Send + 'static> + Send + 'static
+{
+}
+
+impl<S, B> Inner<B> for S where
+    S: Service<http::Request<B>, Response = HttpResponse, Future: Send + 'static> + Send + 'static
+{
+}
+
 /// A request layer's work.
 pub trait Middleware: Clone + Send + 'static {
     /// Answers `req`: by calling `inner` (made ready) or, refusing it, without.
-    fn handle<S, B>(&self, inner: S, req: http::Request<B>) -> Answer<S::Error>
-    where
-        S: Service<http::Request<B>, Response = HttpResponse> + Send + 'static,
-        S::Future: Send + 'static,
-        B: Send + 'static;
+    fn handle<S: Inner<B>, B: Send + 'static>(&self, inner: S, req: http::Request<B>) -> Answer<S::Error>;
 }
 
 /// The service `M`'s layer makes of the inner service `S`.

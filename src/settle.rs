@@ -1,6 +1,6 @@
 //! Reads answered only once what they show is durable ([`SettleLayer`]).
 
-use crate::middleware::{Answer, HttpResponse, Middleware, Wrapped};
+use crate::middleware::{Answer, Inner, Middleware, Wrapped};
 use crate::store::Store;
 
 /// Nothing shown before it is safe: a read (`Get*`, `List*`, `Explain*`) is answered only
@@ -33,12 +33,7 @@ fn reads_only(path: &str) -> bool {
 }
 
 impl Middleware for SettleLayer {
-    fn handle<S, B>(&self, mut inner: S, req: http::Request<B>) -> Answer<S::Error>
-    where
-        S: tower::Service<http::Request<B>, Response = HttpResponse> + Send + 'static,
-        S::Future: Send + 'static,
-        B: Send + 'static,
-    {
+    fn handle<S: Inner<B>, B: Send + 'static>(&self, mut inner: S, req: http::Request<B>) -> Answer<S::Error> {
         let read = reads_only(req.uri().path());
         let store = self.0.clone();
         Box::pin(async move {

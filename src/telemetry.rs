@@ -5,11 +5,11 @@
 //! its metrics, its log line, and a warning that names the slow phase of a slow request.
 
 use crate::metrics::Metrics;
-use crate::middleware::{Answer, HttpResponse, Middleware, Wrapped};
+use crate::middleware::{Answer, Inner, Middleware, Wrapped};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tower::{Layer, Service};
+use tower::Layer;
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
@@ -133,12 +133,7 @@ impl Drop for InFlight {
 }
 
 impl Middleware for RequestLayer {
-    fn handle<S, B>(&self, mut inner: S, req: http::Request<B>) -> Answer<S::Error>
-    where
-        S: Service<http::Request<B>, Response = HttpResponse> + Send + 'static,
-        S::Future: Send + 'static,
-        B: Send + 'static,
-    {
+    fn handle<S: Inner<B>, B: Send + 'static>(&self, mut inner: S, req: http::Request<B>) -> Answer<S::Error> {
         let started = Instant::now();
         let path = req.uri().path().to_string();
         let span = tracing::info_span!(
