@@ -80,14 +80,14 @@ impl WriteCall {
     /// whose checks now fail (the clock passed its date) and a reused id with a different,
     /// invalid request must still get the replay's answer first.
     pub async fn refused<R: Remembered>(&self, store: &Store, error: AppError) -> AppResult<R> {
-        let Some(response) = self.stored_response(store)? else { return Err(error) };
+        let Some(kept) = self.kept_response(store)? else { return Err(error) };
         // The entry is visible, so its commit went through the writer gate; taking the
         // gate now yields a ticket that covers it. The first caller is answered after the
         // flush, and a retry must not be answered sooner (a crash in between would lose a
         // write that the retry acknowledged).
         let ticket = store.writer_async().await?.last_commit();
         store.durable(ticket).await?;
-        Ok(response)
+        R::replayed(kept, store)
     }
 
     /// Answers a request that changes nothing (a dry run): a request id already used with
@@ -100,21 +100,21 @@ impl WriteCall {
         store: &Store,
         compute: impl FnOnce() -> F,
     ) -> AppResult<R> {
-        match self.stored_response(store)? {
-            Some(response) => Ok(response),
+        match self.kept_response(store)? {
+            Some(kept) => R::replayed(kept, store),
             None => compute().await,
         }
     }
 
-    fn stored_response<R: Remembered>(&self, store: &Store) -> AppResult<Option<R>> {
+    /// What the idempotency entry of this request id kept of the first response
+    /// ([`Remembered::kept`]); a replay answers [`Remembered::replayed`] of it.
+    fn kept_response<R: Remembered>(&self, store: &Store) -> AppResult<Option<R>> {
         let Some(rid) = &self.request_id else { return Ok(None) };
         match store.idempotency(&self.caller.principal_id, rid)? {
             None => Ok(None),
-            Some(e) if e.method == self.method && e.fingerprint == self.fingerprint => {
-                let kept = R::decode(e.response.as_slice())
-                    .map_err(|err| AppError::Internal(format!("stored response does not decode: {err}")))?;
-                R::replayed(kept, store).map(Some)
-            }
+            Some(e) if e.method == self.method && e.fingerprint == self.fingerprint => R::decode(e.response.as_slice())
+                .map(Some)
+                .map_err(|err| AppError::Internal(format!("stored response does not decode: {err}"))),
             Some(_) => Err(AppError::InvalidWithReason {
                 reason: Reason::RequestIdReused,
                 field: "request_id",
@@ -136,11 +136,13 @@ impl WriteCall {
         let arriving = store.arriving();
         let mut writer = timed(Phase::GateWait, store.writer_async()).await?;
         let long = self.long;
-        let section = move || -> AppResult<(Ticket, AppResult<R>)> {
+        // The section's answer, and whether it is a replay's kept response.
+        let section = move || -> AppResult<(Ticket, AppResult<R>, bool)> {
             // Checked again under the gate: a concurrent twin may have just committed.
-            // Its answer goes out once the twin's commit is durable, like the twin's own.
-            if let Some(r) = self.stored_response(store)? {
-                return Ok((writer.last_commit(), Ok(r)));
+            // Its answer goes out once the twin's commit is durable, like the twin's own,
+            // and is rendered from what was kept after the gate is let go.
+            if let Some(kept) = self.kept_response(store)? {
+                return Ok((writer.last_commit(), Ok(kept), true));
             }
             let now = now_micros();
             let mut ws = WriteSet::default();
@@ -155,18 +157,21 @@ impl WriteCall {
                         };
                         ws.idempotency(&self.caller.principal_id, rid, &entry);
                     }
-                    Ok((writer.commit(ws)?.0, Ok(response)))
+                    Ok((writer.commit(ws)?.0, Ok(response), false))
                 }
                 // A refusal that still changes something: committed without an idempotency
                 // entry (a retry is decided again, against the changed state).
-                Err(refusal) if ws.commits_on_refusal() => Ok((writer.commit(ws)?.0, Err(refusal))),
+                Err(refusal) if ws.commits_on_refusal() => Ok((writer.commit(ws)?.0, Err(refusal), false)),
                 Err(refusal) => Err(refusal),
             }
         };
-        let (ticket, answer) = if long { off_the_reactor(section)? } else { section()? };
+        let (ticket, answer, replay) = if long { off_the_reactor(section)? } else { section()? };
         drop(arriving);
         timed(Phase::DurableWait, store.durable(ticket)).await?;
-        answer
+        match answer {
+            Ok(kept) if replay => R::replayed(kept, store),
+            answer => answer,
+        }
     }
 
     /// Marks a write whose decision is long (a ProposeMatches solve): its section under
@@ -176,9 +181,6 @@ impl WriteCall {
     }
 }
 
-/// Runs `f`, a long synchronous section, so that it does not stall the other tasks of a
-/// multi-threaded runtime's worker (`block_in_place` hands the worker's queue to another
-/// thread first). On a current-thread runtime (some tests) it just runs `f`.
 /// Runs `work` on a thread of its own, of lower CPU priority ([`SOLVE_NICE`]), and pulls
 /// the [`matching::Stop`] it is handed as soon
 /// as the request is dropped: the client cancelled, or its deadline passed (tonic drops
@@ -220,6 +222,9 @@ fn yield_cpu_to_requests() {
     }
 }
 
+/// Runs `f`, a long synchronous section, so that it does not stall the other tasks of a
+/// multi-threaded runtime's worker (`block_in_place` hands the worker's queue to another
+/// thread first). On a current-thread runtime (some tests) it just runs `f`.
 pub fn off_the_reactor<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
