@@ -1,4 +1,4 @@
-//! The one shape of lcm's request layers (telemetry, admission, authentication): each is a
+//! The one shape of lcm's request layers (telemetry, admission, authentication, settling): each is a
 //! [`Middleware`], which gets a request and the inner service, ready to be called, and
 //! answers; [`Wrapped`] is the tower `Service` of every one of them.
 
