@@ -179,8 +179,13 @@ pub fn authed<T>(token: &str, msg: T) -> Request<T> {
     r
 }
 
+/// `days` from the moment the test process first asked: one anchor for the whole run,
+/// so a request built twice (a retry with the same request id) is the same request even
+/// when a second boundary passes between the two builds.
 pub fn ts_days(days: i64) -> prost_types::Timestamp {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    static ANCHOR: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    let now = *ANCHOR
+        .get_or_init(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64);
     prost_types::Timestamp { seconds: now + days * 86_400, nanos: 0 }
 }
 
