@@ -73,7 +73,7 @@ fn states(list: &[Alpha3]) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
-pub fn allocation_to_proto(a: &AllocationRecord) -> pb::Allocation {
+pub fn allocation_to_proto(a: &Allocation) -> pb::Allocation {
     pb::Allocation {
         offer_id: a.offer.render(Kind::Offer),
         funding_offer_id: a.funding_offer.map(|f| f.render(Kind::Offer)).unwrap_or_default(),
@@ -89,14 +89,14 @@ pub fn match_to_proto(m: &Match) -> pb::Match {
         etag: m.meta.etag(),
         create_time: Some(timestamp(m.meta.create_time)),
         update_time: Some(timestamp(m.meta.update_time)),
-        need_id: m.need.render(Kind::Need),
-        allocations: m.allocations.iter().map(allocation_to_proto).collect(),
-        quantity: m.quantity,
-        women_quantity: m.women_quantity,
-        parties: states(&m.parties),
-        triangular: m.triangular,
-        score: m.score,
-        reasons: m.reasons.clone(),
+        need_id: m.terms.need.render(Kind::Need),
+        allocations: m.terms.allocations.iter().map(allocation_to_proto).collect(),
+        quantity: m.terms.quantity,
+        women_quantity: m.terms.women_quantity,
+        parties: states(&m.terms.parties),
+        triangular: m.terms.triangular,
+        score: m.terms.score,
+        reasons: m.terms.reasons.clone(),
         state: match_state_to(m.state),
         decided_by: m.decided_by.clone(),
         decision_comment: m.decision_comment.clone(),

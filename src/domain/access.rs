@@ -187,7 +187,7 @@ impl Caller {
     pub fn can_read_match(&self, m: &Match) -> bool {
         match self.role {
             Role::Secretariat => true,
-            Role::MemberState(s) => m.parties.contains(&s),
+            Role::MemberState(s) => m.terms.parties.contains(&s),
             Role::TrainingCentre(_) => false,
         }
     }

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::types::*;
-use crate::domain::workflow::{AllocationRecord, ArrangementStatus};
+use crate::domain::workflow::{Allocation, ArrangementStatus};
 
 fn state(code: &str) -> Caller {
     Caller { principal_id: format!("principal-{code}"), role: Role::MemberState(code.parse().unwrap()) }
@@ -118,7 +118,7 @@ fn consent_comes_from_states_and_delivery_from_the_delivery_team() {
         match_id: Id(3),
         need: Id(1),
         recipient: "NPL".parse().unwrap(),
-        allocation: AllocationRecord {
+        allocation: Allocation {
             offer: Id(2),
             funding_offer: None,
             quantity: 2,

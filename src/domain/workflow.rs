@@ -26,31 +26,90 @@ impl std::fmt::Display for MatchState {
     }
 }
 
-/// Seats of one delivery offer for one need, paid by at most one funding offer.
+/// Seats of one delivery offer for one need, paid by at most one funding offer. `I` names
+/// offers and centres: a stored record's [`Id`], or the matching engine's own string id
+/// (`matching::Allocation`, where an offer may be hypothetical).
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
-pub struct AllocationRecord {
-    pub offer: Id,
-    pub funding_offer: Option<Id>,
+pub struct Allocation<I = Id> {
+    pub offer: I,
+    /// The funding offer paying for these seats; `None` when the offer needs no funding.
+    pub funding_offer: Option<I>,
     pub quantity: u32,
     pub women_quantity: u32,
-    pub training_centre: Option<Id>,
-    /// Distinct states of the arrangement it becomes, sorted.
+    /// The delivery offer's centre, if any.
+    pub training_centre: Option<I>,
+    /// Distinct states of the arrangement it becomes, sorted: the recipient, the delivery
+    /// providers, the funding providers, the centre's host.
     pub parties: Vec<Alpha3>,
+}
+
+impl<I> Allocation<I> {
+    /// Three or more parties: a triangular partnership.
+    pub fn triangular(&self) -> bool {
+        self.parties.len() >= 3
+    }
+}
+
+/// What the matching engine decides for one need: the allocations, their parties, the
+/// score and the reasons. The engine answers it with its own ids
+/// (`matching::ProposedMatch`); a stored [`Match`] holds it with record ids, unchanged by
+/// what is decided later.
+#[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
+pub struct MatchTerms<I = Id> {
+    pub need: I,
+    /// The need's requester, the recipient of every allocation.
+    pub recipient: Alpha3,
+    /// The need's capability.
+    pub capability: CapabilityArea,
+    /// Sorted by (offer, funding offer); at most one per pair.
+    pub allocations: Vec<Allocation<I>>,
+    pub quantity: u32,
+    pub women_quantity: u32,
+    /// Union of the allocations' parties, sorted.
+    pub parties: Vec<Alpha3>,
+    /// Some allocation is triangular.
+    pub triangular: bool,
+    /// Share of the need's open seats this match fills, in (0, 1].
+    pub score: f64,
+    /// Plain sentences: why these offers.
+    pub reasons: Vec<String>,
+}
+
+impl<I> MatchTerms<I> {
+    /// The same terms with every id named by `name` (told whether it names a need, an
+    /// offer or a centre); the first id it refuses is the error.
+    pub fn try_map_ids<J, E>(&self, mut name: impl FnMut(Kind, &I) -> Result<J, E>) -> Result<MatchTerms<J>, E> {
+        let mut allocations = Vec::with_capacity(self.allocations.len());
+        for a in &self.allocations {
+            allocations.push(Allocation {
+                offer: name(Kind::Offer, &a.offer)?,
+                funding_offer: a.funding_offer.as_ref().map(|f| name(Kind::Offer, f)).transpose()?,
+                quantity: a.quantity,
+                women_quantity: a.women_quantity,
+                training_centre: a.training_centre.as_ref().map(|c| name(Kind::Centre, c)).transpose()?,
+                parties: a.parties.clone(),
+            });
+        }
+        Ok(MatchTerms {
+            need: name(Kind::Need, &self.need)?,
+            recipient: self.recipient,
+            capability: self.capability,
+            allocations,
+            quantity: self.quantity,
+            women_quantity: self.women_quantity,
+            parties: self.parties.clone(),
+            triangular: self.triangular,
+            score: self.score,
+            reasons: self.reasons.clone(),
+        })
+    }
 }
 
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct Match {
     pub meta: Meta,
-    pub need: Id,
-    pub recipient: Alpha3,
-    pub capability: CapabilityArea,
-    pub allocations: Vec<AllocationRecord>,
-    pub quantity: u32,
-    pub women_quantity: u32,
-    pub parties: Vec<Alpha3>,
-    pub triangular: bool,
-    pub score: f64,
-    pub reasons: Vec<String>,
+    /// As proposed; never changed after.
+    pub terms: MatchTerms,
     pub state: MatchState,
     pub decided_by: String,
     pub decision_comment: String,
@@ -91,7 +150,7 @@ impl Match {
     /// Every offer the match draws on, delivery and funding.
     pub fn offers(&self) -> Vec<Id> {
         let mut ids: Vec<Id> =
-            self.allocations.iter().flat_map(|a| std::iter::once(a.offer).chain(a.funding_offer)).collect();
+            self.terms.allocations.iter().flat_map(|a| std::iter::once(a.offer).chain(a.funding_offer)).collect();
         ids.sort();
         ids.dedup();
         ids
@@ -180,7 +239,7 @@ pub struct Arrangement {
     pub match_id: Id,
     pub need: Id,
     pub recipient: Alpha3,
-    pub allocation: AllocationRecord,
+    pub allocation: Allocation,
     pub category: SupportCategory,
     pub capability: CapabilityArea,
     /// The delivery offer's providers: the states that deliver.

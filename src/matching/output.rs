@@ -10,47 +10,16 @@ use super::prepare::Prepared;
 use super::rules::delivery_bounds;
 use super::solution::{SeatGrant, objective_of};
 use super::text::{join_languages, show_day};
-use crate::domain::{Alpha3, CapabilityArea, Day, Priority};
+use crate::domain::{Alpha3, Day, Priority};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-/// Seats of one DELIVERY offer for one need, paid by at most one FUNDING offer.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Allocation {
-    pub offer_id: String,
-    /// The FUNDING offer paying for these seats; `None` when the offer needs no funding.
-    pub funding_offer_id: Option<String>,
-    pub quantity: u32,
-    pub women_quantity: u32,
-    /// The delivery offer's centre, if any.
-    pub training_centre_id: Option<String>,
-    /// Distinct states of the arrangement this allocation would become, sorted: the
-    /// recipient, the delivery providers, the funding providers, the centre's host.
-    pub parties: Vec<Alpha3>,
-    /// Three or more parties.
-    pub triangular: bool,
-}
+/// Seats of one DELIVERY offer for one need, paid by at most one FUNDING offer, named by
+/// the engine's ids.
+pub type Allocation = crate::domain::Allocation<String>;
 
-/// One proposal for one need.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ProposedMatch {
-    pub need_id: String,
-    /// The need's requester, the recipient of every allocation.
-    pub requester: Alpha3,
-    /// The need's capability.
-    pub capability: CapabilityArea,
-    /// Sorted by (offer id, funding offer id); at most one per pair.
-    pub allocations: Vec<Allocation>,
-    pub quantity: u32,
-    pub women_quantity: u32,
-    /// Union of the allocations' parties, sorted.
-    pub parties: Vec<Alpha3>,
-    pub triangular: bool,
-    /// Share of the need's open seats this match fills, in (0, 1].
-    pub score: f64,
-    /// Plain sentences: why these offers.
-    pub reasons: Vec<String>,
-}
+/// One proposal for one need, named by the engine's ids.
+pub type ProposedMatch = crate::domain::MatchTerms<String>;
 
 /// ProposeMatches' summary.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -142,12 +111,11 @@ pub(crate) fn build_match(
         let parties: Vec<Alpha3> = parties.into_iter().collect();
         reasons.push(reason(today, need, offer, funder, g.seats, w));
         allocations.push(Allocation {
-            offer_id: g.offer_id.clone(),
-            funding_offer_id: g.funder_id.clone(),
+            offer: g.offer_id.clone(),
+            funding_offer: g.funder_id.clone(),
             quantity: g.seats,
             women_quantity: w,
-            training_centre_id: offer.delivery_terms().and_then(|d| d.training_centre.as_ref()).map(|c| c.id.clone()),
-            triangular: parties.len() >= 3,
+            training_centre: offer.delivery_terms().and_then(|d| d.training_centre.as_ref()).map(|c| c.id.clone()),
             parties,
         });
     }
@@ -159,12 +127,12 @@ pub(crate) fn build_match(
     }
     let parties: BTreeSet<Alpha3> = allocations.iter().flat_map(|a| a.parties.iter().copied()).collect();
     Some(ProposedMatch {
-        need_id: need.id.clone(),
-        requester: need.requester,
+        need: need.id.clone(),
+        recipient: need.requester,
         capability: need.capability,
         quantity,
         women_quantity: women.iter().sum(),
-        triangular: allocations.iter().any(|a| a.triangular),
+        triangular: allocations.iter().any(Allocation::triangular),
         allocations,
         parties: parties.into_iter().collect(),
         score: if open == 0 { 0.0 } else { f64::from(quantity) / f64::from(open) },
@@ -216,7 +184,7 @@ fn reason(
 }
 
 fn summarize(p: &Prepared, grants: &[SeatGrant], matches: &[ProposedMatch], solve_micros: u64) -> Summary {
-    let matched: HashMap<&str, u64> = matches.iter().map(|m| (m.need_id.as_str(), u64::from(m.quantity))).collect();
+    let matched: HashMap<&str, u64> = matches.iter().map(|m| (m.need.as_str(), u64::from(m.quantity))).collect();
     let critical_unmatched = p
         .needs
         .iter()
@@ -240,7 +208,7 @@ fn summarize(p: &Prepared, grants: &[SeatGrant], matches: &[ProposedMatch], solv
 /// preparing the problem again.
 pub(crate) fn summarize_matches(input: &MatchInput, matches: &[Arc<ProposedMatch>], objective: [i64; 6]) -> Summary {
     let filter = Considered(input);
-    let matched: HashMap<&str, u64> = matches.iter().map(|m| (m.need_id.as_str(), u64::from(m.quantity))).collect();
+    let matched: HashMap<&str, u64> = matches.iter().map(|m| (m.need.as_str(), u64::from(m.quantity))).collect();
     let mut seen = HashSet::new();
     let (mut needs, mut demanded, mut critical_unmatched) = (0u64, 0u64, 0u64);
     for n in input.needs.iter().filter(|n| seen.insert(n.id.as_str())) {

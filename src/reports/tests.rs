@@ -80,7 +80,7 @@ fn arrangement(
         match_id: Id(1),
         need: need.meta.id,
         recipient: need.spec.requester,
-        allocation: AllocationRecord {
+        allocation: Allocation {
             offer: offer.meta.id,
             funding_offer: None,
             quantity,

@@ -260,12 +260,12 @@ impl MatchView {
         let mut next = HashMap::with_capacity(matches.len());
         let mut out = Vec::with_capacity(matches.len());
         for m in matches {
-            let message = match cache.remove(&m.need_id) {
+            let message = match cache.remove(&m.need) {
                 Some((old, message)) if Arc::ptr_eq(&old, m) => message,
                 _ => render(m)?,
             };
             out.push(message.clone());
-            next.insert(m.need_id.clone(), (m.clone(), message));
+            next.insert(m.need.clone(), (m.clone(), message));
         }
         *cache = next;
         Ok(out)

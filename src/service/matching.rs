@@ -96,7 +96,7 @@ impl MatchingService for Services {
                 for p in &s.matches {
                     new.push(match_record(p, Meta::new(w.allocate_id(Kind::Match), now))?);
                 }
-                let covered = |m: &Match| capabilities.is_empty() || capabilities.contains(&m.capability);
+                let covered = |m: &Match| capabilities.is_empty() || capabilities.contains(&m.terms.capability);
                 let changes = commands::propose(proposed_matches(store)?, covered, &new, now);
                 store_changes(ws, changes, now, &actor);
                 let matches: Vec<_> = new.iter().map(convert::match_to_proto).collect();
@@ -152,7 +152,9 @@ impl MatchingService for Services {
             &self.store,
             matches,
             |m| m.meta.id.0,
-            |m| caller.can_read_match(m) && state.is_none_or(|s| m.state == s) && need.is_none_or(|n| m.need == n),
+            |m| {
+                caller.can_read_match(m) && state.is_none_or(|s| m.state == s) && need.is_none_or(|n| m.terms.need == n)
+            },
         )?;
         Ok(Response::new(pb::ListMatchesResponse {
             matches: matches.iter().map(convert::match_to_proto).collect(),
@@ -177,7 +179,7 @@ impl MatchingService for Services {
         let response = call
             .commit(store, |w, ws, now| {
                 let m = proposed_match(store, &caller, id, &req.etag)?;
-                let seating = seating(store, m.need, &m.offers(), m.recipient)?;
+                let seating = seating(store, m.terms.need, &m.offers(), m.terms.recipient)?;
                 let new_id = || w.allocate_id(Kind::Arrangement);
                 match commands::approve(m, seating, new_id, now, &actor, &req.comment)? {
                     Approval::Approved { changes, approved, arrangements } => {

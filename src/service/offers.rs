@@ -91,7 +91,7 @@ fn copy_offer_field(dst: &mut pb::Offer, src: &pb::Offer, path: &str) {
 pub fn may_read_offer(store: &Store, caller: &Caller, offer: &Offer) -> crate::store::StoreResult<bool> {
     caller.may_read_offer(offer, |state| {
         for match_id in store.matches_of_offer(offer.meta.id)? {
-            if store.get::<Match>(match_id)?.is_some_and(|m| m.parties.contains(&state)) {
+            if store.get::<Match>(match_id)?.is_some_and(|m| m.terms.parties.contains(&state)) {
                 return Ok(true);
             }
         }

@@ -105,38 +105,17 @@ pub(super) fn summary_to_proto(s: &matching::Summary) -> pb::MatchSummary {
     }
 }
 
+/// The record id of an id the engine names; an error if it names no record of `kind`.
+fn engine_id(kind: Kind, id: &String) -> AppResult<Id> {
+    Id::parse(kind, id).ok_or_else(|| AppError::Internal(format!("the engine returned an unknown {id}")))
+}
+
 /// The engine's proposal for one need as a match record (not yet stored).
 pub(super) fn match_record(p: &matching::ProposedMatch, meta: Meta) -> AppResult<Match> {
-    let bad = |what: &str| AppError::Internal(format!("the engine returned an unknown {what}"));
-    let mut allocations = Vec::new();
-    for a in &p.allocations {
-        allocations.push(AllocationRecord {
-            offer: Id::parse(Kind::Offer, &a.offer_id).ok_or_else(|| bad("offer"))?,
-            funding_offer: match &a.funding_offer_id {
-                Some(f) => Some(Id::parse(Kind::Offer, f).ok_or_else(|| bad("funding offer"))?),
-                None => None,
-            },
-            quantity: a.quantity,
-            women_quantity: a.women_quantity,
-            training_centre: match &a.training_centre_id {
-                Some(c) => Some(Id::parse(Kind::Centre, c).ok_or_else(|| bad("centre"))?),
-                None => None,
-            },
-            parties: a.parties.clone(),
-        });
-    }
+    let terms = p.try_map_ids(engine_id)?;
     Ok(Match {
         meta,
-        need: Id::parse(Kind::Need, &p.need_id).ok_or_else(|| bad("need"))?,
-        recipient: p.requester,
-        capability: p.capability,
-        allocations,
-        quantity: p.quantity,
-        women_quantity: p.women_quantity,
-        parties: p.parties.clone(),
-        triangular: p.triangular,
-        score: p.score,
-        reasons: p.reasons.clone(),
+        terms,
         state: MatchState::Proposed,
         decided_by: String::new(),
         decision_comment: String::new(),
@@ -243,29 +222,25 @@ pub(super) fn dry_run_proposal(
 /// A proposal of a dry run as a message: no id or etag, and the offers named as the engine
 /// names them (a hypothetical offer as `hypothetical-N`).
 pub(super) fn dry_match(p: &matching::ProposedMatch, now: UnixMicros) -> AppResult<pb::Match> {
-    let stored = matching::ProposedMatch {
-        allocations: p
-            .allocations
-            .iter()
-            .map(|a| matching::Allocation {
-                offer_id: real_or_placeholder(&a.offer_id),
-                funding_offer_id: a.funding_offer_id.as_deref().map(real_or_placeholder),
-                ..a.clone()
-            })
-            .collect(),
-        ..p.clone()
+    // A hypothetical offer has no record id: a placeholder, until its name is put back.
+    let stored = p.try_map_ids(|kind, id| match Id::parse(kind, id) {
+        Some(id) => Ok(id),
+        None if kind == Kind::Offer => Ok(Id(0)),
+        None => engine_id(kind, id),
+    })?;
+    let m = Match {
+        meta: Meta::new(Id(0), now),
+        terms: stored,
+        state: MatchState::Proposed,
+        decided_by: String::new(),
+        decision_comment: String::new(),
+        decide_time: None,
+        arrangements: Vec::new(),
     };
-    let m = match_record(&stored, Meta::new(Id(0), now))?;
     let mut message = pb::Match { id: String::new(), etag: String::new(), ..convert::match_to_proto(&m) };
     for (out, a) in message.allocations.iter_mut().zip(&p.allocations) {
-        out.offer_id.clone_from(&a.offer_id);
-        out.funding_offer_id = a.funding_offer_id.clone().unwrap_or_default();
+        out.offer_id.clone_from(&a.offer);
+        out.funding_offer_id = a.funding_offer.clone().unwrap_or_default();
     }
     Ok(message)
-}
-
-/// An engine offer id that parses as a stored offer's, or a placeholder for a hypothetical
-/// one (its name is put back into the message by [`dry_match`]).
-pub(super) fn real_or_placeholder(id: &str) -> String {
-    if Id::parse(Kind::Offer, id).is_some() { id.to_string() } else { Id(0).render(Kind::Offer) }
 }

@@ -37,7 +37,7 @@ impl WriteSet {
     pub fn put_new_match(&mut self, m: &Match) {
         debug_assert_eq!(m.state, MatchState::Proposed, "a new match is PROPOSED");
         self.put_key(TreeId::ProposedMatches, &keys::id_key(m.meta.id));
-        self.put_key(TreeId::MatchesByNeed, &keys::pair_key(m.need, m.meta.id));
+        self.put_key(TreeId::MatchesByNeed, &keys::pair_key(m.terms.need, m.meta.id));
         for offer in m.offers() {
             self.put_key(TreeId::MatchesByOffer, &keys::pair_key(offer, m.meta.id));
         }

@@ -391,23 +391,25 @@ fn proposed_match(id: Id) -> Match {
     let st = |c: &str| c.parse::<Alpha3>().unwrap_or_else(|e: String| panic!("{e}"));
     Match {
         meta: Meta::new(id, 1_000),
-        need: Id(1),
-        recipient: st("NPL"),
-        capability: CapabilityArea::Engineering,
-        allocations: vec![AllocationRecord {
-            offer: Id(2),
-            funding_offer: None,
+        terms: MatchTerms {
+            need: Id(1),
+            recipient: st("NPL"),
+            capability: CapabilityArea::Engineering,
+            allocations: vec![Allocation {
+                offer: Id(2),
+                funding_offer: None,
+                quantity: 6,
+                women_quantity: 2,
+                training_centre: None,
+                parties: vec![st("BGD"), st("NPL")],
+            }],
             quantity: 6,
             women_quantity: 2,
-            training_centre: None,
             parties: vec![st("BGD"), st("NPL")],
-        }],
-        quantity: 6,
-        women_quantity: 2,
-        parties: vec![st("BGD"), st("NPL")],
-        triangular: false,
-        score: 1.0,
-        reasons: vec!["a reason of some length, as the engine writes them for every allocation".repeat(4)],
+            triangular: false,
+            score: 1.0,
+            reasons: vec!["a reason of some length, as the engine writes them for every allocation".repeat(4)],
+        },
         state: MatchState::Proposed,
         decided_by: String::new(),
         decision_comment: String::new(),
@@ -449,4 +451,78 @@ async fn a_proposed_match_is_logged_by_name_and_read_back_as_proposed() {
     };
     assert_eq!(read(named), proposed, "shown as proposed, though approved since");
     assert_eq!(read(whole), approved);
+}
+
+/// A match record as builds before `MatchTerms` wrote it, every field at the top: naming
+/// the engine-decided part must not change a byte of what is stored (store format 4).
+#[test]
+fn a_match_is_encoded_as_the_flat_record_earlier_builds_wrote() {
+    #[derive(Serialize)]
+    struct FlatAllocation {
+        offer: Id,
+        funding_offer: Option<Id>,
+        quantity: u32,
+        women_quantity: u32,
+        training_centre: Option<Id>,
+        parties: Vec<Alpha3>,
+    }
+    #[derive(Serialize)]
+    struct FlatMatch {
+        meta: Meta,
+        need: Id,
+        recipient: Alpha3,
+        capability: CapabilityArea,
+        allocations: Vec<FlatAllocation>,
+        quantity: u32,
+        women_quantity: u32,
+        parties: Vec<Alpha3>,
+        triangular: bool,
+        score: f64,
+        reasons: Vec<String>,
+        state: MatchState,
+        decided_by: String,
+        decision_comment: String,
+        decide_time: Option<UnixMicros>,
+        arrangements: Vec<Id>,
+    }
+    let mut m = proposed_match(Id(5));
+    m.terms.allocations[0].funding_offer = Some(Id(3));
+    m.terms.allocations[0].training_centre = Some(Id(4));
+    m.state = MatchState::Approved;
+    m.decided_by = "principal-1".into();
+    m.decide_time = Some(2_000);
+    m.arrangements = vec![Id(9)];
+    let t = m.terms.clone();
+    let flat = FlatMatch {
+        meta: m.meta.clone(),
+        need: t.need,
+        recipient: t.recipient,
+        capability: t.capability,
+        allocations: t
+            .allocations
+            .into_iter()
+            .map(|a| FlatAllocation {
+                offer: a.offer,
+                funding_offer: a.funding_offer,
+                quantity: a.quantity,
+                women_quantity: a.women_quantity,
+                training_centre: a.training_centre,
+                parties: a.parties,
+            })
+            .collect(),
+        quantity: t.quantity,
+        women_quantity: t.women_quantity,
+        parties: t.parties,
+        triangular: t.triangular,
+        score: t.score,
+        reasons: t.reasons,
+        state: m.state,
+        decided_by: m.decided_by.clone(),
+        decision_comment: m.decision_comment.clone(),
+        decide_time: m.decide_time,
+        arrangements: m.arrangements.clone(),
+    };
+    let written = encode(TreeId::Matches, &flat).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(encode(TreeId::Matches, &m).unwrap_or_else(|e| panic!("{e}")), written);
+    assert_eq!(decode::<Match>(TreeId::Matches, &written).unwrap_or_else(|e| panic!("{e}")), m);
 }

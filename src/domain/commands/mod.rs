@@ -156,12 +156,12 @@ fn reserve(
         return Err(Refusal::precondition(Reason::Withdrawn, "the need was withdrawn"));
     }
     let open_women = need.spec.women_quantity.saturating_sub(need.seats.consumed_women());
-    if need.open_seats() < m.quantity || open_women < m.women_quantity {
+    if need.open_seats() < m.terms.quantity || open_women < m.terms.women_quantity {
         return Err(Refusal::precondition(Reason::CapacityExhausted, "the need no longer has these seats open"));
     }
     let (needed_by, category, capability) = (need.spec.needed_by, need.spec.category, need.spec.capability);
-    let mut arrangements = Vec::with_capacity(m.allocations.len());
-    for a in &m.allocations {
+    let mut arrangements = Vec::with_capacity(m.terms.allocations.len());
+    for a in &m.terms.allocations {
         let offer = seating.offer(a.offer)?;
         let Some(terms) = offer.spec.terms.delivery().cloned() else {
             return Err(Refusal::Inconsistent("an allocation names a funding offer as delivery".into()));
@@ -193,8 +193,8 @@ fn reserve(
         let mut arr = Arrangement {
             meta: Meta::new(new_id(), now),
             match_id: m.meta.id,
-            need: m.need,
-            recipient: m.recipient,
+            need: m.terms.need,
+            recipient: m.terms.recipient,
             allocation: a.clone(),
             category,
             capability,
@@ -219,8 +219,8 @@ fn reserve(
         });
         arrangements.push(arr);
     }
-    seating.need.seats.reserved += m.quantity;
-    seating.need.seats.reserved_women += m.women_quantity;
+    seating.need.seats.reserved += m.terms.quantity;
+    seating.need.seats.reserved_women += m.terms.women_quantity;
     Ok(arrangements)
 }
 
@@ -271,7 +271,7 @@ pub(super) fn settle(a: &Arrangement, mut seating: Seating, delivered: bool, now
 /// its (need, offer) pairs again until one of them changes.
 pub fn reject(m: Match, now: UnixMicros, actor: &str, reason: &str) -> (Match, Changes) {
     let mut changes = Changes::default();
-    changes.refused.extend(m.offers().into_iter().map(|offer| (m.need, offer)));
+    changes.refused.extend(m.offers().into_iter().map(|offer| (m.terms.need, offer)));
     let m = Match {
         meta: m.meta.touched(now),
         state: MatchState::Rejected,

@@ -76,23 +76,25 @@ fn scenario() -> (Match, Seating) {
     let parties = vec![st("BGD"), st("DEU"), st("NPL")];
     let m = Match {
         meta: Meta::new(Id(7), NOW - DAY),
-        need: Id(1),
-        recipient: st("NPL"),
-        capability: CapabilityArea::Engineering,
-        allocations: vec![AllocationRecord {
-            offer: Id(2),
-            funding_offer: Some(Id(3)),
+        terms: MatchTerms {
+            need: Id(1),
+            recipient: st("NPL"),
+            capability: CapabilityArea::Engineering,
+            allocations: vec![Allocation {
+                offer: Id(2),
+                funding_offer: Some(Id(3)),
+                quantity: 6,
+                women_quantity: 2,
+                training_centre: None,
+                parties: parties.clone(),
+            }],
             quantity: 6,
             women_quantity: 2,
-            training_centre: None,
-            parties: parties.clone(),
-        }],
-        quantity: 6,
-        women_quantity: 2,
-        parties,
-        triangular: true,
-        score: 1.0,
-        reasons: Vec::new(),
+            parties,
+            triangular: true,
+            score: 1.0,
+            reasons: Vec::new(),
+        },
         state: MatchState::Proposed,
         decided_by: String::new(),
         decision_comment: String::new(),
@@ -406,11 +408,15 @@ fn an_update_stales_the_proposals_resting_on_it_and_forgets_its_refusals() {
 #[test]
 fn a_proposal_supersedes_the_proposals_it_covers() {
     let (m, _) = scenario();
-    let other = Match { meta: Meta::new(Id(9), NOW), capability: CapabilityArea::Medical, ..m.clone() };
+    let other = Match {
+        meta: Meta::new(Id(9), NOW),
+        terms: MatchTerms { capability: CapabilityArea::Medical, ..m.terms.clone() },
+        ..m.clone()
+    };
     let new = Match { meta: Meta::new(Id(10), NOW), ..m.clone() };
     let changes = commands::propose(
         vec![m, other],
-        |x| x.capability == CapabilityArea::Engineering,
+        |x| x.terms.capability == CapabilityArea::Engineering,
         std::slice::from_ref(&new),
         NOW,
     );

@@ -22,7 +22,7 @@ fn solved() -> (MatchInput, Proposal) {
 }
 
 fn get<'a>(p: &'a Proposal, need: &str) -> Option<&'a ProposedMatch> {
-    p.matches.iter().find(|m| m.need_id == need)
+    p.matches.iter().find(|m| m.need == need)
 }
 
 fn states(codes: &[&str]) -> Vec<Alpha3> {
@@ -32,7 +32,7 @@ fn states(codes: &[&str]) -> Vec<Alpha3> {
 }
 
 fn seats_from(m: &ProposedMatch, offer: &str) -> u32 {
-    m.allocations.iter().filter(|a| a.offer_id == offer).map(|a| a.quantity).sum()
+    m.allocations.iter().filter(|a| a.offer == offer).map(|a| a.quantity).sum()
 }
 
 #[test]
@@ -82,8 +82,8 @@ fn every_need_gets_the_documented_seats() {
     assert_eq!(p.matches.len(), 28);
     let input = demo();
     for m in &p.matches {
-        let need = input.needs.iter().find(|n| n.id == m.need_id).unwrap_or_else(|| panic!("need"));
-        assert_eq!(m.women_quantity, need.women_quantity.min(m.quantity), "{}", m.need_id);
+        let need = input.needs.iter().find(|n| n.id == m.need).unwrap_or_else(|| panic!("need"));
+        assert_eq!(m.women_quantity, need.women_quantity.min(m.quantity), "{}", m.need);
         assert_eq!(m.quantity, m.allocations.iter().map(|a| a.quantity).sum::<u32>());
         assert_eq!(m.women_quantity, m.allocations.iter().map(|a| a.women_quantity).sum::<u32>());
     }
@@ -117,8 +117,8 @@ fn fixed_splits_and_funders() {
     let funded = |need: &str, offer: &str, funder: &str, seats: u32| {
         let a = &m(need).allocations;
         assert_eq!(a.len(), 1, "{need}");
-        assert_eq!(a[0].offer_id, offer);
-        assert_eq!(a[0].funding_offer_id.as_deref(), Some(funder), "{need}");
+        assert_eq!(a[0].offer, offer);
+        assert_eq!(a[0].funding_offer.as_deref(), Some(funder), "{need}");
         assert_eq!(a[0].quantity, seats);
     };
     funded("sen-hee-fr", "mar-hee-tot-fr", "jpn-tpp-eng-fund", 12);
@@ -128,21 +128,19 @@ fn fixed_splits_and_funders() {
     for need in ["cmr-fpu-cmd", "ben-fpu-cmd"] {
         let a = &m(need).allocations;
         assert!(
-            a.iter().all(
-                |a| a.offer_id == "ita-coespu-fpu" && a.funding_offer_id.as_deref() == Some("usa-gpoi-coespu-fund")
-            )
+            a.iter().all(|a| a.offer == "ita-coespu-fpu" && a.funding_offer.as_deref() == Some("usa-gpoi-coespu-fund"))
         );
     }
     for need in ["zmb-fmac-minusca", "tza-fmac-monusco", "npl-fmac"] {
         for a in &m(need).allocations {
-            assert_eq!(a.offer_id, "deu-fmac-entebbe");
-            assert!(matches!(a.funding_offer_id.as_deref(), Some("jpn-fmac-fund" | "ind-fmac-fund")));
-            assert!(a.triangular);
-            assert_eq!(a.training_centre_id.as_deref(), Some("rsce-entebbe"));
+            assert_eq!(a.offer, "deu-fmac-entebbe");
+            assert!(matches!(a.funding_offer.as_deref(), Some("jpn-fmac-fund" | "ind-fmac-fund")));
+            assert!(a.triangular());
+            assert_eq!(a.training_centre.as_deref(), Some("rsce-entebbe"));
         }
     }
     for a in &m("gha-unwmoc").allocations {
-        assert!(matches!(a.funding_offer_id.as_deref(), Some("nor-unwmoc-fund" | "can-elsie-fund")));
+        assert!(matches!(a.funding_offer.as_deref(), Some("nor-unwmoc-fund" | "can-elsie-fund")));
     }
     let uga = m("uga-hee-2027");
     assert_eq!(seats_from(uga, "jpn-hee-mtt-uga"), 16, "goal 6 uses the offer expiring first");
@@ -153,7 +151,7 @@ fn fixed_splits_and_funders() {
         for a in &m.allocations {
             let needs_funding =
                 ["mar-hee-tot-fr", "bra-epm-ipstc", "deu-fmac-entebbe", "ita-coespu-fpu", "ind-unwmoc-cunpk"];
-            assert_eq!(a.funding_offer_id.is_some(), needs_funding.contains(&a.offer_id.as_str()));
+            assert_eq!(a.funding_offer.is_some(), needs_funding.contains(&a.offer.as_str()));
         }
     }
 }
@@ -180,8 +178,8 @@ fn triangular_flags_and_parties() {
         "tza-sig-women",
     ];
     for m in &p.matches {
-        let uga_ipstc = m.need_id == "uga-hee-2027" && seats_from(m, "jpn-hee-ipstc") > 0;
-        assert_eq!(m.triangular, triangular.contains(&m.need_id.as_str()) || uga_ipstc, "{}", m.need_id);
+        let uga_ipstc = m.need == "uga-hee-2027" && seats_from(m, "jpn-hee-ipstc") > 0;
+        assert_eq!(m.triangular, triangular.contains(&m.need.as_str()) || uga_ipstc, "{}", m.need);
     }
     assert_eq!(m("sen-hee-fr").parties, states(&["SEN", "MAR", "JPN"]));
     assert_eq!(m("gha-epm").parties, states(&["GHA", "BRA", "JPN", "KEN"]));
@@ -197,12 +195,12 @@ fn triangular_flags_and_parties() {
     assert_eq!(m("tza-sig-women").parties, states(&["TZA", "JPN", "UGA"]));
     let rwa = m("rwa-hee-2027");
     for a in &rwa.allocations {
-        let want = if a.offer_id == "jpn-hee-ipstc" { states(&["RWA", "JPN", "KEN"]) } else { states(&["RWA", "CHE"]) };
+        let want = if a.offer == "jpn-hee-ipstc" { states(&["RWA", "JPN", "KEN"]) } else { states(&["RWA", "CHE"]) };
         assert_eq!(a.parties, want);
     }
     let arrangements: usize = p.matches.iter().map(|m| m.allocations.len()).sum();
     assert!((31..=36).contains(&arrangements), "{arrangements}");
-    let tri: usize = p.matches.iter().flat_map(|m| &m.allocations).filter(|a| a.triangular).count();
+    let tri: usize = p.matches.iter().flat_map(|m| &m.allocations).filter(|a| a.triangular()).count();
     assert!((15..=20).contains(&tri), "{tri}");
 }
 
@@ -232,10 +230,10 @@ fn blocked_needs_have_one_offer_with_exactly_the_documented_blocker() {
 fn every_offer_that_gives_seats_is_compatible_before_anything_is_reserved() {
     let (input, p) = solved();
     for m in &p.matches {
-        let candidates = explain_need(&input, &m.need_id).unwrap_or_default();
+        let candidates = explain_need(&input, &m.need).unwrap_or_default();
         for a in &m.allocations {
-            let c = candidates.iter().find(|c| c.offer_id == a.offer_id);
-            assert!(c.is_some_and(|c| c.compatible && c.blockers.is_empty()), "{} {}", m.need_id, a.offer_id);
+            let c = candidates.iter().find(|c| c.offer_id == a.offer);
+            assert!(c.is_some_and(|c| c.compatible && c.blockers.is_empty()), "{} {}", m.need, a.offer);
         }
     }
 }
@@ -255,7 +253,7 @@ fn capability_filter_keeps_only_those_needs_and_offers() {
     let mut input = demo();
     input.capabilities = vec![crate::domain::CapabilityArea::Medical];
     let p = propose(&input).unwrap_or_else(|e| panic!("{e}"));
-    let got: Vec<(&str, u32)> = p.matches.iter().map(|m| (m.need_id.as_str(), m.quantity)).collect();
+    let got: Vec<(&str, u32)> = p.matches.iter().map(|m| (m.need.as_str(), m.quantity)).collect();
     assert_eq!(got, vec![("npl-fmac", 2), ("tza-fmac-monusco", 8), ("zmb-fmac-minusca", 12)]);
     assert_eq!(p.summary.needs_considered, 4);
     assert_eq!(p.summary.offers_considered, 3);
@@ -268,7 +266,7 @@ fn a_remembered_refusal_bars_the_pair_and_is_explained() {
     input.barred.push(crate::matching::BarredPair { need_id: "ner-cied".into(), offer_id: "irl-cied-mtt".into() });
     let p = propose(&input).unwrap_or_else(|e| panic!("{e}"));
     let ner = get(&p, "ner-cied").unwrap_or_else(|| panic!("ner-cied unmatched"));
-    assert!(ner.allocations.iter().all(|a| a.offer_id != "irl-cied-mtt"));
+    assert!(ner.allocations.iter().all(|a| a.offer != "irl-cied-mtt"));
     let c = explain_need(&input, "ner-cied").unwrap_or_default();
     let irl = c.iter().find(|c| c.offer_id == "irl-cied-mtt").unwrap_or_else(|| panic!("irl"));
     assert!(!irl.compatible);

@@ -20,19 +20,19 @@ fn obeys_rules(input: &MatchInput, p: &Proposal) {
     let offer = |id: &str| input.offers.iter().find(|o| o.id == id).unwrap_or_else(|| panic!("offer {id}"));
     let mut used: HashMap<(String, Option<Alpha3>), u32> = HashMap::new();
     for m in &p.matches {
-        let need = input.needs.iter().find(|n| n.id == m.need_id).unwrap_or_else(|| panic!("need"));
+        let need = input.needs.iter().find(|n| n.id == m.need).unwrap_or_else(|| panic!("need"));
         let mut women_only = 0;
         for a in &m.allocations {
-            let d = offer(&a.offer_id);
-            assert!(delivery_allowed(&ctx, need, d), "{} {}", m.need_id, a.offer_id);
-            assert_eq!(d.requires_funding(), a.funding_offer_id.is_some());
-            if let Some(f) = &a.funding_offer_id {
+            let d = offer(&a.offer);
+            assert!(delivery_allowed(&ctx, need, d), "{} {}", m.need, a.offer);
+            assert_eq!(d.requires_funding(), a.funding_offer.is_some());
+            if let Some(f) = &a.funding_offer {
                 assert!(funder_allowed(&ctx, need, d, offer(f)));
                 *used.entry((f.clone(), None)).or_default() += a.quantity;
                 *used.entry((f.clone(), Some(need.requester))).or_default() += a.quantity;
             }
-            *used.entry((a.offer_id.clone(), None)).or_default() += a.quantity;
-            *used.entry((a.offer_id.clone(), Some(need.requester))).or_default() += a.quantity;
+            *used.entry((a.offer.clone(), None)).or_default() += a.quantity;
+            *used.entry((a.offer.clone(), Some(need.requester))).or_default() += a.quantity;
             if d.women_only() {
                 women_only += a.quantity;
                 assert_eq!(a.women_quantity, a.quantity);
@@ -191,7 +191,7 @@ fn random_instances_are_not_trivial() {
         let input = instance(seed, true);
         let p = solve(&input);
         matched += usize::from(p.summary.seats_matched > 0);
-        funded += usize::from(p.matches.iter().flat_map(|m| &m.allocations).any(|a| a.funding_offer_id.is_some()));
+        funded += usize::from(p.matches.iter().flat_map(|m| &m.allocations).any(|a| a.funding_offer.is_some()));
     }
     eprintln!("matched {matched} funded {funded}");
     assert!(matched > 150 && funded > 50, "matched {matched} funded {funded}");
