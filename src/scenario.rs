@@ -8,15 +8,13 @@
 //! service requests, and [`Scenario::to_match_input`] maps them onto the matching engine's
 //! input for tests and demos (ids = refs).
 
-use crate::domain::{
-    Alpha3, CapabilityArea, Day, DeliveryMode, Language, OfferRole, Priority, ReadinessLevel, SupportCategory,
-};
+use crate::domain::{Alpha3, CapabilityArea, Day, DeliveryMode, Language, NeedSpec, OfferRole, SupportCategory};
 use crate::matching::input::{CentreRef, DeliveryTerms, MatchInput, NeedInput, OfferInput};
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A whole scenario file.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub description: String,
@@ -26,7 +24,7 @@ pub struct Scenario {
 }
 
 /// A training centre record.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioCentre {
     #[serde(rename = "ref")]
@@ -38,32 +36,22 @@ pub struct ScenarioCentre {
     pub un_recognized: bool,
 }
 
-/// A need record; `needed_by_days` counts days after T0.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A need record: a need's fields under their own names, `needed_by` as `needed_by_days`
+/// (whole days after T0); `pledge_ref` and `mission` may be absent, `pledge_level` may not.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct ScenarioNeed {
     #[serde(rename = "ref")]
     pub reference: String,
-    pub requester: Alpha3,
-    pub category: SupportCategory,
-    pub capability: CapabilityArea,
-    pub title: String,
-    pub description: String,
-    pub quantity: u32,
-    pub women_quantity: u32,
-    pub languages: Vec<Language>,
-    pub needed_by_days: i64,
-    pub priority: Priority,
-    pub pledge_level: ReadinessLevel,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pledge_ref: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mission: Option<String>,
-    pub accepted_modes: Vec<DeliveryMode>,
+    #[serde(flatten)]
+    pub spec: NeedSpec<i64>,
+    /// Keys the format does not have (reported by [`Scenario::problems`]: serde cannot
+    /// refuse unknown keys beside a flattened struct).
+    #[serde(flatten)]
+    pub unknown: BTreeMap<String, serde_json::Value>,
 }
 
 /// An offer record of either role; the DELIVERY-only keys are `None` on FUNDING offers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioOffer {
     #[serde(rename = "ref")]
@@ -81,17 +69,17 @@ pub struct ScenarioOffer {
     pub excluded_recipients: Vec<Alpha3>,
     #[serde(default)]
     pub max_per_recipient: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub women_only: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub languages: Option<Vec<Language>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub mode: Option<DeliveryMode>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub training_centre: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub duration_days: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub requires_funding: Option<bool>,
 }
 
@@ -117,7 +105,13 @@ impl Scenario {
             if !seen.insert(n.reference.as_str()) {
                 problems.push(format!("need ref {:?} is repeated", n.reference));
             }
-            if n.women_quantity > n.quantity {
+            if let Some(key) = n.unknown.keys().next() {
+                problems.push(format!("need {:?}: unknown key {key:?}", n.reference));
+            }
+            if n.spec.pledge_level.is_none() {
+                problems.push(format!("need {:?}: pledge_level is missing", n.reference));
+            }
+            if n.spec.women_quantity > n.spec.quantity {
                 problems.push(format!("need {:?}: women_quantity exceeds quantity", n.reference));
             }
         }
@@ -178,8 +172,8 @@ impl Scenario {
         let needs = self
             .needs
             .iter()
-            .map(|n| NeedInput {
-                id: n.reference.clone(),
+            .map(|ScenarioNeed { reference, spec: n, .. }| NeedInput {
+                id: reference.clone(),
                 requester: n.requester,
                 category: n.category,
                 capability: n.capability,
@@ -188,7 +182,7 @@ impl Scenario {
                 consumed: 0,
                 consumed_women: 0,
                 languages: n.languages.clone(),
-                needed_by: t0.saturating_add(n.needed_by_days),
+                needed_by: t0.saturating_add(n.needed_by),
                 priority: n.priority,
                 accepted_modes: n.accepted_modes.clone(),
                 withdrawn: false,
@@ -239,5 +233,35 @@ impl Scenario {
             barred: Vec::new(),
             capabilities: Vec::new(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scenario;
+
+    fn with_need(need: &str) -> Result<Scenario, String> {
+        Scenario::from_json(&format!(
+            r#"{{"description": "", "training_centres": [], "offers": [], "needs": [{{"ref": "n1",
+            "requester": "UGA", "category": "TRAINING", "capability": "ENGINEERING", "title": "t",
+            "description": "", "quantity": 4, "women_quantity": 1, "languages": ["en"],
+            "priority": "HIGH", "accepted_modes": []{need}}}]}}"#
+        ))
+    }
+
+    #[test]
+    fn a_need_reads_needed_by_days_and_refuses_unknown_or_missing_keys() {
+        let s = with_need(r#", "needed_by_days": 30, "pledge_level": "LEVEL_1""#).unwrap_or_else(|e| panic!("{e}"));
+        let n = &s.needs[0];
+        assert_eq!((n.reference.as_str(), n.spec.needed_by, n.spec.quantity), ("n1", 30, 4));
+        assert_eq!((n.spec.pledge_ref.as_str(), n.spec.mission.as_str()), ("", ""), "absent optional keys");
+        let refused = |extra: &str, why: &str| {
+            let e = with_need(extra).err().unwrap_or_else(|| panic!("{extra} was accepted"));
+            assert!(e.contains(why), "{extra}: {e}");
+        };
+        refused(r#", "needed_by_days": 30, "pledge_level": "LEVEL_1", "colour": 1"#, r#"unknown key "colour""#);
+        refused(r#", "needed_by": 30, "pledge_level": "LEVEL_1""#, "needed_by_days");
+        refused(r#", "needed_by_days": 30"#, "pledge_level is missing");
+        refused(r#", "needed_by_days": "soon", "pledge_level": "LEVEL_1""#, "scenario file");
     }
 }

@@ -134,6 +134,7 @@ pub fn centre_message(centre: &ScenarioCentre) -> Result<api::TrainingCentre, Cl
 
 /// The `CreateNeed` message of one scenario need.
 pub fn need_message(need: &ScenarioNeed, t0_unix_seconds: i64) -> Result<api::Need, CliError> {
+    let need = &need.spec;
     let mut accepted_modes = Vec::new();
     for mode in &need.accepted_modes {
         accepted_modes.push(to_api::<api::DeliveryMode>(mode.as_str())?);
@@ -147,11 +148,15 @@ pub fn need_message(need: &ScenarioNeed, t0_unix_seconds: i64) -> Result<api::Ne
         quantity: need.quantity,
         women_quantity: need.women_quantity,
         languages: strings(&need.languages),
-        needed_by: Some(day_timestamp(t0_unix_seconds, need.needed_by_days)),
+        needed_by: Some(day_timestamp(t0_unix_seconds, need.needed_by)),
         priority: to_api::<api::Priority>(need.priority.as_str())?,
-        pledge_ref: need.pledge_ref.clone().unwrap_or_default(),
-        pledge_level: to_api::<api::ReadinessLevel>(need.pledge_level.as_str())?,
-        mission: need.mission.clone().unwrap_or_default(),
+        pledge_ref: need.pledge_ref.clone(),
+        pledge_level: need
+            .pledge_level
+            .map(|l| to_api::<api::ReadinessLevel>(l.as_str()))
+            .transpose()?
+            .unwrap_or_default(),
+        mission: need.mission.clone(),
         accepted_modes,
         ..api::Need::default()
     })

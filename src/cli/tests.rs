@@ -251,9 +251,9 @@ fn scenario_records_map_onto_create_messages() {
     for need in &scenario.needs {
         let message = need_message(need, t0).expect("need");
         let needed_by = message.needed_by.map(|t| t.seconds);
-        assert_eq!(needed_by, Some(t0 + need.needed_by_days * 86_400));
+        assert_eq!(needed_by, Some(t0 + need.spec.needed_by * 86_400));
         assert!(message.category != 0 && message.capability != 0 && message.priority != 0);
-        assert_eq!(message.mission, need.mission.clone().unwrap_or_default());
+        assert_eq!(message.mission, need.spec.mission);
     }
     for offer in &scenario.offers {
         let message = offer_message(offer, t0, &centres).expect("offer");

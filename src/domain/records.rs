@@ -130,9 +130,13 @@ impl Seats {
     }
 }
 
-/// What a member state asks for; every field a client may set.
+/// What a member state asks for; every field a client may set. `T` is how `needed_by` is
+/// told: an instant in a record, whole days after the import instant in a scenario file.
+/// A scenario file's need is read by these fields' names (`scenario::ScenarioNeed`), so
+/// the names, `default` and the `needed_by_days` key are the file's; the store encodes
+/// by position, which they do not touch.
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
-pub struct NeedSpec {
+pub struct NeedSpec<T = UnixMicros> {
     pub requester: Alpha3,
     pub category: SupportCategory,
     pub capability: CapabilityArea,
@@ -141,10 +145,13 @@ pub struct NeedSpec {
     pub quantity: u32,
     pub women_quantity: u32,
     pub languages: Vec<Language>,
-    pub needed_by: UnixMicros,
+    #[serde(rename(deserialize = "needed_by_days"))]
+    pub needed_by: T,
     pub priority: Priority,
+    #[serde(default)]
     pub pledge_ref: String,
     pub pledge_level: Option<ReadinessLevel>,
+    #[serde(default)]
     pub mission: String,
     pub accepted_modes: Vec<DeliveryMode>,
 }
