@@ -4,10 +4,7 @@
 //! window and the funder's availability). One function per rule, as in `rules.rs`.
 
 use super::input::{NeedInput, OfferInput};
-use super::rules::{
-    Blocker, RuleContext, is_funding, offer_name, rule_eligible, rule_not_barred, rule_not_excluded, rule_not_provider,
-    rule_offer_seats, rule_recipient_cap, window_blocker,
-};
+use super::rules::{Blocker, RuleContext, is_funding, offer_name, recipient_rules, window_blocker};
 use crate::domain::Day;
 
 /// `funder` is an open FUNDING offer of the delivery's category and capability.
@@ -45,6 +42,20 @@ pub fn rule_funded_window(today: Day, need: &NeedInput, delivery: &OfferInput, f
     window_blocker(earliest, delivery.duration_days(), latest, name)
 }
 
+/// The rules `funder` obeys to pay `delivery`'s seats for `need` (kind assumed): those of
+/// any offer giving seats, then the funded window; each verdict to `check` as in
+/// [`recipient_rules`].
+#[inline]
+fn funder_rules(
+    ctx: &RuleContext,
+    need: &NeedInput,
+    delivery: &OfferInput,
+    funder: &OfferInput,
+    mut check: impl FnMut(Option<Blocker>) -> bool,
+) -> bool {
+    recipient_rules(ctx, need, funder, &mut check) && check(rule_funded_window(ctx.today, need, delivery, funder))
+}
+
 /// Every rule `funder` fails for paying `delivery`'s seats for `need` (kind assumed).
 pub fn funder_blockers(
     ctx: &RuleContext,
@@ -52,32 +63,18 @@ pub fn funder_blockers(
     delivery: &OfferInput,
     funder: &OfferInput,
 ) -> Vec<Blocker> {
-    let r = need.requester;
-    [
-        rule_eligible(r, funder),
-        rule_not_excluded(r, funder),
-        rule_not_provider(r, funder),
-        rule_not_barred(ctx, need, funder),
-        rule_offer_seats(funder),
-        rule_recipient_cap(ctx, r, funder),
-        rule_funded_window(ctx.today, need, delivery, funder),
-    ]
-    .into_iter()
-    .flatten()
-    .collect()
+    let mut out = Vec::new();
+    funder_rules(ctx, need, delivery, funder, |b| {
+        out.extend(b);
+        true
+    });
+    out
 }
 
-/// Whether `funder` may pay for `delivery`'s seats for `need` (short-circuits).
+/// Whether `funder` may pay for `delivery`'s seats for `need` (stops at the first failing
+/// rule).
 pub fn funder_allowed(ctx: &RuleContext, need: &NeedInput, delivery: &OfferInput, funder: &OfferInput) -> bool {
-    let r = need.requester;
-    rule_funder_kind(delivery, funder)
-        && rule_eligible(r, funder).is_none()
-        && rule_not_excluded(r, funder).is_none()
-        && rule_not_provider(r, funder).is_none()
-        && rule_not_barred(ctx, need, funder).is_none()
-        && rule_offer_seats(funder).is_none()
-        && rule_recipient_cap(ctx, r, funder).is_none()
-        && rule_funded_window(ctx.today, need, delivery, funder).is_none()
+    rule_funder_kind(delivery, funder) && funder_rules(ctx, need, delivery, funder, |b| b.is_none())
 }
 
 /// A `requires_funding` offer has at least one FUNDING offer that can pay. `funders` are

@@ -296,49 +296,61 @@ pub fn rule_women_only(need: &NeedInput, offer: &OfferInput) -> Option<Blocker> 
     (offer.women_only() && need.open_women_seats() == 0).then_some(Blocker::WomenOnly)
 }
 
-/// Every compatibility and seat rule for a DELIVERY offer and a need, in API order
-/// (funding is checked separately, by `funding_rules::rule_funding`).
-pub fn compatibility_and_seat_blockers(ctx: &RuleContext, need: &NeedInput, offer: &OfferInput) -> Vec<Blocker> {
+/// The rules every offer that gives `need` seats obeys, DELIVERY and FUNDING alike (the
+/// recipient lists, the providers, refusals, open seats and the per-recipient cap), in
+/// API order: each rule's verdict goes to `check`, until `check` answers false. Returns
+/// whether every `check` answered true.
+#[inline]
+pub fn recipient_rules(
+    ctx: &RuleContext,
+    need: &NeedInput,
+    offer: &OfferInput,
+    mut check: impl FnMut(Option<Blocker>) -> bool,
+) -> bool {
     let recipient = need.requester;
+    check(rule_eligible(recipient, offer))
+        && check(rule_not_excluded(recipient, offer))
+        && check(rule_not_provider(recipient, offer))
+        && check(rule_not_barred(ctx, need, offer))
+        && check(rule_offer_seats(offer))
+        && check(rule_recipient_cap(ctx, recipient, offer))
+}
+
+/// Every compatibility and seat rule for a DELIVERY offer and a need, in API order (funding
+/// is checked separately, by `funding_rules::rule_funding`), each verdict to `check` as in
+/// [`recipient_rules`].
+#[inline]
+fn delivery_rules(
+    ctx: &RuleContext,
+    need: &NeedInput,
+    offer: &OfferInput,
+    mut check: impl FnMut(Option<Blocker>) -> bool,
+) -> bool {
+    check(rule_same_kind(need, offer))
+        && check(rule_offer_open(offer))
+        && check(rule_need_open(need))
+        && check(rule_language(need, offer))
+        && check(rule_mode(need, offer))
+        && check(rule_window(ctx.today, need, offer))
+        && recipient_rules(ctx, need, offer, &mut check)
+        && check(rule_women_only(need, offer))
+}
+
+/// Every rule of [`delivery_rules`] that `offer` fails for `need`.
+pub fn compatibility_and_seat_blockers(ctx: &RuleContext, need: &NeedInput, offer: &OfferInput) -> Vec<Blocker> {
     let mut out = Vec::new();
-    let checks = [
-        rule_same_kind(need, offer),
-        rule_offer_open(offer),
-        rule_need_open(need),
-        rule_language(need, offer),
-        rule_mode(need, offer),
-        rule_window(ctx.today, need, offer),
-        rule_eligible(recipient, offer),
-        rule_not_excluded(recipient, offer),
-        rule_not_provider(recipient, offer),
-        rule_not_barred(ctx, need, offer),
-        rule_offer_seats(offer),
-        rule_recipient_cap(ctx, recipient, offer),
-        rule_women_only(need, offer),
-    ];
-    for blocker in checks.into_iter().flatten() {
-        out.push(blocker);
-    }
+    delivery_rules(ctx, need, offer, |b| {
+        out.extend(b);
+        true
+    });
     out
 }
 
-/// Whether `offer` may give `need` seats apart from funding (all rules above hold).
-/// Short-circuits on the first failing rule; used by the engine on every candidate pair.
+/// Whether `offer` may give `need` seats apart from funding (every rule of
+/// [`delivery_rules`] holds). Stops at the first failing rule; used by the engine on every
+/// candidate pair.
 pub fn delivery_allowed(ctx: &RuleContext, need: &NeedInput, offer: &OfferInput) -> bool {
-    let recipient = need.requester;
-    rule_same_kind(need, offer).is_none()
-        && rule_offer_open(offer).is_none()
-        && rule_need_open(need).is_none()
-        && rule_language(need, offer).is_none()
-        && rule_mode(need, offer).is_none()
-        && rule_window(ctx.today, need, offer).is_none()
-        && rule_eligible(recipient, offer).is_none()
-        && rule_not_excluded(recipient, offer).is_none()
-        && rule_not_provider(recipient, offer).is_none()
-        && rule_not_barred(ctx, need, offer).is_none()
-        && rule_offer_seats(offer).is_none()
-        && rule_recipient_cap(ctx, recipient, offer).is_none()
-        && rule_women_only(need, offer).is_none()
+    delivery_rules(ctx, need, offer, |b| b.is_none())
 }
 
 /// Whether `offer` is a FUNDING offer (helper for the funding rules).
