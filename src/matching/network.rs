@@ -14,7 +14,7 @@
 
 use super::flow::{ArcId, Network, NetworkSimplex, NodeId, Status};
 use super::input::{NeedInput, OfferInput};
-use super::solution::{MatchError, SeatGrant, Stop};
+use super::solution::{MatchError, SeatGrant, Stop, add_need_seats};
 use crate::domain::{Alpha3, Day, Priority};
 use std::collections::HashMap;
 
@@ -302,13 +302,7 @@ impl FlowModel {
                     continue;
                 }
                 let n = &self.needs[need as usize];
-                let slot = match n.priority {
-                    Priority::Critical => 0,
-                    Priority::High => 1,
-                    Priority::Routine => 2,
-                };
-                total[slot] += seats;
-                total[4] += seats * i128::from(n.needed_by);
+                add_need_seats(&mut total, seats, n.priority, n.needed_by);
                 total[5] += seats * i128::from(self.offers[offer as usize].available_until);
                 per_need[need as usize] += seats;
             }

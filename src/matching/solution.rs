@@ -75,6 +75,19 @@ impl Stop {
     }
 }
 
+/// Adds `seats` given to a need of `priority`, needed by day `needed_by`, to the goal
+/// totals that depend on the need alone: its priority's seats and Σ seats × needed_by day
+/// (see [`objective_of`]).
+pub(crate) fn add_need_seats(total: &mut [i128; 6], seats: i128, priority: Priority, needed_by: crate::domain::Day) {
+    let slot = match priority {
+        Priority::Critical => 0,
+        Priority::High => 1,
+        Priority::Routine => 2,
+    };
+    total[slot] += seats;
+    total[4] += seats * i128::from(needed_by);
+}
+
 /// The six goal totals of API.md, in order: CRITICAL, HIGH, ROUTINE seats, women seats,
 /// Σ seats × needed_by day, Σ seats × the delivery offer's available_until day.
 /// A need's women seats are min(open women seats, seats matched).
@@ -93,13 +106,7 @@ pub fn objective_of(grants: &[SeatGrant], needs: &[&NeedInput], offers: &[&Offer
     for g in grants {
         let seats = i128::from(g.seats);
         if let Some(n) = need_by_id.get(g.need_id.as_str()) {
-            let slot = match n.priority {
-                Priority::Critical => 0,
-                Priority::High => 1,
-                Priority::Routine => 2,
-            };
-            total[slot] += seats;
-            total[4] += seats * i128::from(n.needed_by);
+            add_need_seats(&mut total, seats, n.priority, n.needed_by);
             *per_need.entry(n.id.as_str()).or_default() += i64::from(g.seats);
         }
         if let Some(o) = offer_by_id.get(g.offer_id.as_str()) {
