@@ -74,6 +74,23 @@ pub fn colon(lang: Lang) -> &'static str {
     }
 }
 
+/// French text typeset as French typography wants it: a no-break space (not a plain one)
+/// before `:`, `;`, `?` and `!` and inside « », so a line never starts with one of them.
+pub fn typeset_fr(text: &str) -> String {
+    let mut out = text.to_string();
+    for (plain, fixed) in [
+        (" :", "\u{a0}:"),
+        (" ;", "\u{a0};"),
+        (" ?", "\u{a0}?"),
+        (" !", "\u{a0}!"),
+        ("« ", "«\u{a0}"),
+        (" »", "\u{a0}»"),
+    ] {
+        out = out.replace(plain, fixed);
+    }
+    out
+}
+
 /// The text of `key` in `lang` (the key itself if a catalogue lacks it).
 pub fn t(lang: Lang, key: &'static str) -> &'static str {
     let table = &TABLES[lang as usize];

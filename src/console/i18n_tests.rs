@@ -5,7 +5,7 @@ use crate::console::call::service_message;
 fn range_and_length_refusals_read_in_french() {
     assert_eq!(
         service_message(Lang::Fr, "invalid request: offer.capacity: must be between 1 and 100000"),
-        "requête invalide : offer.capacity: doit être compris entre 1 et 100000"
+        "requête invalide\u{a0}: offer.capacity\u{a0}: doit être compris entre 1 et 100000"
     );
     assert_eq!(service_message(Lang::Fr, "must be between 1 and 100000"), "doit être compris entre 1 et 100000");
     assert_eq!(
@@ -83,4 +83,18 @@ fn accept_language_picks_the_best_known_language() {
 fn a_label_s_colon_follows_each_language_s_typography() {
     assert_eq!(format!("{}{}", t(Lang::Fr, "refused"), colon(Lang::Fr)), "Refusé\u{a0}:");
     assert_eq!(format!("{}{}", t(Lang::En, "refused"), colon(Lang::En)), "Refused:");
+}
+
+#[test]
+fn french_text_keeps_its_punctuation_on_the_line_of_its_word() {
+    assert_eq!(
+        typeset_fr("Essai : rien ; « oui » ? non !"),
+        "Essai\u{a0}: rien\u{a0}; «\u{a0}oui\u{a0}»\u{a0}? non\u{a0}!"
+    );
+    let plain = |text: &str| [" :", " ;", " ?", " !", "« ", " »"].iter().any(|p| text.contains(p));
+    let loose: Vec<&str> = FR.iter().chain(ENUMS_FR).map(|(_, fr)| *fr).filter(|fr| plain(fr)).collect();
+    assert!(loose.is_empty(), "plain spaces before French punctuation: {loose:?}");
+    let (refusal, _) =
+        crate::console::service_fr::translate("invalid request: need.quantity: must be at most 100000; a: b");
+    assert!(!plain(&refusal), "{refusal}");
 }

@@ -22,7 +22,7 @@ fn partly_matched(r: &str) -> Option<String> {
     let (matched, open) = r.strip_suffix(PARTLY)?.split_once(" of the need's ")?;
     let (matched, open) = (number(matched)?, number(open)?);
     Some(format!(
-        "{matched} des {open} places ouvertes du besoin sont appariées : les offres compatibles n'ont plus de \
+        "{matched} des {open} places ouvertes du besoin sont appariées\u{a0}: les offres compatibles n'ont plus de \
          places pour lui dans leur capacité, leurs plafonds et leur financement une fois servis les besoins \
          mieux classés"
     ))
@@ -53,20 +53,20 @@ fn allocation(r: &str) -> Option<String> {
         None => (seats, None),
     };
     let seats = number(seats.strip_suffix(" seats").or_else(|| seats.strip_suffix(" seat"))?)?;
-    let mut fr = format!("{} : {seats} {}", offer_at_centre(who), plural(seats, "place"));
+    let mut fr = format!("{}\u{a0}: {seats} {}", offer_at_centre(who), plural(seats, "place"));
     if let Some(w) = women {
         fr.push_str(&format!(", dont {w} pour des femmes"));
     }
     if let Some(d) = delivery {
         let (languages, mode) = d.rsplit_once(", ")?;
-        fr.push_str(&format!(" ; {}, {}", languages_fr(languages), mode_fr(mode)));
+        fr.push_str(&format!("\u{a0}; {}, {}", languages_fr(languages), mode_fr(mode)));
     }
     fr.push_str(&format!(
-        " ; peut commencer le {start} et finir {days} {} avant l'échéance du besoin ({deadline})",
+        "\u{a0}; peut commencer le {start} et finir {days} {} avant l'échéance du besoin ({deadline})",
         plural(days, "jour")
     ));
     if let Some(f) = funding {
-        fr.push_str(&format!(" ; financée par {f}"));
+        fr.push_str(&format!("\u{a0}; financée par {f}"));
     }
     Some(fr)
 }
@@ -98,7 +98,7 @@ fn languages_fr(languages: &str) -> String {
         return "aucune langue".to_string();
     }
     let n = 1 + languages.matches(" or ").count() + languages.matches(", ").count();
-    format!("{} : {}", plural(n as i64, "langue"), languages.replace(" or ", " ou "))
+    format!("{}\u{a0}: {}", plural(n as i64, "langue"), languages.replace(" or ", " ou "))
 }
 
 /// A delivery mode's API name ("AT_TRAINING_CENTRE") by its French name.
@@ -118,10 +118,12 @@ mod tests {
                   AT_TRAINING_CENTRE; can start 2027-01-04 and end 21 days before the need's deadline \
                   (2027-03-01); funded by offer-9 (NOR)";
         let fr = reason(Lang::Fr, en);
-        assert!(fr.starts_with("Field medic course (JPN) à Nairobi IPSTC (KEN) : 8 places, dont 2 pour des femmes"));
-        assert!(fr.contains(" ; langues : en ou fr, "), "{fr}");
+        assert!(
+            fr.starts_with("Field medic course (JPN) à Nairobi IPSTC (KEN)\u{a0}: 8 places, dont 2 pour des femmes")
+        );
+        assert!(fr.contains("\u{a0}; langues\u{a0}: en ou fr, "), "{fr}");
         assert!(fr.contains("peut commencer le 2027-01-04 et finir 21 jours avant l'échéance du besoin (2027-03-01)"));
-        assert!(fr.ends_with(" ; financée par offer-9 (NOR)"), "{fr}");
+        assert!(fr.ends_with("\u{a0}; financée par offer-9 (NOR)"), "{fr}");
         for english in ["seats", "for women", "can start", "deadline", "funded by", " at ", "AT_TRAINING_CENTRE"] {
             assert!(!fr.contains(english), "{english} in {fr}");
         }
@@ -133,7 +135,7 @@ mod tests {
         let en = "offer-3 (SEN): 1 seat; can start 2027-02-01 and end 1 days before the need's deadline (2027-02-20)";
         assert_eq!(
             reason(Lang::Fr, en),
-            "offer-3 (SEN) : 1 place ; peut commencer le 2027-02-01 et finir 1 jour avant l'échéance du besoin \
+            "offer-3 (SEN)\u{a0}: 1 place\u{a0}; peut commencer le 2027-02-01 et finir 1 jour avant l'échéance du besoin \
              (2027-02-20)"
         );
         let partial = format!("3 of the need's 12{PARTLY}");
@@ -141,7 +143,7 @@ mod tests {
         // A title that contains " at " is not a centre.
         let en = "Training at sea (NOR): 2 seats; can start 2027-02-01 and end 5 days before the need's deadline \
                   (2027-03-01)";
-        assert!(reason(Lang::Fr, en).starts_with("Training at sea (NOR) : 2 places"));
+        assert!(reason(Lang::Fr, en).starts_with("Training at sea (NOR)\u{a0}: 2 places"));
         // A sentence the console cannot read stays as it is.
         assert_eq!(reason(Lang::Fr, "something new"), "something new");
     }

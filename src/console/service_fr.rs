@@ -11,7 +11,7 @@
 //! `every_service_message_has_a_french_template` reads the service's and the
 //! engine's sources, so a message added there without a template here fails it.
 
-use super::i18n::{Lang, label};
+use super::i18n::{Lang, label, typeset_fr};
 use std::sync::LazyLock;
 
 /// (English template, French template). Values in `{}`; see the module's documentation.
@@ -289,7 +289,7 @@ const INVALID_REQUEST: &str = "invalid request: ";
 struct Template {
     /// The English text around the values (one more part than values).
     parts: Vec<&'static str>,
-    fr: &'static str,
+    fr: String, // typeset (`typeset_fr`); the values filled in are left as they are
 }
 
 /// The templates, the most specific first (the most fixed text), so "must be at most 10
@@ -297,7 +297,7 @@ struct Template {
 static COMPILED: LazyLock<[Vec<Template>; 2]> = LazyLock::new(|| {
     let compile = |table: &[(&'static str, &'static str)]| {
         let mut all: Vec<Template> =
-            table.iter().map(|(en, fr)| Template { parts: en.split("{}").collect(), fr }).collect();
+            table.iter().map(|(en, fr)| Template { parts: en.split("{}").collect(), fr: typeset_fr(fr) }).collect();
         all.sort_by_key(|t| std::cmp::Reverse(t.parts.iter().map(|p| p.len()).sum::<usize>()));
         all
     };
@@ -386,10 +386,10 @@ fn listed(v: &str) -> Option<String> {
             if id.contains(' ') {
                 return None;
             }
-            Some(format!("{id} : {}", one(message)?))
+            Some(format!("{id}\u{a0}: {}", one(message)?))
         })
         .collect();
-    parts.map(|p| p.join(" ; "))
+    parts.map(|p| p.join("\u{a0}; "))
 }
 
 /// A piece of an engine sentence ([`PHRASES`]) in French.
@@ -408,7 +408,7 @@ fn render(table: &[Template], message: &str) -> Option<String> {
     table.iter().find_map(|t| {
         let values = capture(&t.parts, message)?;
         let values: Vec<String> = values.into_iter().map(value).collect();
-        Some(fill(t.fr, &values))
+        Some(fill(&t.fr, &values))
     })
 }
 
@@ -437,12 +437,12 @@ pub fn translate(message: &str) -> (String, bool) {
                 description.to_string()
             });
             match field {
-                Some(field) => format!("{field}: {description}"),
+                Some(field) => format!("{field}\u{a0}: {description}"),
                 None => description,
             }
         })
         .collect();
-    (format!("requête invalide : {}", parts.join("; ")), known)
+    (format!("requête invalide\u{a0}: {}", parts.join("\u{a0}; ")), known)
 }
 
 #[cfg(test)]

@@ -376,11 +376,11 @@ fn values_keep_their_place_and_codes_read_as_words() {
     assert_eq!(translate("offer-3 gives UGA at most 4 seats").0, "offer-3 accorde au plus 4 places à UGA");
     assert_eq!(
         translate("cannot move from SCHEDULED to AGREED").0,
-        "impossible de passer de « planifié » à « convenu »"
+        "impossible de passer de «\u{a0}planifié\u{a0}» à «\u{a0}convenu\u{a0}»"
     );
     assert_eq!(
         translate("the match is APPROVED, not PROPOSED").0,
-        "l'appariement est « approuvé » : il n'est plus au stade de la proposition"
+        "l'appariement est «\u{a0}approuvé\u{a0}»\u{a0}: il n'est plus au stade de la proposition"
     );
     assert_eq!(
         translate(
@@ -394,12 +394,12 @@ fn values_keep_their_place_and_codes_read_as_words() {
     assert_eq!(translate("must be at most 100000").0, "doit être au plus 100000");
     assert_eq!(
         translate("the store is unavailable: flush failed: disk full").0,
-        "le stockage est indisponible : l'écriture sur disque a échoué : disk full"
+        "le stockage est indisponible\u{a0}: l'écriture sur disque a échoué\u{a0}: disk full"
     );
     assert_eq!(
         translate("invalid request: outcome.trained: must not exceed the arrangement's 5 seats; and 3 more"),
         (
-            "requête invalide : outcome.trained: ne doit pas dépasser les 5 places de l'accord; et 3 de plus"
+            "requête invalide\u{a0}: outcome.trained\u{a0}: ne doit pas dépasser les 5 places de l'accord\u{a0}; et 3 de plus"
                 .to_string(),
             true
         )
@@ -407,15 +407,15 @@ fn values_keep_their_place_and_codes_read_as_words() {
     // A need's explanation: codes, offer names, lists and limits in French.
     assert_eq!(
         translate("offer is TRAINING ENGINEERING; need is TRAINING MEDICAL").0,
-        "l'offre porte sur formation en génie ; le besoin, sur formation en santé"
+        "l'offre porte sur formation en génie\u{a0}; le besoin, sur formation en santé"
     );
     assert_eq!(
         translate("offer is REMOTE; need accepts only MOBILE_TRAINING_TEAM or AT_PROVIDER").0,
-        "modalité de l'offre : à distance ; le besoin accepte seulement : équipe de formation mobile ou chez le fournisseur"
+        "modalité de l'offre\u{a0}: à distance\u{a0}; le besoin accepte seulement\u{a0}: équipe de formation mobile ou chez le fournisseur"
     );
     assert_eq!(
         translate("offer delivers in fr; need accepts en, ar or pt").0,
-        "l'offre est dispensée en fr ; le besoin accepte : en, ar ou pt"
+        "l'offre est dispensée en fr\u{a0}; le besoin accepte\u{a0}: en, ar ou pt"
     );
     assert_eq!(
         translate("UGA is not among the eligible recipients of offer offer-3").0,
@@ -423,12 +423,12 @@ fn values_keep_their_place_and_codes_read_as_words() {
     );
     assert_eq!(
         translate("the course cannot start before 2027-01-05 and lasts 21 days, so it cannot end before 2027-01-26, after the end of offer offer-3's availability (2027-01-20)").0,
-        "la formation ne peut pas commencer avant le 2027-01-05 et dure 21 jours : elle ne peut donc pas finir avant le 2027-01-26, après la fin de la disponibilité de l'offre offer-3 (2027-01-20)"
+        "la formation ne peut pas commencer avant le 2027-01-05 et dure 21 jours\u{a0}: elle ne peut donc pas finir avant le 2027-01-26, après la fin de la disponibilité de l'offre offer-3 (2027-01-20)"
     );
     assert_eq!(
         translate("the offer requires funding and no FUNDING offer can pay: offer-4: the offer is withdrawn; offer-5: offer offer-5 has no open seats left"),
         (
-            "l'offre nécessite un financement et aucune offre de financement ne peut le payer : offer-4 : l'offre est retirée ; offer-5 : l'offre offer-5 n'a plus de places ouvertes".to_string(),
+            "l'offre nécessite un financement et aucune offre de financement ne peut le payer\u{a0}: offer-4\u{a0}: l'offre est retirée\u{a0}; offer-5\u{a0}: l'offre offer-5 n'a plus de places ouvertes".to_string(),
             true
         )
     );
@@ -440,5 +440,8 @@ fn values_keep_their_place_and_codes_read_as_words() {
     // An unknown message stays whole, and says so.
     assert_eq!(translate("something new"), ("something new".to_string(), false));
     let (partly, known) = translate("invalid request: a: something new; b: is required");
-    assert_eq!((partly.as_str(), known), ("requête invalide : a: something new; b: est obligatoire", false));
+    assert_eq!(
+        (partly.as_str(), known),
+        ("requête invalide\u{a0}: a\u{a0}: something new\u{a0}; b\u{a0}: est obligatoire", false)
+    );
 }

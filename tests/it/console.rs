@@ -686,7 +686,7 @@ async fn console_french_explanation_names_the_blocking_rules_in_french() {
     assert!(en.contains("offer delivers in fr; need accepts en"), "{en}");
     let fr = s.get(&format!("/needs/{}?lang=fr", need.id), &cookie).await.body;
     assert!(fr.contains(&format!("{} exclut GHA", offer.id)), "{fr}");
-    assert!(fr.contains("est dispensée en fr ; le besoin accepte : en"), "{fr}");
+    assert!(fr.contains("est dispensée en fr\u{a0}; le besoin accepte\u{a0}: en"), "{fr}");
     assert!(!fr.contains("excludes") && !fr.contains("delivers in"), "English on a French page: {fr}");
 }
 
@@ -745,7 +745,11 @@ async fn console_french_need_form_shows_the_services_refusals_in_french() {
         "{}",
         r.body
     );
-    assert!(r.body.contains("requête invalide : need.women_quantity: doit être 0"), "the banner too: {}", r.body);
+    assert!(
+        r.body.contains("requête invalide\u{a0}: need.women_quantity\u{a0}: doit être 0"),
+        "the banner too: {}",
+        r.body
+    );
     assert!(!r.body.contains("must be 0") && !r.body.contains("women seats exist"), "English on a French page");
 
     // Another state as requester: the service's permission refusal, in French.
