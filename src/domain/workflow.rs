@@ -75,6 +75,36 @@ pub struct MatchTerms<I = Id> {
     pub reasons: Vec<String>,
 }
 
+#[cfg(test)]
+impl MatchTerms {
+    /// For tests: NPL's need 1 gets 6 seats (2 for women) of offer 2, paid by `funding_offer`,
+    /// the arrangement's parties `parties` (ISO codes).
+    pub(crate) fn example(funding_offer: Option<Id>, parties: &[&str]) -> MatchTerms {
+        let parties: Vec<Alpha3> =
+            parties.iter().map(|c| c.parse().unwrap_or_else(|e: String| panic!("{e}"))).collect();
+        let allocation = Allocation {
+            offer: Id(2),
+            funding_offer,
+            quantity: 6,
+            women_quantity: 2,
+            training_centre: None,
+            parties: parties.clone(),
+        };
+        MatchTerms {
+            need: Id(1),
+            recipient: "NPL".parse().unwrap_or_else(|e: String| panic!("{e}")),
+            capability: CapabilityArea::Engineering,
+            triangular: allocation.triangular(),
+            allocations: vec![allocation],
+            quantity: 6,
+            women_quantity: 2,
+            parties,
+            score: 1.0,
+            reasons: Vec::new(),
+        }
+    }
+}
+
 impl<I> MatchTerms<I> {
     /// The same terms with every id named by `name` (told whether it names a need, an
     /// offer or a centre); the first id it refuses is the error.
@@ -118,19 +148,24 @@ pub struct Match {
 }
 
 impl Match {
-    /// The match as ProposeMatches stored it. Only its version, state, decision and
-    /// arrangements change later (`domain::commands` approve, reject, stale); they are set
-    /// back here. A replay of the proposal's request id renders its matches so.
-    pub fn as_proposed(&self) -> Match {
+    /// A match as ProposeMatches makes it: PROPOSED, nothing decided, no arrangement.
+    pub fn proposed(meta: Meta, terms: MatchTerms) -> Match {
         Match {
-            meta: Meta::new(self.meta.id, self.meta.create_time),
+            meta,
+            terms,
             state: MatchState::Proposed,
             decided_by: String::new(),
             decision_comment: String::new(),
             decide_time: None,
             arrangements: Vec::new(),
-            ..self.clone()
         }
+    }
+
+    /// The match as ProposeMatches stored it. Only its version, state, decision and
+    /// arrangements change later (`domain::commands` approve, reject, stale); they are set
+    /// back here. A replay of the proposal's request id renders its matches so.
+    pub fn as_proposed(&self) -> Match {
+        Match::proposed(Meta::new(self.meta.id, self.meta.create_time), self.terms.clone())
     }
 
     /// The match as it was right after an event of `kind` about it, where that can be

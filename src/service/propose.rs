@@ -112,16 +112,7 @@ fn engine_id(kind: Kind, id: &String) -> AppResult<Id> {
 
 /// The engine's proposal for one need as a match record (not yet stored).
 pub(super) fn match_record(p: &matching::ProposedMatch, meta: Meta) -> AppResult<Match> {
-    let terms = p.try_map_ids(engine_id)?;
-    Ok(Match {
-        meta,
-        terms,
-        state: MatchState::Proposed,
-        decided_by: String::new(),
-        decision_comment: String::new(),
-        decide_time: None,
-        arrangements: Vec::new(),
-    })
+    Ok(Match::proposed(meta, p.try_map_ids(engine_id)?))
 }
 
 /// What one solve answers: the matches, the summary (with the baseline of a what-if) and
@@ -228,15 +219,7 @@ pub(super) fn dry_match(p: &matching::ProposedMatch, now: UnixMicros) -> AppResu
         None if kind == Kind::Offer => Ok(Id(0)),
         None => engine_id(kind, id),
     })?;
-    let m = Match {
-        meta: Meta::new(Id(0), now),
-        terms: stored,
-        state: MatchState::Proposed,
-        decided_by: String::new(),
-        decision_comment: String::new(),
-        decide_time: None,
-        arrangements: Vec::new(),
-    };
+    let m = Match::proposed(Meta::new(Id(0), now), stored);
     let mut message = pb::Match { id: String::new(), etag: String::new(), ..convert::match_to_proto(&m) };
     for (out, a) in message.allocations.iter_mut().zip(&p.allocations) {
         out.offer_id.clone_from(&a.offer);

@@ -388,34 +388,8 @@ async fn a_snapshot_that_sled_left_unfinished_does_not_stop_the_store_opening() 
 }
 
 fn proposed_match(id: Id) -> Match {
-    let st = |c: &str| c.parse::<Alpha3>().unwrap_or_else(|e: String| panic!("{e}"));
-    Match {
-        meta: Meta::new(id, 1_000),
-        terms: MatchTerms {
-            need: Id(1),
-            recipient: st("NPL"),
-            capability: CapabilityArea::Engineering,
-            allocations: vec![Allocation {
-                offer: Id(2),
-                funding_offer: None,
-                quantity: 6,
-                women_quantity: 2,
-                training_centre: None,
-                parties: vec![st("BGD"), st("NPL")],
-            }],
-            quantity: 6,
-            women_quantity: 2,
-            parties: vec![st("BGD"), st("NPL")],
-            triangular: false,
-            score: 1.0,
-            reasons: vec!["a reason of some length, as the engine writes them for every allocation".repeat(4)],
-        },
-        state: MatchState::Proposed,
-        decided_by: String::new(),
-        decision_comment: String::new(),
-        decide_time: None,
-        arrangements: Vec::new(),
-    }
+    let reasons = vec!["a reason of some length, as the engine writes them for every allocation".repeat(4)];
+    Match::proposed(Meta::new(id, 1_000), MatchTerms { reasons, ..MatchTerms::example(None, &["BGD", "NPL"]) })
 }
 
 #[tokio::test]

@@ -73,34 +73,7 @@ fn delivery(duration_days: u32) -> OfferTerms {
 /// A need of 10 seats (4 for women), delivery offer 2 (20 seats, 28 days, by BGD),
 /// funding offer 3 (DEU); the match: 6 seats, 2 for women, offer 2 funded by 3.
 fn scenario() -> (Match, Seating) {
-    let parties = vec![st("BGD"), st("DEU"), st("NPL")];
-    let m = Match {
-        meta: Meta::new(Id(7), NOW - DAY),
-        terms: MatchTerms {
-            need: Id(1),
-            recipient: st("NPL"),
-            capability: CapabilityArea::Engineering,
-            allocations: vec![Allocation {
-                offer: Id(2),
-                funding_offer: Some(Id(3)),
-                quantity: 6,
-                women_quantity: 2,
-                training_centre: None,
-                parties: parties.clone(),
-            }],
-            quantity: 6,
-            women_quantity: 2,
-            parties,
-            triangular: true,
-            score: 1.0,
-            reasons: Vec::new(),
-        },
-        state: MatchState::Proposed,
-        decided_by: String::new(),
-        decision_comment: String::new(),
-        decide_time: None,
-        arrangements: Vec::new(),
-    };
+    let m = Match::proposed(Meta::new(Id(7), NOW - DAY), MatchTerms::example(Some(Id(3)), &["BGD", "DEU", "NPL"]));
     let offers = [(Id(2), offer(2, 20, delivery(28), "BGD")), (Id(3), offer(3, 20, OfferTerms::Funding, "DEU"))];
     let seating = Seating {
         need: need(10, 4),
