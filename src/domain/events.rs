@@ -2,7 +2,7 @@
 //! change ([`EventResource`]), who and when ([`Event`]).
 
 use super::records::*;
-use super::workflow::{Arrangement, Match};
+use super::workflow::{Arrangement, Match, MatchState};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, Serialize, Deserialize)]
@@ -25,6 +25,21 @@ pub enum EventKind {
     /// Recorded by the server (actor `system`) when a need enters the at-risk set of the
     /// readiness report.
     NeedAtRisk,
+}
+
+impl EventKind {
+    /// The match as it was right after an event of this kind about it, where that can be
+    /// rendered from the match as it is now (`m`): after its proposal
+    /// ([`Match::as_proposed`]) and after it turned STALE (a STALE match never changes
+    /// again: only a PROPOSED one is approved, rejected or turned STALE). The event log
+    /// names such matches instead of copying them.
+    pub fn match_after(self, m: &Match) -> Option<Match> {
+        match self {
+            EventKind::MatchProposed => Some(m.as_proposed()),
+            EventKind::MatchStale if m.state == MatchState::Stale => Some(m.clone()),
+            _ => None,
+        }
+    }
 }
 
 /// The resource an event carries, as it was after the change.

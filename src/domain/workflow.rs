@@ -168,20 +168,6 @@ impl Match {
         Match::proposed(Meta::new(self.meta.id, self.meta.create_time), self.terms.clone())
     }
 
-    /// The match as it was right after an event of `kind` about it, where that can be
-    /// rendered from the match as it is now: after its proposal ([`Match::as_proposed`]) and
-    /// after it turned STALE (a STALE match never changes again: only a PROPOSED one is
-    /// approved, rejected or turned STALE). The event log names such matches instead of
-    /// copying them.
-    pub fn as_after(&self, kind: super::events::EventKind) -> Option<Match> {
-        use super::events::EventKind;
-        match kind {
-            EventKind::MatchProposed => Some(self.as_proposed()),
-            EventKind::MatchStale if self.state == MatchState::Stale => Some(self.clone()),
-            _ => None,
-        }
-    }
-
     /// Every offer the match draws on, delivery and funding.
     pub fn offers(&self) -> Vec<Id> {
         let mut ids: Vec<Id> =

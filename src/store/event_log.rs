@@ -8,12 +8,12 @@ use super::*;
 const NAMED_MATCH: u8 = 0xE1;
 
 /// An event as the log keeps it. A match event whose match can be rendered from the
-/// record as it is now ([`Match::as_after`]: a proposal, a turn to STALE) names the match:
+/// record as it is now ([`EventKind::match_after`]: a proposal, a turn to STALE) names the match:
 /// a proposal at 100 000 needs logs some 94 000 of each, and a match with its reasons is
 /// the larger part of its event.
 pub(super) fn logged(e: &Event) -> StoreResult<Vec<u8>> {
     if let EventResource::Match(m) = &e.resource
-        && m.as_after(e.kind).as_ref() == Some(m)
+        && e.kind.match_after(m).as_ref() == Some(m)
     {
         let named = (e.sequence, e.kind, e.time, e.actor.as_str(), m.meta.id);
         let mut out = vec![NAMED_MATCH];
@@ -67,7 +67,7 @@ impl Store {
             bincode::serde::decode_from_slice(rest, bincode::config::standard()).map_err(|e| corrupt(e.to_string()))?;
         let m = self
             .get::<Match>(id)?
-            .and_then(|m| m.as_after(kind))
+            .and_then(|m| kind.match_after(&m))
             .ok_or_else(|| corrupt(format!("event {sequence} names match {}, which cannot show it", id.0)))?;
         Ok(Event { sequence, kind, time, actor, resource: EventResource::Match(m) })
     }
