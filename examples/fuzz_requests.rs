@@ -188,7 +188,7 @@ fn time(u: &mut U) -> R<Option<prost_types::Timestamp>> {
     if u.ratio(1, 8)? {
         return Ok(None);
     }
-    let now = lcm::service::now_micros() / 1_000_000;
+    let now = lcm::clock::now_micros() / 1_000_000;
     let seconds = match u.int_in_range(0..=6)? {
         0 => *u.choose(&[0, -1, i64::MAX, i64::MIN, 253_402_300_799, 253_402_300_800])?,
         1..=4 => now + i64::from(u.int_in_range(-400..=4_000)?) * 86_400,
@@ -453,7 +453,7 @@ async fn fixture(ctx: &Services, admin: &Caller, uga: &Caller, jpn: &Caller) -> 
         call(req).await.expect("fixture request").into_inner()
     }
     let days = |d: i64| {
-        let now = lcm::service::now_micros() / 1_000_000;
+        let now = lcm::clock::now_micros() / 1_000_000;
         Some(prost_types::Timestamp { seconds: now + d * 86_400, nanos: 0 })
     };
     let centre = pb::TrainingCentre {

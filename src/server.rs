@@ -137,7 +137,7 @@ fn bootstrap(store: &Store, token_path: &Path) -> Result<Option<String>, ServeEr
     }
     let mut w = store.writer()?;
     let mut ws = WriteSet::default();
-    let now = crate::service::now_micros();
+    let now = crate::clock::now_micros();
     let (principal, token) =
         admin::create_principal(&mut w, &mut ws, now, "system", Role::Secretariat, "Secretariat (bootstrap)");
     write_secret(token_path, &token)?;

@@ -11,9 +11,9 @@
 
 use super::approve;
 use super::fixtures::{need, now_unix, states};
+use crate::clock::now_micros;
 use crate::config::ServeArgs;
 use crate::convert::{self, Clock};
-use crate::service::now_micros;
 use crate::store::WriteSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

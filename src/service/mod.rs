@@ -96,9 +96,7 @@ impl Services {
     }
 }
 
-pub fn now_micros() -> UnixMicros {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
-}
+pub(crate) use crate::clock::now_micros;
 
 /// The authenticated caller that the auth layer put into the request.
 pub fn caller<T>(req: &tonic::Request<T>) -> AppResult<Caller> {

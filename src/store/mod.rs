@@ -33,6 +33,7 @@ mod records;
 mod tables;
 mod writer;
 
+use crate::clock::now_micros;
 use crate::domain::*;
 pub use digest::ContentDigest;
 pub(crate) use failure::Failure;
@@ -40,7 +41,6 @@ pub use flusher::Arriving;
 use flusher::{Flusher, Syncer};
 pub use indexes::{CommitFollower, Followed};
 pub use keys::TreeId;
-use opening::now_micros;
 pub use opening::open_bare;
 #[cfg(test)]
 use opening::open_sled;

@@ -85,11 +85,6 @@ fn discard_unfinished_snapshots(dir: &Path) -> StoreResult<()> {
     Ok(())
 }
 
-/// Microseconds since the epoch, the clock of [`IdempotencyEntry::time`].
-pub(super) fn now_micros() -> UnixMicros {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
-}
-
 /// Indexes by time every idempotency entry written before the index existed (stores
 /// and backups of earlier builds), once: afterwards [`keys::META_IDEMPOTENCY_INDEXED`]
 /// says every entry has its index entry, and writes keep it so.

@@ -468,7 +468,7 @@ fn a_match_is_encoded_as_the_flat_record_earlier_builds_wrote() {
     m.arrangements = vec![Id(9)];
     let t = m.terms.clone();
     let flat = FlatMatch {
-        meta: m.meta.clone(),
+        meta: m.meta,
         need: t.need,
         recipient: t.recipient,
         capability: t.capability,
