@@ -7,6 +7,8 @@ use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
 pub struct Refusal {
+    /// The page's language, which [`Refusal::plain`] punctuates by.
+    pub lang: Lang,
     pub message: String,
     /// (form field, message): `need.languages[1]` becomes `languages`.
     pub fields: Vec<(String, String)>,
@@ -27,7 +29,7 @@ pub fn refusal(lang: Lang, status: &Status) -> Refusal {
                 .collect()
         })
         .unwrap_or_default();
-    Refusal { message: service_message(lang, status.message()), fields }
+    Refusal { lang, message: service_message(lang, status.message()), fields }
 }
 
 /// The service's English validation and refusal messages (field violations, status
@@ -58,7 +60,8 @@ impl Refusal {
         if self.fields.is_empty() {
             return self.message.clone();
         }
-        self.fields.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>().join(" — ")
+        let colon = super::i18n::colon(self.lang);
+        self.fields.iter().map(|(f, m)| format!("{f}{colon} {m}")).collect::<Vec<_>>().join(" — ")
     }
 }
 
@@ -71,5 +74,13 @@ mod tests {
         assert_eq!(form_field("need.languages[1]"), "languages");
         assert_eq!(form_field("outcome.trained"), "trained");
         assert_eq!(form_field("reason"), "reason");
+    }
+
+    #[test]
+    fn a_refusal_without_a_form_is_punctuated_in_its_language() {
+        let fields = vec![("start".to_string(), "m".to_string()), ("end".to_string(), "n".to_string())];
+        let fr = Refusal { lang: Lang::Fr, message: String::new(), fields: fields.clone() };
+        assert_eq!(fr.plain(), "start\u{a0}: m — end\u{a0}: n");
+        assert_eq!(Refusal { lang: Lang::En, message: String::new(), fields }.plain(), "start: m — end: n");
     }
 }

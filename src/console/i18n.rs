@@ -74,6 +74,14 @@ pub fn colon(lang: Lang) -> &'static str {
     }
 }
 
+/// The semicolon between two parts of a sentence: French puts a no-break space before it.
+pub fn semicolon(lang: Lang) -> &'static str {
+    match lang {
+        Lang::En => ";",
+        Lang::Fr => "\u{a0};",
+    }
+}
+
 /// French text typeset as French typography wants it: a no-break space (not a plain one)
 /// before `:`, `;`, `?` and `!` and inside « », so a line never starts with one of them.
 pub fn typeset_fr(text: &str) -> String {

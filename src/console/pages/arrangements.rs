@@ -246,9 +246,10 @@ pub async fn show(ui: Ui, Path(id): Path<String>) -> Response {
                     Ok(n) => date(n.get_ref().needed_by.as_ref()),
                     Err(_) => "—".into(),
                 };
+                let semicolon = crate::console::i18n::semicolon(ui.lang);
                 let _ = write!(
                     fields,
-                    "<p class=\"hint\">{} {} {} – {}; {} {}; {} {}</p>",
+                    "<p class=\"hint\">{} {} {} – {}{semicolon} {} {}{semicolon} {} {}</p>",
                     ui.t_colon("window"),
                     ui.t("available").to_lowercase(),
                     date(o.available_from.as_ref()),

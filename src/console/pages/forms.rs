@@ -139,6 +139,7 @@ impl<'f> FormReader<'f> {
 /// The fields a form could not read, as a refusal shown on them.
 pub fn form_refusal(ui: &Ui, bad: Vec<(String, String)>) -> Refusal {
     Refusal {
+        lang: ui.lang,
         message: ui.t("error").to_string(),
         fields: bad.into_iter().map(|(f, m)| (f, service_message(ui.lang, &m))).collect(),
     }
