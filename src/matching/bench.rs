@@ -134,62 +134,76 @@ pub fn generate(args: &BenchArgs) -> MatchInput {
     for i in 0..args.offers {
         let cluster = rng.range(0, w.clusters as u64 - 1) as usize;
         let (category, capability, lang) = w.kind(cluster);
+        let kind = (category, capability);
         let mode = MODES[rng.range(0, 3) as usize];
         let from = TODAY + rng.range(0, 90) as i64;
         let requires_funding = rng.chance(args.funded_share);
         if requires_funding {
-            funded_kinds.push((category, capability));
+            funded_kinds.push(kind);
         }
-        offers.push(OfferInput {
-            id: format!("d{i:07}"),
-            title: String::new(),
-            providers: vec![w.states[rng.range(0, w.states.len() as u64 - 1) as usize]],
-            role: OfferRole::Delivery,
-            category,
-            capability,
-            capacity: rng.range(mean_capacity / 2, mean_capacity * 3 / 2).max(1) as u32,
-            consumed: 0,
-            available_from: from,
-            available_until: from + rng.range(60, 400) as i64,
-            eligible_recipients: eligibility(&w, &mut rng),
-            excluded_recipients: Vec::new(),
-            max_per_recipient: if rng.chance(0.2) { rng.range(5, 20) as u32 } else { 0 },
-            delivery: Some(DeliveryTerms {
-                languages: vec![lang],
-                mode,
-                training_centre: (mode == DeliveryMode::AtTrainingCentre).then(|| CentreRef {
-                    id: format!("tc{}", cluster % 50),
-                    name: String::new(),
-                    host_state: w.states[(cluster * 7) % w.states.len()],
-                }),
-                duration_days: rng.range(5, 60) as i64,
-                women_only: rng.chance(0.05),
-                requires_funding,
+        let capacity = (mean_capacity / 2, mean_capacity * 3 / 2);
+        let mut offer =
+            draw_offer(&w, &mut rng, format!("d{i:07}"), OfferRole::Delivery, kind, capacity, (from, (60, 400)));
+        offer.delivery = Some(DeliveryTerms {
+            languages: vec![lang],
+            mode,
+            training_centre: (mode == DeliveryMode::AtTrainingCentre).then(|| CentreRef {
+                id: format!("tc{}", cluster % 50),
+                name: String::new(),
+                host_state: w.states[(cluster * 7) % w.states.len()],
             }),
-            withdrawn: false,
+            duration_days: rng.range(5, 60) as i64,
+            women_only: rng.chance(0.05),
+            requires_funding,
         });
+        offers.push(offer);
     }
     for j in 0..funded_kinds.len() / 5 {
-        let (category, capability) = funded_kinds[rng.range(0, funded_kinds.len() as u64 - 1) as usize];
-        offers.push(OfferInput {
-            id: format!("f{j:07}"),
-            title: String::new(),
-            providers: vec![w.states[rng.range(0, w.states.len() as u64 - 1) as usize]],
-            role: OfferRole::Funding,
-            category,
-            capability,
-            capacity: rng.range(mean_capacity, mean_capacity * 4) as u32,
-            consumed: 0,
-            available_from: TODAY,
-            available_until: TODAY + rng.range(150, 500) as i64,
-            eligible_recipients: eligibility(&w, &mut rng),
-            excluded_recipients: Vec::new(),
-            max_per_recipient: if rng.chance(0.2) { rng.range(5, 20) as u32 } else { 0 },
-            delivery: None,
-            withdrawn: false,
-        });
+        let kind = funded_kinds[rng.range(0, funded_kinds.len() as u64 - 1) as usize];
+        let capacity = (mean_capacity, mean_capacity * 4);
+        offers.push(draw_offer(
+            &w,
+            &mut rng,
+            format!("f{j:07}"),
+            OfferRole::Funding,
+            kind,
+            capacity,
+            (TODAY, (150, 500)),
+        ));
     }
     MatchInput { today: TODAY, needs, offers, ..MatchInput::default() }
+}
+
+/// An offer of `role` and `kind` without delivery terms, with the draws every offer makes,
+/// in this order (the seeded instances depend on it): its provider, a capacity in
+/// `capacity`, how long it stays available after day `from` (`(from, days)`, days in the
+/// range), its eligible recipients and its per-recipient cap.
+fn draw_offer(
+    w: &World,
+    rng: &mut Rng,
+    id: String,
+    role: OfferRole,
+    (category, capability): (SupportCategory, CapabilityArea),
+    capacity: (u64, u64),
+    (from, days): (i64, (u64, u64)),
+) -> OfferInput {
+    OfferInput {
+        id,
+        title: String::new(),
+        providers: vec![w.states[rng.range(0, w.states.len() as u64 - 1) as usize]],
+        role,
+        category,
+        capability,
+        capacity: rng.range(capacity.0, capacity.1).max(1) as u32,
+        consumed: 0,
+        available_from: from,
+        available_until: from + rng.range(days.0, days.1) as i64,
+        eligible_recipients: eligibility(w, rng),
+        excluded_recipients: Vec::new(),
+        max_per_recipient: if rng.chance(0.2) { rng.range(5, 20) as u32 } else { 0 },
+        delivery: None,
+        withdrawn: false,
+    }
 }
 
 /// A third of the offers name 5–20 eligible T/PCCs.
