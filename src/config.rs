@@ -51,6 +51,11 @@ pub struct ServeArgs {
     /// can read while a write is committed but not yet durable. Never use in production.
     #[arg(long, env = "LCM_TEST_SYNC_DELAY_MS", hide = true, value_name = "MS")]
     pub test_sync_delay_ms: Option<u64>,
+    /// TEST ONLY: a stored ProposeMatches waits this many milliseconds between staging its
+    /// matches and making them visible, so a test can look at the store meanwhile. Never
+    /// use in production.
+    #[arg(long, env = "LCM_TEST_REVEAL_DELAY_MS", hide = true, value_name = "MS")]
+    pub test_reveal_delay_ms: Option<u64>,
     /// TEST ONLY: the N-th landing fails before its batch is applied, which fails the
     /// store. Never use in production.
     #[arg(long, env = "LCM_TEST_FAIL_LANDING", hide = true, value_name = "N")]
@@ -185,6 +190,7 @@ impl ServeArgs {
             test_abort_mid_landing: None,
             test_fail_sync: None,
             test_sync_delay_ms: None,
+            test_reveal_delay_ms: None,
             test_fail_landing: None,
             test_abort_at_landing_point: None,
             request_id_retention: crate::store::DEFAULT_REQUEST_ID_RETENTION,

@@ -123,6 +123,7 @@ pub fn open(args: &ServeArgs) -> Result<Opened, ServeError> {
         max_in_flight: args.max_in_flight as usize,
         request_log: args.request_log(),
         risk_horizons: args.risk_horizon_days,
+        reveal_delay: args.test_reveal_delay_ms.map(std::time::Duration::from_millis),
         ..Services::new(store, auth)
     }
     .with_gender_targets(args.gender_targets());

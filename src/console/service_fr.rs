@@ -5,11 +5,10 @@
 //! template here: its English text with `{}` where a value goes (a field, an id, a number,
 //! a date), and its French text with `{}` (the values in the same order) or `{0}`, `{1}`, …
 //! (to put them in another order). A message is matched whole against the English
-//! templates, and its values are carried over unchanged (ids, field names, codes and
-//! numbers stay as they are). A status message of INVALID_ARGUMENT ("invalid request:
-//! field: description; …") is translated description by description. The test
-//! `every_service_message_has_a_french_template` reads the service's and the
-//! engine's sources, so a message added there without a template here fails it.
+//! templates; its values (ids, field names, codes, numbers) are carried over unchanged. An
+//! INVALID_ARGUMENT message ("invalid request: field: description; …") is translated
+//! description by description. The test `every_service_message_has_a_french_template`
+//! reads the service's and the engine's sources: a message without a template fails it.
 
 use super::i18n::{Lang, label, typeset_fr};
 use std::sync::LazyLock;
@@ -263,6 +262,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("stored response does not decode: {}", "la réponse enregistrée ne se décode pas : {}"),
     ("a solve's thread cannot start: {}", "le calcul des appariements ne peut pas démarrer : {}"),
     ("a solve's thread ended without an answer", "le calcul des appariements s'est terminé sans réponse"),
+    ("the store changed too much meanwhile; propose again", "trop de changements entre-temps : proposez à nouveau"),
     (
         "an allocation names a funding offer as delivery",
         "une attribution désigne une offre de financement comme prestation",

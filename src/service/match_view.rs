@@ -21,8 +21,11 @@ use crate::store::{CommitFollower, Followed, Store};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 
+mod since;
 mod tables;
 
+use since::Recording;
+pub use since::Since;
 use tables::{Dirty, Tables, apply, read_tables};
 pub use tables::{need_input, offer_input};
 
@@ -39,6 +42,8 @@ struct State {
     dirty: Dirty,
     /// The last commit that changed a followed table (0: none since the view started).
     changed_at: u64,
+    /// Each commit's changes, while a stored proposal is under way ([`MatchView::record`]).
+    recording: Option<Recording>,
 }
 
 /// The warm engine and what its input is as of.
@@ -65,6 +70,8 @@ pub struct MatchView {
     /// The messages of the last warm proposal's matches, by need: a match the engine shares
     /// again (the same allocation) is not converted again.
     messages: Mutex<HashMap<String, (Arc<ProposedMatch>, crate::api::Match)>>,
+    /// Stored proposals take turns ([`MatchView::take_turn`]).
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl MatchView {
@@ -77,10 +84,12 @@ impl MatchView {
                 tables: Tables::default(),
                 dirty: Dirty::default(),
                 changed_at: 0,
+                recording: None,
             }),
             loaded: (Mutex::new(()), Condvar::new()),
             warm: Mutex::new(None),
             messages: Mutex::new(HashMap::new()),
+            turn: Arc::default(),
         });
         let started = store.follow(view.clone()).map_err(|e| e.to_string()).and_then(|_| {
             let (v, s) = (view.clone(), store.clone());
@@ -162,6 +171,25 @@ impl MatchView {
     /// The last commit that changed a followed table.
     pub fn changed_at(&self) -> u64 {
         self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner).changed_at
+    }
+
+    /// The turn of one stored proposal: held from its solve until its matches are visible
+    /// (or given up), so proposals stage, supersede and reveal one at a time.
+    pub async fn take_turn(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.turn.clone().lock_owned().await
+    }
+
+    /// Records each commit's changes until the returned guard drops, for
+    /// [`MatchView::changed_since`]. One recording at a time (stored proposals take turns).
+    pub fn record(self: &Arc<Self>) -> Recorder {
+        self.write().recording = Some(Recording::default());
+        Recorder(self.clone())
+    }
+
+    /// What commits after `at` changed, if a recording that began before `at` kept it
+    /// (`None`: no recording, or too much changed to keep).
+    pub fn changed_since(&self, at: u64) -> Option<Since> {
+        self.state.read().unwrap_or_else(std::sync::PoisonError::into_inner).recording.as_ref()?.since(at)
     }
 
     /// The engine's whole input for `today`, limited to `capabilities` (empty: all), with
@@ -301,12 +329,32 @@ impl MatchView {
     }
 }
 
+/// Ends the recording [`MatchView::record`] began when dropped.
+pub struct Recorder(Arc<MatchView>);
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.0.write().recording = None;
+    }
+}
+
 impl CommitFollower for MatchView {
     fn committed(&self, commit: u64, changes: Vec<Followed>) {
         let mut state = self.write();
         state.changed_at = commit;
+        let recording = state.recording.is_some();
         match &mut state.load {
             Load::Loading(told) => told.push(changes),
+            Load::Ready if recording => {
+                // This commit's changes alone, for the recording, then added to the rest.
+                let before = std::mem::take(&mut state.dirty);
+                apply(&mut state, &changes);
+                let this = std::mem::replace(&mut state.dirty, before);
+                state.dirty.merge(&this);
+                if let Some(r) = state.recording.as_mut() {
+                    r.push(commit, &this);
+                }
+            }
             Load::Ready => apply(&mut state, &changes),
             Load::Failed(_) => {}
         }

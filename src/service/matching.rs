@@ -3,12 +3,11 @@
 //! engine remembers) and ExplainNeed.
 
 use super::propose::*;
-use super::workflow::{proposed_matches, seating, store_changes};
+use super::workflow::{seating, store_changes};
 use super::*;
 use crate::api as pb;
 use crate::api::matching_service_server::MatchingService;
 use crate::convert;
-use crate::matching;
 use tonic::{Request, Response, Status};
 
 fn readable_match(store: &Store, caller: &Caller, id: Id) -> AppResult<Match> {
@@ -61,7 +60,7 @@ impl MatchingService for Services {
         let hypothetical = hypothetical_specs(&self.store, &mut v, &req.hypothetical_offers, req.dry_run);
         checked!(call, &self.store, v.finish(()));
         let actor = caller.principal_id.clone();
-        let (store, view, metrics) = (&self.store, &*self.match_view, &*self.metrics);
+        let (store, view) = (&self.store, &*self.match_view);
         let (shared_view, shared_metrics) = (self.match_view.clone(), self.metrics.clone());
         if req.dry_run {
             // A dry run changes nothing and stores nothing: it solves from the matching view
@@ -76,34 +75,35 @@ impl MatchingService for Services {
                 .await?;
             return Ok(Response::new(response));
         }
-        // Solved off the gate too (a client that gives up stops it); under the gate the
-        // proposal is stored only if nothing it rests on changed meanwhile (no commit
-        // touched a need, offer, centre, seat count or refusal), else solved again there,
-        // warm from the changes since.
+        // Solved off the gate too (a client that gives up stops it), staged unseen in
+        // bounded batches and made visible by one commit (stored_proposal.rs), so no
+        // writer waits for the solve or for a landing of the whole proposal.
+        if let Some(answer) = call.replay(store).await? {
+            return Ok(Response::new(answer));
+        }
+        let turn = self.match_view.take_turn().await;
+        let recording = self.match_view.record();
         let now = now_micros();
         let filter = capabilities.clone();
         let solved =
             stoppable(move |stop| solve(&shared_view, &shared_metrics, &filter, Vec::new(), now, stop)).await?;
-        let response = call
-            .commit(store, |w, ws, now| {
-                let s = if view.changed_at() == solved.changed_at {
-                    solved
-                } else {
-                    tracing::info!(solved_at = solved.changed_at, "the store changed during the solve: solving again");
-                    solve(view, metrics, &capabilities, Vec::new(), now, &matching::Stop::never())?
-                };
-                let mut new = Vec::with_capacity(s.matches.len());
-                for p in &s.matches {
-                    new.push(match_record(p, Meta::new(w.allocate_id(Kind::Match), now))?);
-                }
-                let covered = |m: &Match| capabilities.is_empty() || capabilities.contains(&m.terms.capability);
-                let changes = commands::propose(proposed_matches(store)?, covered, &new, now);
-                store_changes(ws, changes, now, &actor);
-                let matches: Vec<_> = new.iter().map(convert::match_to_proto).collect();
-                log_proposal(matches.len(), false, &s.summary);
-                Ok(pb::ProposeMatchesResponse { matches, summary: Some(summary_to_proto(&s.summary)), baseline: None })
-            })
-            .await?;
+        // Carried through even if the client goes away meanwhile (nothing in staging
+        // stops), so that what it staged is whole before the turn passes on (the next
+        // proposal then removes it, unrevealed); on a thread of its own, at the solves'
+        // lower priority.
+        let (shared_store, staging_actor) = (store.clone(), actor.clone());
+        let (turn, staged) = stoppable(move |_| {
+            let staged = stored_proposal::stage(&shared_store, solved, &capabilities, &staging_actor);
+            Ok((turn, staged))
+        })
+        .await?;
+        let staged = staged?;
+        if let Some(delay) = self.reveal_delay {
+            tokio::time::sleep(delay).await;
+        }
+        let response = call.commit(store, |_, ws, now| stored_proposal::reveal(view, ws, staged, &actor, now)).await?;
+        drop(recording);
+        drop(turn);
         Ok(Response::new(response))
     }
 

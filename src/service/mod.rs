@@ -30,6 +30,7 @@ pub mod offers;
 mod propose;
 mod remembered;
 pub mod reports;
+mod stored_proposal;
 pub mod workflow;
 mod write_call;
 
@@ -69,6 +70,9 @@ pub struct Services {
     pub clock: reports::at_risk::Clock,
     /// The matching engine's input and warm state, kept from the commits.
     pub match_view: Arc<match_view::MatchView>,
+    /// TEST ONLY (`--test-reveal-delay-ms`): how long a stored proposal waits between
+    /// staging its matches and revealing them. `None` in production.
+    pub reveal_delay: Option<std::time::Duration>,
 }
 
 impl Services {
@@ -88,6 +92,7 @@ impl Services {
             request_log: crate::telemetry::RequestLog::default(),
             risk_horizons: crate::reports::RiskHorizons::default(),
             clock: reports::at_risk::Clock::default(),
+            reveal_delay: None,
         }
     }
 

@@ -19,14 +19,26 @@ impl Remembered for pb::CreatePrincipalResponse {
     }
 }
 
-/// A proposal keeps only its matches' ids: the answer at 100 000 needs is about 45 MB,
-/// and every match it names is in the store for good. A replay renders each match as the
-/// proposal stored it ([`Match::as_proposed`]), so it answers the first response again
-/// whatever was decided on the matches since.
+/// A proposal keeps only its matches' ids (and STALE for a match it stored STALE: one
+/// resting on a change made while the proposal was staged): the answer at 100 000 needs
+/// is about 45 MB, and every match it names is in the store for good. A replay renders
+/// each match as the proposal stored it ([`Match::as_proposed`]; a STALE match never
+/// changes again), so it answers the first response again whatever was decided on the
+/// matches since.
+const STALE: i32 = pb::MatchState::Stale as i32;
+
 impl Remembered for pb::ProposeMatchesResponse {
     fn kept(&self) -> Self {
         pb::ProposeMatchesResponse {
-            matches: self.matches.iter().map(|m| pb::Match { id: m.id.clone(), ..pb::Match::default() }).collect(),
+            matches: self
+                .matches
+                .iter()
+                .map(|m| pb::Match {
+                    id: m.id.clone(),
+                    state: if m.state == STALE { STALE } else { 0 },
+                    ..pb::Match::default()
+                })
+                .collect(),
             summary: self.summary.clone(),
             baseline: self.baseline.clone(),
         }
@@ -44,7 +56,8 @@ impl Remembered for pb::ProposeMatchesResponse {
             let gone = || AppError::Internal(format!("unknown record {}", m.id));
             let id = Id::parse(Kind::Match, &m.id).ok_or_else(gone)?;
             let stored = store.get::<Match>(id)?.ok_or_else(gone)?;
-            matches.push(convert::match_to_proto(&stored.as_proposed()));
+            let shown = if m.state == STALE { stored } else { stored.as_proposed() };
+            matches.push(convert::match_to_proto(&shown));
         }
         Ok(pb::ProposeMatchesResponse { matches, ..kept })
     }

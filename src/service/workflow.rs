@@ -61,15 +61,6 @@ pub fn store_changes(ws: &mut WriteSet, changes: Changes, now: UnixMicros, actor
     }
 }
 
-/// The PROPOSED matches of the store (ProposeMatches supersedes those it covers).
-pub fn proposed_matches(store: &Store) -> AppResult<Vec<Match>> {
-    let mut out = Vec::new();
-    for id in store.proposed_matches()? {
-        out.extend(store.get::<Match>(id)?);
-    }
-    Ok(out)
-}
-
 /// Update{Need,Offer}: the command's inputs read, run, and its changes written.
 pub fn resource_updated(
     store: &Store,

@@ -80,14 +80,21 @@ impl WriteCall {
     /// whose checks now fail (the clock passed its date) and a reused id with a different,
     /// invalid request must still get the replay's answer first.
     pub async fn refused<R: Remembered>(&self, store: &Store, error: AppError) -> AppResult<R> {
-        let Some(kept) = self.kept_response(store)? else { return Err(error) };
+        self.replay(store).await?.ok_or(error)
+    }
+
+    /// The answer to a retry of a request already carried out (as [`WriteCall::refused`]
+    /// gives it), or `None` if this request id has no answer yet: lets long work be
+    /// skipped for a retry. [`WriteCall::commit`] checks again under the gate.
+    pub async fn replay<R: Remembered>(&self, store: &Store) -> AppResult<Option<R>> {
+        let Some(kept) = self.kept_response(store)? else { return Ok(None) };
         // The entry is visible, so its commit went through the writer gate; taking the
         // gate now yields a ticket that covers it. The first caller is answered after the
         // flush, and a retry must not be answered sooner (a crash in between would lose a
         // write that the retry acknowledged).
         let ticket = store.writer_async().await?.last_commit();
         store.durable(ticket).await?;
-        R::replayed(kept, store)
+        R::replayed(kept, store).map(Some)
     }
 
     /// Answers a request that changes nothing (a dry run): a request id already used with

@@ -234,6 +234,9 @@ pub const META_FORMAT_VERSION: &[u8] = b"format_version";
 pub const META_PAGE_TOKEN_KEY: &[u8] = b"page_token_key";
 /// Present once every idempotency entry has its [`TreeId::IdempotencyByTime`] entry.
 pub const META_IDEMPOTENCY_INDEXED: &[u8] = b"idempotency_indexed";
+/// The first match id readers do not see (store format 5): matches at or above it are a
+/// proposal being staged (`staging.rs`).
+pub const META_MATCH_WATERMARK: &[u8] = b"match_watermark";
 
 #[cfg(test)]
 mod tests {

@@ -30,6 +30,7 @@ pub mod keys;
 mod opening;
 mod pending;
 mod records;
+mod staging;
 mod tables;
 mod writer;
 
@@ -66,8 +67,11 @@ pub const FORMAT_VERSION: u8 = 1;
 /// a one-byte prefix ([`keys::TABLES`]); 3: values longer than [`tables::PIECE`] are
 /// stored in pieces ([`tables`]; a format-2 store has none); 4: an event about a match
 /// that its record can show names the match instead of copying it (`event_log.rs`; a
-/// format-3 store has none). Stores of formats 2 and 3 are marked 4 at open.
-pub const STORE_FORMAT_VERSION: u8 = 4;
+/// format-3 store has none); 5: matches at or above the match watermark
+/// ([`keys::META_MATCH_WATERMARK`]) are hidden, a proposal being staged (`staging.rs`; a
+/// format-4 store has none, its watermark is set past its last match). Stores of formats
+/// 2 to 4 are marked 5 at open.
+pub const STORE_FORMAT_VERSION: u8 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -184,6 +188,8 @@ struct Inner {
     recent: RwLock<VecDeque<Arc<Event>>>,
     /// Told of every commit ([`Store::follow`]).
     followers: RwLock<Vec<Arc<dyn CommitFollower>>>,
+    /// The first match id readers do not see (see `staging.rs`); only grows.
+    match_watermark: std::sync::atomic::AtomicU64,
 }
 
 /// Events kept in memory for followers of the log.
@@ -306,15 +312,28 @@ impl Store {
     /// sled's.
     fn value(&self, tree: TreeId, key: &[u8]) -> StoreResult<Option<IVec>> {
         self.inner.failure.check()?;
+        if self.hidden(tree, key) {
+            return Ok(None);
+        }
         match self.inner.pending.get(tree, key)? {
             Some(pending) => Ok(pending),
             None => self.sled_get(tree, key),
         }
     }
 
-    /// `tree`'s current entries between `lo` and `hi`, in key order.
-    fn range(&self, tree: TreeId, lo: Bound<Vec<u8>>, hi: Bound<Vec<u8>>) -> Merged {
-        self.inner.pending.range(tree, lo, hi)
+    /// `tree`'s current entries between `lo` and `hi`, in key order (without the hidden
+    /// matches of a proposal being staged).
+    fn range(
+        &self,
+        tree: TreeId,
+        lo: Bound<Vec<u8>>,
+        hi: Bound<Vec<u8>>,
+    ) -> impl Iterator<Item = StoreResult<(IVec, IVec)>> + '_ {
+        let staged = staging::HIDES.contains(&tree);
+        self.inner
+            .pending
+            .range(tree, lo, hi)
+            .filter(move |kv| !staged || kv.as_ref().map_or(true, |(k, _)| !self.hidden(tree, k)))
     }
 
     pub fn get<R: Record>(&self, id: Id) -> StoreResult<Option<R>> {

@@ -143,8 +143,9 @@ impl Store {
         match tables.get(TreeId::Meta, keys::META_FORMAT_VERSION)? {
             Some(v) if v.as_ref() == [STORE_FORMAT_VERSION] => {}
             // Format 2 is format 3 without values in pieces, format 3 format 4 without
-            // events that name their match (event_log.rs): this build reads both.
-            Some(v) if v.as_ref() == [2] || v.as_ref() == [3] => {
+            // events that name their match (event_log.rs), format 4 format 5 without a
+            // match watermark (staging.rs): this build reads them all.
+            Some(v) if v.as_ref() == [2] || v.as_ref() == [3] || v.as_ref() == [4] => {
                 meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?
             }
             Some(v) => return Err(StoreError::UnknownFormat(v.first().copied().unwrap_or(0))),
@@ -179,11 +180,21 @@ impl Store {
             next_id[kind as usize] = last_key(table)? + 1;
         }
         let last_event = last_key(TreeId::Events)?;
+        let match_watermark = match tables.get(TreeId::Meta, keys::META_MATCH_WATERMARK)? {
+            Some(v) => staging::watermark_from(&v)?,
+            // A store of an earlier format, or new: every match it holds is visible.
+            None => {
+                let watermark = next_id[Kind::Match as usize];
+                meta_put(keys::META_MATCH_WATERMARK, &watermark.to_be_bytes())?;
+                db.flush()?;
+                watermark
+            }
+        };
         let failure = Arc::new(Failure::new());
         let pending = Arc::new(Pending::new(tables.clone(), config.faults.clone(), failure.clone()));
         let syncer = Syncer::open(db.clone(), path, pending.clone(), failure.clone(), config)?;
         let flusher = Flusher::start(syncer, config.durability, last_event)?;
-        Ok(Store {
+        let store = Store {
             inner: Arc::new(Inner {
                 tables,
                 failure,
@@ -196,7 +207,12 @@ impl Store {
                 retention_micros: i64::try_from(config.request_id_retention.as_micros()).unwrap_or(i64::MAX),
                 recent: RwLock::new(VecDeque::with_capacity(RECENT_EVENTS)),
                 followers: RwLock::new(Vec::new()),
+                match_watermark: match_watermark.into(),
             }),
-        })
+        };
+        // What a proposal staged but never made visible (a crash, or a proposal that
+        // failed) is removed; the ids it took stay taken.
+        store.drop_hidden_matches()?;
+        Ok(store)
     }
 }

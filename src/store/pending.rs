@@ -213,6 +213,19 @@ impl Pending {
         Ok((last, landing))
     }
 
+    /// Applies `ops`, which no reader sees ([`super::Store::stage`]), to sled between two
+    /// landings, as one batch. A failure fails the store, as a landing's does.
+    pub(super) fn apply_unseen(&self, ops: &[Op]) -> StoreResult<()> {
+        let _landed = self.landed.lock().map_err(|_| self.failure.poisoned("landing"))?;
+        self.failure.check()?;
+        if let Err(e) = self.tables.apply(ops.iter()) {
+            let e = self.failure.fail("staging (applying unseen writes to sled)", &e);
+            self.drop_all();
+            return Err(e);
+        }
+        Ok(())
+    }
+
     /// Runs `f` while no landing is under way, so sled writes no batch's messages
     /// meanwhile (see [`super::flusher::Syncer`]: no blob file of a batch appears between
     /// the listing of `blobs/` and the fdatasync that follows it).

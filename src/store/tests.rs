@@ -500,3 +500,69 @@ fn a_match_is_encoded_as_the_flat_record_earlier_builds_wrote() {
     assert_eq!(encode(TreeId::Matches, &m).unwrap_or_else(|e| panic!("{e}")), written);
     assert_eq!(decode::<Match>(TreeId::Matches, &written).unwrap_or_else(|e| panic!("{e}")), m);
 }
+
+/// Staged matches (store/staging.rs) are seen by no read until one commit reveals them,
+/// then all at once; staged and never revealed, they are gone after a reopen, and their
+/// ids are not handed out again.
+#[tokio::test]
+async fn staged_matches_are_unseen_until_revealed_and_dropped_at_open_if_never_revealed() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    fn ok<T>(e: StoreError) -> T {
+        panic!("{e}")
+    }
+    let stage = |store: &Store, n: u64| -> Vec<Match> {
+        let first = store.writer().unwrap_or_else(ok).allocate_ids(Kind::Match, n);
+        let matches: Vec<Match> = (0..n).map(|i| proposed_match(Id(first.0 + i))).collect();
+        let mut ws = WriteSet::default();
+        matches.iter().for_each(|m| ws.put_new_match(m));
+        store.stage(ws).unwrap_or_else(ok);
+        matches
+    };
+    let seen = |store: &Store, m: &Match| {
+        let offer = m.offers()[0];
+        [
+            store.get::<Match>(m.meta.id).unwrap_or_else(ok).is_some(),
+            store.scan::<Match>(None).any(|r| r.is_ok_and(|r| r.meta.id == m.meta.id)),
+            store.matches_of_need(m.terms.need).unwrap_or_else(ok).contains(&m.meta.id),
+            store.matches_of_offer(offer).unwrap_or_else(ok).contains(&m.meta.id),
+            store.proposed_matches().unwrap_or_else(ok).contains(&m.meta.id),
+        ]
+    };
+    {
+        let store = Store::open(dir.path(), &config()).unwrap_or_else(ok);
+        let staged = stage(&store, 3);
+        for m in &staged {
+            assert_eq!(seen(&store, m), [false; 5], "staged match {} is seen", m.meta.id.0);
+        }
+        // A staged write may touch nothing readers see.
+        let mut ws = WriteSet::default();
+        ws.put_record(&centre(Id(1), "Nairobi"));
+        assert!(store.stage(ws).is_err(), "a staged write changed a visible table");
+        let mut ws = WriteSet::default();
+        ws.reveal_matches(staged[2].meta.id.0 + 1);
+        let ticket = store.writer().unwrap_or_else(ok).commit(ws).unwrap_or_else(ok).0;
+        store.durable(ticket).await.unwrap_or_else(ok);
+        for m in &staged {
+            assert_eq!(seen(&store, m), [true; 5], "revealed match {} is not seen", m.meta.id.0);
+            assert_eq!(store.get::<Match>(m.meta.id).unwrap_or_else(ok).as_ref(), Some(m));
+        }
+        // Staged on disk, never revealed: the process goes away.
+        let hidden = stage(&store, 2);
+        store.flush().unwrap_or_else(ok);
+        assert_eq!(hidden[0].meta.id, Id(4));
+    }
+    let store = Store::open(dir.path(), &config()).unwrap_or_else(ok);
+    assert_eq!(store.scan::<Match>(None).count(), 3, "only the revealed matches are left");
+    assert_eq!(store.match_watermark(), 4);
+    // Revealing later shows nothing of them: they were removed, not just hidden.
+    let mut ws = WriteSet::default();
+    ws.reveal_matches(10);
+    let _ = store.writer().unwrap_or_else(ok).commit(ws).unwrap_or_else(ok);
+    assert_eq!(store.scan::<Match>(None).count(), 3, "a match staged before the reopen came back");
+    assert!(store.matches_of_need(proposed_match(Id(4)).terms.need).unwrap_or_else(ok).len() == 3);
+    assert_eq!(
+        store.writer().unwrap_or_else(ok).allocate_id(Kind::Match),
+        Id(6),
+        "a staged match's id was handed out again"
+    );
+}

@@ -14,6 +14,9 @@ pub struct WriteSet {
     pub(super) on_refusal: bool,
     /// The first value that could not be encoded: the commit is refused.
     pub(super) unencodable: Option<StoreError>,
+    /// The match watermark this commit moves to, if it makes matches visible
+    /// ([`WriteSet::reveal_matches`]).
+    pub(super) reveal: Option<u64>,
 }
 
 impl WriteSet {
@@ -40,7 +43,12 @@ impl WriteSet {
         }
     }
 
+    /// A record as it now is. A match written by a commit is visible with it
+    /// ([`WriteSet::reveal_matches`]; a staged one when a later commit reveals it).
     pub fn put_record<R: Record>(&mut self, record: &R) {
+        if R::TREE == TreeId::Matches {
+            self.reveal_matches(record.id().0 + 1);
+        }
         let value = self.encoded(R::TREE, record);
         self.ops.push((R::TREE, keys::id_key(record.id()).to_vec(), value));
     }
@@ -96,6 +104,14 @@ pub struct Writer<'a> {
 }
 
 impl Writer<'_> {
+    /// `n` consecutive ids of `kind`, the first of them returned.
+    pub fn allocate_ids(&mut self, kind: Kind, n: u64) -> Id {
+        let slot = &mut self.state.next_id[kind as usize];
+        let first = Id(*slot);
+        *slot += n;
+        first
+    }
+
     pub fn allocate_id(&mut self, kind: Kind) -> Id {
         let slot = &mut self.state.next_id[kind as usize];
         let id = Id(*slot);
@@ -122,6 +138,12 @@ impl Writer<'_> {
         let mut ops = self.store.expired_idempotency()?;
         ops.append(&mut ws.ops);
         ws.ops = ops;
+        // Only a commit that moves the watermark writes it (under the gate, the only place
+        // it moves).
+        let reveal = ws.reveal.filter(|&w| w > self.store.match_watermark());
+        if let Some(watermark) = reveal {
+            ws.ops.push((TreeId::Meta, keys::META_MATCH_WATERMARK.to_vec(), Some(watermark.to_be_bytes().to_vec())));
+        }
         let first = self.state.next_event;
         for (i, e) in ws.events.iter_mut().enumerate() {
             e.sequence = first + i as u64;
@@ -137,6 +159,9 @@ impl Writer<'_> {
         };
         let ops = ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
         let queued = pending.add(commit, ops)?;
+        if let Some(watermark) = reveal {
+            self.store.inner.match_watermark.fetch_max(watermark, std::sync::atomic::Ordering::SeqCst);
+        }
         // FlushEachWrite lands (and syncs) each commit itself. UnsafeNoFlush lands only
         // when the queue is long: an acknowledged write then lives in memory alone, as the
         // mode promises, so the crash harness can show it reports lost writes (a landing

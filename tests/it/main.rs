@@ -29,6 +29,7 @@ mod readiness;
 mod reflection;
 mod reports;
 mod restart;
+mod staging;
 mod tls;
 mod transitions;
 mod what_if;

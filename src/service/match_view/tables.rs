@@ -34,12 +34,25 @@ pub(super) struct Tables {
 }
 
 /// What changed since the warm engine last took the changes.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(super) struct Dirty {
     pub(super) needs: BTreeSet<Id>,
     pub(super) offers: BTreeSet<Id>,
     pub(super) recipient_seats: BTreeSet<(Id, Alpha3)>,
     pub(super) barred: BTreeSet<(Id, Id)>,
+}
+
+impl Dirty {
+    pub(super) fn merge(&mut self, other: &Dirty) {
+        self.needs.extend(other.needs.iter().copied());
+        self.offers.extend(other.offers.iter().copied());
+        self.recipient_seats.extend(other.recipient_seats.iter().copied());
+        self.barred.extend(other.barred.iter().copied());
+    }
+
+    pub(super) fn len(&self) -> usize {
+        self.needs.len() + self.offers.len() + self.recipient_seats.len() + self.barred.len()
+    }
 }
 
 /// Applies one commit's changes to the tables and marks them dirty.
