@@ -8,6 +8,7 @@
 #   scripts/bench-propose-writers.sh
 #   NEEDS=30000 OFFERS=30000 DURATION=10 scripts/bench-propose-writers.sh
 #   PROPOSALS=stored scripts/bench-propose-writers.sh   # real proposals, not dry runs
+#   SERVER_LOG=/tmp/server.log ...                         # keep the server's JSON log
 set -euo pipefail
 cd "$(dirname "$0")/.."
 needs=${NEEDS:-100000}
@@ -45,6 +46,7 @@ sleep 2 # the first dry run is under way
 beside=$(load)
 kill "$loop" 2>/dev/null
 proposals=$(grep -c '"matches proposed"' "$work/server.log" || true)
+if [[ -n ${SERVER_LOG:-} ]]; then cp "$work/server.log" "$SERVER_LOG"; fi
 echo "$beside"
 python3 - "$alone" "$beside" "$proposals" <<'PY'
 import json, sys

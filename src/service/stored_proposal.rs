@@ -11,8 +11,10 @@ use super::*;
 use crate::api as pb;
 use crate::convert;
 
-/// New matches written unseen per staged batch.
-const STAGE_BATCH: usize = 2_000;
+/// New matches written unseen per staged batch, each a sled batch of its own between two
+/// landings: a writer whose commit waits behind one waits a few milliseconds (larger
+/// batches write less to disk but hold writers longer: docs/PERFORMANCE.md).
+const STAGE_BATCH: usize = 50;
 
 /// Superseded matches turned STALE per commit.
 const STALE_BATCH: usize = 1_000;
@@ -38,18 +40,22 @@ pub(super) fn stage(store: &Store, s: Solution, capabilities: &[CapabilityArea],
     for (i, p) in s.matches.iter().enumerate() {
         matches.push(match_record(p, Meta::new(Id(first.0 + i as u64), now))?);
     }
+    let mut slowest = std::time::Duration::ZERO;
     for batch in matches.chunks(STAGE_BATCH) {
         let mut ws = WriteSet::default();
         batch.iter().for_each(|m| ws.put_new_match(m));
+        let t = std::time::Instant::now();
         store.stage(ws)?;
+        slowest = slowest.max(t.elapsed());
     }
     let staged_ms = started.elapsed().as_millis() as u64;
     // Superseded: visible PROPOSED matches of the covered capabilities, read again under
     // the gate (one may have been decided on since the list was taken).
     let covered = |m: &Match| capabilities.is_empty() || capabilities.contains(&m.terms.capability);
-    let mut superseded = 0;
+    let (mut superseded, mut longest_commit) = (0, std::time::Duration::ZERO);
     for ids in store.proposed_matches()?.chunks(STALE_BATCH) {
         let w = store.writer()?;
+        let t = std::time::Instant::now();
         let mut old = Vec::with_capacity(ids.len());
         for &id in ids {
             old.extend(store.get::<Match>(id)?);
@@ -63,11 +69,14 @@ pub(super) fn stage(store: &Store, s: Solution, capabilities: &[CapabilityArea],
         let mut ws = WriteSet::default();
         store_changes(&mut ws, changes, now, actor);
         let _ = w.commit(ws)?;
+        longest_commit = longest_commit.max(t.elapsed());
     }
     tracing::info!(
         matches = matches.len(),
         superseded,
         staged_ms,
+        slowest_batch_us = slowest.as_micros() as u64,
+        longest_supersede_commit_us = longest_commit.as_micros() as u64,
         took_ms = started.elapsed().as_millis() as u64,
         "proposal staged"
     );

@@ -29,6 +29,10 @@ use std::sync::{Arc, Mutex, RwLock};
 /// does not wait for durability (a bulk fill) cannot grow the overlay without bound.
 pub(super) const MAX_QUEUED_OPS: usize = 1 << 16;
 
+/// How long an unseen batch ([`Pending::apply_unseen`]) at most waits for queued commits
+/// to be taken by the lander first.
+const UNSEEN_YIELD: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// The same for [`super::Durability::UnsafeNoFlush`], which lands nothing before: small
 /// enough that its events stay in the in-memory window of recent events until landed.
 pub(super) const UNSAFE_QUEUED_OPS: usize = 1 << 12;
@@ -215,7 +219,16 @@ impl Pending {
 
     /// Applies `ops`, which no reader sees ([`super::Store::stage`]), to sled between two
     /// landings, as one batch. A failure fails the store, as a landing's does.
+    ///
+    /// Writers go first: while commits wait to land, it leaves the lander to take them
+    /// (for up to [`UNSEEN_YIELD`]), so that a writer waits for at most one unseen batch.
     pub(super) fn apply_unseen(&self, ops: &[Op]) -> StoreResult<()> {
+        let started = std::time::Instant::now();
+        while started.elapsed() < UNSEEN_YIELD
+            && self.queue.lock().map_err(|_| self.failure.poisoned("landing queue"))?.ops > 0
+        {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
         let _landed = self.landed.lock().map_err(|_| self.failure.poisoned("landing"))?;
         self.failure.check()?;
         if let Err(e) = self.tables.apply(ops.iter()) {
