@@ -60,9 +60,4 @@ impl Since {
                     || d.barred.contains(&(m.terms.need, o))
             })
     }
-
-    /// Nothing changed.
-    pub fn is_empty(&self) -> bool {
-        self.0.len() == 0
-    }
 }
