@@ -1,9 +1,17 @@
 //! Group commit in two stages, each a thread. The lander waits for commits (and a moment
-//! for writers about to commit, [`MAX_GATHER`]) and lands them in sled
-//! ([`Pending::land`]); the syncer flushes sled and fdatasyncs its log for everything
-//! landed so far, then wakes those writers. While the syncer waits for the disk, the
-//! lander already lands the next group. Writers wait asynchronously; no request pays one
-//! fsync or one landing of its own.
+//! for writers about to commit, [`MAX_GATHER`]), lands them in sled
+//! ([`Pending::land`]) and has sled write its log ([`Syncer::write_log`]); the syncer
+//! fdatasyncs that log for everything written so far, then wakes those writers. While
+//! the syncer waits for the disk, the lander already lands and writes the next group.
+//! Writers wait asynchronously; no request pays one fsync or one landing of its own.
+//!
+//! sled's flush and a landing's batch both take sled's process-wide concurrency lock
+//! (the flush for reading, the batch for writing, `concurrency_control.rs`), and a writer
+//! waiting for it holds up every reader. So one thread does both, one after the other:
+//! a batch never waits behind a flush that waits for the disk, and reads are held up
+//! only while a batch applies. The fdatasync takes no sled lock, so landings go on
+//! beside it: no landing can make sled write a blob file ([`super::tables`]), so nothing
+//! a landing writes beside an fdatasync can leave a durable pointer to an unsynced file.
 
 use super::dirsync::DirSync;
 use super::pending::{LandingPoint, Pending, abort_at};
@@ -15,9 +23,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// Landing the pending commits ([`Pending::land`]), then sled's flush, then an fsync of
-/// every new blob file and changed directory ([`DirSync`]), then an fdatasync of sled's
-/// log file.
+/// Landing the pending commits ([`Pending::land`]), then sled's flush
+/// ([`Syncer::write_log`]), then an fsync of every new file and changed directory
+/// ([`DirSync`]), then an fdatasync of sled's log file ([`Syncer::sync`]).
 ///
 /// On Linux, sled 0.34's `Db::flush` writes its log with `pwrite` and waits for it with
 /// `sync_file_range`, which flushes neither the drive's volatile write cache nor the
@@ -71,7 +79,20 @@ impl Syncer {
     /// Lands every pending commit, then makes sled durable.
     pub(super) fn flush(&self) -> StoreResult<()> {
         let (_, landing) = self.pending.land()?;
+        self.write_log(landing)?;
         self.sync(landing)
+    }
+
+    /// Has sled write its log up to everything landed so far (`Db::flush`: `pwrite`, then
+    /// `sync_file_range`), so that [`Syncer::sync`] can make it durable. A failure fails
+    /// the store.
+    fn write_log(&self, landing: u64) -> StoreResult<()> {
+        self.failure.check()?;
+        if let Err(e) = self.db.flush() {
+            return Err(self.failure.fail("a flush or sync of the store", &e));
+        }
+        self.maybe_abort(LandingPoint::AfterFlush, landing);
+        Ok(())
     }
 
     /// TEST ONLY: aborts if asked to at `point` of a landing up to `landing`.
@@ -84,7 +105,8 @@ impl Syncer {
         }
     }
 
-    /// Makes what is in sled durable: every landing up to `landing` (0 if unknown).
+    /// Makes what sled has written to its log durable ([`Syncer::write_log`] first):
+    /// every landing up to `landing` (0 if unknown).
     fn sync(&self, landing: u64) -> StoreResult<()> {
         self.failure.check()?;
         let n = self.syncs.fetch_add(1, Ordering::Relaxed) + 1;
@@ -93,22 +115,13 @@ impl Syncer {
         }
         let started = Instant::now();
         let result = (|| -> StoreResult<()> {
-            self.db.flush()?;
-            self.maybe_abort(LandingPoint::AfterFlush, landing);
             if self.fail_sync == Some(n) {
                 return Err(StoreError::Io(std::io::Error::other(format!(
                     "TEST ONLY: sync {n} fails (--test-fail-sync)"
                 ))));
             }
-            // sled writes a blob file before the log message that points to it, and
-            // recovers a batch with a missing blob as a batch without that message (a
-            // dangling pointer is skipped, sled 0.34.7 iterator.rs). So no landing may
-            // write a blob after the listing of `blobs/` and before the fdatasync that
-            // could make its pointer durable: the two run while landings wait.
-            self.pending.while_quiet(|| -> std::io::Result<()> {
-                self.dirs.sync()?;
-                self.log.sync_data()
-            })??;
+            self.dirs.sync()?;
+            self.log.sync_data()?;
             Ok(())
         })();
         if let Err(e) = result {
@@ -203,8 +216,8 @@ impl Flusher {
         let events_tx = Arc::new(events_tx);
         let (mut lander, mut sync_thread) = (None, None);
         if durability == Durability::FlushBeforeAck {
-            let (pending, s) = (syncer.pending.clone(), shared.clone());
-            let spawned = std::thread::Builder::new().name("lcm-lander".into()).spawn(move || land_loop(&pending, &s));
+            let (sy, s) = (syncer.clone(), shared.clone());
+            let spawned = std::thread::Builder::new().name("lcm-lander".into()).spawn(move || land_loop(&sy, &s));
             lander = Some(spawned.map_err(|e| syncer.failure.fail("starting the lander thread", &e))?);
             let (sy, s, flushed_tx, events_tx) =
                 (syncer.clone(), shared.clone(), flushed_tx.clone(), events_tx.clone());
@@ -238,7 +251,7 @@ impl Flusher {
                 self.events_tx.send_modify(|e| *e = last_event);
                 self.flushed_tx.send_modify(|f| f.upto = commit);
             }
-            Durability::FlushEachWrite => match self.syncer.sync(0) {
+            Durability::FlushEachWrite => match self.syncer.write_log(0).and_then(|()| self.syncer.sync(0)) {
                 Ok(_) => {
                     self.events_tx.send_modify(|e| *e = last_event);
                     self.flushed_tx.send_modify(|f| f.upto = commit);
@@ -348,8 +361,9 @@ impl Drop for Flusher {
     }
 }
 
-/// The lander: waits for commits, gathers the writers about to commit, lands them all.
-fn land_loop(pending: &Pending, shared: &Shared) {
+/// The lander: waits for commits, gathers the writers about to commit, lands them all
+/// and has sled write them to its log.
+fn land_loop(syncer: &Syncer, shared: &Shared) {
     let mut done = 0u64;
     loop {
         let (target, last_event, stop) = {
@@ -374,7 +388,10 @@ fn land_loop(pending: &Pending, shared: &Shared) {
             (r.commit, r.last_event, r.stop)
         };
         if target > done {
-            let result = pending.land();
+            let result = syncer.pending.land().and_then(|(last, landing)| {
+                syncer.write_log(landing)?;
+                Ok((last, landing))
+            });
             if let Ok(mut l) = shared.landed.lock() {
                 match result {
                     Ok((_, landing)) => {

@@ -217,6 +217,12 @@ pub(super) fn time_bytes(time: i64) -> [u8; 8] {
     u64::try_from(time).unwrap_or(0).to_be_bytes()
 }
 
+/// The time (micros) an [`idempotency_time_key`] starts with.
+pub(super) fn time_of_time_key(key: &[u8]) -> Option<i64> {
+    let bytes: [u8; 8] = key.get(..8)?.try_into().ok()?;
+    i64::try_from(u64::from_be_bytes(bytes)).ok()
+}
+
 /// The idempotency key inside an [`idempotency_time_key`].
 pub(super) fn idempotency_key_of_time_key(key: &[u8]) -> Option<&[u8]> {
     key.get(8..).filter(|k| !k.is_empty())

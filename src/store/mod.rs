@@ -183,6 +183,9 @@ struct Inner {
     page_token_key: [u8; 32],
     /// Idempotency entries older than this (micros) are pruned.
     retention_micros: i64,
+    /// No idempotency entry expires before this time (micros): until then a commit
+    /// looks for none ([`Store::expired_idempotency`]).
+    prune_at: std::sync::atomic::AtomicI64,
     /// The last [`RECENT_EVENTS`] committed events, in sequence order, so followers of
     /// the log read and decode nothing (they still see only durable ones).
     recent: RwLock<VecDeque<Arc<Event>>>,

@@ -205,6 +205,7 @@ impl Store {
                 flusher,
                 page_token_key,
                 retention_micros: i64::try_from(config.request_id_retention.as_micros()).unwrap_or(i64::MAX),
+                prune_at: 0.into(),
                 recent: RwLock::new(VecDeque::with_capacity(RECENT_EVENTS)),
                 followers: RwLock::new(Vec::new()),
                 match_watermark: match_watermark.into(),

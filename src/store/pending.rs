@@ -239,14 +239,6 @@ impl Pending {
         Ok(())
     }
 
-    /// Runs `f` while no landing is under way, so sled writes no batch's messages
-    /// meanwhile (see [`super::flusher::Syncer`]: no blob file of a batch appears between
-    /// the listing of `blobs/` and the fdatasync that follows it).
-    pub(super) fn while_quiet<R>(&self, f: impl FnOnce() -> R) -> StoreResult<R> {
-        let _landed = self.landed.lock().map_err(|_| self.failure.poisoned("landing"))?;
-        Ok(f())
-    }
-
     /// Tells the observer, if any (see [`super::Store::observe`]).
     pub(super) fn observe(&self, f: impl FnOnce(&dyn super::StoreObserver)) {
         let observer = self.observer.read().ok().and_then(|o| o.clone());

@@ -17,6 +17,8 @@ pub struct WriteSet {
     /// The match watermark this commit moves to, if it makes matches visible
     /// ([`WriteSet::reveal_matches`]).
     pub(super) reveal: Option<u64>,
+    /// The time of the oldest idempotency entry this set writes.
+    pub(super) oldest_idempotency: Option<UnixMicros>,
 }
 
 impl WriteSet {
@@ -65,6 +67,7 @@ impl WriteSet {
     /// pruning follows ([`TreeId::IdempotencyByTime`]).
     pub fn idempotency(&mut self, principal_id: &str, request_id: &str, entry: &IdempotencyEntry) {
         let key = keys::idempotency_key(principal_id, request_id);
+        self.oldest_idempotency = Some(self.oldest_idempotency.map_or(entry.time, |t| t.min(entry.time)));
         self.ops.push((TreeId::IdempotencyByTime, keys::idempotency_time_key(entry.time, &key), Some(Vec::new())));
         let value = self.encoded(TreeId::Idempotency, entry);
         self.ops.push((TreeId::Idempotency, key, value));
@@ -136,6 +139,9 @@ impl Writer<'_> {
         // Expired idempotency entries go first, so that nothing this commit writes is
         // removed by them.
         let mut ops = self.store.expired_idempotency()?;
+        if let Some(time) = ws.oldest_idempotency {
+            self.store.idempotency_written(time);
+        }
         ops.append(&mut ws.ops);
         ws.ops = ops;
         // Only a commit that moves the watermark writes it (under the gate, the only place
