@@ -2,6 +2,59 @@
 //! after the retention in bounded work per commit.
 
 use super::*;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+
+/// The idempotency keys stored (pending ones included), as hashes, each with the number
+/// of stored keys that have it. A request id whose hash is absent was never used, so its
+/// lookup ([`Store::idempotency`]) reads nothing: the first use of a request id, almost
+/// every write's lookup, no longer reads sled under the writer gate, where a read waits
+/// whenever a landing holds sled's lock. A hash present (a retry, or another key with the
+/// same hash) still reads the entry. Kept by [`Writer::commit`] from the commit's own
+/// writes to the table, under the writer gate, so it changes as the overlay readers
+/// see does; filled at open from the index by time, which holds every entry's key.
+/// About 16 bytes an entry.
+pub(super) struct KnownRequestIds {
+    hasher: RandomState,
+    counts: Mutex<HashMap<u64, u32>>,
+}
+
+impl KnownRequestIds {
+    /// Every key in the index by time of `tables` (so call it after
+    /// `opening::index_idempotency`).
+    pub(super) fn load(tables: &Arc<Tables>) -> StoreResult<KnownRequestIds> {
+        let known = KnownRequestIds { hasher: RandomState::new(), counts: Mutex::new(HashMap::new()) };
+        let mut counts = HashMap::new();
+        for kv in tables.range(TreeId::IdempotencyByTime, Bound::Unbounded, Bound::Unbounded) {
+            let (k, _) = kv?;
+            if let Some(key) = keys::idempotency_key_of_time_key(&k) {
+                *counts.entry(known.hasher.hash_one(key)).or_insert(0u32) += 1;
+            }
+        }
+        *known.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = counts;
+        Ok(known)
+    }
+
+    /// Whether `key` may be stored; `false` means it is not.
+    fn may_hold(&self, key: &[u8]) -> bool {
+        let hash = self.hasher.hash_one(key);
+        self.counts.lock().map_or(true, |c| c.contains_key(&hash))
+    }
+
+    /// Follows a commit's write of `key`: stored (`true`) or removed.
+    pub(super) fn written(&self, key: &[u8], stored: bool) {
+        let hash = self.hasher.hash_one(key);
+        let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if stored {
+            *counts.entry(hash).or_insert(0) += 1;
+        } else if let Some(n) = counts.get_mut(&hash) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&hash);
+            }
+        }
+    }
+}
 
 impl Store {
     /// Removals of up to [`PRUNE_PER_COMMIT`] idempotency entries older than the
@@ -56,8 +109,10 @@ impl Store {
     }
 
     pub fn idempotency(&self, principal_id: &str, request_id: &str) -> StoreResult<Option<IdempotencyEntry>> {
-        self.value(TreeId::Idempotency, &keys::idempotency_key(principal_id, request_id))?
-            .map(|v| decode(TreeId::Idempotency, &v))
-            .transpose()
+        let key = keys::idempotency_key(principal_id, request_id);
+        if !self.inner.known_request_ids.may_hold(&key) {
+            return Ok(None);
+        }
+        self.value(TreeId::Idempotency, &key)?.map(|v| decode(TreeId::Idempotency, &v)).transpose()
     }
 }

@@ -186,6 +186,8 @@ struct Inner {
     /// No idempotency entry expires before this time (micros): until then a commit
     /// looks for none ([`Store::expired_idempotency`]).
     prune_at: std::sync::atomic::AtomicI64,
+    /// The idempotency keys stored, as hashes (see [`idempotency::KnownRequestIds`]).
+    known_request_ids: idempotency::KnownRequestIds,
     /// The last [`RECENT_EVENTS`] committed events, in sequence order, so followers of
     /// the log read and decode nothing (they still see only durable ones).
     recent: RwLock<VecDeque<Arc<Event>>>,

@@ -164,6 +164,7 @@ impl Store {
             }
         };
         index_idempotency(&tables)?;
+        let known_request_ids = super::idempotency::KnownRequestIds::load(&tables)?;
         db.flush()?;
         let last_key = |table: TreeId| -> StoreResult<u64> {
             Ok(tables.last_key(table)?.and_then(|k| keys::id_from_key(&k)).map_or(0, |id| id.0))
@@ -206,6 +207,7 @@ impl Store {
                 page_token_key,
                 retention_micros: i64::try_from(config.request_id_retention.as_micros()).unwrap_or(i64::MAX),
                 prune_at: 0.into(),
+                known_request_ids,
                 recent: RwLock::new(VecDeque::with_capacity(RECENT_EVENTS)),
                 followers: RwLock::new(Vec::new()),
                 match_watermark: match_watermark.into(),

@@ -335,6 +335,34 @@ async fn idempotency_entries_of_a_store_without_the_time_index_are_indexed_at_op
     assert!(store.idempotency("p", "new").unwrap_or_else(|e| panic!("{e}")).is_some());
 }
 
+/// A request id's lookup reads sled only if the hash of its key is known
+/// (`KnownRequestIds`): every stored id must stay known, before and after a reopen, and a
+/// pruned one must be gone.
+#[tokio::test]
+async fn every_stored_request_id_is_found_before_and_after_a_reopen_and_a_pruned_one_is_not() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = StoreConfig { request_id_retention: std::time::Duration::from_secs(3600), ..config() };
+    let found = |store: &Store, id: &str| store.idempotency("p", id).unwrap_or_else(|e| panic!("{e}")).is_some();
+    {
+        let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..300 {
+            let mut ws = WriteSet::default();
+            let time = if i < 10 { now_micros() - 2 * HOUR_MICROS } else { now_micros() };
+            ws.idempotency("p", &format!("r{i}"), &entry(time));
+            let (ticket, _) = store.writer().and_then(|w| w.commit(ws)).unwrap_or_else(|e| panic!("{e}"));
+            store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        // The commits after the tenth pruned the ten expired ones.
+        assert_eq!((0..10).filter(|i| found(&store, &format!("r{i}"))).count(), 0);
+        assert_eq!((10..300).filter(|i| found(&store, &format!("r{i}"))).count(), 290);
+        assert!(!found(&store, "never-used"));
+        store.flush().unwrap_or_else(|e| panic!("{e}"));
+    }
+    let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((10..300).filter(|i| found(&store, &format!("r{i}"))).count(), 290, "after a reopen");
+    assert_eq!((0..10).filter(|i| found(&store, &format!("r{i}"))).count(), 0);
+}
+
 #[tokio::test]
 async fn a_store_held_open_is_refused_as_in_use() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -163,8 +163,23 @@ impl Writer<'_> {
         } else {
             ws.ops.iter().filter_map(|(tree, key, value)| indexes::followed(*tree, key, value.as_deref())).collect()
         };
+        // Request ids: a stored one is known before readers see it, a removed one until
+        // after (a lookup that finds the hash reads the entry).
+        let known = &self.store.inner.known_request_ids;
+        let mut removed_ids = Vec::new();
+        for (tree, key, value) in &ws.ops {
+            if *tree == TreeId::Idempotency {
+                match value {
+                    Some(_) => known.written(key, true),
+                    None => removed_ids.push(key.clone()),
+                }
+            }
+        }
         let ops = ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
         let queued = pending.add(commit, ops)?;
+        for key in &removed_ids {
+            known.written(key, false);
+        }
         if let Some(watermark) = reveal {
             self.store.inner.match_watermark.fetch_max(watermark, std::sync::atomic::Ordering::SeqCst);
         }
