@@ -149,7 +149,21 @@ struct Request {
     last_event: u64,
     /// Writers between [`Flusher::arriving`] and their commit.
     arriving: usize,
+    /// What the lander waits for, so that only what it waits for wakes it.
+    waiting: Waiting,
     stop: bool,
+}
+
+/// What the lander is waiting for.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    /// Busy: it looks at the request when it is done.
+    #[default]
+    Nothing,
+    /// A commit.
+    Commit,
+    /// The last arriving writer (or [`MAX_GATHER`]).
+    Arrivals,
 }
 
 /// What the syncer thread is asked to cover: commits landed so far.
@@ -183,7 +197,7 @@ impl Drop for Arriving {
     fn drop(&mut self) {
         if let Ok(mut r) = self.shared.request.lock() {
             r.arriving = r.arriving.saturating_sub(1);
-            if r.arriving == 0 {
+            if r.arriving == 0 && r.waiting == Waiting::Arrivals {
                 self.shared.wake.notify_one();
             }
         }
@@ -268,6 +282,10 @@ impl Flusher {
                     Ok(mut p) => {
                         p.commit = commit;
                         p.last_event = last_event;
+                        // A lander gathering is woken by the last arrival instead.
+                        if p.waiting == Waiting::Commit {
+                            self.shared.wake.notify_one();
+                        }
                     }
                     Err(_) => {
                         let e = self.syncer.failure.poisoned("lander request");
@@ -277,7 +295,6 @@ impl Flusher {
                         });
                     }
                 }
-                self.shared.wake.notify_one();
             }
         }
     }
@@ -368,12 +385,14 @@ fn land_loop(syncer: &Syncer, shared: &Shared) {
     loop {
         let (target, last_event, stop) = {
             let Ok(mut r) = shared.request.lock() else { return };
+            r.waiting = Waiting::Commit;
             while r.commit <= done && !r.stop {
                 r = match shared.wake.wait(r) {
                     Ok(r) => r,
                     Err(_) => return,
                 };
             }
+            r.waiting = Waiting::Arrivals;
             let deadline = Instant::now() + MAX_GATHER;
             while r.arriving > 0 && !r.stop {
                 let left = deadline.saturating_duration_since(Instant::now());
@@ -385,6 +404,7 @@ fn land_loop(syncer: &Syncer, shared: &Shared) {
                     Err(_) => return,
                 };
             }
+            r.waiting = Waiting::Nothing;
             (r.commit, r.last_event, r.stop)
         };
         if target > done {
