@@ -23,16 +23,15 @@ impl KnownRequestIds {
     /// Every key in the index by time of `tables` (so call it after
     /// `opening::index_idempotency`).
     pub(super) fn load(tables: &Arc<Tables>) -> StoreResult<KnownRequestIds> {
-        let known = KnownRequestIds { hasher: RandomState::new(), counts: Mutex::new(HashMap::new()) };
+        let hasher = RandomState::new();
         let mut counts = HashMap::new();
         for kv in tables.range(TreeId::IdempotencyByTime, Bound::Unbounded, Bound::Unbounded) {
             let (k, _) = kv?;
             if let Some(key) = keys::idempotency_key_of_time_key(&k) {
-                *counts.entry(known.hasher.hash_one(key)).or_insert(0u32) += 1;
+                *counts.entry(hasher.hash_one(key)).or_insert(0u32) += 1;
             }
         }
-        *known.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = counts;
-        Ok(known)
+        Ok(KnownRequestIds { hasher, counts: Mutex::new(counts) })
     }
 
     /// Whether `key` may be stored; `false` means it is not.
@@ -41,13 +40,17 @@ impl KnownRequestIds {
         self.counts.lock().map_or(true, |c| c.contains_key(&hash))
     }
 
-    /// Follows a commit's write of `key`: stored (`true`) or removed.
-    pub(super) fn written(&self, key: &[u8], stored: bool) {
+    /// A commit stores `key`.
+    pub(super) fn stored(&self, key: &[u8]) {
+        let hash = self.hasher.hash_one(key);
+        *self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).entry(hash).or_insert(0) += 1;
+    }
+
+    /// A commit removes `key`.
+    pub(super) fn removed(&self, key: &[u8]) {
         let hash = self.hasher.hash_one(key);
         let mut counts = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if stored {
-            *counts.entry(hash).or_insert(0) += 1;
-        } else if let Some(n) = counts.get_mut(&hash) {
+        if let Some(n) = counts.get_mut(&hash) {
             *n -= 1;
             if *n == 0 {
                 counts.remove(&hash);

@@ -170,7 +170,7 @@ impl Writer<'_> {
         for (tree, key, value) in &ws.ops {
             if *tree == TreeId::Idempotency {
                 match value {
-                    Some(_) => known.written(key, true),
+                    Some(_) => known.stored(key),
                     None => removed_ids.push(key.clone()),
                 }
             }
@@ -178,7 +178,7 @@ impl Writer<'_> {
         let ops = ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
         let queued = pending.add(commit, ops)?;
         for key in &removed_ids {
-            known.written(key, false);
+            known.removed(key);
         }
         if let Some(watermark) = reveal {
             self.store.inner.match_watermark.fetch_max(watermark, std::sync::atomic::Ordering::SeqCst);
