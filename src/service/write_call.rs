@@ -13,12 +13,12 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 
 /// A validated `request_id` (empty means none).
-fn request_id(raw: &str) -> AppResult<Option<String>> {
+fn request_id(raw: &str) -> AppResult<Option<uuid::Uuid>> {
     if raw.is_empty() {
         return Ok(None);
     }
     match uuid::Uuid::parse_str(raw) {
-        Ok(u) if raw.len() <= limits::MAX_REQUEST_ID_CHARS => Ok(Some(u.hyphenated().to_string())),
+        Ok(u) if raw.len() <= limits::MAX_REQUEST_ID_CHARS => Ok(Some(u)),
         _ => Err(AppError::invalid("request_id", "must be a UUID")),
     }
 }
@@ -41,7 +41,7 @@ pub trait Remembered: Message + Default + Clone {
 pub struct WriteCall {
     caller: Caller,
     method: &'static str,
-    request_id: Option<String>,
+    request_id: Option<uuid::Uuid>,
     fingerprint: [u8; 32],
     /// See [`WriteCall::long_running`].
     long: bool,
@@ -57,7 +57,7 @@ impl WriteCall {
     ) -> AppResult<WriteCall> {
         let request_id = request_id(raw_request_id)?;
         if let Some(rid) = &request_id {
-            tracing::Span::current().record("request_id", rid.as_str());
+            tracing::Span::current().record("request_id", tracing::field::display(rid.hyphenated()));
         }
         let mut h = Sha256::new();
         h.update(method.as_bytes());

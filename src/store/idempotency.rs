@@ -1,39 +1,61 @@
 //! The first responses kept for `request_id` retries: looked up, counted, and pruned
 //! after the retention in bounded work per commit.
+//!
+//! Nothing of it is read from sled under the writer gate: which keys are stored, and
+//! since when, is kept in memory ([`KnownRequestIds`], [`RequestIdAges`]), filled at open
+//! from the table itself (each entry holds its time). So a commit writes one key for its
+//! request id, its entry; store formats up to 5 also wrote an index by time, a fifth of a
+//! create-need's sled keys.
 
 use super::*;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasher, RandomState};
 
 /// The idempotency keys stored (pending ones included), as hashes, each with the number
 /// of stored keys that have it. A request id whose hash is absent was never used, so its
 /// lookup ([`Store::idempotency`]) reads nothing: the first use of a request id, almost
-/// every write's lookup, no longer reads sled under the writer gate, where a read waits
+/// every write's lookup, does not read sled under the writer gate, where a read waits
 /// whenever a landing holds sled's lock. A hash present (a retry, or another key with the
 /// same hash) still reads the entry. Kept by [`Writer::commit`] from the commit's own
 /// writes to the table, under the writer gate, so it changes as the overlay readers
-/// see does; filled at open from the index by time, which holds every entry's key.
-/// About 16 bytes an entry.
+/// see does. About 16 bytes an entry.
 pub(super) struct KnownRequestIds {
     hasher: RandomState,
     counts: Mutex<HashMap<u64, u32>>,
 }
 
-impl KnownRequestIds {
-    /// Every key in the index by time of `tables` (so call it after
-    /// `opening::index_idempotency`).
-    pub(super) fn load(tables: &Arc<Tables>) -> StoreResult<KnownRequestIds> {
-        let hasher = RandomState::new();
-        let mut counts = HashMap::new();
-        for kv in tables.range(TreeId::IdempotencyByTime, Bound::Unbounded, Bound::Unbounded) {
-            let (k, _) = kv?;
-            if let Some(key) = keys::idempotency_key_of_time_key(&k) {
-                *counts.entry(hasher.hash_one(key)).or_insert(0u32) += 1;
-            }
-        }
-        Ok(KnownRequestIds { hasher, counts: Mutex::new(counts) })
+/// The stored idempotency keys by the time of their entry, oldest first: what pruning
+/// removes next ([`Store::expired_idempotency`]). Kept under the writer gate (in
+/// [`WriterState`]) by the commits that store and prune entries. About 70 bytes an entry.
+#[derive(Default)]
+pub(super) struct RequestIdAges(BTreeSet<(UnixMicros, Box<[u8]>)>);
+
+impl RequestIdAges {
+    pub(super) fn stored(&mut self, time: UnixMicros, key: &[u8]) {
+        self.0.insert((time, key.into()));
     }
 
+    pub(super) fn pruned(&mut self, entry: &(UnixMicros, Box<[u8]>)) {
+        self.0.remove(entry);
+    }
+}
+
+/// Reads every idempotency entry of `tables` (so call it after the format's migration,
+/// `opening::migrate_idempotency`): the keys known, and their ages.
+pub(super) fn load(tables: &Arc<Tables>) -> StoreResult<(KnownRequestIds, RequestIdAges)> {
+    let hasher = RandomState::new();
+    let mut counts = HashMap::new();
+    let mut ages = RequestIdAges::default();
+    for kv in tables.range(TreeId::Idempotency, Bound::Unbounded, Bound::Unbounded) {
+        let (key, value) = kv?;
+        let entry: IdempotencyEntry = decode(TreeId::Idempotency, &value)?;
+        *counts.entry(hasher.hash_one(&*key)).or_insert(0u32) += 1;
+        ages.stored(entry.time, &key);
+    }
+    Ok((KnownRequestIds { hasher, counts: Mutex::new(counts) }, ages))
+}
+
+impl KnownRequestIds {
     /// Whether `key` may be stored; `false` means it is not.
     fn may_hold(&self, key: &[u8]) -> bool {
         let hash = self.hasher.hash_one(key);
@@ -60,50 +82,17 @@ impl KnownRequestIds {
 }
 
 impl Store {
-    /// Removals of up to [`PRUNE_PER_COMMIT`] idempotency entries older than the
-    /// retention, oldest first, with their index entries. Called under the writer gate.
-    ///
-    /// Once no expired entry is left, it notes when the oldest one left expires (or, with
-    /// none left, when an entry written now would) and looks again only from then, or
-    /// from when an older entry written since expires ([`Store::idempotency_written`]):
-    /// a commit in between would find nothing.
-    pub(super) fn expired_idempotency(&self) -> StoreResult<Vec<WriteOp>> {
-        use std::sync::atomic::Ordering::Relaxed;
-        let now = now_micros();
-        if now < self.inner.prune_at.load(Relaxed) {
-            return Ok(Vec::new());
+    /// Up to [`PRUNE_PER_COMMIT`] idempotency entries older than the retention, oldest
+    /// first, each with its time: the commit under the writer gate removes them. Reads
+    /// only `ages`.
+    pub(super) fn expired_idempotency(&self, ages: &RequestIdAges) -> Vec<(UnixMicros, Box<[u8]>)> {
+        let cutoff = now_micros().saturating_sub(self.inner.retention_micros);
+        let expired: Vec<_> =
+            ages.0.iter().take(PRUNE_PER_COMMIT).take_while(|(time, _)| *time < cutoff).cloned().collect();
+        if !expired.is_empty() {
+            tracing::debug!(entries = expired.len(), "pruning expired idempotency entries");
         }
-        let retention = self.inner.retention_micros;
-        let cutoff = now.saturating_sub(retention);
-        let mut ops = Vec::new();
-        let hi = Bound::Excluded(keys::time_bytes(cutoff).to_vec());
-        for kv in self.range(TreeId::IdempotencyByTime, Bound::Unbounded, hi).take(PRUNE_PER_COMMIT) {
-            let (k, _) = kv?;
-            let entry = keys::idempotency_key_of_time_key(&k)
-                .ok_or(StoreError::Corrupt { tree: TreeId::IdempotencyByTime.name(), detail: "short key".into() })?;
-            ops.push((TreeId::Idempotency, entry.to_vec(), None));
-            ops.push((TreeId::IdempotencyByTime, k.to_vec(), None));
-        }
-        if !ops.is_empty() {
-            tracing::debug!(entries = ops.len() / 2, "pruning expired idempotency entries");
-        }
-        if ops.len() / 2 < PRUNE_PER_COMMIT {
-            let lo = Bound::Included(keys::time_bytes(cutoff).to_vec());
-            let oldest_left = match self.range(TreeId::IdempotencyByTime, lo, Bound::Unbounded).next() {
-                Some(kv) => keys::time_of_time_key(&kv?.0).unwrap_or(now),
-                None => now,
-            };
-            self.inner.prune_at.store(oldest_left.saturating_add(retention), Relaxed);
-        }
-        Ok(ops)
-    }
-
-    /// An idempotency entry of `time` is being written: pruning looks again once it
-    /// expires, if that is sooner than it would have (entries are written at the time
-    /// of their commit, except by tests and a clock set back).
-    pub(super) fn idempotency_written(&self, time: UnixMicros) {
-        let expires = time.saturating_add(self.inner.retention_micros);
-        self.inner.prune_at.fetch_min(expires, std::sync::atomic::Ordering::Relaxed);
+        expired
     }
 
     /// The number of idempotency entries stored (pending ones included).
@@ -111,7 +100,7 @@ impl Store {
         self.range(TreeId::Idempotency, Bound::Unbounded, Bound::Unbounded).try_fold(0, |n, kv| kv.map(|_| n + 1))
     }
 
-    pub fn idempotency(&self, principal_id: &str, request_id: &str) -> StoreResult<Option<IdempotencyEntry>> {
+    pub fn idempotency(&self, principal_id: &str, request_id: &uuid::Uuid) -> StoreResult<Option<IdempotencyEntry>> {
         let key = keys::idempotency_key(principal_id, request_id);
         if !self.inner.known_request_ids.may_hold(&key) {
             return Ok(None);

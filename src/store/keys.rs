@@ -23,7 +23,8 @@ pub enum TreeId {
     Tokens,
     /// sequence → event.
     Events,
-    /// principal id, 0, request id → first response.
+    /// principal id, 0, request id (16 bytes; until store format 5 its 36 characters) →
+    /// first response ([`idempotency_key`]).
     Idempotency,
     /// requester (3 bytes) ++ need id → ().
     NeedsByRequester,
@@ -43,8 +44,9 @@ pub enum TreeId {
     RefusalsByOffer,
     /// offer id ++ recipient (3 bytes) → u32 seats reserved or delivered.
     RecipientSeats,
-    /// time (8 bytes, big-endian micros) ++ idempotency key → (): the idempotency entries
-    /// oldest first, so expired ones are found without a scan ([`idempotency_time_key`]).
+    /// Store formats 2 to 5 only: time (8 bytes, big-endian micros) ++ idempotency key →
+    /// (), the entries oldest first, for pruning. Emptied when such a store is opened;
+    /// pruning now follows the entries' times in memory (`idempotency.rs`).
     IdempotencyByTime,
 }
 
@@ -202,43 +204,38 @@ pub fn recipient_key(offer: Id, state: Alpha3) -> [u8; 11] {
     k
 }
 
-/// The key of an idempotency entry written at `time` (micros) in
-/// [`TreeId::IdempotencyByTime`]: the time first, so keys sort oldest first; the entry's
-/// own key ([`idempotency_key`]) after it.
-pub(super) fn idempotency_time_key(time: i64, idempotency_key: &[u8]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(8 + idempotency_key.len());
-    k.extend_from_slice(&time_bytes(time));
-    k.extend_from_slice(idempotency_key);
-    k
-}
-
-/// `time` (micros) as a big-endian key prefix; times before 1970 sort as 1970.
-pub(super) fn time_bytes(time: i64) -> [u8; 8] {
-    u64::try_from(time).unwrap_or(0).to_be_bytes()
-}
-
-/// The time (micros) an [`idempotency_time_key`] starts with.
-pub(super) fn time_of_time_key(key: &[u8]) -> Option<i64> {
-    let bytes: [u8; 8] = key.get(..8)?.try_into().ok()?;
-    i64::try_from(u64::from_be_bytes(bytes)).ok()
-}
-
-/// The idempotency key inside an [`idempotency_time_key`].
-pub(super) fn idempotency_key_of_time_key(key: &[u8]) -> Option<&[u8]> {
-    key.get(8..).filter(|k| !k.is_empty())
-}
-
-pub fn idempotency_key(principal_id: &str, request_id: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(principal_id.len() + 1 + request_id.len());
+/// The key of the first response to `request_id` from `principal_id`: the principal id
+/// (which holds no 0 byte), a 0, the request id's 16 bytes. Store formats up to 5 kept the
+/// request id's 36 characters ([`legacy_idempotency_key`]); a 20-byte shorter key makes
+/// sled's index pages, which it rewrites whole on every split, that much smaller.
+pub fn idempotency_key(principal_id: &str, request_id: &uuid::Uuid) -> Vec<u8> {
+    let mut k = Vec::with_capacity(principal_id.len() + 1 + 16);
     k.extend_from_slice(principal_id.as_bytes());
     k.push(0);
     k.extend_from_slice(request_id.as_bytes());
     k
 }
 
+/// The current key ([`idempotency_key`]) of an entry that store formats up to 5 keyed
+/// by the request id's characters; `None` if `key` is current already. A key whose request
+/// id is not a UUID (none that a server accepted) has no current form: `Some(None)`.
+pub(super) fn legacy_idempotency_key(key: &[u8]) -> Option<Option<Vec<u8>>> {
+    let split = key.iter().position(|&b| b == 0)?;
+    let (principal, request_id) = (&key[..split], &key[split + 1..]);
+    if request_id.len() == 16 {
+        return None;
+    }
+    let current = std::str::from_utf8(principal)
+        .ok()
+        .zip(std::str::from_utf8(request_id).ok().and_then(|r| uuid::Uuid::parse_str(r).ok()))
+        .map(|(p, r)| idempotency_key(p, &r));
+    Some(current)
+}
+
 pub const META_FORMAT_VERSION: &[u8] = b"format_version";
 pub const META_PAGE_TOKEN_KEY: &[u8] = b"page_token_key";
-/// Present once every idempotency entry has its [`TreeId::IdempotencyByTime`] entry.
+/// Store formats up to 5: present once every idempotency entry had its
+/// [`TreeId::IdempotencyByTime`] entry. Removed when such a store is opened.
 pub const META_IDEMPOTENCY_INDEXED: &[u8] = b"idempotency_indexed";
 /// The first match id readers do not see (store format 5): matches at or above it are a
 /// proposal being staged (`staging.rs`).
@@ -270,6 +267,18 @@ mod tests {
 
     #[test]
     fn idempotency_keys_do_not_collide_across_principals() {
-        assert_ne!(idempotency_key("principal-1", "2x"), idempotency_key("principal-12", "x"));
+        let a = uuid::Uuid::from_u128(0x32 << 120);
+        let b = uuid::Uuid::from_u128(0x32);
+        assert_ne!(idempotency_key("principal-1", &a), idempotency_key("principal-12", &b));
+    }
+
+    #[test]
+    fn a_legacy_key_is_rewritten_to_the_current_one_and_a_current_key_is_left() {
+        let id = uuid::Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+        let current = idempotency_key("principal-1", &id);
+        let legacy = [b"principal-1\0".as_slice(), id.hyphenated().to_string().as_bytes()].concat();
+        assert_eq!(legacy_idempotency_key(&legacy), Some(Some(current.clone())));
+        assert_eq!(legacy_idempotency_key(&current), None);
+        assert_eq!(legacy_idempotency_key(b"principal-1\0not-a-uuid"), Some(None));
     }
 }

@@ -56,8 +56,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use tables::Tables;
 use tokio::sync::watch;
+use writer::WriterState;
 pub use writer::{Ticket, WriteSet, Writer};
-use writer::{WriteOp, WriterState};
 
 /// The encoding version written in front of every value.
 pub const FORMAT_VERSION: u8 = 1;
@@ -69,9 +69,11 @@ pub const FORMAT_VERSION: u8 = 1;
 /// that its record can show names the match instead of copying it (`event_log.rs`; a
 /// format-3 store has none); 5: matches at or above the match watermark
 /// ([`keys::META_MATCH_WATERMARK`]) are hidden, a proposal being staged (`staging.rs`; a
-/// format-4 store has none, its watermark is set past its last match). Stores of formats
-/// 2 to 4 are marked 5 at open.
-pub const STORE_FORMAT_VERSION: u8 = 5;
+/// format-4 store has none, its watermark is set past its last match); 6: an idempotency
+/// key holds the request id's 16 bytes, not its 36 characters, and there is no index by
+/// time ([`keys::idempotency_key`]; a store of formats 2 to 5 is migrated at open,
+/// `opening.rs`). Stores of formats 2 to 5 are marked 6 at open.
+pub const STORE_FORMAT_VERSION: u8 = 6;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -183,9 +185,6 @@ struct Inner {
     page_token_key: [u8; 32],
     /// Idempotency entries older than this (micros) are pruned.
     retention_micros: i64,
-    /// No idempotency entry expires before this time (micros): until then a commit
-    /// looks for none ([`Store::expired_idempotency`]).
-    prune_at: std::sync::atomic::AtomicI64,
     /// The idempotency keys stored, as hashes (see [`idempotency::KnownRequestIds`]).
     known_request_ids: idempotency::KnownRequestIds,
     /// The last [`RECENT_EVENTS`] committed events, in sequence order, so followers of

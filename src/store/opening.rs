@@ -85,27 +85,50 @@ fn discard_unfinished_snapshots(dir: &Path) -> StoreResult<()> {
     Ok(())
 }
 
-/// Indexes by time every idempotency entry written before the index existed (stores
-/// and backups of earlier builds), once: afterwards [`keys::META_IDEMPOTENCY_INDEXED`]
-/// says every entry has its index entry, and writes keep it so.
-fn index_idempotency(tables: &Arc<Tables>) -> StoreResult<()> {
-    if tables.get(TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED)?.is_some() {
-        return Ok(());
-    }
-    let mut ops = Vec::new();
+/// Brings the idempotency entries of a store of formats 2 to 5 to format 6: each key
+/// holds the request id's 16 bytes instead of its characters
+/// ([`keys::legacy_idempotency_key`]; an entry whose request id is not a UUID, which no
+/// server accepted, is dropped), and the index by time is removed, pruning following the
+/// entries' times in memory. In landings of [`MIGRATION_BATCH`] entries: each is atomic,
+/// and a crash between them leaves keys that the next open still recognises and
+/// migrates, since the format is marked 6 only after the last.
+fn migrate_idempotency(tables: &Arc<Tables>) -> StoreResult<()> {
+    let mut ops: Vec<super::tables::Op> = Vec::new();
+    let mut rewritten = 0usize;
+    let land = |ops: &mut Vec<super::tables::Op>| -> StoreResult<()> {
+        tables.apply(ops.iter())?;
+        ops.clear();
+        Ok(())
+    };
     for kv in tables.range(TreeId::Idempotency, Bound::Unbounded, Bound::Unbounded) {
-        let (k, v) = kv?;
-        let entry: IdempotencyEntry = decode(TreeId::Idempotency, &v)?;
-        ops.push((TreeId::IdempotencyByTime, keys::idempotency_time_key(entry.time, &k).into(), Some(IVec::default())));
+        let (key, value) = kv?;
+        if let Some(current) = keys::legacy_idempotency_key(&key) {
+            ops.push((TreeId::Idempotency, key, None));
+            if let Some(current) = current {
+                ops.push((TreeId::Idempotency, current.into(), Some(value)));
+            }
+            rewritten += 1;
+        }
+        if ops.len() >= MIGRATION_BATCH {
+            land(&mut ops)?;
+        }
     }
-    let indexed = ops.len();
-    ops.push((TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED.into(), Some(vec![1].into())));
-    tables.apply(ops.iter())?;
-    if indexed > 0 {
-        tracing::info!(entries = indexed, "indexed the idempotency entries by time, for pruning");
+    for kv in tables.range(TreeId::IdempotencyByTime, Bound::Unbounded, Bound::Unbounded) {
+        ops.push((TreeId::IdempotencyByTime, kv?.0, None));
+        if ops.len() >= MIGRATION_BATCH {
+            land(&mut ops)?;
+        }
+    }
+    ops.push((TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED.into(), None));
+    land(&mut ops)?;
+    if rewritten > 0 {
+        tracing::info!(entries = rewritten, "idempotency entries keyed by the request id's 16 bytes (store format 6)");
     }
     Ok(())
 }
+
+/// The most keys one landing of a migration at open changes.
+const MIGRATION_BATCH: usize = 4096;
 
 /// BENCHMARK ONLY: opens the sled database at `path` exactly as [`Store::open`] does, with
 /// nothing of lcm's own on top (no format check, no id or event-log recovery, no flusher,
@@ -144,8 +167,11 @@ impl Store {
             Some(v) if v.as_ref() == [STORE_FORMAT_VERSION] => {}
             // Format 2 is format 3 without values in pieces, format 3 format 4 without
             // events that name their match (event_log.rs), format 4 format 5 without a
-            // match watermark (staging.rs): this build reads them all.
-            Some(v) if v.as_ref() == [2] || v.as_ref() == [3] || v.as_ref() == [4] => {
+            // match watermark (staging.rs): this build reads them all. Format 5 keyed
+            // idempotency entries by the request id's characters and indexed them by
+            // time: migrated (the first landings of this open).
+            Some(v) if (2..=5).contains(&v.as_ref().first().copied().unwrap_or(0)) && v.len() == 1 => {
+                migrate_idempotency(&tables)?;
                 meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?
             }
             Some(v) => return Err(StoreError::UnknownFormat(v.first().copied().unwrap_or(0))),
@@ -163,8 +189,7 @@ impl Store {
                 key
             }
         };
-        index_idempotency(&tables)?;
-        let known_request_ids = super::idempotency::KnownRequestIds::load(&tables)?;
+        let (known_request_ids, request_id_ages) = super::idempotency::load(&tables)?;
         db.flush()?;
         let last_key = |table: TreeId| -> StoreResult<u64> {
             Ok(tables.last_key(table)?.and_then(|k| keys::id_from_key(&k)).map_or(0, |id| id.0))
@@ -201,12 +226,11 @@ impl Store {
                 failure,
                 pending,
                 durability: config.durability,
-                writer: Mutex::new(WriterState { next_event: last_event + 1, next_id, commits: 0 }),
+                writer: Mutex::new(WriterState { next_event: last_event + 1, next_id, commits: 0, request_id_ages }),
                 turn: tokio::sync::Semaphore::new(1),
                 flusher,
                 page_token_key,
                 retention_micros: i64::try_from(config.request_id_retention.as_micros()).unwrap_or(i64::MAX),
-                prune_at: 0.into(),
                 known_request_ids,
                 recent: RwLock::new(VecDeque::with_capacity(RECENT_EVENTS)),
                 followers: RwLock::new(Vec::new()),

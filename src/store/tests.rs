@@ -174,7 +174,7 @@ fn cut_commit_ops(i: u64) -> Vec<tables::Op> {
     vec![
         (TreeId::Needs, keys::id_key(Id(i)).to_vec().into(), Some(big(1))),
         (TreeId::Events, keys::sequence_key(i).to_vec().into(), Some(big(2))),
-        (TreeId::Idempotency, keys::idempotency_key("p", &format!("r{i}")).into(), Some(big(3))),
+        (TreeId::Idempotency, keys::idempotency_key("p", &uuid::Uuid::from_u128(i.into())).into(), Some(big(3))),
         (TreeId::RecipientSeats, keys::id_key(Id(i)).to_vec().into(), Some(vec![i as u8; 4].into())),
         (TreeId::Meta, format!("k{i}").into_bytes().into(), Some(vec![i as u8].into())),
     ]
@@ -273,18 +273,24 @@ fn commit_nothing(store: &Store) {
 
 const HOUR_MICROS: i64 = 3_600_000_000;
 
+/// Test request id `n`.
+fn rid(n: u128) -> uuid::Uuid {
+    uuid::Uuid::from_u128(n)
+}
+
 #[tokio::test]
 async fn each_commit_prunes_at_most_k_expired_idempotency_entries_and_never_a_young_one() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let config = StoreConfig { request_id_retention: std::time::Duration::from_secs(3600), ..config() };
     let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
     let now = now_micros();
+    let young = rid(1 << 64);
     let mut ws = WriteSet::default();
     for i in 0..200 {
-        ws.idempotency("p", &format!("old{i}"), &entry(now - 2 * HOUR_MICROS + i));
+        ws.idempotency("p", &rid(i), &entry(now - 2 * HOUR_MICROS + i as i64));
     }
     // Young: 59 minutes old, inside the retention.
-    ws.idempotency("p", "young", &entry(now - HOUR_MICROS + 60_000_000));
+    ws.idempotency("p", &young, &entry(now - HOUR_MICROS + 60_000_000));
     let w = store.writer().unwrap_or_else(|e| panic!("{e}"));
     let (ticket, _) = w.commit(ws).unwrap_or_else(|e| panic!("{e}"));
     store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
@@ -295,9 +301,8 @@ async fn each_commit_prunes_at_most_k_expired_idempotency_entries_and_never_a_yo
         counts.push(store.idempotency_entries().unwrap_or_else(|e| panic!("{e}")));
     }
     assert_eq!(counts, [201 - 64, 201 - 128, 201 - 192, 1, 1], "at most {PRUNE_PER_COMMIT} per commit, oldest first");
-    assert!(store.idempotency("p", "young").unwrap_or_else(|e| panic!("{e}")).is_some());
-    assert!(store.idempotency("p", "old199").unwrap_or_else(|e| panic!("{e}")).is_none());
-    assert_eq!(store.entries(TreeId::IdempotencyByTime).unwrap_or_else(|e| panic!("{e}")).len(), 1);
+    assert!(store.idempotency("p", &young).unwrap_or_else(|e| panic!("{e}")).is_some());
+    assert!(store.idempotency("p", &rid(199)).unwrap_or_else(|e| panic!("{e}")).is_none());
     store.flush().unwrap_or_else(|e| panic!("{e}"));
     drop(store);
     // What was pruned stays pruned on disk.
@@ -305,62 +310,82 @@ async fn each_commit_prunes_at_most_k_expired_idempotency_entries_and_never_a_yo
     assert_eq!(store.idempotency_entries().unwrap_or_else(|e| panic!("{e}")), 1);
 }
 
+/// A store of format 5 keyed its idempotency entries by the request id's characters and
+/// indexed them by time: opened, it is format 6, every entry is found by its request id,
+/// the index is gone, and an expired entry is still pruned.
 #[tokio::test]
-async fn idempotency_entries_of_a_store_without_the_time_index_are_indexed_at_open_and_pruned() {
+async fn idempotency_entries_of_a_format_5_store_are_rekeyed_at_open_and_still_pruned() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let config = StoreConfig { request_id_retention: std::time::Duration::from_secs(3600), ..config() };
+    let (old, new) = (rid(0xa1), rid(0xb2));
     {
         let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
-        // As an earlier build wrote them: the entry alone, and no marker.
+        // As a format-5 build wrote them: keys with the request id's characters, an index
+        // entry by time for each, its marker.
         let mut ws = WriteSet::default();
-        ws.put_raw(
-            TreeId::Idempotency,
-            keys::idempotency_key("p", "old"),
-            encode(TreeId::Idempotency, &entry(now_micros() - 2 * HOUR_MICROS)).unwrap(),
-        );
-        ws.put_raw(
-            TreeId::Idempotency,
-            keys::idempotency_key("p", "new"),
-            encode(TreeId::Idempotency, &entry(now_micros())).unwrap(),
-        );
-        ws.delete(TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED);
+        for (id, time) in [(old, now_micros() - 2 * HOUR_MICROS), (new, now_micros())] {
+            let key = [b"p\0".as_slice(), id.hyphenated().to_string().as_bytes()].concat();
+            ws.put_raw(TreeId::IdempotencyByTime, [&time.to_be_bytes()[..], &key].concat(), Vec::new());
+            ws.put_raw(TreeId::Idempotency, key, encode(TreeId::Idempotency, &entry(time)).unwrap());
+        }
+        // Dropped: no server accepted a request id that is not a UUID.
+        ws.put_raw(TreeId::Idempotency, b"p\0not-a-uuid".to_vec(), encode(TreeId::Idempotency, &entry(0)).unwrap());
+        ws.put_raw(TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED.to_vec(), vec![1]);
+        ws.put_raw(TreeId::Meta, keys::META_FORMAT_VERSION.to_vec(), vec![5]);
         let (ticket, _) = store.writer().and_then(|w| w.commit(ws)).unwrap_or_else(|e| panic!("{e}"));
         store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
-        assert!(store.entries(TreeId::IdempotencyByTime).unwrap_or_else(|e| panic!("{e}")).is_empty());
+        assert!(store.idempotency("p", &new).unwrap_or_else(|e| panic!("{e}")).is_none(), "not found before");
     }
     let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(store.entries(TreeId::IdempotencyByTime).unwrap_or_else(|e| panic!("{e}")).len(), 2);
+    let meta =
+        |key: &[u8]| store.entries(TreeId::Meta).unwrap_or_else(|e| panic!("{e}")).into_iter().find(|(k, _)| k == key);
+    assert_eq!(meta(keys::META_FORMAT_VERSION).map(|(_, v)| v), Some(vec![STORE_FORMAT_VERSION]));
+    assert!(meta(keys::META_IDEMPOTENCY_INDEXED).is_none());
+    assert!(store.entries(TreeId::IdempotencyByTime).unwrap_or_else(|e| panic!("{e}")).is_empty());
+    assert_eq!(store.idempotency_entries().unwrap_or_else(|e| panic!("{e}")), 2);
+    assert!(store.idempotency("p", &old).unwrap_or_else(|e| panic!("{e}")).is_some(), "found after the open");
     commit_nothing(&store);
-    assert!(store.idempotency("p", "old").unwrap_or_else(|e| panic!("{e}")).is_none());
-    assert!(store.idempotency("p", "new").unwrap_or_else(|e| panic!("{e}")).is_some());
+    assert!(store.idempotency("p", &old).unwrap_or_else(|e| panic!("{e}")).is_none(), "expired, pruned");
+    assert!(store.idempotency("p", &new).unwrap_or_else(|e| panic!("{e}")).is_some());
 }
 
 /// A request id's lookup reads sled only if the hash of its key is known
-/// (`KnownRequestIds`): every stored id must stay known, before and after a reopen, and a
-/// pruned one must be gone.
+/// (`KnownRequestIds`), and pruning follows the ages kept in memory (`RequestIdAges`):
+/// every stored id must stay known, before and after a reopen, a pruned one must be gone,
+/// and one that expires after the reopen must still be pruned.
 #[tokio::test]
 async fn every_stored_request_id_is_found_before_and_after_a_reopen_and_a_pruned_one_is_not() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let config = StoreConfig { request_id_retention: std::time::Duration::from_secs(3600), ..config() };
-    let found = |store: &Store, id: &str| store.idempotency("p", id).unwrap_or_else(|e| panic!("{e}")).is_some();
+    let found = |store: &Store, i: u128| store.idempotency("p", &rid(i)).unwrap_or_else(|e| panic!("{e}")).is_some();
+    // Written so that they expire a few seconds after the reopen.
+    let soon = 290..300;
     {
         let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
         for i in 0..300 {
             let mut ws = WriteSet::default();
-            let time = if i < 10 { now_micros() - 2 * HOUR_MICROS } else { now_micros() };
-            ws.idempotency("p", &format!("r{i}"), &entry(time));
+            let time = match i {
+                0..10 => now_micros() - 2 * HOUR_MICROS,
+                i if soon.contains(&i) => now_micros() - HOUR_MICROS + 2_000_000,
+                _ => now_micros(),
+            };
+            ws.idempotency("p", &rid(i), &entry(time));
             let (ticket, _) = store.writer().and_then(|w| w.commit(ws)).unwrap_or_else(|e| panic!("{e}"));
             store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
         }
         // The commits after the tenth pruned the ten expired ones.
-        assert_eq!((0..10).filter(|i| found(&store, &format!("r{i}"))).count(), 0);
-        assert_eq!((10..300).filter(|i| found(&store, &format!("r{i}"))).count(), 290);
-        assert!(!found(&store, "never-used"));
+        assert_eq!((0..10).filter(|&i| found(&store, i)).count(), 0);
+        assert_eq!((10..300).filter(|&i| found(&store, i)).count(), 290);
+        assert!(!found(&store, 1 << 100), "never used");
         store.flush().unwrap_or_else(|e| panic!("{e}"));
     }
     let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!((10..300).filter(|i| found(&store, &format!("r{i}"))).count(), 290, "after a reopen");
-    assert_eq!((0..10).filter(|i| found(&store, &format!("r{i}"))).count(), 0);
+    assert_eq!((10..300).filter(|&i| found(&store, i)).count(), 290, "after a reopen");
+    assert_eq!((0..10).filter(|&i| found(&store, i)).count(), 0);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    commit_nothing(&store);
+    assert_eq!(soon.filter(|&i| found(&store, i)).count(), 0, "expired after the reopen, pruned");
+    assert_eq!((10..290).filter(|&i| found(&store, i)).count(), 280);
 }
 
 #[tokio::test]

@@ -17,8 +17,8 @@ pub struct WriteSet {
     /// The match watermark this commit moves to, if it makes matches visible
     /// ([`WriteSet::reveal_matches`]).
     pub(super) reveal: Option<u64>,
-    /// The time of the oldest idempotency entry this set writes.
-    pub(super) oldest_idempotency: Option<UnixMicros>,
+    /// The idempotency entries this set writes: their times and keys.
+    pub(super) request_ids: Vec<(UnixMicros, Vec<u8>)>,
 }
 
 impl WriteSet {
@@ -63,12 +63,11 @@ impl WriteSet {
         self.ops.push((tree, keys::state_index_key(state, id), Some(Vec::new())));
     }
 
-    /// The first response to `request_id`, with its entry in the index by time that
-    /// pruning follows ([`TreeId::IdempotencyByTime`]).
-    pub fn idempotency(&mut self, principal_id: &str, request_id: &str, entry: &IdempotencyEntry) {
+    /// The first response to `request_id` (pruned once `entry.time` is older than the
+    /// retention).
+    pub fn idempotency(&mut self, principal_id: &str, request_id: &uuid::Uuid, entry: &IdempotencyEntry) {
         let key = keys::idempotency_key(principal_id, request_id);
-        self.oldest_idempotency = Some(self.oldest_idempotency.map_or(entry.time, |t| t.min(entry.time)));
-        self.ops.push((TreeId::IdempotencyByTime, keys::idempotency_time_key(entry.time, &key), Some(Vec::new())));
+        self.request_ids.push((entry.time, key.clone()));
         let value = self.encoded(TreeId::Idempotency, entry);
         self.ops.push((TreeId::Idempotency, key, value));
     }
@@ -96,6 +95,8 @@ pub(super) struct WriterState {
     pub(super) next_event: u64,
     pub(super) next_id: [u64; Kind::ALL.len()],
     pub(super) commits: u64,
+    /// The stored idempotency keys by age, for pruning.
+    pub(super) request_id_ages: idempotency::RequestIdAges,
 }
 
 /// The writer gate: held while a change is read, decided and committed.
@@ -138,10 +139,8 @@ impl Writer<'_> {
         }
         // Expired idempotency entries go first, so that nothing this commit writes is
         // removed by them.
-        let mut ops = self.store.expired_idempotency()?;
-        if let Some(time) = ws.oldest_idempotency {
-            self.store.idempotency_written(time);
-        }
+        let expired = self.store.expired_idempotency(&self.state.request_id_ages);
+        let mut ops: Vec<WriteOp> = expired.iter().map(|(_, key)| (TreeId::Idempotency, key.to_vec(), None)).collect();
         ops.append(&mut ws.ops);
         ws.ops = ops;
         // Only a commit that moves the watermark writes it (under the gate, the only place
@@ -166,19 +165,18 @@ impl Writer<'_> {
         // Request ids: a stored one is known before readers see it, a removed one until
         // after (a lookup that finds the hash reads the entry).
         let known = &self.store.inner.known_request_ids;
-        let mut removed_ids = Vec::new();
-        for (tree, key, value) in &ws.ops {
-            if *tree == TreeId::Idempotency {
-                match value {
-                    Some(_) => known.stored(key),
-                    None => removed_ids.push(key.clone()),
-                }
-            }
+        for (_, key) in &ws.request_ids {
+            known.stored(key);
         }
         let ops = ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
         let queued = pending.add(commit, ops)?;
-        for key in &removed_ids {
-            known.removed(key);
+        let ages = &mut self.state.request_id_ages;
+        for entry in &expired {
+            known.removed(&entry.1);
+            ages.pruned(entry);
+        }
+        for (time, key) in &ws.request_ids {
+            ages.stored(*time, key);
         }
         if let Some(watermark) = reveal {
             self.store.inner.match_watermark.fetch_max(watermark, std::sync::atomic::Ordering::SeqCst);

@@ -577,7 +577,8 @@ async fn a_replayed_proposal_answers_its_first_response_from_the_stored_matches(
     s.matching().await.reject_match(authed(&s.admin, reject)).await.unwrap();
     let again = s.matching().await.propose_matches(authed(&s.admin, req.clone())).await.unwrap().into_inner();
     assert_eq!(again, first);
-    let kept = store.idempotency("principal-1", &req.request_id).unwrap().expect("the proposal's entry");
+    let kept =
+        store.idempotency("principal-1", &req.request_id.parse().unwrap()).unwrap().expect("the proposal's entry");
     assert!(
         kept.response.len() * 10 < first.encoded_len(),
         "the entry keeps {} bytes of a {}-byte answer",
