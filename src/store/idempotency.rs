@@ -26,7 +26,8 @@ pub(super) struct KnownRequestIds {
 
 /// The stored idempotency keys by the time of their entry, oldest first: what pruning
 /// removes next ([`Store::expired_idempotency`]). Kept under the writer gate (in
-/// [`WriterState`]) by the commits that store and prune entries. About 70 bytes an entry.
+/// [`WriterState`]) by the commits that store and prune entries. About 80 bytes an entry (B-tree nodes
+/// filled in order are about half full, and the boxed key).
 #[derive(Default)]
 pub(super) struct RequestIdAges(BTreeSet<(UnixMicros, Box<[u8]>)>);
 
