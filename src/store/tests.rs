@@ -313,7 +313,8 @@ async fn each_commit_prunes_at_most_k_expired_idempotency_entries_and_never_a_yo
 /// A store of format 5 keyed its idempotency entries by the request id's characters and
 /// indexed them by time: opened, it is format 6, every entry is found by its request id,
 /// the index is gone, and an expired entry is still pruned. One entry already has its
-/// current key, as a crash between the migration's batches leaves it.
+/// current key, as a crash between the migration's batches leaves it; more entries than
+/// one batch of the migration holds make it land while it reads.
 #[tokio::test]
 async fn idempotency_entries_of_a_format_5_store_are_rekeyed_at_open_and_still_pruned() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -324,7 +325,8 @@ async fn idempotency_entries_of_a_format_5_store_are_rekeyed_at_open_and_still_p
         // As a format-5 build wrote them: keys with the request id's characters, an index
         // entry by time for each, its marker.
         let mut ws = WriteSet::default();
-        for (id, time) in [(old, now_micros() - 2 * HOUR_MICROS), (new, now_micros())] {
+        let many = (0..5000).map(|i| (rid(0x10_0000 + i), now_micros()));
+        for (id, time) in [(old, now_micros() - 2 * HOUR_MICROS), (new, now_micros())].into_iter().chain(many) {
             let key = [b"p\0".as_slice(), id.hyphenated().to_string().as_bytes()].concat();
             ws.put_raw(TreeId::IdempotencyByTime, [&time.to_be_bytes()[..], &key].concat(), Vec::new());
             ws.put_raw(TreeId::Idempotency, key, encode(TreeId::Idempotency, &entry(time)).unwrap());
@@ -348,7 +350,9 @@ async fn idempotency_entries_of_a_format_5_store_are_rekeyed_at_open_and_still_p
     assert_eq!(meta(keys::META_FORMAT_VERSION).map(|(_, v)| v), Some(vec![STORE_FORMAT_VERSION]));
     assert!(meta(keys::META_IDEMPOTENCY_INDEXED).is_none());
     assert!(store.entries(TreeId::IdempotencyByTime).unwrap_or_else(|e| panic!("{e}")).is_empty());
-    assert_eq!(store.idempotency_entries().unwrap_or_else(|e| panic!("{e}")), 3);
+    assert_eq!(store.idempotency_entries().unwrap_or_else(|e| panic!("{e}")), 5003);
+    let found = (0..5000).filter(|i| store.idempotency("p", &rid(0x10_0000 + i)).ok().flatten().is_some()).count();
+    assert_eq!(found, 5000);
     assert!(store.idempotency("p", &migrated).unwrap_or_else(|e| panic!("{e}")).is_some());
     assert!(store.idempotency("p", &old).unwrap_or_else(|e| panic!("{e}")).is_some(), "found after the open");
     commit_nothing(&store);
