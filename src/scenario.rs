@@ -9,7 +9,7 @@
 //! input for tests and demos (ids = refs).
 
 use crate::domain::{Alpha3, CapabilityArea, Day, DeliveryMode, Language, NeedSpec, OfferRole, SupportCategory};
-use crate::matching::input::{CentreRef, DeliveryTerms, MatchInput, NeedInput, OfferInput};
+use crate::matching::input::{CentreRef, DeliveryTerms, Few, MatchInput, NeedInput, OfferInput};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -194,7 +194,7 @@ impl Scenario {
             .map(|o| OfferInput {
                 id: o.reference.clone(),
                 title: o.title.clone(),
-                providers: o.providers.clone(),
+                providers: Few::from_slice(&o.providers),
                 role: o.role,
                 category: o.category,
                 capability: o.capability,
@@ -202,13 +202,13 @@ impl Scenario {
                 consumed: 0,
                 available_from: t0.saturating_add(o.available_from_days),
                 available_until: t0.saturating_add(o.available_until_days),
-                eligible_recipients: o.eligible_recipients.clone(),
-                excluded_recipients: o.excluded_recipients.clone(),
+                eligible_recipients: Few::from_slice(&o.eligible_recipients),
+                excluded_recipients: Few::from_slice(&o.excluded_recipients),
                 max_per_recipient: o.max_per_recipient,
                 delivery: match o.role {
                     OfferRole::Funding => None,
                     OfferRole::Delivery => Some(DeliveryTerms {
-                        languages: o.languages.clone().unwrap_or_default(),
+                        languages: o.languages.as_deref().map(Few::from_slice).unwrap_or_default(),
                         mode: o.mode.unwrap_or(DeliveryMode::AtProvider),
                         training_centre: o.training_centre.as_ref().and_then(|c| {
                             self.centre(c).map(|centre| CentreRef {

@@ -163,7 +163,7 @@ fn fill_synthetic(
             let spec = crate::domain::CentreSpec {
                 name: format!("Synthetic training centre {}", c.id),
                 host_state: c.host_state,
-                languages: o.delivery.as_ref().map(|d| d.languages.clone()).unwrap_or_default(),
+                languages: o.delivery.as_ref().map(|d| d.languages.to_vec()).unwrap_or_default(),
                 capabilities: Vec::new(),
                 un_recognized: true,
             };

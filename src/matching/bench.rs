@@ -13,7 +13,7 @@
 //! /proc/self/status (0 where that file does not exist).
 
 use super::engine::{Change, Engine};
-use super::input::{CentreRef, DeliveryTerms, MatchInput, NeedInput, OfferInput};
+use super::input::{CentreRef, DeliveryTerms, Few, MatchInput, NeedInput, OfferInput};
 use super::prepare::Prepared;
 use super::{build, propose};
 use crate::domain::{Alpha3, CapabilityArea, DeliveryMode, Language, OfferRole, Priority, SupportCategory};
@@ -145,7 +145,7 @@ pub fn generate(args: &BenchArgs) -> MatchInput {
         let mut offer =
             draw_offer(&w, &mut rng, format!("d{i:07}"), OfferRole::Delivery, kind, capacity, (from, (60, 400)));
         offer.delivery = Some(DeliveryTerms {
-            languages: vec![lang],
+            languages: Few::from_elem(lang, 1),
             mode,
             training_centre: (mode == DeliveryMode::AtTrainingCentre).then(|| CentreRef {
                 id: format!("tc{}", cluster % 50),
@@ -190,7 +190,7 @@ fn draw_offer(
     OfferInput {
         id,
         title: String::new(),
-        providers: vec![w.states[rng.range(0, w.states.len() as u64 - 1) as usize]],
+        providers: Few::from_elem(w.states[rng.range(0, w.states.len() as u64 - 1) as usize], 1),
         role,
         category,
         capability,
@@ -198,8 +198,8 @@ fn draw_offer(
         consumed: 0,
         available_from: from,
         available_until: from + rng.range(days.0, days.1) as i64,
-        eligible_recipients: eligibility(w, rng),
-        excluded_recipients: Vec::new(),
+        eligible_recipients: eligibility(w, rng).into(),
+        excluded_recipients: Few::new(),
         max_per_recipient: if rng.chance(0.2) { rng.range(5, 20) as u32 } else { 0 },
         delivery: None,
         withdrawn: false,

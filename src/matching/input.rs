@@ -6,6 +6,11 @@
 
 use crate::domain::{Alpha3, CapabilityArea, Day, DeliveryMode, Language, OfferRole, Priority, SupportCategory};
 
+/// A short list kept inline (a few providers, recipients or languages): ExplainNeed and
+/// the engine read these on every candidate pair, and a list behind its own pointer costs
+/// a cache miss each time.
+pub type Few<T> = smallvec::SmallVec<[T; 4]>;
+
 /// One need as the engine sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NeedInput {
@@ -55,7 +60,7 @@ pub struct CentreRef {
 /// The DELIVERY-only terms of an offer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeliveryTerms {
-    pub languages: Vec<Language>,
+    pub languages: Few<Language>,
     pub mode: DeliveryMode,
     /// Set iff `mode` is AT_TRAINING_CENTRE.
     pub training_centre: Option<CentreRef>,
@@ -72,7 +77,7 @@ pub struct OfferInput {
     /// Display title used in reasons (may be empty).
     pub title: String,
     /// First is the lead.
-    pub providers: Vec<Alpha3>,
+    pub providers: Few<Alpha3>,
     pub role: OfferRole,
     pub category: SupportCategory,
     pub capability: CapabilityArea,
@@ -83,8 +88,8 @@ pub struct OfferInput {
     pub available_from: Day,
     pub available_until: Day,
     /// Empty = any member state.
-    pub eligible_recipients: Vec<Alpha3>,
-    pub excluded_recipients: Vec<Alpha3>,
+    pub eligible_recipients: Few<Alpha3>,
+    pub excluded_recipients: Few<Alpha3>,
     /// 0 = no cap.
     pub max_per_recipient: u32,
     /// `Some` for DELIVERY offers; ignored on FUNDING offers. A DELIVERY offer without

@@ -31,7 +31,7 @@ mod text;
 
 pub use engine::{Change, Engine};
 pub use explain::{Candidate, explain_candidates, explain_need};
-pub use input::{BarredPair, CentreRef, DeliveryTerms, MatchInput, NeedInput, OfferInput, RecipientConsumption};
+pub use input::{BarredPair, CentreRef, DeliveryTerms, Few, MatchInput, NeedInput, OfferInput, RecipientConsumption};
 pub use output::{Allocation, Proposal, ProposedMatch, Summary};
 pub use rules::Blocker;
 pub use solution::{MatchError, Stop};

@@ -8,7 +8,7 @@
 //!
 //! Rules never panic and never overflow: day arithmetic saturates.
 
-use super::input::{NeedInput, OfferInput};
+use super::input::{Few, NeedInput, OfferInput};
 use super::text::{join_languages, join_modes, show_day};
 use crate::domain::{Alpha3, CapabilityArea, Day, DeliveryMode, Language, OfferRole, SupportCategory};
 use std::collections::{HashMap, HashSet};
@@ -28,7 +28,7 @@ pub enum Blocker {
     /// The need has no open seats (FULFILLED).
     NeedFulfilled,
     /// No shared language.
-    Language { offer: Vec<Language>, need: Vec<Language> },
+    Language { offer: Few<Language>, need: Few<Language> },
     /// The need does not accept the offer's mode.
     Mode { offer: DeliveryMode, accepted: Vec<DeliveryMode> },
     /// No start day fits; `limit_name` says which bound is binding.
@@ -208,7 +208,7 @@ pub fn rule_need_open(need: &NeedInput) -> Option<Blocker> {
 pub fn rule_language(need: &NeedInput, offer: &OfferInput) -> Option<Blocker> {
     let terms = offer.delivery_terms()?;
     let shared = terms.languages.iter().any(|l| need.languages.contains(l));
-    (!shared).then(|| Blocker::Language { offer: terms.languages.clone(), need: need.languages.clone() })
+    (!shared).then(|| Blocker::Language { offer: terms.languages.clone(), need: Few::from_slice(&need.languages) })
 }
 
 /// The offer's mode is accepted (empty = any).

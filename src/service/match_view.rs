@@ -252,7 +252,9 @@ impl MatchView {
             offers.iter().filter(|(id, o)| o.input.role != OfferRole::Funding || may_read(id)).map(|(_, o)| &o.input);
         let mut candidates = matching::explain_candidates(&ctx, n, weighed);
         let before = candidates.len();
-        candidates.retain(|c| Id::parse(Kind::Offer, &c.offer_id).is_some_and(|id| may_read(&id)));
+        if let Some(readable) = readable {
+            candidates.retain(|c| Id::parse(Kind::Offer, &c.offer_id).is_some_and(|id| readable.contains(&id)));
+        }
         let unreadable = u32::try_from(before - candidates.len()).unwrap_or(u32::MAX);
         Ok(Some((candidates, unreadable)))
     }

@@ -5,7 +5,7 @@
 use crate::domain::{Alpha3, CapabilityArea, DeliveryMode, Language, OfferRole, Priority, SupportCategory};
 use crate::matching::funding_rules::funder_allowed;
 use crate::matching::input::{
-    BarredPair, CentreRef, DeliveryTerms, MatchInput, NeedInput, OfferInput, RecipientConsumption,
+    BarredPair, CentreRef, DeliveryTerms, Few, MatchInput, NeedInput, OfferInput, RecipientConsumption,
 };
 use crate::matching::rules::{RuleContext, delivery_allowed};
 use std::collections::HashMap;
@@ -85,7 +85,7 @@ pub fn instance(seed: u64, funding: bool) -> MatchInput {
         offers.push(OfferInput {
             id: format!("d{i}"),
             title: String::new(),
-            providers: vec![pick(&mut rng)],
+            providers: Few::from_elem(pick(&mut rng), 1),
             role: OfferRole::Delivery,
             category: SupportCategory::Training,
             capability: kind(&mut rng),
@@ -93,11 +93,11 @@ pub fn instance(seed: u64, funding: bool) -> MatchInput {
             consumed: u32::from(rng.chance(10)),
             available_from: from,
             available_until: from + 15 + rng.below(40) as i64,
-            eligible_recipients: list(&mut rng, 20),
-            excluded_recipients: list(&mut rng, 5),
+            eligible_recipients: list(&mut rng, 20).into(),
+            excluded_recipients: list(&mut rng, 5).into(),
             max_per_recipient: if rng.chance(30) { 1 + rng.below(2) as u32 } else { 0 },
             delivery: Some(DeliveryTerms {
-                languages: languages(&mut rng),
+                languages: languages(&mut rng).into(),
                 mode,
                 training_centre: (mode == DeliveryMode::AtTrainingCentre).then(|| CentreRef {
                     id: "c".into(),
@@ -117,7 +117,7 @@ pub fn instance(seed: u64, funding: bool) -> MatchInput {
             offers.push(OfferInput {
                 id: format!("f{i}"),
                 title: String::new(),
-                providers: vec![pick(&mut rng)],
+                providers: Few::from_elem(pick(&mut rng), 1),
                 role: OfferRole::Funding,
                 category: SupportCategory::Training,
                 capability: CapabilityArea::Engineering,
@@ -125,8 +125,8 @@ pub fn instance(seed: u64, funding: bool) -> MatchInput {
                 consumed: 0,
                 available_from: from,
                 available_until: from + 20 + rng.below(40) as i64,
-                eligible_recipients: list(&mut rng, 25),
-                excluded_recipients: list(&mut rng, 10),
+                eligible_recipients: list(&mut rng, 25).into(),
+                excluded_recipients: list(&mut rng, 10).into(),
                 max_per_recipient: if rng.chance(30) { 1 + rng.below(2) as u32 } else { 0 },
                 delivery: None,
                 withdrawn: rng.chance(5),

@@ -5,7 +5,7 @@
 use super::{Load, State};
 use crate::domain::*;
 use crate::error::AppResult;
-use crate::matching::{self, Change, MatchInput, NeedInput, OfferInput};
+use crate::matching::{self, Change, Few, MatchInput, NeedInput, OfferInput};
 use crate::store::{Followed, Store};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -267,7 +267,7 @@ pub fn need_input(n: &Need) -> NeedInput {
 /// when registered).
 pub fn offer_input(o: &Offer, id: String, centre: Option<matching::CentreRef>) -> OfferInput {
     let delivery = o.spec.terms.delivery().map(|d| matching::DeliveryTerms {
-        languages: d.languages.clone(),
+        languages: Few::from_slice(&d.languages),
         mode: d.mode,
         training_centre: centre,
         duration_days: i64::from(d.duration_days),
@@ -277,7 +277,7 @@ pub fn offer_input(o: &Offer, id: String, centre: Option<matching::CentreRef>) -
     OfferInput {
         id,
         title: o.spec.title.clone(),
-        providers: o.spec.providers.clone(),
+        providers: Few::from_slice(&o.spec.providers),
         role: o.spec.terms.role(),
         category: o.spec.category,
         capability: o.spec.capability,
@@ -285,8 +285,8 @@ pub fn offer_input(o: &Offer, id: String, centre: Option<matching::CentreRef>) -
         consumed: o.seats.consumed(),
         available_from: day(o.spec.available_from),
         available_until: day(o.spec.available_until),
-        eligible_recipients: o.spec.eligible_recipients.clone(),
-        excluded_recipients: o.spec.excluded_recipients.clone(),
+        eligible_recipients: Few::from_slice(&o.spec.eligible_recipients),
+        excluded_recipients: Few::from_slice(&o.spec.excluded_recipients),
         max_per_recipient: o.spec.max_per_recipient,
         delivery,
         withdrawn: o.withdrawn,
