@@ -295,10 +295,7 @@ impl Metrics {
                 Ok(f) => self.set_figures(f),
                 Err(e) => tracing::warn!(error = %e, "metrics: the mechanism's figures could not be computed"),
             }
-            match store.idempotency_entries() {
-                Ok(n) => self.idempotency_entries.set(n as i64),
-                Err(e) => tracing::warn!(error = %e, "metrics: the idempotency entries could not be counted"),
-            }
+            self.idempotency_entries.set(i64::try_from(store.idempotency_entries()).unwrap_or(i64::MAX));
         }
         self.overlay.set(store.overlay_len() as i64);
         self.store_failed.set(i64::from(store.failure().borrow().is_some()));

@@ -278,6 +278,18 @@ fn rid(n: u128) -> uuid::Uuid {
     uuid::Uuid::from_u128(n)
 }
 
+/// The idempotency entries the store counts in memory (the metrics gauge), checked
+/// against a count of the table itself.
+fn idempotency_entries(store: &Store) -> usize {
+    let counted = store.idempotency_entries();
+    assert_eq!(
+        counted,
+        store.idempotency_entries_stored().unwrap_or_else(|e| panic!("{e}")),
+        "the count kept in memory"
+    );
+    counted
+}
+
 #[tokio::test]
 async fn each_commit_prunes_at_most_k_expired_idempotency_entries_and_never_a_young_one() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -294,11 +306,11 @@ async fn each_commit_prunes_at_most_k_expired_idempotency_entries_and_never_a_yo
     let w = store.writer().unwrap_or_else(|e| panic!("{e}"));
     let (ticket, _) = w.commit(ws).unwrap_or_else(|e| panic!("{e}"));
     store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(store.idempotency_entries().unwrap_or_else(|e| panic!("{e}")), 201);
+    assert_eq!(idempotency_entries(&store), 201);
     let mut counts = Vec::new();
     for _ in 0..5 {
         commit_nothing(&store);
-        counts.push(store.idempotency_entries().unwrap_or_else(|e| panic!("{e}")));
+        counts.push(idempotency_entries(&store));
     }
     assert_eq!(counts, [201 - 64, 201 - 128, 201 - 192, 1, 1], "at most {PRUNE_PER_COMMIT} per commit, oldest first");
     assert!(store.idempotency("p", &young).unwrap_or_else(|e| panic!("{e}")).is_some());
@@ -307,7 +319,7 @@ async fn each_commit_prunes_at_most_k_expired_idempotency_entries_and_never_a_yo
     drop(store);
     // What was pruned stays pruned on disk.
     let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(store.idempotency_entries().unwrap_or_else(|e| panic!("{e}")), 1);
+    assert_eq!(idempotency_entries(&store), 1);
 }
 
 /// A store of format 5 keyed its idempotency entries by the request id's characters and
@@ -350,7 +362,7 @@ async fn idempotency_entries_of_a_format_5_store_are_rekeyed_at_open_and_still_p
     assert_eq!(meta(keys::META_FORMAT_VERSION).map(|(_, v)| v), Some(vec![STORE_FORMAT_VERSION]));
     assert!(meta(keys::META_IDEMPOTENCY_INDEXED).is_none());
     assert!(store.entries(TreeId::IdempotencyByTime).unwrap_or_else(|e| panic!("{e}")).is_empty());
-    assert_eq!(store.idempotency_entries().unwrap_or_else(|e| panic!("{e}")), 5003);
+    assert_eq!(idempotency_entries(&store), 5003);
     let found = (0..5000).filter(|i| store.idempotency("p", &rid(0x10_0000 + i)).ok().flatten().is_some()).count();
     assert_eq!(found, 5000);
     assert!(store.idempotency("p", &migrated).unwrap_or_else(|e| panic!("{e}")).is_some());

@@ -31,7 +31,7 @@ async fn request_ids_are_pruned_after_the_retention_so_the_table_stops_growing()
         needs.create_need(create(&new_request_id())).await.unwrap();
         tokio::time::sleep(Duration::from_millis(5)).await;
         if i % 20 == 19 {
-            samples.push((started.elapsed(), store.idempotency_entries().unwrap()));
+            samples.push((started.elapsed(), store.idempotency_entries()));
         }
     }
     let elapsed = started.elapsed();
