@@ -162,10 +162,21 @@ impl Caller {
     /// A state reads offers it provides and OPEN offers it is eligible for (see also
     /// [`Caller::may_read_offer`]).
     pub fn can_read_offer(&self, offer: &Offer) -> bool {
+        self.can_read_offer_face(&OfferFace {
+            providers: &offer.spec.providers,
+            open: offer.state() == OfferState::Open,
+            eligible: &offer.spec.eligible_recipients,
+            excluded: &offer.spec.excluded_recipients,
+        })
+    }
+
+    /// [`Caller::can_read_offer`] on what the rule looks at of an offer, wherever that
+    /// comes from (ExplainNeed judges its candidates on the matching view's copy).
+    pub fn can_read_offer_face(&self, offer: &OfferFace<'_>) -> bool {
         match self.role {
             Role::Secretariat => true,
             Role::MemberState(s) => {
-                offer.spec.providers.contains(&s) || (offer.state() == OfferState::Open && offer.spec.admits(s))
+                offer.providers.contains(&s) || (offer.open && admitted(offer.eligible, offer.excluded, s))
             }
             Role::TrainingCentre(_) => false,
         }
@@ -215,3 +226,12 @@ impl Caller {
 #[cfg(test)]
 #[path = "access_tests.rs"]
 mod tests;
+
+/// What API.md's offer read rule looks at ([`Caller::can_read_offer_face`]): the
+/// providers, whether the offer is OPEN, and its recipient lists.
+pub struct OfferFace<'a> {
+    pub providers: &'a [Alpha3],
+    pub open: bool,
+    pub eligible: &'a [Alpha3],
+    pub excluded: &'a [Alpha3],
+}

@@ -244,9 +244,14 @@ impl OfferSpec {
     /// Whether `state` may receive from this offer by its recipient lists (providers are
     /// not checked here).
     pub fn admits(&self, state: Alpha3) -> bool {
-        (self.eligible_recipients.is_empty() || self.eligible_recipients.contains(&state))
-            && !self.excluded_recipients.contains(&state)
+        admitted(&self.eligible_recipients, &self.excluded_recipients, state)
     }
+}
+
+/// Whether recipient lists admit `state`: on the eligible list (empty = any) and not
+/// excluded.
+pub fn admitted(eligible: &[Alpha3], excluded: &[Alpha3], state: Alpha3) -> bool {
+    (eligible.is_empty() || eligible.contains(&state)) && !excluded.contains(&state)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]

@@ -204,13 +204,35 @@ impl MatchView {
         Ok(self.ready()?.tables.centres.get(&id).cloned())
     }
 
-    /// The offers ExplainNeed weighs for `need` (its kind's, both roles), for a caller's
-    /// readability check; `None`: no such need.
-    pub fn candidate_ids(&self, need: Id) -> AppResult<Option<Vec<Id>>> {
+    /// The offers ExplainNeed weighs for `need` (its kind's, both roles), split by the
+    /// read rule `may_read` judged on this view's copy of each: those it admits, and the
+    /// others (which a state may still read as a party to one of their matches; the store
+    /// knows). Judging on the copy reads nothing from the store, and judges the very
+    /// offers the explanation is made of. `None`: no such need.
+    pub fn candidates_by_readability(
+        &self,
+        need: Id,
+        may_read: impl Fn(&OfferFace<'_>) -> bool,
+    ) -> AppResult<Option<(BTreeSet<Id>, Vec<Id>)>> {
         let state = self.ready()?;
         let t = &state.tables;
         let Some(n) = t.needs.get(&need) else { return Ok(None) };
-        Ok(Some(t.offers.get(&(n.category, n.capability)).map(|o| o.keys().copied().collect()).unwrap_or_default()))
+        let (mut readable, mut others) = (BTreeSet::new(), Vec::new());
+        for (&id, o) in t.offers.get(&(n.category, n.capability)).into_iter().flatten() {
+            let o = &o.input;
+            let face = OfferFace {
+                providers: &o.providers,
+                open: !o.withdrawn && o.open_seats() > 0,
+                eligible: &o.eligible_recipients,
+                excluded: &o.excluded_recipients,
+            };
+            if may_read(&face) {
+                readable.insert(id);
+            } else {
+                others.push(id);
+            }
+        }
+        Ok(Some((readable, others)))
     }
 
     /// ExplainNeed for `need` on `today`: every candidate DELIVERY offer with its blockers,

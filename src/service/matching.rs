@@ -26,14 +26,23 @@ fn proposed_match(store: &Store, caller: &Caller, id: Id, etag: &str) -> AppResu
 
 /// Of the offers `ids`, those the caller may read (as GetOffer would answer), or `None` for
 /// the Secretariat, which reads them all.
-fn readable_offers(store: &Store, caller: &Caller, ids: Vec<Id>) -> AppResult<Option<std::collections::BTreeSet<Id>>> {
+/// The candidate offers of `need` that `caller` may read (`None`: all of them, for the
+/// Secretariat). The read rule is judged on the matching view's copy of each offer; only
+/// those it refuses are looked up in the store, for a match the caller is a party to.
+fn readable_offers(
+    store: &Store,
+    view: &super::match_view::MatchView,
+    caller: &Caller,
+    need: Id,
+) -> AppResult<Option<std::collections::BTreeSet<Id>>> {
     if caller.is_secretariat() {
         return Ok(None);
     }
-    let mut readable = std::collections::BTreeSet::new();
-    for id in ids {
-        if let Some(offer) = store.get::<Offer>(id)? {
-            if super::offers::may_read_offer(store, caller, &offer)? {
+    let split = view.candidates_by_readability(need, |face| caller.can_read_offer_face(face))?;
+    let Some((mut readable, others)) = split else { return Ok(Some(Default::default())) };
+    if let Some(state) = caller.state() {
+        for id in others {
+            if super::offers::party_to_offer(store, id, state)? {
                 readable.insert(id);
             }
         }
@@ -235,10 +244,7 @@ impl MatchingService for Services {
         let (view, store) = (&self.match_view, &self.store);
         // A state learns nothing of offers it may not read (see MatchView::explain).
         let explained = off_the_reactor(|| {
-            let readable = match caller.is_secretariat() {
-                true => None,
-                false => readable_offers(store, &caller, view.candidate_ids(need.meta.id)?.unwrap_or_default())?,
-            };
+            let readable = readable_offers(store, view, &caller, need.meta.id)?;
             view.explain(need.meta.id, day(now_micros()), readable.as_ref())
         })?;
         let Some((explained, unreadable_offers)) = explained else { return Err(not_found(Kind::Need, id).into()) };

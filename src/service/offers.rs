@@ -89,14 +89,17 @@ fn copy_offer_field(dst: &mut pb::Offer, src: &pb::Offer, path: &str) {
 /// Whether `caller` may read `offer` ([`Caller::may_read_offer`]), asking the store which
 /// matches draw on it.
 pub fn may_read_offer(store: &Store, caller: &Caller, offer: &Offer) -> crate::store::StoreResult<bool> {
-    caller.may_read_offer(offer, |state| {
-        for match_id in store.matches_of_offer(offer.meta.id)? {
-            if store.get::<Match>(match_id)?.is_some_and(|m| m.terms.parties.contains(&state)) {
-                return Ok(true);
-            }
+    caller.may_read_offer(offer, |state| party_to_offer(store, offer.meta.id, state))
+}
+
+/// Whether `state` is a party to a match drawing on `offer`.
+pub fn party_to_offer(store: &Store, offer: Id, state: Alpha3) -> crate::store::StoreResult<bool> {
+    for match_id in store.matches_of_offer(offer)? {
+        if store.get::<Match>(match_id)?.is_some_and(|m| m.terms.parties.contains(&state)) {
+            return Ok(true);
         }
-        Ok(false)
-    })
+    }
+    Ok(false)
 }
 
 fn readable_offer(store: &Store, caller: &Caller, id: Id) -> AppResult<Offer> {
