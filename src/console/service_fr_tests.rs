@@ -255,6 +255,9 @@ const FORWARDED: &[(&str, &str)] = &[
     ("filing.rs", "message"),
     ("access.rs", "why: &str"),
     ("types.rs", "self.as_str()"),
+    // `JoinOr`: language and mode codes (`en`, `AT_PROVIDER`), values, not messages.
+    ("text.rs", "item.code()"),
+    ("text.rs", "last.code()"),
     ("mod.rs", "e"),
     ("error.rs", "_"),
     ("error.rs", "e.to_string()"),

@@ -39,17 +39,26 @@ impl Code for DeliveryMode {
 
 impl<T: Code> fmt::Display for JoinOr<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let Some((last, rest)) = self.0.split_last() else { return f.write_str("no language") };
-        for (i, item) in rest.iter().enumerate() {
+        match self.0.split_last() {
+            None => f.write_str("no language"),
+            Some((last, [])) => f.write_str(last.code()),
+            Some((last, rest)) => write!(f, "{} or {}", Commas(rest), last.code()),
+        }
+    }
+}
+
+/// Codes separated by commas.
+struct Commas<'a, T>(&'a [T]);
+
+impl<T: Code> fmt::Display for Commas<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, item) in self.0.iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
             f.write_str(item.code())?;
         }
-        if !rest.is_empty() {
-            f.write_str(" or ")?;
-        }
-        f.write_str(last.code())
+        Ok(())
     }
 }
 
