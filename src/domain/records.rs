@@ -261,6 +261,19 @@ pub enum OfferState {
     Withdrawn,
 }
 
+impl OfferState {
+    /// The state of an offer withdrawn or not, with `open_seats` left.
+    pub fn of(withdrawn: bool, open_seats: u32) -> OfferState {
+        if withdrawn {
+            OfferState::Withdrawn
+        } else if open_seats == 0 {
+            OfferState::Exhausted
+        } else {
+            OfferState::Open
+        }
+    }
+}
+
 #[derive(Clone, PartialEq, Debug, Serialize, Deserialize)]
 pub struct Offer {
     pub meta: Meta,
@@ -275,13 +288,7 @@ impl Offer {
     }
 
     pub fn state(&self) -> OfferState {
-        if self.withdrawn {
-            OfferState::Withdrawn
-        } else if self.open_seats() == 0 {
-            OfferState::Exhausted
-        } else {
-            OfferState::Open
-        }
+        OfferState::of(self.withdrawn, self.open_seats())
     }
 }
 

@@ -20,7 +20,7 @@ pub fn join_modes(modes: &[DeliveryMode]) -> JoinOr<'_, DeliveryMode> {
 /// A list shown as `a, b or c` (see [`join_languages`]).
 pub struct JoinOr<'a, T>(&'a [T]);
 
-/// A value shown by its code (`en`, `IN_PERSON`).
+/// A value shown by its code (`en`, `AT_PROVIDER`).
 pub trait Code {
     fn code(&self) -> &str;
 }

@@ -222,7 +222,7 @@ impl MatchView {
             let o = &o.input;
             let face = OfferFace {
                 providers: &o.providers,
-                open: !o.withdrawn && o.open_seats() > 0,
+                open: OfferState::of(o.withdrawn, o.open_seats()) == OfferState::Open,
                 eligible: &o.eligible_recipients,
                 excluded: &o.excluded_recipients,
             };
