@@ -50,15 +50,14 @@ pub(super) fn load(tables: &Arc<Tables>) -> StoreResult<(KnownRequestIds, Reques
     let hasher = RandomState::new();
     let mut counts = HashMap::new();
     let mut ages = RequestIdAges::default();
-    let mut entries = 0;
     for kv in tables.range(TreeId::Idempotency, Bound::Unbounded, Bound::Unbounded) {
         let (key, value) = kv?;
         let entry: IdempotencyEntry = decode(TreeId::Idempotency, &value)?;
         *counts.entry(hasher.hash_one(&*key)).or_insert(0u32) += 1;
         ages.stored(entry.time, &key);
-        entries += 1;
     }
-    Ok((KnownRequestIds { hasher, counts: Mutex::new(counts), entries: AtomicUsize::new(entries) }, ages))
+    let entries = AtomicUsize::new(ages.0.len());
+    Ok((KnownRequestIds { hasher, counts: Mutex::new(counts), entries }, ages))
 }
 
 impl KnownRequestIds {
