@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod clock;
+pub mod coalesce;
 pub mod config;
 pub mod console;
 pub mod convert;

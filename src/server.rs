@@ -5,6 +5,7 @@
 use crate::admission::AdmissionLayer;
 use crate::api;
 use crate::auth::{AuthLayer, Authenticator};
+use crate::coalesce::Coalescing;
 use crate::config::ServeArgs;
 use crate::domain::{Principal, Role};
 use crate::service::{Services, admin};
@@ -13,7 +14,7 @@ use crate::telemetry::RequestLayer;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_stream::wrappers::TcpListenerStream;
 
 /// Largest request message the server reads (bigger ones are RESOURCE_EXHAUSTED).
@@ -318,7 +319,7 @@ pub async fn serve_with_console(
         .add_service(svc!(api::report_service_server::ReportServiceServer<Services>))
         .add_service(svc!(api::event_service_server::EventServiceServer<Services>))
         .add_service(svc!(api::admin_service_server::AdminServiceServer<Services>))
-        .serve_with_incoming_shutdown(no_delay(listener), shutdown);
+        .serve_with_incoming_shutdown(accepted(listener), shutdown);
     tokio::select! {
         served = serving => served?,
         () = grace_over => tracing::warn!(
@@ -362,15 +363,16 @@ pub async fn shutdown_signal() {
 
 /// The accepted connections of `listener`, with Nagle's algorithm off: a small response
 /// (a unary answer, an event) goes out at once instead of waiting up to the peer's delayed
-/// ACK (~40 ms). tonic sets this only on listeners it binds itself.
-fn no_delay(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+/// ACK (~40 ms); tonic sets this only on listeners it binds itself. Answers that finish
+/// together are gathered into one write instead ([`Coalescing`]).
+fn accepted(listener: TcpListener) -> impl tokio_stream::Stream<Item = std::io::Result<Coalescing<TcpStream>>> {
     use tokio_stream::StreamExt;
     TcpListenerStream::new(listener).map(|conn| {
         let conn = conn?;
         if let Err(e) = conn.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot turn Nagle's algorithm off");
         }
-        Ok(conn)
+        Ok(Coalescing::new(conn))
     })
 }
 
