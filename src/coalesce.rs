@@ -77,15 +77,8 @@ impl<T: AsyncRead + Unpin> AsyncRead for Coalescing<T> {
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for Coalescing<T> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        ready!(this.poll_room(cx, data.len()))?;
-        if data.len() >= HOLD_LIMIT {
-            // Nothing is held now (sent above): a large write goes straight through.
-            return Pin::new(&mut this.io).poll_write(cx, data);
-        }
-        this.held.extend_from_slice(data);
-        Poll::Ready(Ok(data.len()))
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[IoSlice::new(data)])
     }
 
     fn poll_write_vectored(
@@ -97,6 +90,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Coalescing<T> {
         let len: usize = data.iter().map(|s| s.len()).sum();
         ready!(this.poll_room(cx, len))?;
         if len >= HOLD_LIMIT {
+            // Nothing is held now (sent above): a large write goes straight through.
             return Pin::new(&mut this.io).poll_write_vectored(cx, data);
         }
         for slice in data {
