@@ -51,7 +51,8 @@ impl pb::echo_service_server::EchoService for Echo {
 }
 
 /// Serves `echo` on `listener` until `shutdown` resolves, with tonic's default server
-/// settings (as `lcm serve` uses them).
+/// settings: the stock baseline. `lcm serve`'s transport differs: Nagle's algorithm is off
+/// on its accepted connections and their flushes are gathered (`server.rs`, `coalesce.rs`).
 pub async fn serve(
     echo: Echo,
     listener: TcpListener,
