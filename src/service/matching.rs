@@ -24,11 +24,10 @@ fn proposed_match(store: &Store, caller: &Caller, id: Id, etag: &str) -> AppResu
     Ok(m)
 }
 
-/// Of the offers `ids`, those the caller may read (as GetOffer would answer), or `None` for
-/// the Secretariat, which reads them all.
 /// The candidate offers of `need` that `caller` may read (`None`: all of them, for the
-/// Secretariat). The read rule is judged on the matching view's copy of each offer; only
-/// those it refuses are looked up in the store, for a match the caller is a party to.
+/// Secretariat), as GetOffer would answer. The read rule is judged on the matching view's
+/// copy of each offer; only those it refuses are looked up in the store, for a match the
+/// caller is a party to.
 fn readable_offers(
     store: &Store,
     view: &super::match_view::MatchView,
