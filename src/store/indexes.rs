@@ -1,16 +1,18 @@
-//! The store's typed API over its secondary tables. Each index is written here, with the
-//! record it follows and in the same [`WriteSet`] (so in the same landing), and read here;
-//! no code outside `store/` sees a key's bytes or a table id.
+//! The store's typed API over its secondary indexes. Each index is written here, with the
+//! record it follows and in the same [`WriteSet`] (so in the same commit and landing), and
+//! read here; no code outside `store/` sees a key's bytes or a table id. The indexes by
+//! state are kept in memory, not in sled ([`super::by_state`]).
 //!
 //! | index | kept by | read by |
 //! |---|---|---|
-//! | needs by requester | [`WriteSet::put_new_need`] | [`Store::needs_of_requester`] |
-//! | offers by provider | [`WriteSet::put_new_offer`] | [`Store::offers_of_provider`] |
+//! | needs by requester (memory) | [`WriteSet::put_new_need`] | [`Store::needs_of_requester`] |
+//! | offers by provider (memory) | [`WriteSet::put_new_offer`] | [`Store::offers_of_provider`] |
 //! | matches by need, by offer; PROPOSED matches | [`WriteSet::put_new_match`], [`WriteSet::put_match`] | [`Store::matches_of_need`], [`Store::matches_of_offer`], [`Store::proposed_matches`] |
 //! | refusals (by need and by offer) | [`WriteSet::remember_refusal`], [`WriteSet::forget_refusal`] | [`Store::refusals_of_need`], [`Store::refusals_of_offer`], [`Store::refusals`] |
 //! | seats per offer and recipient | [`WriteSet::set_recipient_seats`] | [`Store::recipient_seats`], [`Store::every_recipient_seats`] |
 //! | tokens | [`WriteSet::put_new_principal`] | [`Store::principal_by_token_hash`] |
 
+use super::by_state::{IdsAfter, Owned};
 use super::keys::{self, TreeId};
 use super::{Record, Store, StoreError, StoreResult, WriteSet, Writer, decode};
 use crate::domain::*;
@@ -21,14 +23,14 @@ impl WriteSet {
     /// changes, so updates write the record alone).
     pub fn put_new_need(&mut self, need: &Need) {
         self.put_record(need);
-        self.index(TreeId::NeedsByRequester, need.spec.requester, need.meta.id);
+        self.by_state.push((Owned::Need, need.spec.requester, need.meta.id));
     }
 
     /// A new offer, with its entries in the provider index (providers never change).
     pub fn put_new_offer(&mut self, offer: &Offer) {
         self.put_record(offer);
         for p in &offer.spec.providers {
-            self.index(TreeId::OffersByProvider, *p, offer.meta.id);
+            self.by_state.push((Owned::Offer, *p, offer.meta.id));
         }
     }
 
@@ -133,13 +135,13 @@ fn short_key(tree: TreeId) -> StoreError {
 
 impl Store {
     /// The ids of `state`'s needs, in id order, after `after`.
-    pub fn needs_of_requester(&self, state: Alpha3, after: Option<Id>) -> impl Iterator<Item = StoreResult<Id>> + '_ {
-        self.scan_index(TreeId::NeedsByRequester, state, after)
+    pub fn needs_of_requester(&self, state: Alpha3, after: Option<Id>) -> IdsAfter<'_> {
+        self.inner.by_state.ids_after(Owned::Need, state, after)
     }
 
     /// The ids of the offers `state` provides, in id order, after `after`.
-    pub fn offers_of_provider(&self, state: Alpha3, after: Option<Id>) -> impl Iterator<Item = StoreResult<Id>> + '_ {
-        self.scan_index(TreeId::OffersByProvider, state, after)
+    pub fn offers_of_provider(&self, state: Alpha3, after: Option<Id>) -> IdsAfter<'_> {
+        self.inner.by_state.ids_after(Owned::Offer, state, after)
     }
 
     /// The ids of the matches of `need`, in id order.

@@ -26,9 +26,10 @@ pub enum TreeId {
     /// principal id, 0, request id (16 bytes; until store format 5 its 36 characters) →
     /// first response ([`idempotency_key`]).
     Idempotency,
-    /// requester (3 bytes) ++ need id → ().
+    /// Store formats 2 to 6 only: requester (3 bytes) ++ need id → (). Emptied when such a
+    /// store is opened; the index is kept in memory now (`by_state.rs`).
     NeedsByRequester,
-    /// provider (3 bytes) ++ offer id → ().
+    /// Store formats 2 to 6 only: provider (3 bytes) ++ offer id → (). Emptied likewise.
     OffersByProvider,
     Matches,
     Arrangements,
@@ -158,15 +159,7 @@ pub fn sequence_key(sequence: u64) -> [u8; 8] {
     sequence.to_be_bytes()
 }
 
-/// A secondary-index key: the state, then the record id.
-pub fn state_index_key(state: Alpha3, id: Id) -> Vec<u8> {
-    let mut k = Vec::with_capacity(11);
-    k.extend_from_slice(state.as_str().as_bytes());
-    k.extend_from_slice(&id_key(id));
-    k
-}
-
-/// The id at the end of a secondary-index key.
+/// The id at the end of an index key ([`pair_key`]).
 pub fn id_from_index_key(key: &[u8]) -> Option<Id> {
     key.len().checked_sub(8).and_then(|at| id_from_key(&key[at..]))
 }
@@ -251,18 +244,6 @@ mod tests {
         keys.sort();
         let ids: Vec<u64> = keys.iter().filter_map(|k| id_from_key(k)).map(|i| i.0).collect();
         assert_eq!(ids, vec![1, 2, 300, 70_000]);
-    }
-
-    #[test]
-    fn index_keys_group_by_state_then_id() {
-        let uga: Alpha3 = "UGA".parse().unwrap_or_else(|e| panic!("{e}"));
-        let ben: Alpha3 = "BEN".parse().unwrap_or_else(|e| panic!("{e}"));
-        let a = state_index_key(uga, Id(2));
-        let b = state_index_key(uga, Id(10));
-        let c = state_index_key(ben, Id(99));
-        assert!(c < a && a < b);
-        assert_eq!(id_from_index_key(&b), Some(Id(10)));
-        assert!(b.starts_with(b"UGA"));
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! server to report NOT_SERVING. A restart recovers what is on disk.
 
 pub mod backup;
+pub(crate) mod by_state;
 mod digest;
 mod dirsync;
 mod event_log;
@@ -72,8 +73,10 @@ pub const FORMAT_VERSION: u8 = 1;
 /// format-4 store has none, its watermark is set past its last match); 6: an idempotency
 /// key holds the request id's 16 bytes, not its 36 characters, and there is no index by
 /// time ([`keys::idempotency_key`]; a store of formats 2 to 5 is migrated at open,
-/// `opening.rs`). Stores of formats 2 to 5 are marked 6 at open.
-pub const STORE_FORMAT_VERSION: u8 = 6;
+/// `opening.rs`); 7: no tables of needs by requester and offers by provider, the indexes
+/// are kept in memory (`by_state.rs`; a store of formats 2 to 6 has its tables emptied at
+/// open). Stores of formats 2 to 6 are marked 7 at open.
+pub const STORE_FORMAT_VERSION: u8 = 7;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -187,6 +190,8 @@ struct Inner {
     retention_micros: i64,
     /// The idempotency keys stored, as hashes (see [`idempotency::KnownRequestIds`]).
     known_request_ids: idempotency::KnownRequestIds,
+    /// The needs of each requester and the offers of each provider.
+    by_state: by_state::ByState,
     /// The last [`RECENT_EVENTS`] committed events, in sequence order, so followers of
     /// the log read and decode nothing (they still see only durable ones).
     recent: RwLock<VecDeque<Arc<Event>>>,
@@ -356,20 +361,6 @@ impl Store {
             .map(|kv| {
                 let (_, v) = kv?;
                 decode(R::TREE, &v)
-            })
-    }
-
-    /// Ids in a state index (`tree`) for `state`, in id order, starting after `after`.
-    fn scan_index(&self, tree: TreeId, state: Alpha3, after: Option<Id>) -> impl Iterator<Item = StoreResult<Id>> + '_ {
-        let prefix = state.as_str().as_bytes().to_vec();
-        let start = keys::state_index_key(state, Id(after.map_or(0, |id| id.0.saturating_add(1))));
-        let done = after.is_some_and(|id| id.0 == u64::MAX);
-        self.range(tree, Bound::Included(start), Bound::Unbounded)
-            .take_while(move |kv| !done && kv.as_ref().map_or(true, |(k, _)| k.starts_with(&prefix)))
-            .map(move |kv| {
-                let (k, _) = kv?;
-                keys::id_from_index_key(&k)
-                    .ok_or(StoreError::Corrupt { tree: tree.name(), detail: "short index key".into() })
             })
     }
 

@@ -127,6 +127,35 @@ fn migrate_idempotency(tables: &Arc<Tables>) -> StoreResult<()> {
     Ok(())
 }
 
+/// Empties the tables of needs by requester and offers by provider of a store of formats 2
+/// to 6 (format 7 keeps these indexes in memory, `by_state.rs`), in landings of
+/// [`MIGRATION_BATCH`] keys: a crash between them leaves keys the next open removes, since
+/// the format is marked 7 only after the last.
+fn drop_state_index_tables(tables: &Arc<Tables>) -> StoreResult<()> {
+    let mut removed = 0usize;
+    for table in [TreeId::NeedsByRequester, TreeId::OffersByProvider] {
+        loop {
+            let ops: Vec<super::tables::Op> = tables
+                .range(table, Bound::Unbounded, Bound::Unbounded)
+                .take(MIGRATION_BATCH)
+                .map(|kv| Ok((table, kv?.0, None)))
+                .collect::<StoreResult<_>>()?;
+            if ops.is_empty() {
+                break;
+            }
+            tables.apply(ops.iter())?;
+            removed += ops.len();
+        }
+    }
+    if removed > 0 {
+        tracing::info!(
+            entries = removed,
+            "index entries by state removed, the indexes are kept in memory (store format 7)"
+        );
+    }
+    Ok(())
+}
+
 /// The most keys one landing of a migration at open changes.
 const MIGRATION_BATCH: usize = 4096;
 
@@ -169,9 +198,13 @@ impl Store {
             // events that name their match (event_log.rs), format 4 format 5 without a
             // match watermark (staging.rs): this build reads them all. Format 5 keyed
             // idempotency entries by the request id's characters and indexed them by
-            // time: migrated (the first landings of this open).
-            Some(v) if (2..=5).contains(&v.as_ref().first().copied().unwrap_or(0)) && v.len() == 1 => {
-                migrate_idempotency(&tables)?;
+            // time, format 6 kept the indexes by state in tables: migrated (the first
+            // landings of this open).
+            Some(v) if (2..=6).contains(&v.as_ref().first().copied().unwrap_or(0)) && v.len() == 1 => {
+                if v.as_ref()[0] <= 5 {
+                    migrate_idempotency(&tables)?;
+                }
+                drop_state_index_tables(&tables)?;
                 meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?
             }
             Some(v) => return Err(StoreError::UnknownFormat(v.first().copied().unwrap_or(0))),
@@ -190,6 +223,7 @@ impl Store {
             }
         };
         let (known_request_ids, request_id_ages) = super::idempotency::load(&tables)?;
+        let by_state = super::by_state::ByState::load(&tables)?;
         db.flush()?;
         let last_key = |table: TreeId| -> StoreResult<u64> {
             Ok(tables.last_key(table)?.and_then(|k| keys::id_from_key(&k)).map_or(0, |id| id.0))
@@ -232,6 +266,7 @@ impl Store {
                 page_token_key,
                 retention_micros: i64::try_from(config.request_id_retention.as_micros()).unwrap_or(i64::MAX),
                 known_request_ids,
+                by_state,
                 recent: RwLock::new(VecDeque::with_capacity(RECENT_EVENTS)),
                 followers: RwLock::new(Vec::new()),
                 match_watermark: match_watermark.into(),

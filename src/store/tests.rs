@@ -642,3 +642,73 @@ async fn staged_matches_are_unseen_until_revealed_and_dropped_at_open_if_never_r
         "a staged match's id was handed out again"
     );
 }
+
+/// A store of format 6 kept the needs of each requester and the offers of each provider in
+/// tables: opened, it is format 7, those tables are empty (they held more entries than one
+/// landing of the migration removes), and the indexes, kept in memory now, hold what the
+/// records say, and what is created after the open.
+#[tokio::test]
+async fn a_format_6_store_loses_its_tables_by_state_and_indexes_its_records_in_memory() {
+    use crate::convert::{Clock, need_spec, offer_spec};
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let now = now_micros();
+    let state = |s: &str| -> Alpha3 { s.parse().unwrap_or_else(|e: String| panic!("{e}")) };
+    let need = |r: &str| {
+        need_spec(&crate::loadtest::sample_need(r), "need", Clock { now }, true).unwrap_or_else(|e| panic!("{e:?}"))
+    };
+    let day = |d: i64| Some(prost_types::Timestamp { seconds: now / 1_000_000 + d * 86_400, nanos: 0 });
+    let offer = crate::api::Offer {
+        providers: vec!["GBR".into(), "KEN".into()],
+        role: crate::api::OfferRole::Delivery as i32,
+        category: crate::api::SupportCategory::Training as i32,
+        capability: crate::api::CapabilityArea::Engineering as i32,
+        title: "Plant operators".into(),
+        capacity: 10,
+        available_from: day(10),
+        available_until: day(100),
+        languages: vec!["en".into()],
+        mode: crate::api::DeliveryMode::MobileTrainingTeam as i32,
+        duration_days: 5,
+        ..Default::default()
+    };
+    let offer = offer_spec(&offer, "offer", Clock { now }, &|_| false).unwrap_or_else(|e| panic!("{e:?}"));
+    {
+        let store = Store::open(dir.path(), &config()).unwrap_or_else(|e| panic!("{e}"));
+        let mut w = store.writer().unwrap_or_else(|e| panic!("{e}"));
+        let mut ws = WriteSet::default();
+        for r in ["UGA", "KEN", "UGA"] {
+            w.create_need(&mut ws, now, "p", need(r), |_| ());
+        }
+        w.create_offer(&mut ws, now, "p", offer.clone(), |_| ());
+        // As a format-6 build wrote them (entries of needs that do not exist, so that the
+        // indexes are seen to come from the records).
+        for i in 0..5000u64 {
+            let key = [b"UGA".as_slice(), &keys::id_key(Id(1_000_000 + i))].concat();
+            ws.put_raw(TreeId::NeedsByRequester, key, Vec::new());
+        }
+        ws.put_raw(TreeId::OffersByProvider, [b"GBR".as_slice(), &keys::id_key(Id(1))].concat(), Vec::new());
+        ws.put_raw(TreeId::Meta, keys::META_FORMAT_VERSION.to_vec(), vec![6]);
+        let (ticket, _) = w.commit(ws).unwrap_or_else(|e| panic!("{e}"));
+        store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let store = Store::open(dir.path(), &config()).unwrap_or_else(|e| panic!("{e}"));
+    let meta =
+        |key: &[u8]| store.entries(TreeId::Meta).unwrap_or_else(|e| panic!("{e}")).into_iter().find(|(k, _)| k == key);
+    assert_eq!(meta(keys::META_FORMAT_VERSION).map(|(_, v)| v), Some(vec![STORE_FORMAT_VERSION]));
+    for table in [TreeId::NeedsByRequester, TreeId::OffersByProvider] {
+        assert!(store.entries(table).unwrap_or_else(|e| panic!("{e}")).is_empty(), "{} is emptied", table.name());
+    }
+    let ids = |i: crate::store::by_state::IdsAfter<'_>| i.map(|id| id.0).collect::<Vec<_>>();
+    assert_eq!(ids(store.needs_of_requester(state("UGA"), None)), vec![1, 3]);
+    assert_eq!(ids(store.needs_of_requester(state("UGA"), Some(Id(1)))), vec![3]);
+    assert_eq!(ids(store.needs_of_requester(state("KEN"), None)), vec![2]);
+    assert_eq!(ids(store.offers_of_provider(state("GBR"), None)), vec![1]);
+    assert_eq!(ids(store.offers_of_provider(state("KEN"), None)), vec![1]);
+    assert!(ids(store.offers_of_provider(state("UGA"), None)).is_empty());
+    // A need created now is listed as soon as it is committed.
+    let mut w = store.writer().unwrap_or_else(|e| panic!("{e}"));
+    let mut ws = WriteSet::default();
+    w.create_need(&mut ws, now, "p", need("UGA"), |_| ());
+    let _ = w.commit(ws).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ids(store.needs_of_requester(state("UGA"), None)), vec![1, 3, 4]);
+}

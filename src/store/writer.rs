@@ -19,6 +19,9 @@ pub struct WriteSet {
     pub(super) reveal: Option<u64>,
     /// The idempotency entries this set writes: their times and keys.
     pub(super) request_ids: Vec<(UnixMicros, Vec<u8>)>,
+    /// The new needs and offers this set writes, for the indexes by state
+    /// ([`super::by_state`]).
+    pub(super) by_state: Vec<(by_state::Owned, Alpha3, Id)>,
 }
 
 impl WriteSet {
@@ -57,10 +60,6 @@ impl WriteSet {
 
     pub(super) fn put_raw(&mut self, tree: TreeId, key: Vec<u8>, value: Vec<u8>) {
         self.ops.push((tree, key, Some(value)));
-    }
-
-    pub(super) fn index(&mut self, tree: TreeId, state: Alpha3, id: Id) {
-        self.ops.push((tree, keys::state_index_key(state, id), Some(Vec::new())));
     }
 
     /// The first response to `request_id` (pruned once `entry.time` is older than the
@@ -170,6 +169,7 @@ impl Writer<'_> {
         }
         let ops = ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
         let queued = pending.add(commit, ops)?;
+        self.store.inner.by_state.add(&ws.by_state);
         let ages = &mut self.state.request_id_ages;
         for entry in &expired {
             known.removed(&entry.1);
