@@ -649,29 +649,46 @@ async fn staged_matches_are_unseen_until_revealed_and_dropped_at_open_if_never_r
 /// records say, and what is created after the open.
 #[tokio::test]
 async fn a_format_6_store_loses_its_tables_by_state_and_indexes_its_records_in_memory() {
-    use crate::convert::{Clock, need_spec, offer_spec};
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let now = now_micros();
     let state = |s: &str| -> Alpha3 { s.parse().unwrap_or_else(|e: String| panic!("{e}")) };
-    let need = |r: &str| {
-        need_spec(&crate::loadtest::sample_need(r), "need", Clock { now }, true).unwrap_or_else(|e| panic!("{e:?}"))
+    let need = |r: &str| NeedSpec {
+        requester: state(r),
+        category: SupportCategory::Training,
+        capability: CapabilityArea::Engineering,
+        title: "Operators".into(),
+        description: String::new(),
+        quantity: 10,
+        women_quantity: 2,
+        languages: Vec::new(),
+        needed_by: now + 100 * 86_400 * 1_000_000,
+        priority: Priority::High,
+        pledge_ref: String::new(),
+        pledge_level: None,
+        mission: String::new(),
+        accepted_modes: Vec::new(),
     };
-    let day = |d: i64| Some(prost_types::Timestamp { seconds: now / 1_000_000 + d * 86_400, nanos: 0 });
-    let offer = crate::api::Offer {
-        providers: vec!["GBR".into(), "KEN".into()],
-        role: crate::api::OfferRole::Delivery as i32,
-        category: crate::api::SupportCategory::Training as i32,
-        capability: crate::api::CapabilityArea::Engineering as i32,
-        title: "Plant operators".into(),
+    let offer = OfferSpec {
+        providers: vec![state("GBR"), state("KEN")],
+        terms: OfferTerms::Delivery(DeliveryTerms {
+            languages: Vec::new(),
+            mode: DeliveryMode::AtProvider,
+            training_centre: None,
+            duration_days: 5,
+            women_only: false,
+            requires_funding: false,
+        }),
+        category: SupportCategory::Training,
+        capability: CapabilityArea::Engineering,
+        title: "Course".into(),
+        description: String::new(),
         capacity: 10,
-        available_from: day(10),
-        available_until: day(100),
-        languages: vec!["en".into()],
-        mode: crate::api::DeliveryMode::MobileTrainingTeam as i32,
-        duration_days: 5,
-        ..Default::default()
+        available_from: now,
+        available_until: now + 200 * 86_400 * 1_000_000,
+        eligible_recipients: Vec::new(),
+        excluded_recipients: Vec::new(),
+        max_per_recipient: 0,
     };
-    let offer = offer_spec(&offer, "offer", Clock { now }, &|_| false).unwrap_or_else(|e| panic!("{e:?}"));
     {
         let store = Store::open(dir.path(), &config()).unwrap_or_else(|e| panic!("{e}"));
         let mut w = store.writer().unwrap_or_else(|e| panic!("{e}"));
