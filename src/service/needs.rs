@@ -137,7 +137,7 @@ impl NeedService for Services {
         let store = &self.store;
         let items: Box<dyn Iterator<Item = crate::store::StoreResult<Need>>> = match by_state {
             Some(s) => Box::new(
-                store.needs_of_requester(s, pager.after_id()).filter_map(|id| store.get::<Need>(id).transpose()),
+                store.needs_of_requester(s, pager.after_id())?.filter_map(|id| store.get::<Need>(id).transpose()),
             ),
             None => Box::new(store.scan::<Need>(pager.after_id())),
         };

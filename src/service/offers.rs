@@ -168,7 +168,7 @@ impl OfferService for Services {
         let store = &self.store;
         let items: Box<dyn Iterator<Item = crate::store::StoreResult<Offer>>> = match provider {
             Some(p) => Box::new(
-                store.offers_of_provider(p, pager.after_id()).filter_map(|id| store.get::<Offer>(id).transpose()),
+                store.offers_of_provider(p, pager.after_id())?.filter_map(|id| store.get::<Offer>(id).transpose()),
             ),
             None => Box::new(store.scan::<Offer>(pager.after_id())),
         };

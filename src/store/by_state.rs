@@ -8,18 +8,25 @@
 //! write that cannot run beside another.
 //!
 //! A need's requester and an offer's providers never change, and no need or offer is ever
-//! removed, so these indexes follow from the records alone: [`ByState::load`] reads them
-//! from the records at open (store format 7 removed the tables, `opening.rs`), and
+//! removed, so these indexes follow from the records alone: [`ByState::start`] reads them
+//! from the records (store format 7 removed the tables, `opening.rs`), and
 //! [`super::Writer::commit`] adds each commit's new needs and offers
 //! ([`super::WriteSet::put_new_need`], [`super::WriteSet::put_new_offer`]) under the
 //! writer gate, as the commit becomes visible to reads. About 50 bytes an entry.
+//!
+//! The records are read on a thread of their own after the open, so the server serves at
+//! once (a store of 1 000 000 needs takes seconds to read, its open a tenth of one). A
+//! reader of the indexes waits until that read is done. Commits meanwhile add their needs
+//! and offers as always: the read sees what was landed when it passes, the commits add
+//! the rest, and adding an entry twice changes nothing.
 
+use super::failure::Failure;
 use super::tables::Tables;
-use super::{StoreResult, TreeId, decode};
+use super::{StoreError, StoreResult, TreeId, decode};
 use crate::domain::{Alpha3, Id, Need, Offer};
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
-use std::sync::{Arc, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
 
 /// Which index an entry belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,27 +44,101 @@ type Index = HashMap<Alpha3, BTreeSet<Id>>;
 pub(super) struct ByState {
     needs: RwLock<Index>,
     offers: RwLock<Index>,
+    /// Whether the records have been read: `None` while they are being read, then
+    /// `Ok(())` or the error that failed the store.
+    loaded: Mutex<Option<Result<(), String>>>,
+    loaded_cv: Condvar,
 }
 
 /// How many ids a reader copies out under one read lock.
 const CHUNK: usize = 256;
 
+/// How many records the read takes between two looks at whether the store is still open.
+const LOOK_EVERY: usize = 4096;
+
 impl ByState {
-    /// Reads the index from every need and offer of `tables`.
-    pub(super) fn load(tables: &Arc<Tables>) -> StoreResult<ByState> {
+    /// Empty indexes, which a thread of their own fills from the records of `tables` (if
+    /// no thread can start, this one reads them). A failed read fails the store.
+    pub(super) fn start(tables: Arc<Tables>, failure: Arc<Failure>) -> Arc<ByState> {
+        let by_state = Arc::new(ByState::default());
+        let load = {
+            let by_state = by_state.clone();
+            move || {
+                let started = std::time::Instant::now();
+                let result = by_state.load(&tables).map_err(|e| failure.fail("reading the needs and offers", &e));
+                match &result {
+                    Ok(true) => tracing::info!(
+                        took_ms = started.elapsed().as_millis() as u64,
+                        "the indexes by state are read from the needs and offers"
+                    ),
+                    Ok(false) => {}
+                    Err(e) => tracing::error!(error = %e, "the indexes by state cannot be read"),
+                }
+                by_state.finish(result.map(drop).map_err(|e| e.to_string()));
+            }
+        };
+        let shared = Arc::new(Mutex::new(Some(load)));
+        let on_thread = shared.clone();
+        let spawned = std::thread::Builder::new().name("lcm-by-state".into()).spawn(move || {
+            if let Some(load) = on_thread.lock().ok().and_then(|mut l| l.take()) {
+                load();
+            }
+        });
+        if spawned.is_err()
+            && let Some(load) = shared.lock().ok().and_then(|mut l| l.take())
+        {
+            load();
+        }
+        by_state
+    }
+
+    /// Reads every need and offer of `tables` into the indexes. `Ok(false)`: stopped, the
+    /// store is closed (only this read holds the indexes).
+    fn load(self: &Arc<Self>, tables: &Arc<Tables>) -> StoreResult<bool> {
         let mut needs = Index::new();
-        for kv in tables.range(TreeId::Needs, Bound::Unbounded, Bound::Unbounded) {
+        for (i, kv) in tables.range(TreeId::Needs, Bound::Unbounded, Bound::Unbounded).enumerate() {
+            if i % LOOK_EVERY == 0 && Arc::strong_count(self) == 1 {
+                return Ok(false);
+            }
             let need: Need = decode(TreeId::Needs, &kv?.1)?;
             needs.entry(need.spec.requester).or_default().insert(need.meta.id);
         }
         let mut offers = Index::new();
-        for kv in tables.range(TreeId::Offers, Bound::Unbounded, Bound::Unbounded) {
+        for (i, kv) in tables.range(TreeId::Offers, Bound::Unbounded, Bound::Unbounded).enumerate() {
+            if i % LOOK_EVERY == 0 && Arc::strong_count(self) == 1 {
+                return Ok(false);
+            }
             let offer: Offer = decode(TreeId::Offers, &kv?.1)?;
             for p in &offer.spec.providers {
                 offers.entry(*p).or_default().insert(offer.meta.id);
             }
         }
-        Ok(ByState { needs: RwLock::new(needs), offers: RwLock::new(offers) })
+        for (owned, read) in [(Owned::Need, needs), (Owned::Offer, offers)] {
+            let mut index = self.index(owned).write().unwrap_or_else(std::sync::PoisonError::into_inner);
+            for (state, mut ids) in read {
+                index.entry(state).or_default().append(&mut ids);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The read of the records is done: readers go on, or get `Err`'s error.
+    fn finish(&self, result: Result<(), String>) {
+        let mut loaded = self.loaded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *loaded = Some(result);
+        self.loaded_cv.notify_all();
+    }
+
+    /// Waits until the records are read.
+    fn wait_loaded(&self) -> StoreResult<()> {
+        let mut loaded = self.loaded.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        loop {
+            match &*loaded {
+                Some(Ok(())) => return Ok(()),
+                Some(Err(e)) => return Err(StoreError::Failed(e.clone())),
+                None => loaded = self.loaded_cv.wait(loaded).unwrap_or_else(std::sync::PoisonError::into_inner),
+            }
+        }
     }
 
     fn index(&self, owned: Owned) -> &RwLock<Index> {
@@ -86,10 +167,12 @@ impl ByState {
         }
     }
 
-    /// The ids `state` owns in `owned`'s index after `after`, in id order: read a chunk
-    /// at a time, so a reader never holds the lock for long nor copies a whole state's ids.
-    pub(super) fn ids_after(&self, owned: Owned, state: Alpha3, after: Option<Id>) -> IdsAfter<'_> {
-        IdsAfter { by_state: self, owned, state, after, chunk: Vec::new().into_iter(), done: false }
+    /// The ids `state` owns in `owned`'s index after `after`, in id order, once the
+    /// records are read: a chunk at a time, so a reader never holds the lock for long nor
+    /// copies a whole state's ids.
+    pub(super) fn ids_after(&self, owned: Owned, state: Alpha3, after: Option<Id>) -> StoreResult<IdsAfter<'_>> {
+        self.wait_loaded()?;
+        Ok(IdsAfter { by_state: self, owned, state, after, chunk: Vec::new().into_iter(), done: false })
     }
 }
 
@@ -138,16 +221,41 @@ mod tests {
     #[test]
     fn ids_come_in_order_after_the_cursor_across_chunks() {
         let by_state = ByState::default();
+        by_state.finish(Ok(()));
         let uga = state("UGA");
         let entries: Vec<_> = (1..=1000u64).rev().map(|i| (Owned::Need, uga, Id(i * 2))).collect();
         by_state.add(&entries);
         by_state.add(&[(Owned::Need, state("KEN"), Id(3)), (Owned::Offer, uga, Id(5))]);
-        let all: Vec<u64> = by_state.ids_after(Owned::Need, uga, None).map(|id| id.0).collect();
+        let all: Vec<u64> = by_state.ids_after(Owned::Need, uga, None).unwrap().map(|id| id.0).collect();
         assert_eq!(all, (1..=1000u64).map(|i| i * 2).collect::<Vec<_>>());
-        let after: Vec<u64> = by_state.ids_after(Owned::Need, uga, Some(Id(1501))).map(|id| id.0).collect();
+        let after: Vec<u64> = by_state.ids_after(Owned::Need, uga, Some(Id(1501))).unwrap().map(|id| id.0).collect();
         assert_eq!(after, (751..=1000u64).map(|i| i * 2).collect::<Vec<_>>());
-        assert_eq!(by_state.ids_after(Owned::Need, uga, Some(Id(2000))).count(), 0);
-        assert_eq!(by_state.ids_after(Owned::Need, state("BEN"), None).count(), 0);
-        assert_eq!(by_state.ids_after(Owned::Offer, uga, None).collect::<Vec<_>>(), vec![Id(5)]);
+        assert_eq!(by_state.ids_after(Owned::Need, uga, Some(Id(2000))).unwrap().count(), 0);
+        assert_eq!(by_state.ids_after(Owned::Need, state("BEN"), None).unwrap().count(), 0);
+        assert_eq!(by_state.ids_after(Owned::Offer, uga, None).unwrap().collect::<Vec<_>>(), vec![Id(5)]);
+    }
+
+    #[test]
+    fn readers_wait_until_the_records_are_read() {
+        let by_state = Arc::new(ByState::default());
+        let uga = state("UGA");
+        // A commit while the records are read.
+        by_state.add(&[(Owned::Need, uga, Id(7))]);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let reader = by_state.clone();
+        let handle = std::thread::spawn(move || {
+            let ids = reader.ids_after(Owned::Need, uga, None).map(|ids| ids.collect::<Vec<_>>());
+            let _ = tx.send(ids.map_err(|e| e.to_string()));
+        });
+        let wait = std::time::Duration::from_millis(300);
+        assert!(rx.recv_timeout(wait).is_err(), "a reader waits while the records are read");
+        by_state.finish(Ok(()));
+        let ids = rx.recv_timeout(std::time::Duration::from_secs(10)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ids, Ok(vec![Id(7)]));
+        handle.join().unwrap_or_else(|_| panic!("the reader panicked"));
+
+        let failed = ByState::default();
+        failed.finish(Err("a corrupt need".into()));
+        assert!(failed.ids_after(Owned::Need, uga, None).is_err(), "a failed read fails the readers");
     }
 }

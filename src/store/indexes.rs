@@ -135,12 +135,12 @@ fn short_key(tree: TreeId) -> StoreError {
 
 impl Store {
     /// The ids of `state`'s needs, in id order, after `after`.
-    pub fn needs_of_requester(&self, state: Alpha3, after: Option<Id>) -> IdsAfter<'_> {
+    pub fn needs_of_requester(&self, state: Alpha3, after: Option<Id>) -> StoreResult<IdsAfter<'_>> {
         self.inner.by_state.ids_after(Owned::Need, state, after)
     }
 
     /// The ids of the offers `state` provides, in id order, after `after`.
-    pub fn offers_of_provider(&self, state: Alpha3, after: Option<Id>) -> IdsAfter<'_> {
+    pub fn offers_of_provider(&self, state: Alpha3, after: Option<Id>) -> StoreResult<IdsAfter<'_>> {
         self.inner.by_state.ids_after(Owned::Offer, state, after)
     }
 

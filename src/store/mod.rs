@@ -191,7 +191,7 @@ struct Inner {
     /// The idempotency keys stored, as hashes (see [`idempotency::KnownRequestIds`]).
     known_request_ids: idempotency::KnownRequestIds,
     /// The needs of each requester and the offers of each provider.
-    by_state: by_state::ByState,
+    by_state: Arc<by_state::ByState>,
     /// The last [`RECENT_EVENTS`] committed events, in sequence order, so followers of
     /// the log read and decode nothing (they still see only durable ones).
     recent: RwLock<VecDeque<Arc<Event>>>,

@@ -223,7 +223,6 @@ impl Store {
             }
         };
         let (known_request_ids, request_id_ages) = super::idempotency::load(&tables)?;
-        let by_state = super::by_state::ByState::load(&tables)?;
         db.flush()?;
         let last_key = |table: TreeId| -> StoreResult<u64> {
             Ok(tables.last_key(table)?.and_then(|k| keys::id_from_key(&k)).map_or(0, |id| id.0))
@@ -251,6 +250,7 @@ impl Store {
             }
         };
         let failure = Arc::new(Failure::new());
+        let by_state = super::by_state::ByState::start(tables.clone(), failure.clone());
         let pending = Arc::new(Pending::new(tables.clone(), config.faults.clone(), failure.clone()));
         let syncer = Syncer::open(db.clone(), path, pending.clone(), failure.clone(), config)?;
         let flusher = Flusher::start(syncer, config.durability, last_event)?;

@@ -715,7 +715,9 @@ async fn a_format_6_store_loses_its_tables_by_state_and_indexes_its_records_in_m
     for table in [TreeId::NeedsByRequester, TreeId::OffersByProvider] {
         assert!(store.entries(table).unwrap_or_else(|e| panic!("{e}")).is_empty(), "{} is emptied", table.name());
     }
-    let ids = |i: crate::store::by_state::IdsAfter<'_>| i.map(|id| id.0).collect::<Vec<_>>();
+    let ids = |i: StoreResult<crate::store::by_state::IdsAfter<'_>>| {
+        i.unwrap_or_else(|e| panic!("{e}")).map(|id| id.0).collect::<Vec<_>>()
+    };
     assert_eq!(ids(store.needs_of_requester(state("UGA"), None)), vec![1, 3]);
     assert_eq!(ids(store.needs_of_requester(state("UGA"), Some(Id(1)))), vec![3]);
     assert_eq!(ids(store.needs_of_requester(state("KEN"), None)), vec![2]);
