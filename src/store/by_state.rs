@@ -22,11 +22,11 @@
 
 use super::failure::Failure;
 use super::tables::Tables;
-use super::{StoreError, StoreResult, TreeId, decode};
+use super::{Record, StoreError, StoreResult, decode};
 use crate::domain::{Alpha3, Id, Need, Offer};
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
-use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard};
+use std::sync::{Arc, Condvar, Mutex, RwLock, RwLockReadGuard, Weak};
 
 /// Which index an entry belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,65 +61,14 @@ impl ByState {
     /// no thread can start, this one reads them). A failed read fails the store.
     pub(super) fn start(tables: Arc<Tables>, failure: Arc<Failure>) -> Arc<ByState> {
         let by_state = Arc::new(ByState::default());
-        let load = {
-            let by_state = by_state.clone();
-            move || {
-                let started = std::time::Instant::now();
-                let result = by_state.load(&tables).map_err(|e| failure.fail("reading the needs and offers", &e));
-                match &result {
-                    Ok(true) => tracing::info!(
-                        took_ms = started.elapsed().as_millis() as u64,
-                        "the indexes by state are read from the needs and offers"
-                    ),
-                    Ok(false) => {}
-                    Err(e) => tracing::error!(error = %e, "the indexes by state cannot be read"),
-                }
-                by_state.finish(result.map(drop).map_err(|e| e.to_string()));
-            }
-        };
-        let shared = Arc::new(Mutex::new(Some(load)));
-        let on_thread = shared.clone();
-        let spawned = std::thread::Builder::new().name("lcm-by-state".into()).spawn(move || {
-            if let Some(load) = on_thread.lock().ok().and_then(|mut l| l.take()) {
-                load();
-            }
-        });
-        if spawned.is_err()
-            && let Some(load) = shared.lock().ok().and_then(|mut l| l.take())
-        {
-            load();
+        let (weak, on_thread, fails) = (Arc::downgrade(&by_state), tables.clone(), failure.clone());
+        let spawned = std::thread::Builder::new()
+            .name("lcm-by-state".into())
+            .spawn(move || read_records(&weak, &on_thread, &fails));
+        if spawned.is_err() {
+            read_records(&Arc::downgrade(&by_state), &tables, &failure);
         }
         by_state
-    }
-
-    /// Reads every need and offer of `tables` into the indexes. `Ok(false)`: stopped, the
-    /// store is closed (only this read holds the indexes).
-    fn load(self: &Arc<Self>, tables: &Arc<Tables>) -> StoreResult<bool> {
-        let mut needs = Index::new();
-        for (i, kv) in tables.range(TreeId::Needs, Bound::Unbounded, Bound::Unbounded).enumerate() {
-            if i % LOOK_EVERY == 0 && Arc::strong_count(self) == 1 {
-                return Ok(false);
-            }
-            let need: Need = decode(TreeId::Needs, &kv?.1)?;
-            needs.entry(need.spec.requester).or_default().insert(need.meta.id);
-        }
-        let mut offers = Index::new();
-        for (i, kv) in tables.range(TreeId::Offers, Bound::Unbounded, Bound::Unbounded).enumerate() {
-            if i % LOOK_EVERY == 0 && Arc::strong_count(self) == 1 {
-                return Ok(false);
-            }
-            let offer: Offer = decode(TreeId::Offers, &kv?.1)?;
-            for p in &offer.spec.providers {
-                offers.entry(*p).or_default().insert(offer.meta.id);
-            }
-        }
-        for (owned, read) in [(Owned::Need, needs), (Owned::Offer, offers)] {
-            let mut index = self.index(owned).write().unwrap_or_else(std::sync::PoisonError::into_inner);
-            for (state, mut ids) in read {
-                index.entry(state).or_default().append(&mut ids);
-            }
-        }
-        Ok(true)
     }
 
     /// The read of the records is done: readers go on, or get `Err`'s error.
@@ -174,6 +123,57 @@ impl ByState {
         self.wait_loaded()?;
         Ok(IdsAfter { by_state: self, owned, state, after, chunk: Vec::new().into_iter(), done: false })
     }
+}
+
+/// Reads every need and offer of `tables` into `by_state`'s indexes, then lets its readers
+/// go on. Stops, reading no further, once the store is closed (`by_state` is gone).
+fn read_records(by_state: &Weak<ByState>, tables: &Arc<Tables>, failure: &Failure) {
+    let started = std::time::Instant::now();
+    let read = read_index::<Need>(by_state, tables, |n| std::slice::from_ref(&n.spec.requester)).and_then(|needs| {
+        let offers = read_index::<Offer>(by_state, tables, |o| &o.spec.providers)?;
+        Ok(needs.zip(offers))
+    });
+    let Some(by_state) = by_state.upgrade() else { return };
+    match read {
+        Ok(Some((needs, offers))) => {
+            for (owned, read) in [(Owned::Need, needs), (Owned::Offer, offers)] {
+                let mut index = by_state.index(owned).write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                for (state, mut ids) in read {
+                    index.entry(state).or_default().append(&mut ids);
+                }
+            }
+            tracing::info!(
+                took_ms = started.elapsed().as_millis() as u64,
+                "the indexes by state are read from the needs and offers"
+            );
+            by_state.finish(Ok(()));
+        }
+        Ok(None) => {}
+        Err(e) => {
+            let e = failure.fail("reading the needs and offers", &e);
+            by_state.finish(Err(e.to_string()));
+        }
+    }
+}
+
+/// The ids of every `R` of `tables` by each state `owners` names; `None` once the store is
+/// closed.
+fn read_index<R: Record>(
+    by_state: &Weak<ByState>,
+    tables: &Arc<Tables>,
+    owners: impl Fn(&R) -> &[Alpha3],
+) -> StoreResult<Option<Index>> {
+    let mut index = Index::new();
+    for (i, kv) in tables.range(R::TREE, Bound::Unbounded, Bound::Unbounded).enumerate() {
+        if i % LOOK_EVERY == 0 && by_state.strong_count() == 0 {
+            return Ok(None);
+        }
+        let record: R = decode(R::TREE, &kv?.1)?;
+        for state in owners(&record) {
+            index.entry(*state).or_default().insert(record.id());
+        }
+    }
+    Ok(Some(index))
 }
 
 /// See [`ByState::ids_after`].

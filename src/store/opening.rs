@@ -113,12 +113,8 @@ fn migrate_idempotency(tables: &Arc<Tables>) -> StoreResult<()> {
             land(&mut ops)?;
         }
     }
-    for kv in tables.range(TreeId::IdempotencyByTime, Bound::Unbounded, Bound::Unbounded) {
-        ops.push((TreeId::IdempotencyByTime, kv?.0, None));
-        if ops.len() >= MIGRATION_BATCH {
-            land(&mut ops)?;
-        }
-    }
+    land(&mut ops)?;
+    empty_table(tables, TreeId::IdempotencyByTime)?;
     ops.push((TreeId::Meta, keys::META_IDEMPOTENCY_INDEXED.into(), None));
     land(&mut ops)?;
     if rewritten > 0 {
@@ -132,21 +128,7 @@ fn migrate_idempotency(tables: &Arc<Tables>) -> StoreResult<()> {
 /// [`MIGRATION_BATCH`] keys: a crash between them leaves keys the next open removes, since
 /// the format is marked 7 only after the last.
 fn drop_state_index_tables(tables: &Arc<Tables>) -> StoreResult<()> {
-    let mut removed = 0usize;
-    for table in [TreeId::NeedsByRequester, TreeId::OffersByProvider] {
-        loop {
-            let ops: Vec<super::tables::Op> = tables
-                .range(table, Bound::Unbounded, Bound::Unbounded)
-                .take(MIGRATION_BATCH)
-                .map(|kv| Ok((table, kv?.0, None)))
-                .collect::<StoreResult<_>>()?;
-            if ops.is_empty() {
-                break;
-            }
-            tables.apply(ops.iter())?;
-            removed += ops.len();
-        }
-    }
+    let removed = empty_table(tables, TreeId::NeedsByRequester)? + empty_table(tables, TreeId::OffersByProvider)?;
     if removed > 0 {
         tracing::info!(
             entries = removed,
@@ -154,6 +136,23 @@ fn drop_state_index_tables(tables: &Arc<Tables>) -> StoreResult<()> {
         );
     }
     Ok(())
+}
+
+/// Removes every key of `table`, in landings of [`MIGRATION_BATCH`] keys; returns how many.
+fn empty_table(tables: &Arc<Tables>, table: TreeId) -> StoreResult<usize> {
+    let mut removed = 0;
+    loop {
+        let ops: Vec<super::tables::Op> = tables
+            .range(table, Bound::Unbounded, Bound::Unbounded)
+            .take(MIGRATION_BATCH)
+            .map(|kv| Ok((table, kv?.0, None)))
+            .collect::<StoreResult<_>>()?;
+        if ops.is_empty() {
+            return Ok(removed);
+        }
+        tables.apply(ops.iter())?;
+        removed += ops.len();
+    }
 }
 
 /// The most keys one landing of a migration at open changes.
