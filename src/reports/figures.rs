@@ -1,10 +1,10 @@
 //! The mechanism's headline figures, as the metrics gauges show them: sums of the gap
 //! report's capability rows, the readiness report's rows and the consents still awaited.
 
-use super::{GapGrouping, RiskHorizons, Snapshot, gap_rows, readiness_status};
+use super::{GapGrouping, GapTally, RiskHorizons, readiness_status};
 use crate::domain::*;
 
-/// Figures over one snapshot (all states).
+/// Figures over one state of the records (all member states).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MechanismFigures {
     /// Σ quantity of needs that are not withdrawn.
@@ -22,21 +22,53 @@ pub struct MechanismFigures {
     pub needs_at_risk: u64,
 }
 
-pub fn mechanism_figures(snapshot: &Snapshot, horizons: &RiskHorizons) -> MechanismFigures {
-    let mut f = MechanismFigures::default();
-    for row in gap_rows(snapshot, GapGrouping::Capability) {
-        f.seats_demanded += row.needed;
-        f.seats_open += row.open;
-        f.seats_open_critical += row.critical_open;
-        f.seats_overdue += row.overdue;
+/// [`MechanismFigures`] one record at a time: the needs and the arrangements of one
+/// state, never all held at once.
+pub struct FiguresTally<'a> {
+    gaps: GapTally,
+    today: Day,
+    horizons: &'a RiskHorizons,
+    needs_at_risk: u64,
+    consents_pending: u64,
+}
+
+impl<'a> FiguresTally<'a> {
+    pub fn new(today: Day, horizons: &'a RiskHorizons) -> FiguresTally<'a> {
+        FiguresTally {
+            gaps: GapTally::new(GapGrouping::Capability, today),
+            today,
+            horizons,
+            needs_at_risk: 0,
+            consents_pending: 0,
+        }
     }
-    f.consents_pending = snapshot
-        .arrangements
-        .iter()
-        .filter(|a| a.status == ArrangementStatus::PendingConsent)
-        .map(|a| a.consents.iter().filter(|c| c.decision == ConsentDecision::Pending).count() as u64)
-        .sum();
-    f.needs_at_risk =
-        snapshot.needs.iter().filter(|n| readiness_status(n, snapshot.today, horizons).is_some()).count() as u64;
-    f
+
+    pub fn add_need(&mut self, need: &Need) {
+        self.gaps.add(need);
+        if readiness_status(need, self.today, self.horizons).is_some() {
+            self.needs_at_risk += 1;
+        }
+    }
+
+    pub fn add_arrangement(&mut self, a: &Arrangement) {
+        if a.status == ArrangementStatus::PendingConsent {
+            self.consents_pending +=
+                a.consents.iter().filter(|c| c.decision == ConsentDecision::Pending).count() as u64;
+        }
+    }
+
+    pub fn figures(self) -> MechanismFigures {
+        let mut f = MechanismFigures {
+            needs_at_risk: self.needs_at_risk,
+            consents_pending: self.consents_pending,
+            ..MechanismFigures::default()
+        };
+        for row in self.gaps.rows() {
+            f.seats_demanded += row.needed;
+            f.seats_open += row.open;
+            f.seats_open_critical += row.critical_open;
+            f.seats_overdue += row.overdue;
+        }
+        f
+    }
 }

@@ -47,20 +47,53 @@ impl GapRow {
 /// Gap rows over the needs that are not withdrawn, one per capability (in API order) or
 /// per requester (by code) that has such a need.
 pub fn gap_rows(snapshot: &Snapshot, grouping: GapGrouping) -> Vec<GapRow> {
-    #[derive(PartialEq, Eq, PartialOrd, Ord)]
-    enum Key {
-        Capability(CapabilityArea),
-        Requester(Alpha3),
+    let mut tally = GapTally::new(grouping, snapshot.today);
+    snapshot.needs.iter().for_each(|n| tally.add(n));
+    tally.rows()
+}
+
+/// [`gap_rows`] one need at a time: a report over every need that never holds them all.
+pub struct GapTally {
+    grouping: GapGrouping,
+    today: Day,
+    rows: BTreeMap<GapKey, GapRow>,
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum GapKey {
+    Capability(CapabilityArea),
+    Requester(Alpha3),
+}
+
+impl GapKey {
+    fn text(&self) -> String {
+        match self {
+            GapKey::Capability(c) => c.as_str().to_string(),
+            GapKey::Requester(r) => r.to_string(),
+        }
     }
-    let mut rows: BTreeMap<Key, GapRow> = BTreeMap::new();
-    for need in snapshot.needs.iter().filter(|n| !n.withdrawn) {
-        let (key, text) = match grouping {
-            GapGrouping::Capability => {
-                (Key::Capability(need.spec.capability), need.spec.capability.as_str().to_string())
-            }
-            GapGrouping::Requester => (Key::Requester(need.spec.requester), need.spec.requester.to_string()),
+}
+
+impl GapTally {
+    pub fn new(grouping: GapGrouping, today: Day) -> GapTally {
+        GapTally { grouping, today, rows: BTreeMap::new() }
+    }
+
+    /// Counts `need`, unless it is withdrawn.
+    pub fn add(&mut self, need: &Need) {
+        if need.withdrawn {
+            return;
+        }
+        let key = match self.grouping {
+            GapGrouping::Capability => GapKey::Capability(need.spec.capability),
+            GapGrouping::Requester => GapKey::Requester(need.spec.requester),
         };
-        rows.entry(key).or_insert_with(|| GapRow { key: text, ..GapRow::default() }).add(need, snapshot.today);
+        let row = self.rows.entry(key).or_insert_with_key(|key| GapRow { key: key.text(), ..GapRow::default() });
+        row.add(need, self.today);
     }
-    rows.into_values().collect()
+
+    /// The rows, one per capability (in API order) or per requester (by code).
+    pub fn rows(self) -> Vec<GapRow> {
+        self.rows.into_values().collect()
+    }
 }

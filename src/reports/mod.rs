@@ -16,8 +16,8 @@ mod tests;
 
 pub use capacity::{CapacityRow, capacity_rows};
 pub use deconfliction::{Finding, FindingKind, deconfliction_findings};
-pub use figures::{MechanismFigures, mechanism_figures};
-pub use gaps::{GapGrouping, GapRow, gap_rows};
+pub use figures::{FiguresTally, MechanismFigures};
+pub use gaps::{GapGrouping, GapRow, GapTally, gap_rows};
 pub use gender::{GenderReport, GenderRow, GenderTargets, gender_report, parse_target_overrides};
 pub use readiness::{AtRiskAlerts, ReadinessRow, ReadinessStatus, RiskHorizons, readiness_rows, readiness_status};
 

@@ -135,6 +135,38 @@ fn gap_rows_sum_seats_and_skip_withdrawn_needs() {
 }
 
 #[test]
+fn the_mechanism_figures_sum_the_gaps_the_needs_at_risk_and_the_consents_awaited() {
+    let o = offer(10, "JPN", &[], TODAY, TODAY + 300);
+    let mut a = need(1, "UGA", CapabilityArea::Engineering, 20, 4, TODAY + 30);
+    a.seats = Seats { reserved: 5, reserved_women: 1, delivered: 3, delivered_women: 0 };
+    a.spec.priority = Priority::Critical;
+    let b = need(2, "RWA", CapabilityArea::Medical, 10, 2, TODAY - 1);
+    let later = need(3, "UGA", CapabilityArea::Medical, 6, 0, TODAY + 300);
+    let mut gone = need(4, "UGA", CapabilityArea::Medical, 50, 9, TODAY + 5);
+    gone.withdrawn = true;
+    let consent = |state: &str, decision| Consent { state: st(state), decision, note: String::new(), time: None };
+    let mut waiting = arrangement(100, &a, &o, 5, 1, ArrangementStatus::PendingConsent);
+    waiting.consents = vec![consent("UGA", ConsentDecision::Pending), consent("JPN", ConsentDecision::Pending)];
+    let mut half = arrangement(101, &b, &o, 2, 0, ArrangementStatus::PendingConsent);
+    half.consents = vec![consent("RWA", ConsentDecision::Accepted), consent("JPN", ConsentDecision::Pending)];
+    // An arrangement past consent counts none, whatever its consents say.
+    let mut approved = arrangement(102, &a, &o, 3, 0, ArrangementStatus::Agreed);
+    approved.consents = vec![consent("UGA", ConsentDecision::Pending)];
+
+    let horizons = RiskHorizons::default();
+    let mut tally = FiguresTally::new(TODAY, &horizons);
+    [&a, &b, &later, &gone].into_iter().for_each(|n| tally.add_need(n));
+    [&waiting, &half, &approved].into_iter().for_each(|x| tally.add_arrangement(x));
+    let f = tally.figures();
+    assert_eq!((f.seats_demanded, f.seats_open), (36, 28), "the withdrawn need counts no seats");
+    assert_eq!((f.seats_open_critical, f.seats_overdue), (12, 10));
+    assert_eq!(f.consents_pending, 3);
+    // UGA's critical need is due within its horizon, RWA's is overdue; the need due in 300
+    // days and the withdrawn one are not at risk.
+    assert_eq!(f.needs_at_risk, 2);
+}
+
+#[test]
 fn overlapping_sources_make_one_finding_and_an_offer_with_its_arrangements_is_one_source() {
     let n = need(1, "UGA", CapabilityArea::Engineering, 20, 0, TODAY + 300);
     let o1 = offer(10, "JPN", &["UGA", "RWA"], TODAY + 30, TODAY + 210);

@@ -218,8 +218,7 @@ impl MatchView {
         let t = &state.tables;
         let Some(n) = t.needs.get(&need) else { return Ok(None) };
         let (mut readable, mut others) = (BTreeSet::new(), Vec::new());
-        for (&id, o) in t.offers.get(&(n.category, n.capability)).into_iter().flatten() {
-            let o = &o.input;
+        for (&id, o) in t.offers.get(&n.kind()).into_iter().flatten() {
             let face = OfferFace {
                 providers: &o.providers,
                 open: OfferState::of(o.withdrawn, o.open_seats()) == OfferState::Open,
@@ -250,16 +249,17 @@ impl MatchView {
     ) -> AppResult<Option<(Vec<matching::Candidate>, u32)>> {
         let state = self.ready()?;
         let t = &state.tables;
-        let Some(n) = t.needs.get(&need) else { return Ok(None) };
+        let Some(row) = t.needs.get(&need) else { return Ok(None) };
+        let (n, requester) = (row.input(need), row.requester());
         let empty = BTreeMap::new();
-        let offers = t.offers.get(&(n.category, n.capability)).unwrap_or(&empty);
+        let offers = t.offers.get(&row.kind()).unwrap_or(&empty);
         let may_read = |id: &Id| readable.is_none_or(|r| r.contains(id));
         let consumption: Vec<matching::RecipientConsumption> = offers
             .keys()
             .filter_map(|&o| {
-                t.recipient_seats.get(&(o, n.requester)).map(|&seats| matching::RecipientConsumption {
+                t.recipient_seats.get(&(o, requester)).map(|&seats| matching::RecipientConsumption {
                     offer_id: o.render(Kind::Offer),
-                    recipient: n.requester,
+                    recipient: requester,
                     seats,
                 })
             })
@@ -270,9 +270,12 @@ impl MatchView {
             .map(|(n, o)| matching::BarredPair { need_id: n.render(Kind::Need), offer_id: o.render(Kind::Offer) })
             .collect();
         let ctx = RuleContext::from_parts(today, &barred, &consumption);
-        let weighed =
-            offers.iter().filter(|(id, o)| o.input.role != OfferRole::Funding || may_read(id)).map(|(_, o)| &o.input);
-        let mut candidates = matching::explain_candidates(&ctx, n, weighed);
+        let weighed: Vec<matching::OfferInput> = offers
+            .iter()
+            .filter(|(id, o)| o.role != OfferRole::Funding || may_read(id))
+            .map(|(&id, o)| t.offer_input(id, o))
+            .collect();
+        let mut candidates = matching::explain_candidates(&ctx, &n, weighed.iter());
         let before = candidates.len();
         if let Some(readable) = readable {
             candidates.retain(|c| Id::parse(Kind::Offer, &c.offer_id).is_some_and(|id| readable.contains(&id)));

@@ -44,19 +44,50 @@ async fn compute<T: Send + 'static>(
     report: impl FnOnce(&Snapshot, &[TrainingCentre]) -> T + Send + 'static,
 ) -> AppResult<T> {
     let store = store.clone();
-    tokio::task::spawn_blocking(move || {
+    on_blocking_pool(move || {
         let (snapshot, centres) = read_snapshot(&store, reads)?;
         Ok(report(&snapshot, &centres))
     })
     .await
-    .map_err(|e| AppError::Internal(format!("report task failed: {e}")))?
 }
 
-/// The mechanism's headline figures (the metrics gauges) from one consistent snapshot.
+/// Runs `read` on the blocking pool, so a large store does not stall the async workers.
+async fn on_blocking_pool<T: Send + 'static>(read: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
+    tokio::task::spawn_blocking(read).await.map_err(|e| AppError::Internal(format!("report task failed: {e}")))?
+}
+
+/// Folds every need, read as one state under the writer gate, into `tally` (made for the
+/// day of the read) on the blocking pool: a report that needs each need only once never
+/// holds them all (100 000 needs are some 50 MiB as records).
+async fn tally_needs<T: Send + 'static>(
+    store: &Store,
+    tally: impl FnOnce(Day) -> T + Send + 'static,
+    add: impl Fn(&mut T, &Need) + Send + 'static,
+) -> AppResult<T> {
+    let store = store.clone();
+    on_blocking_pool(move || {
+        let _gate = store.writer()?;
+        let mut t = tally(day_of_micros(now_micros()));
+        for need in store.scan::<Need>(None) {
+            add(&mut t, &need?);
+        }
+        Ok(t)
+    })
+    .await
+}
+
+/// The mechanism's headline figures (the metrics gauges) from one consistent state.
 /// Reads the whole store: call it off the async workers.
 pub fn mechanism_figures(store: &Store, horizons: &reports::RiskHorizons) -> AppResult<reports::MechanismFigures> {
-    let (snapshot, _) = read_snapshot(store, Reads { offers: false, arrangements: true, centres: false })?;
-    Ok(reports::mechanism_figures(&snapshot, horizons))
+    let _gate = store.writer()?;
+    let mut figures = reports::FiguresTally::new(day_of_micros(now_micros()), horizons);
+    for need in store.scan::<Need>(None) {
+        figures.add_need(&need?);
+    }
+    for arrangement in store.scan::<Arrangement>(None) {
+        figures.add_arrangement(&arrangement?);
+    }
+    Ok(figures.figures())
 }
 
 fn gap_row_to_proto(r: reports::GapRow) -> pb::GapRow {
@@ -124,8 +155,9 @@ impl ReportService for Services {
             Ok(pb::GapGrouping::Requester) => GapGrouping::Requester,
             _ => return Err(AppError::invalid("group_by", "must be CAPABILITY or REQUESTER").into()),
         };
-        let reads = Reads { offers: false, arrangements: false, centres: false };
-        let mut rows = compute(&self.store, reads, move |s, _| reports::gap_rows(s, grouping)).await?;
+        let mut rows = tally_needs(&self.store, move |today| reports::GapTally::new(grouping, today), |t, n| t.add(n))
+            .await?
+            .rows();
         // A state reads its own requester row; capability rows name no requester.
         if let (Some(state), GapGrouping::Requester) = (caller.state(), grouping) {
             rows.retain(|r| r.key == state.as_str());
