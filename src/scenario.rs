@@ -193,7 +193,7 @@ impl Scenario {
             .iter()
             .map(|o| OfferInput {
                 id: o.reference.clone(),
-                title: o.title.clone(),
+                title: o.title.as_str().into(),
                 providers: Few::from_slice(&o.providers),
                 role: o.role,
                 category: o.category,
@@ -211,10 +211,12 @@ impl Scenario {
                         languages: o.languages.as_deref().map(Few::from_slice).unwrap_or_default(),
                         mode: o.mode.unwrap_or(DeliveryMode::AtProvider),
                         training_centre: o.training_centre.as_ref().and_then(|c| {
-                            self.centre(c).map(|centre| CentreRef {
-                                id: centre.reference.clone(),
-                                name: centre.name.clone(),
-                                host_state: centre.host_state,
+                            self.centre(c).map(|centre| {
+                                std::sync::Arc::new(CentreRef {
+                                    id: centre.reference.clone(),
+                                    name: centre.name.clone(),
+                                    host_state: centre.host_state,
+                                })
                             })
                         }),
                         duration_days: o.duration_days.unwrap_or(1),

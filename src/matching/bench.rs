@@ -147,10 +147,12 @@ pub fn generate(args: &BenchArgs) -> MatchInput {
         offer.delivery = Some(DeliveryTerms {
             languages: Few::from_elem(lang, 1),
             mode,
-            training_centre: (mode == DeliveryMode::AtTrainingCentre).then(|| CentreRef {
-                id: format!("tc{}", cluster % 50),
-                name: String::new(),
-                host_state: w.states[(cluster * 7) % w.states.len()],
+            training_centre: (mode == DeliveryMode::AtTrainingCentre).then(|| {
+                std::sync::Arc::new(CentreRef {
+                    id: format!("tc{}", cluster % 50),
+                    name: String::new(),
+                    host_state: w.states[(cluster * 7) % w.states.len()],
+                })
             }),
             duration_days: rng.range(5, 60) as i64,
             women_only: rng.chance(0.05),
@@ -189,7 +191,7 @@ fn draw_offer(
 ) -> OfferInput {
     OfferInput {
         id,
-        title: String::new(),
+        title: "".into(),
         providers: Few::from_elem(w.states[rng.range(0, w.states.len() as u64 - 1) as usize], 1),
         role,
         category,

@@ -4,6 +4,8 @@
 //! above quantity, ids repeated) and the engine must still answer without panicking. The
 //! `open_*` helpers clamp such figures to what the seat rules of API.md allow.
 
+use std::sync::Arc;
+
 use crate::domain::{Alpha3, CapabilityArea, Day, DeliveryMode, Language, OfferRole, Priority, SupportCategory};
 
 /// A short list kept inline (a few providers, recipients or languages): ExplainNeed and
@@ -62,8 +64,8 @@ pub struct CentreRef {
 pub struct DeliveryTerms {
     pub languages: Few<Language>,
     pub mode: DeliveryMode,
-    /// Set iff `mode` is AT_TRAINING_CENTRE.
-    pub training_centre: Option<CentreRef>,
+    /// Set iff `mode` is AT_TRAINING_CENTRE. Shared: every offer at a centre names the same.
+    pub training_centre: Option<Arc<CentreRef>>,
     /// At least 1 (a smaller value is treated as 1).
     pub duration_days: i64,
     pub women_only: bool,
@@ -74,8 +76,9 @@ pub struct DeliveryTerms {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OfferInput {
     pub id: String,
-    /// Display title used in reasons (may be empty).
-    pub title: String,
+    /// Display title used in reasons (may be empty). Shared with whoever made the input, so
+    /// copying an offer's input copies no text but its id.
+    pub title: Arc<str>,
     /// First is the lead.
     pub providers: Few<Alpha3>,
     pub role: OfferRole,

@@ -150,7 +150,7 @@ fn reason(
     seats: u32,
     women: u32,
 ) -> String {
-    let name = if offer.title.is_empty() { offer.id.clone() } else { offer.title.clone() };
+    let name: &str = if offer.title.is_empty() { &offer.id } else { &offer.title };
     let providers: Vec<&str> = offer.providers.iter().map(Alpha3::as_str).collect();
     let mut s = format!("{name} ({})", providers.join(", "));
     if let Some(centre) = offer.delivery_terms().and_then(|d| d.training_centre.as_ref()) {

@@ -200,7 +200,7 @@ impl MatchView {
     }
 
     /// A registered centre as the engine names it.
-    pub fn centre(&self, id: Id) -> AppResult<Option<matching::CentreRef>> {
+    pub fn centre(&self, id: Id) -> AppResult<Option<Arc<matching::CentreRef>>> {
         Ok(self.ready()?.tables.centres.get(&id).cloned())
     }
 
@@ -219,6 +219,7 @@ impl MatchView {
         let Some(n) = t.needs.get(&need) else { return Ok(None) };
         let (mut readable, mut others) = (BTreeSet::new(), Vec::new());
         for (&id, o) in t.offers.get(&n.kind()).into_iter().flatten() {
+            let o = &o.input;
             let face = OfferFace {
                 providers: &o.providers,
                 open: OfferState::of(o.withdrawn, o.open_seats()) == OfferState::Open,
@@ -270,12 +271,9 @@ impl MatchView {
             .map(|(n, o)| matching::BarredPair { need_id: n.render(Kind::Need), offer_id: o.render(Kind::Offer) })
             .collect();
         let ctx = RuleContext::from_parts(today, &barred, &consumption);
-        let weighed: Vec<matching::OfferInput> = offers
-            .iter()
-            .filter(|(id, o)| o.role != OfferRole::Funding || may_read(id))
-            .map(|(&id, o)| t.offer_input(id, o))
-            .collect();
-        let mut candidates = matching::explain_candidates(&ctx, &n, weighed.iter());
+        let weighed =
+            offers.iter().filter(|(id, o)| o.input.role != OfferRole::Funding || may_read(id)).map(|(_, o)| &o.input);
+        let mut candidates = matching::explain_candidates(&ctx, &n, weighed);
         let before = candidates.len();
         if let Some(readable) = readable {
             candidates.retain(|c| Id::parse(Kind::Offer, &c.offer_id).is_some_and(|id| readable.contains(&id)));

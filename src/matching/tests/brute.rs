@@ -84,7 +84,7 @@ pub fn instance(seed: u64, funding: bool) -> MatchInput {
         let mode = MODES[rng.below(4) as usize];
         offers.push(OfferInput {
             id: format!("d{i}"),
-            title: String::new(),
+            title: "".into(),
             providers: Few::from_elem(pick(&mut rng), 1),
             role: OfferRole::Delivery,
             category: SupportCategory::Training,
@@ -99,11 +99,8 @@ pub fn instance(seed: u64, funding: bool) -> MatchInput {
             delivery: Some(DeliveryTerms {
                 languages: languages(&mut rng).into(),
                 mode,
-                training_centre: (mode == DeliveryMode::AtTrainingCentre).then(|| CentreRef {
-                    id: "c".into(),
-                    name: String::new(),
-                    host_state: st[3],
-                }),
+                training_centre: (mode == DeliveryMode::AtTrainingCentre)
+                    .then(|| std::sync::Arc::new(CentreRef { id: "c".into(), name: String::new(), host_state: st[3] })),
                 duration_days: 1 + rng.below(10) as i64,
                 women_only: rng.chance(15),
                 requires_funding: funding && rng.chance(50),
@@ -116,7 +113,7 @@ pub fn instance(seed: u64, funding: bool) -> MatchInput {
             let from = today + rng.below(10) as i64 - 3;
             offers.push(OfferInput {
                 id: format!("f{i}"),
-                title: String::new(),
+                title: "".into(),
                 providers: Few::from_elem(pick(&mut rng), 1),
                 role: OfferRole::Funding,
                 category: SupportCategory::Training,

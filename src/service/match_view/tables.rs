@@ -1,7 +1,8 @@
 //! The match view's copy of the followed tables ([`Tables`]): read from the store at
-//! start, kept current from the commits it is told of ([`apply`]), in rows that become the
-//! engine's input when read ([`NeedRow`], [`OfferRow`]; [`need_input`] and [`offer_input`]
-//! make it from records).
+//! start, kept current from the commits it is told of ([`apply`]). Needs are compact rows
+//! that become the engine's input when read ([`NeedRow`]); offers are kept as the engine's
+//! input itself, sharing their text ([`OfferEntry`]). [`need_input`] and [`offer_input`]
+//! make the engine's input from records.
 
 use super::{Load, State};
 use crate::domain::*;
@@ -9,6 +10,7 @@ use crate::error::AppResult;
 use crate::matching::{self, Change, Few, MatchInput, NeedInput, OfferInput};
 use crate::store::{Followed, Store};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 pub(super) type OfferKind = (SupportCategory, CapabilityArea);
 
@@ -77,116 +79,25 @@ impl NeedRow {
     }
 }
 
-/// An offer as the view keeps it: what the engine reads of it ([`OfferInput`]), less the
-/// rendered id, and with the id of its delivery centre rather than a copy of the centre's
-/// names (resolved when read, so a renamed centre needs no rewrite of its offers).
-pub(super) struct OfferRow {
-    title: Box<str>,
-    pub(super) providers: Few<Alpha3>,
-    pub(super) role: OfferRole,
-    category: SupportCategory,
-    capability: CapabilityArea,
-    capacity: u32,
-    consumed: u32,
-    available_from: Day,
-    available_until: Day,
-    pub(super) eligible_recipients: Few<Alpha3>,
-    pub(super) excluded_recipients: Few<Alpha3>,
-    max_per_recipient: u32,
-    delivery: Option<DeliveryRow>,
-    pub(super) withdrawn: bool,
-}
-
-/// An offer's delivery terms as the view keeps them.
-struct DeliveryRow {
-    languages: Few<Language>,
-    mode: DeliveryMode,
+/// An offer as the view keeps it: the engine's input itself, kept in the map's nodes
+/// (ExplainNeed weighs the thousands of offers of a kind in place, in id order), with the
+/// centre it names. Its title and its centre's names are shared, not copied, by the
+/// inputs made from it (the centre's with every offer at that centre).
+pub(super) struct OfferEntry {
+    pub(super) input: OfferInput,
     centre: Option<Id>,
-    duration_days: u32,
-    women_only: bool,
-    requires_funding: bool,
-}
-
-impl OfferRow {
-    fn of(o: &Offer) -> OfferRow {
-        OfferRow {
-            title: o.spec.title.as_str().into(),
-            providers: Few::from_slice(&o.spec.providers),
-            role: o.spec.terms.role(),
-            category: o.spec.category,
-            capability: o.spec.capability,
-            capacity: o.spec.capacity,
-            consumed: o.seats.consumed(),
-            available_from: day(o.spec.available_from),
-            available_until: day(o.spec.available_until),
-            eligible_recipients: Few::from_slice(&o.spec.eligible_recipients),
-            excluded_recipients: Few::from_slice(&o.spec.excluded_recipients),
-            max_per_recipient: o.spec.max_per_recipient,
-            delivery: o.spec.terms.delivery().map(|d| DeliveryRow {
-                languages: Few::from_slice(&d.languages),
-                mode: d.mode,
-                centre: d.training_centre,
-                duration_days: d.duration_days,
-                women_only: d.women_only,
-                requires_funding: d.requires_funding,
-            }),
-            withdrawn: o.withdrawn,
-        }
-    }
-
-    fn kind(&self) -> OfferKind {
-        (self.category, self.capability)
-    }
-
-    /// The centre the offer delivers at, when it names one.
-    fn centre(&self) -> Option<Id> {
-        self.delivery.as_ref().and_then(|d| d.centre)
-    }
-
-    pub(super) fn open_seats(&self) -> u32 {
-        self.capacity.saturating_sub(self.consumed)
-    }
-
-    /// The engine's input for this offer under the id `id`, at `centre` (its delivery
-    /// centre, when registered).
-    pub(super) fn input(&self, id: String, centre: Option<matching::CentreRef>) -> OfferInput {
-        OfferInput {
-            id,
-            title: self.title.to_string(),
-            providers: self.providers.clone(),
-            role: self.role,
-            category: self.category,
-            capability: self.capability,
-            capacity: self.capacity,
-            consumed: self.consumed,
-            available_from: self.available_from,
-            available_until: self.available_until,
-            eligible_recipients: self.eligible_recipients.clone(),
-            excluded_recipients: self.excluded_recipients.clone(),
-            max_per_recipient: self.max_per_recipient,
-            delivery: self.delivery.as_ref().map(|d| matching::DeliveryTerms {
-                languages: d.languages.clone(),
-                mode: d.mode,
-                training_centre: centre,
-                duration_days: i64::from(d.duration_days),
-                women_only: d.women_only,
-                requires_funding: d.requires_funding,
-            }),
-            withdrawn: self.withdrawn,
-        }
-    }
 }
 
 /// The view's copy of the followed tables.
 #[derive(Default)]
 pub(super) struct Tables {
-    pub(super) needs: BTreeMap<Id, Box<NeedRow>>,
+    pub(super) needs: BTreeMap<Id, NeedRow>,
     /// Offers by (category, capability), both roles: a need's candidates and the funders
     /// that could pay for them are its kind's entry.
-    pub(super) offers: HashMap<OfferKind, BTreeMap<Id, Box<OfferRow>>>,
+    pub(super) offers: HashMap<OfferKind, BTreeMap<Id, OfferEntry>>,
     /// The kind of each offer.
     pub(super) offer_kind: HashMap<Id, OfferKind>,
-    pub(super) centres: BTreeMap<Id, matching::CentreRef>,
+    pub(super) centres: BTreeMap<Id, Arc<matching::CentreRef>>,
     pub(super) recipient_seats: BTreeMap<(Id, Alpha3), u32>,
     /// (need, offer) pairs a remembered refusal bars.
     pub(super) barred: BTreeSet<(Id, Id)>,
@@ -233,7 +144,7 @@ fn apply_one(state: &mut State, c: &Followed) {
         Followed::Need(id, need) => {
             match need {
                 Some(need) => {
-                    t.needs.insert(*id, Box::new(NeedRow::of(need)));
+                    t.needs.insert(*id, NeedRow::of(need));
                 }
                 None => {
                     t.needs.remove(id);
@@ -244,7 +155,8 @@ fn apply_one(state: &mut State, c: &Followed) {
         Followed::Offer(id, offer) => {
             t.remove_offer(*id);
             if let Some(offer) = offer {
-                t.put_offer(*id, OfferRow::of(offer));
+                let entry = t.entry(offer);
+                t.put_offer(*id, entry);
             }
             dirty.offers.insert(*id);
         }
@@ -257,10 +169,16 @@ fn apply_one(state: &mut State, c: &Followed) {
                     t.centres.remove(id);
                 }
             }
-            // Offers at the centre name it in their reasons and parties: the engine is told
-            // them again (their rows hold the centre's id, read when they become input).
-            let at = t.offers.values().flat_map(|kind| kind.iter().filter(|(_, o)| o.centre() == Some(*id)));
-            dirty.offers.extend(at.map(|(k, _)| *k));
+            // Offers at the centre name it in their reasons and parties.
+            let at: Vec<Id> = t
+                .offers
+                .values()
+                .flat_map(|kind| kind.iter().filter(|(_, o)| o.centre == Some(*id)).map(|(k, _)| *k))
+                .collect();
+            for o in at {
+                t.refresh_centre(o);
+                dirty.offers.insert(o);
+            }
         }
         Followed::RecipientSeats { offer, state, seats } => {
             let key = (*offer, *state);
@@ -290,7 +208,7 @@ impl State {
         let t = &self.tables;
         let mut changes = Vec::new();
         changes.extend(dirty.needs.iter().filter_map(|&id| Some(Change::PutNeed(t.needs.get(&id)?.input(id)))));
-        changes.extend(dirty.offers.iter().filter_map(|&id| Some(Change::PutOffer(t.offer_input(id, t.offer(id)?)))));
+        changes.extend(dirty.offers.iter().filter_map(|&id| t.offer(id)).map(|o| Change::PutOffer(o.input.clone())));
         changes.extend(dirty.recipient_seats.iter().map(|key| Change::SetRecipientSeats {
             offer_id: key.0.render(Kind::Offer),
             recipient: key.1,
@@ -306,18 +224,21 @@ impl State {
 }
 
 impl Tables {
-    fn offer(&self, id: Id) -> Option<&OfferRow> {
-        self.offers.get(self.offer_kind.get(&id)?)?.get(&id).map(|o| &**o)
+    fn offer(&self, id: Id) -> Option<&OfferEntry> {
+        self.offers.get(self.offer_kind.get(&id)?)?.get(&id)
     }
 
-    /// The engine's input for the offer `id`, whose row is `o`.
-    pub(super) fn offer_input(&self, id: Id, o: &OfferRow) -> OfferInput {
-        o.input(id.render(Kind::Offer), o.centre().and_then(|c| self.centres.get(&c)).cloned())
+    /// `offer`'s entry, at its centre as this view knows it.
+    fn entry(&self, offer: &Offer) -> OfferEntry {
+        let centre = offer.spec.terms.delivery().and_then(|d| d.training_centre);
+        let input =
+            offer_input(offer, offer.meta.id.render(Kind::Offer), centre.and_then(|c| self.centres.get(&c)).cloned());
+        OfferEntry { input, centre }
     }
 
-    fn put_offer(&mut self, id: Id, offer: OfferRow) {
-        let kind = offer.kind();
-        self.offers.entry(kind).or_default().insert(id, Box::new(offer));
+    fn put_offer(&mut self, id: Id, entry: OfferEntry) {
+        let kind = (entry.input.category, entry.input.capability);
+        self.offers.entry(kind).or_default().insert(id, entry);
         self.offer_kind.insert(id, kind);
     }
 
@@ -329,20 +250,29 @@ impl Tables {
         }
     }
 
+    fn refresh_centre(&mut self, offer: Id) {
+        let centre = self.offer(offer).and_then(|o| o.centre).and_then(|c| self.centres.get(&c)).cloned();
+        let Some(kind) = self.offer_kind.get(&offer) else { return };
+        let Some(entry) = self.offers.get_mut(kind).and_then(|o| o.get_mut(&offer)) else { return };
+        if let Some(d) = entry.input.delivery.as_mut() {
+            d.training_centre = centre;
+        }
+    }
+
     pub(super) fn input(&self, today: Day, capabilities: Vec<CapabilityArea>) -> MatchInput {
         let wanted = |c: CapabilityArea| capabilities.is_empty() || capabilities.contains(&c);
         MatchInput {
             today,
             needs: self.needs.iter().filter(|(_, n)| wanted(n.capability)).map(|(&id, n)| n.input(id)).collect(),
             offers: {
-                let mut offers: Vec<(Id, &OfferRow)> = self
+                let mut offers: Vec<(Id, &OfferEntry)> = self
                     .offers
                     .iter()
                     .filter(|(kind, _)| wanted(kind.1))
-                    .flat_map(|(_, o)| o.iter().map(|(id, o)| (*id, &**o)))
+                    .flat_map(|(_, o)| o.iter().map(|(id, o)| (*id, o)))
                     .collect();
                 offers.sort_by_key(|(id, _)| *id);
-                offers.into_iter().map(|(id, o)| self.offer_input(id, o)).collect()
+                offers.into_iter().map(|(_, o)| o.input.clone()).collect()
             },
             recipient_consumption: self
                 .recipient_seats
@@ -375,15 +305,16 @@ pub(super) fn read_tables(store: &Store) -> AppResult<Tables> {
     let mut needs = Vec::new();
     for n in store.scan::<Need>(None) {
         let n = n?;
-        needs.push((n.meta.id, Box::new(NeedRow::of(&n))));
+        needs.push((n.meta.id, NeedRow::of(&n)));
     }
     t.needs = needs.into_iter().collect();
-    let mut offers: HashMap<OfferKind, Vec<(Id, Box<OfferRow>)>> = HashMap::new();
+    let mut offers: HashMap<OfferKind, Vec<(Id, OfferEntry)>> = HashMap::new();
     for o in store.scan::<Offer>(None) {
         let o = o?;
-        let row = OfferRow::of(&o);
-        t.offer_kind.insert(o.meta.id, row.kind());
-        offers.entry(row.kind()).or_default().push((o.meta.id, Box::new(row)));
+        let entry = t.entry(&o);
+        let kind = (entry.input.category, entry.input.capability);
+        t.offer_kind.insert(o.meta.id, kind);
+        offers.entry(kind).or_default().push((o.meta.id, entry));
     }
     t.offers = offers.into_iter().map(|(kind, o)| (kind, o.into_iter().collect())).collect();
     t.recipient_seats.extend(store.every_recipient_seats()?);
@@ -395,8 +326,12 @@ fn day(t: UnixMicros) -> Day {
     day_of_micros(t)
 }
 
-fn centre_ref(c: &TrainingCentre) -> matching::CentreRef {
-    matching::CentreRef { id: c.meta.id.render(Kind::Centre), name: c.spec.name.clone(), host_state: c.spec.host_state }
+fn centre_ref(c: &TrainingCentre) -> Arc<matching::CentreRef> {
+    Arc::new(matching::CentreRef {
+        id: c.meta.id.render(Kind::Centre),
+        name: c.spec.name.clone(),
+        host_state: c.spec.host_state,
+    })
 }
 
 /// A need as the engine sees it.
@@ -406,6 +341,30 @@ pub fn need_input(n: &Need) -> NeedInput {
 
 /// An offer as the engine sees it, under the id `id`, at `centre` (its delivery centre,
 /// when registered).
-pub fn offer_input(o: &Offer, id: String, centre: Option<matching::CentreRef>) -> OfferInput {
-    OfferRow::of(o).input(id, centre)
+pub fn offer_input(o: &Offer, id: String, centre: Option<Arc<matching::CentreRef>>) -> OfferInput {
+    let delivery = o.spec.terms.delivery().map(|d| matching::DeliveryTerms {
+        languages: Few::from_slice(&d.languages),
+        mode: d.mode,
+        training_centre: centre,
+        duration_days: i64::from(d.duration_days),
+        women_only: d.women_only,
+        requires_funding: d.requires_funding,
+    });
+    OfferInput {
+        id,
+        title: o.spec.title.as_str().into(),
+        providers: Few::from_slice(&o.spec.providers),
+        role: o.spec.terms.role(),
+        category: o.spec.category,
+        capability: o.spec.capability,
+        capacity: o.spec.capacity,
+        consumed: o.seats.consumed(),
+        available_from: day(o.spec.available_from),
+        available_until: day(o.spec.available_until),
+        eligible_recipients: Few::from_slice(&o.spec.eligible_recipients),
+        excluded_recipients: Few::from_slice(&o.spec.excluded_recipients),
+        max_per_recipient: o.spec.max_per_recipient,
+        delivery,
+        withdrawn: o.withdrawn,
+    }
 }
