@@ -1,6 +1,5 @@
 //! Gap rows: seats needed, reserved, delivered and open, per capability or per requester.
 
-use super::Snapshot;
 use crate::domain::*;
 use std::collections::BTreeMap;
 
@@ -45,14 +44,8 @@ impl GapRow {
 }
 
 /// Gap rows over the needs that are not withdrawn, one per capability (in API order) or
-/// per requester (by code) that has such a need.
-pub fn gap_rows(snapshot: &Snapshot, grouping: GapGrouping) -> Vec<GapRow> {
-    let mut tally = GapTally::new(grouping, snapshot.today);
-    snapshot.needs.iter().for_each(|n| tally.add(n));
-    tally.rows()
-}
-
-/// [`gap_rows`] one need at a time: a report over every need that never holds them all.
+/// per requester (by code) that has such a need, counted one need at a time: a report
+/// over every need never holds them all.
 pub struct GapTally {
     grouping: GapGrouping,
     today: Day,

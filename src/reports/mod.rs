@@ -17,7 +17,7 @@ mod tests;
 pub use capacity::{CapacityRow, capacity_rows};
 pub use deconfliction::{Finding, FindingKind, deconfliction_findings};
 pub use figures::{FiguresTally, MechanismFigures};
-pub use gaps::{GapGrouping, GapRow, GapTally, gap_rows};
+pub use gaps::{GapGrouping, GapRow, GapTally};
 pub use gender::{GenderReport, GenderRow, GenderTargets, gender_report, parse_target_overrides};
 pub use readiness::{AtRiskAlerts, ReadinessRow, ReadinessStatus, RiskHorizons, readiness_rows, readiness_status};
 

@@ -104,6 +104,13 @@ fn snapshot(needs: Vec<Need>, offers: Vec<Offer>, arrangements: Vec<Arrangement>
     Snapshot { today: TODAY, needs, offers, arrangements }
 }
 
+/// The gap rows of `s`'s needs, as the gap report tallies them.
+fn gap_rows(s: &Snapshot, grouping: GapGrouping) -> Vec<GapRow> {
+    let mut tally = GapTally::new(grouping, s.today);
+    s.needs.iter().for_each(|n| tally.add(n));
+    tally.rows()
+}
+
 #[test]
 fn iso_dates_follow_the_civil_calendar() {
     assert_eq!(iso_date(0), "1970-01-01");
