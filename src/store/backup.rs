@@ -28,7 +28,7 @@
 //! byte for byte: restoring gives back the very same records, events, token hashes,
 //! idempotency entries and page-token key.
 
-use super::{Store, StoreError, TreeId, keys};
+use super::{Store, StoreError, TreeId};
 use crate::domain::UnixMicros;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -93,21 +93,15 @@ impl Store {
     /// A consistent snapshot of every tree as the bytes of a backup file, taken under the
     /// writer gate after a flush. Blocking: call it off the async runtime.
     pub fn export_backup(&self, now: UnixMicros) -> Result<(Vec<u8>, BackupInfo), BackupError> {
-        let trees = {
+        let (trees, last_event_sequence) = {
             let _gate = self.writer()?;
             self.flush()?;
             let mut trees = Vec::with_capacity(TreeId::ALL.len());
             for tree in TreeId::ALL {
                 trees.push((tree, self.entries(tree)?));
             }
-            trees
+            (trees, self.last_landed_event()?)
         };
-        let last_event_sequence = trees
-            .iter()
-            .find(|(t, _)| *t == TreeId::Events)
-            .and_then(|(_, entries)| entries.last())
-            .and_then(|(k, _)| keys::id_from_key(k))
-            .map_or(0, |id| id.0);
         let size: usize = trees.iter().map(|(_, e)| e.iter().map(|(k, v)| 8 + k.len() + v.len()).sum::<usize>()).sum();
         let mut body = Vec::with_capacity(20 + size + 32 * trees.len());
         body.extend_from_slice(&now.to_be_bytes());
@@ -290,7 +284,7 @@ fn write_trees(parsed: &Parsed<'_>, store_path: &Path) -> Result<(), BackupError
             return Err(BackupError::Malformed(format!("tree {:?} has duplicate keys", tree.name())));
         }
     }
-    let last_event = store.last_landed_id(TreeId::Events)?;
+    let last_event = store.last_landed_event()?;
     if last_event != parsed.info.last_event_sequence {
         return Err(BackupError::Malformed(format!(
             "the event log ends at {last_event}, the header says {}",

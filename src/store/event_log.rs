@@ -1,5 +1,6 @@
 //! The event log as readers see it: durable events only, the recent ones from memory; and
-//! how an event is logged ([`logged`], [`Store::read_logged`]).
+//! how an event is logged ([`logged`], [`Store::read_logged`]) and how a landing's events
+//! share log entries ([`packed`], since store format 8).
 
 use super::*;
 
@@ -26,6 +27,91 @@ pub(super) fn logged(e: &Event) -> StoreResult<Vec<u8>> {
     encode(TreeId::Events, e)
 }
 
+/// The first byte of a log entry that holds several events (store format 8): each as
+/// [`logged`] makes it, behind its length (4 bytes, big-endian). Any other entry is one
+/// event, as [`logged`] makes it.
+const PACK: u8 = 0xE2;
+
+/// A landing's events, in sequence order and consecutive, as log entries: each entry is
+/// keyed by the sequence of its first event and holds as many of the following ones as fit
+/// in [`tables::PIECE`] bytes, so that none is stored in pieces unless one event alone is
+/// that long. One key per event made each landing a sled batch of one more operation per
+/// commit, and most of the landing's cost is per operation.
+pub(super) fn packed(events: &[(u64, IVec)]) -> Vec<tables::Op> {
+    let mut entries = Vec::new();
+    let mut rest = events;
+    while let Some(((first, bytes), after)) = rest.split_first() {
+        let mut size = 1 + 4 + bytes.len();
+        let n = 1 + after
+            .iter()
+            .take_while(|(_, b)| {
+                size += 4 + b.len();
+                size <= tables::PIECE
+            })
+            .count();
+        let (pack, next) = rest.split_at(n);
+        debug_assert!(pack.windows(2).all(|w| w[1].0 == w[0].0 + 1), "a landing's events are consecutive");
+        let value = match pack {
+            [(_, one)] => one.clone(),
+            _ => {
+                let mut v = Vec::with_capacity(1 + pack.iter().map(|(_, b)| 4 + b.len()).sum::<usize>());
+                v.push(PACK);
+                for (_, b) in pack {
+                    v.extend_from_slice(&(b.len() as u32).to_be_bytes());
+                    v.extend_from_slice(b);
+                }
+                IVec::from(v)
+            }
+        };
+        entries.push((TreeId::Events, IVec::from(&keys::sequence_key(*first)), Some(value)));
+        rest = next;
+    }
+    entries
+}
+
+/// The events of a log entry, as [`logged`] made them, in order (the first has the entry's
+/// sequence, each next one the next).
+fn unpacked(entry: &[u8]) -> StoreResult<Vec<&[u8]>> {
+    let Some((&PACK, mut rest)) = entry.split_first() else { return Ok(vec![entry]) };
+    let mut events = Vec::new();
+    while !rest.is_empty() {
+        let corrupt =
+            || StoreError::Corrupt { tree: TreeId::Events.name(), detail: "a pack of events is cut short".into() };
+        let (len, tail) = rest.split_first_chunk::<4>().ok_or_else(corrupt)?;
+        let len = u32::from_be_bytes(*len) as usize;
+        if tail.len() < len {
+            return Err(corrupt());
+        }
+        let (event, tail) = tail.split_at(len);
+        events.push(event);
+        rest = tail;
+    }
+    if events.is_empty() {
+        return Err(StoreError::Corrupt { tree: TreeId::Events.name(), detail: "an empty pack of events".into() });
+    }
+    Ok(events)
+}
+
+/// The sequence of the first event of the log entry keyed `key`.
+fn first_sequence(key: &[u8]) -> StoreResult<u64> {
+    keys::id_from_key(key)
+        .map(|id| id.0)
+        .ok_or_else(|| StoreError::Corrupt { tree: TreeId::Events.name(), detail: format!("malformed key {key:?}") })
+}
+
+/// The sequence of the last event of the log entry `(key, value)`.
+pub(super) fn last_sequence_of(key: &[u8], value: &[u8]) -> StoreResult<u64> {
+    Ok(first_sequence(key)? + unpacked(value)?.len() as u64 - 1)
+}
+
+/// The sequence of the last event landed in `tables` (0 if none).
+pub(super) fn last_landed(tables: &Tables) -> StoreResult<u64> {
+    match tables.last(TreeId::Events)? {
+        Some((key, value)) => last_sequence_of(&key, &value),
+        None => Ok(0),
+    }
+}
+
 impl Store {
     /// Durable events with sequence > `after`, at most `limit`: from memory when they are
     /// recent, else from the log.
@@ -44,23 +130,36 @@ impl Store {
         drop(recent);
         // Durable events are in sled: the flusher lands a group before flushing it.
         self.inner.failure.check()?;
-        self.inner
-            .tables
-            .range(
-                TreeId::Events,
-                Bound::Included(keys::sequence_key(after + 1).to_vec()),
-                Bound::Included(keys::sequence_key(durable).to_vec()),
-            )
-            .take(limit)
-            .map(|kv| {
-                let (_, v) = kv?;
-                self.read_logged(&v).map(Arc::new)
-            })
-            .collect()
+        let tables = &self.inner.tables;
+        let wanted = keys::sequence_key(after + 1);
+        // The entry holding `after + 1` is the last one keyed at or before it.
+        let from = tables.last_at_or_before(TreeId::Events, &wanted)?.map_or_else(|| wanted.to_vec(), |k| k.to_vec());
+        let mut events = Vec::new();
+        for kv in
+            tables.range(TreeId::Events, Bound::Included(from), Bound::Included(keys::sequence_key(durable).to_vec()))
+        {
+            let (key, value) = kv?;
+            let first = first_sequence(&key)?;
+            for (sequence, bytes) in (first..).zip(unpacked(&value)?) {
+                if sequence > durable || events.len() == limit {
+                    return Ok(events);
+                }
+                if sequence > after {
+                    events.push(Arc::new(self.read_one(bytes)?));
+                }
+            }
+        }
+        Ok(events)
     }
 
-    /// An event as [`logged`] kept it, whole: a named match is read from its record.
-    pub fn read_logged(&self, bytes: &[u8]) -> StoreResult<Event> {
+    /// The events of a log entry as [`packed`] and [`logged`] kept them, whole: a named
+    /// match is read from its record.
+    pub fn read_logged(&self, entry: &[u8]) -> StoreResult<Vec<Event>> {
+        unpacked(entry)?.into_iter().map(|bytes| self.read_one(bytes)).collect()
+    }
+
+    /// An event as [`logged`] kept it, whole.
+    fn read_one(&self, bytes: &[u8]) -> StoreResult<Event> {
         let Some((&NAMED_MATCH, rest)) = bytes.split_first() else { return decode(TreeId::Events, bytes) };
         let corrupt = |detail: String| StoreError::Corrupt { tree: TreeId::Events.name(), detail };
         let ((sequence, kind, time, actor, id), _): ((u64, EventKind, UnixMicros, String, Id), _) =

@@ -75,8 +75,10 @@ pub const FORMAT_VERSION: u8 = 1;
 /// time ([`keys::idempotency_key`]; a store of formats 2 to 5 is migrated at open,
 /// `opening.rs`); 7: no tables of needs by requester and offers by provider, the indexes
 /// are kept in memory (`by_state.rs`; a store of formats 2 to 6 has its tables emptied at
-/// open). Stores of formats 2 to 6 are marked 7 at open.
-pub const STORE_FORMAT_VERSION: u8 = 7;
+/// open); 8: a log entry may hold several consecutive events of one landing, keyed by the
+/// first (`event_log.rs`, `packed`; a format-7 store has one event per entry, which format
+/// 8 reads as it is). Stores of formats 2 to 7 are marked 8 at open.
+pub const STORE_FORMAT_VERSION: u8 = 8;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -258,9 +260,9 @@ impl Store {
         Ok(tables.range(table, Bound::Unbounded, Bound::Unbounded).count())
     }
 
-    /// The last key of `table` in sled, as an id.
-    fn last_landed_id(&self, table: TreeId) -> StoreResult<u64> {
-        Ok(self.inner.tables.last_key(table)?.and_then(|k| keys::id_from_key(&k)).map_or(0, |id| id.0))
+    /// The sequence of the last event in sled (0 if none).
+    fn last_landed_event(&self) -> StoreResult<u64> {
+        event_log::last_landed(&self.inner.tables)
     }
 
     /// `table`'s value of `key` in sled (landed commits only).

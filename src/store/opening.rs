@@ -195,15 +195,18 @@ impl Store {
             Some(v) if v.as_ref() == [STORE_FORMAT_VERSION] => {}
             // Format 2 is format 3 without values in pieces, format 3 format 4 without
             // events that name their match (event_log.rs), format 4 format 5 without a
-            // match watermark (staging.rs): this build reads them all. Format 5 keyed
+            // match watermark (staging.rs), format 7 format 8 without log entries of
+            // several events (event_log.rs): this build reads them all. Format 5 keyed
             // idempotency entries by the request id's characters and indexed them by
             // time, format 6 kept the indexes by state in tables: migrated (the first
             // landings of this open).
-            Some(v) if (2..=6).contains(&v.as_ref().first().copied().unwrap_or(0)) && v.len() == 1 => {
+            Some(v) if (2..=7).contains(&v.as_ref().first().copied().unwrap_or(0)) && v.len() == 1 => {
                 if v.as_ref()[0] <= 5 {
                     migrate_idempotency(&tables)?;
                 }
-                drop_state_index_tables(&tables)?;
+                if v.as_ref()[0] <= 6 {
+                    drop_state_index_tables(&tables)?;
+                }
                 meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?
             }
             Some(v) => return Err(StoreError::UnknownFormat(v.first().copied().unwrap_or(0))),
@@ -224,7 +227,7 @@ impl Store {
         let (known_request_ids, request_id_ages) = super::idempotency::load(&tables)?;
         db.flush()?;
         let last_key = |table: TreeId| -> StoreResult<u64> {
-            Ok(tables.last_key(table)?.and_then(|k| keys::id_from_key(&k)).map_or(0, |id| id.0))
+            Ok(tables.last(table)?.and_then(|(k, _)| keys::id_from_key(&k)).map_or(0, |id| id.0))
         };
         let mut next_id = [1u64; Kind::ALL.len()];
         for (kind, table) in [
@@ -237,7 +240,7 @@ impl Store {
         ] {
             next_id[kind as usize] = last_key(table)? + 1;
         }
-        let last_event = last_key(TreeId::Events)?;
+        let last_event = super::event_log::last_landed(&tables)?;
         let match_watermark = match tables.get(TreeId::Meta, keys::META_MATCH_WATERMARK)? {
             Some(v) => staging::watermark_from(&v)?,
             // A store of an earlier format, or new: every match it holds is visible.

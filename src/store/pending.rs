@@ -43,6 +43,10 @@ type Overlay = BTreeMap<IVec, (u64, Option<IVec>)>;
 #[derive(Default)]
 struct Queue {
     groups: Vec<(u64, Vec<Op>)>,
+    /// The events of those commits, logged ([`super::event_log::logged`]), in sequence
+    /// order: a landing packs them ([`super::event_log::packed`]).
+    events: Vec<(u64, IVec)>,
+    /// Operations and events queued.
     ops: usize,
 }
 
@@ -149,9 +153,11 @@ impl Pending {
         }
     }
 
-    /// Makes commit `commit` visible to readers and queues it for landing. Returns the
-    /// operations now queued. Called under the writer gate, with increasing `commit`.
-    pub(super) fn add(&self, commit: u64, ops: Vec<Op>) -> StoreResult<usize> {
+    /// Makes commit `commit` visible to readers and queues it for landing with its events
+    /// (`(sequence, logged)`, which readers read from the log once durable, never from
+    /// here). Returns the operations and events now queued. Called under the writer gate,
+    /// with increasing `commit` and sequences.
+    pub(super) fn add(&self, commit: u64, ops: Vec<Op>, mut events: Vec<(u64, IVec)>) -> StoreResult<usize> {
         // Before the overlay: whoever sees the change then sees this commit number too.
         self.visible.fetch_max(commit, Ordering::SeqCst);
         {
@@ -161,8 +167,9 @@ impl Pending {
             }
         }
         let mut queue = self.queue.lock().map_err(|_| self.failure.poisoned("landing queue"))?;
-        queue.ops += ops.len();
+        queue.ops += ops.len() + events.len();
         queue.groups.push((commit, ops));
+        queue.events.append(&mut events);
         Ok(queue.ops)
     }
 
@@ -172,9 +179,10 @@ impl Pending {
     pub(super) fn land(&self) -> StoreResult<(u64, u64)> {
         let mut landed = self.landed.lock().map_err(|_| self.failure.poisoned("landing"))?;
         self.failure.check()?;
-        let groups =
-            std::mem::take(&mut *self.queue.lock().map_err(|_| self.failure.poisoned("landing queue"))?).groups;
+        let Queue { groups, events, .. } =
+            std::mem::take(&mut *self.queue.lock().map_err(|_| self.failure.poisoned("landing queue"))?);
         let Some(&(last, _)) = groups.last() else { return Ok((landed.upto, 0)) };
+        let events = super::event_log::packed(&events);
         let landing = landed.landings + 1;
         landed.landings = landing;
         let abort_mid = groups.len() >= 2
@@ -186,7 +194,7 @@ impl Pending {
         let result = if self.faults.fail_landing == Some(landing) {
             Err(StoreError::Flush(format!("TEST ONLY: landing {landing} fails (--test-fail-landing)")))
         } else {
-            self.tables.apply(groups.iter().flat_map(|(_, ops)| ops))
+            self.tables.apply(groups.iter().flat_map(|(_, ops)| ops).chain(&events))
         };
         if let Err(e) = result {
             let e = self.failure.fail("a landing (applying writes to sled)", &e);
@@ -212,6 +220,7 @@ impl Pending {
         let (ops, bytes) = groups
             .iter()
             .flat_map(|(_, ops)| ops)
+            .chain(&events)
             .fold((0, 0), |(n, b), (_, key, value)| (n + 1, b + key.len() + value.as_ref().map_or(0, |v| v.len())));
         self.observe(|o| o.landed(groups.len(), ops, bytes, started.elapsed()));
         Ok((last, landing))

@@ -127,10 +127,18 @@ impl Tables {
         TableRange { tables: self.clone(), table, inner: self.tree.range::<Vec<u8>, _>((lo, hi)) }
     }
 
-    /// The last key of `table` (within the table), if any.
-    pub(super) fn last_key(&self, table: TreeId) -> StoreResult<Option<IVec>> {
+    /// The last entry of `table` (its key within the table), if any, its value whole.
+    pub(super) fn last(&self, table: TreeId) -> StoreResult<Option<(IVec, IVec)>> {
         let p = table.prefix();
-        let last = self.tree.range(vec![p]..vec![p + 1]).next_back().transpose()?;
+        let pieced = self.read();
+        let Some((k, head)) = self.tree.range(vec![p]..vec![p + 1]).next_back().transpose()? else { return Ok(None) };
+        let value = self.whole(&pieced, table, &k, head)?;
+        Ok(Some((IVec::from(k.get(1..).unwrap_or_default()), value)))
+    }
+
+    /// The last key of `table` (within the table) at or before `key`, if any.
+    pub(super) fn last_at_or_before(&self, table: TreeId, key: &[u8]) -> StoreResult<Option<IVec>> {
+        let last = self.tree.range(vec![table.prefix()]..=keys::table_key(table, key)).next_back().transpose()?;
         Ok(last.map(|(k, _)| IVec::from(k.get(1..).unwrap_or_default())))
     }
 

@@ -149,9 +149,10 @@ impl Writer<'_> {
             ws.ops.push((TreeId::Meta, keys::META_MATCH_WATERMARK.to_vec(), Some(watermark.to_be_bytes().to_vec())));
         }
         let first = self.state.next_event;
+        let mut logged = Vec::with_capacity(ws.events.len());
         for (i, e) in ws.events.iter_mut().enumerate() {
             e.sequence = first + i as u64;
-            ws.ops.push((TreeId::Events, keys::sequence_key(e.sequence).to_vec(), Some(super::event_log::logged(e)?)));
+            logged.push((e.sequence, IVec::from(super::event_log::logged(e)?)));
         }
         let commit = self.state.commits + 1;
         let followers =
@@ -168,7 +169,7 @@ impl Writer<'_> {
             known.stored(key);
         }
         let ops = ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
-        let queued = pending.add(commit, ops)?;
+        let queued = pending.add(commit, ops, logged)?;
         self.store.inner.by_state.add(&ws.by_state);
         let ages = &mut self.state.request_id_ages;
         for entry in &expired {

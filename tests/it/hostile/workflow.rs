@@ -412,7 +412,8 @@ fn a_refused_approval_changes_only_its_match_to_stale() {
             // Events: exactly one more, MATCH_STALE, carrying the stale match.
             assert_eq!(after[0][..before[0].len()], before[0][..]);
             assert_eq!(after[0].len(), before[0].len() + 1);
-            let event: lcm::domain::Event = w.store.read_logged(&after[0][before[0].len()].1).unwrap();
+            let [event]: [lcm::domain::Event; 1] =
+                w.store.read_logged(&after[0][before[0].len()].1).unwrap().try_into().unwrap();
             assert_eq!(event.kind, EventKind::MatchStale);
             assert!(matches!(&event.resource, EventResource::Match(x) if *x == new));
             assert_eq!(w.get_match(&m.id).await.state, api::MatchState::Stale as i32);
