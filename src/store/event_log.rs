@@ -178,7 +178,8 @@ impl Store {
         }
         // Nothing panics while the lock is held, so a poisoned lock still holds whole data.
         let mut recent = self.inner.recent.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        for e in events {
+        // Only the last RECENT_EVENTS can stay (a stored proposal commits some 94 000).
+        for e in &events[events.len().saturating_sub(RECENT_EVENTS)..] {
             if recent.len() == RECENT_EVENTS {
                 recent.pop_front();
             }

@@ -150,6 +150,33 @@ async fn recent_events_in_memory_agree_with_the_log_across_reopen_and_wraparound
             store.events_after(after, 5).unwrap_or_else(|e| panic!("{e}")).iter().map(|e| e.sequence).collect();
         assert_eq!(got, (after + 1..=head).take(5).collect::<Vec<_>>(), "after {after}");
     }
+    // One commit of more events than the memory holds keeps its last ones, in order.
+    let w = store.writer().unwrap_or_else(|e| panic!("{e}"));
+    let mut ws = WriteSet::default();
+    let more = RECENT_EVENTS as u64 + 3;
+    for i in 0..more {
+        ws.event(
+            EventKind::CentreRegistered,
+            1_000,
+            "principal-1",
+            EventResource::Centre(centre(Id(1), &i.to_string())),
+        );
+    }
+    let (ticket, _) = w.commit(ws).unwrap_or_else(|e| panic!("{e}"));
+    store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
+    let end = head + more;
+    for after in [head, head + 2, head + 3, head + 4, end - 3] {
+        let got = store.events_after(after, 5).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got.iter().map(|e| e.sequence).collect::<Vec<_>>(), (after + 1..=end).take(5).collect::<Vec<_>>());
+        let names: Vec<String> = got
+            .iter()
+            .map(|e| match &e.resource {
+                EventResource::Centre(c) => c.spec.name.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(names, (after - head..more).take(5).map(|i| i.to_string()).collect::<Vec<_>>());
+    }
 }
 
 /// A landing's events share log entries of at most [`tables::PIECE`] bytes (an event
@@ -212,6 +239,43 @@ async fn a_landing_logs_its_events_in_shared_entries_and_reads_each_back() {
     // A pack cut short is refused as corrupt, not read in part.
     let cut = [0xE2, 0, 0, 0, 9, 1, 2];
     assert!(matches!(store.read_logged(&cut), Err(StoreError::Corrupt { .. })));
+}
+
+/// A format-7 store (one event per log entry) is read as it is and marked 8; events packed
+/// after the open follow its entries in one log.
+#[tokio::test]
+async fn a_format_7_store_keeps_its_log_entries_and_later_events_share_entries() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    {
+        let store = Store::open(dir.path(), &config()).unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..3 {
+            let (ticket, _) = commit_centre(&store, &format!("old {i}"));
+            store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let w = store.writer().unwrap_or_else(|e| panic!("{e}"));
+        let mut ws = WriteSet::default();
+        ws.put_raw(TreeId::Meta, keys::META_FORMAT_VERSION.to_vec(), vec![7]);
+        let (ticket, _) = w.commit(ws).unwrap_or_else(|e| panic!("{e}"));
+        store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
+    }
+    let store = Store::open(dir.path(), &config()).unwrap_or_else(|e| panic!("{e}"));
+    let format = store.entries(TreeId::Meta).unwrap_or_else(|e| panic!("{e}"));
+    let format = format.iter().find(|(k, _)| k == keys::META_FORMAT_VERSION).map(|(_, v)| v.clone());
+    assert_eq!(format, Some(vec![STORE_FORMAT_VERSION]));
+    let mut w = store.writer().unwrap_or_else(|e| panic!("{e}"));
+    let mut ws = WriteSet::default();
+    for i in 0..3 {
+        let c = centre(w.allocate_id(Kind::Centre), &format!("new {i}"));
+        ws.put_record(&c);
+        ws.event(EventKind::CentreRegistered, 1_000, "principal-1", EventResource::Centre(c));
+    }
+    let (ticket, _) = w.commit(ws).unwrap_or_else(|e| panic!("{e}"));
+    store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.entries(TreeId::Events).unwrap_or_else(|e| panic!("{e}")).len(), 4, "3 old entries, 1 shared");
+    for after in 0..6 {
+        let got = store.events_after(after, 2).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(got.iter().map(|e| e.sequence).collect::<Vec<_>>(), (after + 1..=6).take(2).collect::<Vec<_>>());
+    }
 }
 
 /// Copies the files of the store at `from` (open or not) to `to`, as a crash leaves them.
