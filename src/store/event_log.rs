@@ -99,17 +99,11 @@ fn first_sequence(key: &[u8]) -> StoreResult<u64> {
         .ok_or_else(|| StoreError::Corrupt { tree: TreeId::Events.name(), detail: format!("malformed key {key:?}") })
 }
 
-/// The sequence of the last event of the log entry `(key, value)`.
-pub(super) fn last_sequence_of(key: &[u8], value: &[u8]) -> StoreResult<u64> {
-    Ok(first_sequence(key)? + unpacked(value)?.len() as u64 - 1)
-}
-
-/// The sequence of the last event landed in `tables` (0 if none).
+/// The sequence of the last event landed in `tables` (0 if none): the last entry's key
+/// plus its events less one.
 pub(super) fn last_landed(tables: &Tables) -> StoreResult<u64> {
-    match tables.last(TreeId::Events)? {
-        Some((key, value)) => last_sequence_of(&key, &value),
-        None => Ok(0),
-    }
+    let Some((key, value)) = tables.last(TreeId::Events)? else { return Ok(0) };
+    Ok(first_sequence(&key)? + unpacked(&value)?.len() as u64 - 1)
 }
 
 impl Store {
