@@ -24,7 +24,10 @@ pub enum TreeId {
     /// sequence → event.
     Events,
     /// principal id, 0, request id (16 bytes; until store format 5 its 36 characters) →
-    /// first response ([`idempotency_key`]).
+    /// first response ([`idempotency_key`]). Since store format 9 only pending commits
+    /// write here (the overlay); a landing packs their entries into
+    /// [`TreeId::IdempotencyPacks`], and a store of an earlier format has its entries
+    /// packed at open.
     Idempotency,
     /// Store formats 2 to 6 only: requester (3 bytes) ++ need id → (). Emptied when such a
     /// store is opened; the index is kept in memory now (`by_state.rs`).
@@ -49,10 +52,13 @@ pub enum TreeId {
     /// (), the entries oldest first, for pruning. Emptied when such a store is opened;
     /// pruning now follows the entries' times in memory (`idempotency.rs`).
     IdempotencyByTime,
+    /// Store format 9: pack number (u64) → the idempotency entries of one landing, as many
+    /// as fit in one piece (`idempotency.rs`).
+    IdempotencyPacks,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 19] = [
+    pub const ALL: [TreeId; 20] = [
         TreeId::Meta,
         TreeId::Needs,
         TreeId::Offers,
@@ -72,6 +78,7 @@ impl TreeId {
         TreeId::RefusalsByOffer,
         TreeId::RecipientSeats,
         TreeId::IdempotencyByTime,
+        TreeId::IdempotencyPacks,
     ];
 
     pub fn name(self) -> &'static str {
@@ -95,6 +102,7 @@ impl TreeId {
             TreeId::RefusalsByOffer => "refusals_by_offer",
             TreeId::RecipientSeats => "recipient_seats",
             TreeId::IdempotencyByTime => "idempotency_by_time",
+            TreeId::IdempotencyPacks => "idempotency_packs",
         }
     }
 }

@@ -77,8 +77,10 @@ pub const FORMAT_VERSION: u8 = 1;
 /// are kept in memory (`by_state.rs`; a store of formats 2 to 6 has its tables emptied at
 /// open); 8: a log entry may hold several consecutive events of one landing, keyed by the
 /// first (`event_log.rs`, `packed`; a format-7 store has one event per entry, which format
-/// 8 reads as it is). Stores of formats 2 to 7 are marked 8 at open.
-pub const STORE_FORMAT_VERSION: u8 = 8;
+/// 8 reads as it is); 9: the idempotency entries of a landing share keys, packs in
+/// [`keys::TreeId::IdempotencyPacks`] (`idempotency.rs`; a store of formats 2 to 8 has its
+/// entries packed at open). Stores of formats 2 to 8 are marked 9 at open.
+pub const STORE_FORMAT_VERSION: u8 = 9;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -158,8 +160,8 @@ pub const DEFAULT_REQUEST_ID_RETENTION: std::time::Duration = std::time::Duratio
 /// stored response.
 pub const MIN_REQUEST_ID_RETENTION: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
-/// The most expired idempotency entries one commit removes, so pruning is bounded work
-/// per commit (and per landing), in the commit's own atomic batch.
+/// The most packs of expired idempotency entries one commit removes, so pruning is
+/// bounded work per commit (and per landing), in the commit's own atomic batch.
 pub const PRUNE_PER_COMMIT: usize = 64;
 
 impl StoreConfig {
@@ -190,8 +192,8 @@ struct Inner {
     page_token_key: [u8; 32],
     /// Idempotency entries older than this (micros) are pruned.
     retention_micros: i64,
-    /// The idempotency keys stored, as hashes (see [`idempotency::KnownRequestIds`]).
-    known_request_ids: idempotency::KnownRequestIds,
+    /// Where the idempotency entries are ([`idempotency::RequestIds`]).
+    request_ids: Arc<idempotency::RequestIds>,
     /// The needs of each requester and the offers of each provider.
     by_state: Arc<by_state::ByState>,
     /// The last [`RECENT_EVENTS`] committed events, in sequence order, so followers of

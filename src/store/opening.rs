@@ -198,14 +198,19 @@ impl Store {
             // match watermark (staging.rs), format 7 format 8 without log entries of
             // several events (event_log.rs): this build reads them all. Format 5 keyed
             // idempotency entries by the request id's characters and indexed them by
-            // time, format 6 kept the indexes by state in tables: migrated (the first
-            // landings of this open).
-            Some(v) if (2..=7).contains(&v.as_ref().first().copied().unwrap_or(0)) && v.len() == 1 => {
+            // time, format 6 kept the indexes by state in tables, format 8 and earlier
+            // kept one key per idempotency entry: migrated (the first landings of this
+            // open).
+            Some(v) if (2..=8).contains(&v.as_ref().first().copied().unwrap_or(0)) && v.len() == 1 => {
                 if v.as_ref()[0] <= 5 {
                     migrate_idempotency(&tables)?;
                 }
                 if v.as_ref()[0] <= 6 {
                     drop_state_index_tables(&tables)?;
+                }
+                let packed = super::idempotency::pack_stored_entries(&tables, MIGRATION_BATCH)?;
+                if packed > 0 {
+                    tracing::info!(entries = packed, "idempotency entries packed (store format 9)");
                 }
                 meta_put(keys::META_FORMAT_VERSION, &[STORE_FORMAT_VERSION])?
             }
@@ -224,7 +229,7 @@ impl Store {
                 key
             }
         };
-        let (known_request_ids, request_id_ages) = super::idempotency::load(&tables)?;
+        let request_ids = Arc::new(super::idempotency::RequestIds::load(&tables)?);
         db.flush()?;
         let last_key = |table: TreeId| -> StoreResult<u64> {
             Ok(tables.last(table)?.and_then(|(k, _)| keys::id_from_key(&k)).map_or(0, |id| id.0))
@@ -253,7 +258,8 @@ impl Store {
         };
         let failure = Arc::new(Failure::new());
         let by_state = super::by_state::ByState::start(tables.clone(), failure.clone());
-        let pending = Arc::new(Pending::new(tables.clone(), config.faults.clone(), failure.clone()));
+        let pending =
+            Arc::new(Pending::new(tables.clone(), request_ids.clone(), config.faults.clone(), failure.clone()));
         let syncer = Syncer::open(db.clone(), path, pending.clone(), failure.clone(), config)?;
         let flusher = Flusher::start(syncer, config.durability, last_event)?;
         let store = Store {
@@ -262,12 +268,12 @@ impl Store {
                 failure,
                 pending,
                 durability: config.durability,
-                writer: Mutex::new(WriterState { next_event: last_event + 1, next_id, commits: 0, request_id_ages }),
+                writer: Mutex::new(WriterState { next_event: last_event + 1, next_id, commits: 0 }),
                 turn: tokio::sync::Semaphore::new(1),
                 flusher,
                 page_token_key,
                 retention_micros: i64::try_from(config.request_id_retention.as_micros()).unwrap_or(i64::MAX),
-                known_request_ids,
+                request_ids,
                 by_state,
                 recent: RwLock::new(VecDeque::with_capacity(RECENT_EVENTS)),
                 followers: RwLock::new(Vec::new()),

@@ -16,6 +16,7 @@
 //! dropped from the overlay (nothing a failed writer wrote stays readable), and the store
 //! refuses every later read and write until a restart recovers what is on disk.
 
+use super::idempotency::{Kept, RequestIds};
 use super::tables::{Op, TableRange, Tables};
 use super::{Failure, StoreError, StoreResult, TreeId};
 use sled::IVec;
@@ -46,6 +47,9 @@ struct Queue {
     /// The events of those commits, logged ([`super::event_log::logged`]), in sequence
     /// order: a landing packs them ([`super::event_log::packed`]).
     events: Vec<(u64, IVec)>,
+    /// The idempotency entries of those commits, in commit order: a landing packs them
+    /// ([`RequestIds::packs`]).
+    kept: Vec<Kept>,
     /// Operations and events queued.
     ops: usize,
 }
@@ -122,6 +126,8 @@ pub(super) fn abort_at(point: LandingPoint, landing: u64) -> ! {
 
 pub(super) struct Pending {
     tables: Arc<Tables>,
+    /// Where the landed idempotency entries are.
+    request_ids: Arc<RequestIds>,
     faults: LandingFaults,
     failure: Arc<Failure>,
     /// Landings of two commits or more so far.
@@ -139,9 +145,15 @@ pub(super) struct Pending {
 }
 
 impl Pending {
-    pub(super) fn new(tables: Arc<Tables>, faults: LandingFaults, failure: Arc<Failure>) -> Pending {
+    pub(super) fn new(
+        tables: Arc<Tables>,
+        request_ids: Arc<RequestIds>,
+        faults: LandingFaults,
+        failure: Arc<Failure>,
+    ) -> Pending {
         Pending {
             tables,
+            request_ids,
             faults,
             failure,
             group_landings: AtomicU64::new(0),
@@ -155,9 +167,17 @@ impl Pending {
 
     /// Makes commit `commit` visible to readers and queues it for landing with its events
     /// (`(sequence, logged)`, which readers read from the log once durable, never from
-    /// here). Returns the operations and events now queued. Called under the writer gate,
-    /// with increasing `commit` and sequences.
-    pub(super) fn add(&self, commit: u64, ops: Vec<Op>, mut events: Vec<(u64, IVec)>) -> StoreResult<usize> {
+    /// here) and its idempotency entries (which readers find here, under their keys in
+    /// [`TreeId::Idempotency`], until they land in packs). Returns the operations,
+    /// events and entries now queued. Called under the writer gate, with increasing
+    /// `commit` and sequences.
+    pub(super) fn add(
+        &self,
+        commit: u64,
+        ops: Vec<Op>,
+        mut events: Vec<(u64, IVec)>,
+        mut kept: Vec<Kept>,
+    ) -> StoreResult<usize> {
         // Before the overlay: whoever sees the change then sees this commit number too.
         self.visible.fetch_max(commit, Ordering::SeqCst);
         {
@@ -165,11 +185,15 @@ impl Pending {
             for (tree, key, value) in &ops {
                 overlay[*tree as usize].insert(key.clone(), (commit, value.clone()));
             }
+            for (_, key, value) in &kept {
+                overlay[TreeId::Idempotency as usize].insert(key.clone(), (commit, Some(value.clone())));
+            }
         }
         let mut queue = self.queue.lock().map_err(|_| self.failure.poisoned("landing queue"))?;
-        queue.ops += ops.len() + events.len();
+        queue.ops += ops.len() + events.len() + kept.len();
         queue.groups.push((commit, ops));
         queue.events.append(&mut events);
+        queue.kept.append(&mut kept);
         Ok(queue.ops)
     }
 
@@ -179,10 +203,13 @@ impl Pending {
     pub(super) fn land(&self) -> StoreResult<(u64, u64)> {
         let mut landed = self.landed.lock().map_err(|_| self.failure.poisoned("landing"))?;
         self.failure.check()?;
-        let Queue { groups, events, .. } =
+        let Queue { groups, events, kept, .. } =
             std::mem::take(&mut *self.queue.lock().map_err(|_| self.failure.poisoned("landing queue"))?);
         let Some(&(last, _)) = groups.last() else { return Ok((landed.upto, 0)) };
-        let events = super::event_log::packed(&events);
+        // The landing's events and idempotency entries, packed.
+        let (mut packs, packed) = self.request_ids.packs(&kept);
+        let mut events = super::event_log::packed(&events);
+        events.append(&mut packs);
         let landing = landed.landings + 1;
         landed.landings = landing;
         let abort_mid = groups.len() >= 2
@@ -209,8 +236,12 @@ impl Pending {
             abort_at(LandingPoint::AfterBatch, landing);
         }
         let mut overlay = self.overlay.write().map_err(|_| self.failure.poisoned("overlay"))?;
-        for (tree, key, _) in groups.iter().flat_map(|(_, ops)| ops) {
-            let map = &mut overlay[*tree as usize];
+        // Lookups find the landed idempotency entries in their packs before they leave
+        // the overlay.
+        self.request_ids.landed(packed);
+        let kept = kept.iter().map(|(_, key, _)| (TreeId::Idempotency, key));
+        for (tree, key) in groups.iter().flat_map(|(_, ops)| ops).map(|(tree, key, _)| (*tree, key)).chain(kept) {
+            let map = &mut overlay[tree as usize];
             if map.get(key).is_some_and(|(commit, _)| *commit <= last) {
                 map.remove(key);
             }

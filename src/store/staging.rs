@@ -73,6 +73,9 @@ impl Store {
         if !ws.events.is_empty() {
             return refuse("a staged write has events".into());
         }
+        if !ws.request_ids.is_empty() {
+            return refuse("a staged write has an idempotency entry".into());
+        }
         if let Some((tree, _, _)) = ws.ops.iter().find(|(tree, key, _)| !self.hidden(*tree, key)) {
             return refuse(format!("a staged write touches {} that readers see", tree.name()));
         }

@@ -318,13 +318,14 @@ fn cut_landing(land: impl FnOnce(&sled::Tree, &Pending)) -> Vec<Vec<usize>> {
     let log_len = |p: &std::path::Path| std::fs::metadata(p.join("db")).map(|m| m.len()).unwrap_or(0);
     let before = log_len(&live);
     let tables = Tables::open(tree.clone()).unwrap_or_else(|e| panic!("{e}"));
-    let pending = Pending::new(tables, LandingFaults::default(), Arc::new(Failure::new()));
+    let request_ids = Arc::new(idempotency::RequestIds::load(&tables).unwrap_or_else(|e| panic!("{e}")));
+    let pending = Pending::new(tables, request_ids, LandingFaults::default(), Arc::new(Failure::new()));
     for i in 1..=3 {
         // The event goes the way a commit's events go: packed by the landing (alone in its
         // entry, being long).
         let (events, ops): (Vec<_>, Vec<_>) = cut_commit_ops(i).into_iter().partition(|(t, _, _)| *t == TreeId::Events);
         let events = events.into_iter().filter_map(|(_, _, v)| Some((i, v?))).collect();
-        pending.add(i, ops, events).unwrap_or_else(|e| panic!("{e}"));
+        pending.add(i, ops, events, Vec::new()).unwrap_or_else(|e| panic!("{e}"));
     }
     land(&tree, &pending);
     db.flush().unwrap_or_else(|e| panic!("{e}"));
@@ -396,6 +397,11 @@ fn entry(time: UnixMicros) -> IdempotencyEntry {
     IdempotencyEntry { method: "CreateNeed".into(), fingerprint: [7; 32], response: vec![1, 2, 3], time }
 }
 
+/// An entry whose response is `len` bytes long.
+fn long_entry(time: UnixMicros, len: usize) -> IdempotencyEntry {
+    IdempotencyEntry { response: vec![5; len], ..entry(time) }
+}
+
 fn commit_nothing(store: &Store) {
     let w = store.writer().unwrap_or_else(|e| panic!("{e}"));
     let _ = w.commit(WriteSet::default()).unwrap_or_else(|e| panic!("{e}"));
@@ -428,11 +434,12 @@ async fn each_commit_prunes_at_most_k_expired_idempotency_entries_and_never_a_yo
     let now = now_micros();
     let young = rid(1 << 64);
     let mut ws = WriteSet::default();
+    // Each long enough to be a pack of its own: pruning removes packs.
     for i in 0..200 {
-        ws.idempotency("p", &rid(i), &entry(now - 2 * HOUR_MICROS + i as i64));
+        ws.idempotency("p", &rid(i), &long_entry(now - 2 * HOUR_MICROS + i as i64, 1500));
     }
     // Young: 59 minutes old, inside the retention.
-    ws.idempotency("p", &young, &entry(now - HOUR_MICROS + 60_000_000));
+    ws.idempotency("p", &young, &long_entry(now - HOUR_MICROS + 60_000_000, 1500));
     let w = store.writer().unwrap_or_else(|e| panic!("{e}"));
     let (ticket, _) = w.commit(ws).unwrap_or_else(|e| panic!("{e}"));
     store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
@@ -450,6 +457,107 @@ async fn each_commit_prunes_at_most_k_expired_idempotency_entries_and_never_a_yo
     // What was pruned stays pruned on disk.
     let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(idempotency_entries(&store), 1);
+}
+
+/// The packs of `store`, each with its number of entries.
+fn idempotency_packs(store: &Store) -> Vec<usize> {
+    let packs = store.entries(TreeId::IdempotencyPacks).unwrap_or_else(|e| panic!("{e}"));
+    packs.iter().map(|(_, v)| idempotency::tests::entries_of(v)).collect()
+}
+
+/// A landing packs its commits' idempotency entries (store format 9): a hundred entries
+/// in a handful of keys, none in the table of single entries, a long one alone in its
+/// pack; every one is found before it lands, after, and after a reopen.
+#[tokio::test]
+async fn a_landing_packs_its_idempotency_entries_and_each_is_found() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let found = |store: &Store, i: u128| store.idempotency("p", &rid(i)).unwrap_or_else(|e| panic!("{e}"));
+    let long = 100;
+    {
+        let store = Store::open(dir.path(), &config()).unwrap_or_else(|e| panic!("{e}"));
+        let mut tickets = Vec::new();
+        for commit in 0..4u128 {
+            let mut ws = WriteSet::default();
+            for i in commit * 25..commit * 25 + 25 {
+                ws.idempotency("p", &rid(i), &entry(now_micros() + i as i64));
+            }
+            if commit == 3 {
+                ws.idempotency("p", &rid(long), &long_entry(now_micros(), 3 * tables::PIECE));
+            }
+            let (ticket, _) = store.writer().and_then(|w| w.commit(ws)).unwrap_or_else(|e| panic!("{e}"));
+            tickets.push(ticket);
+        }
+        // Committed, maybe not landed: found in the overlay.
+        assert!((0..=long).all(|i| found(&store, i).is_some()));
+        for t in tickets {
+            store.durable(t).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        assert_eq!(found(&store, long).map(|e| e.response.len()), Some(3 * tables::PIECE));
+        assert!((0..=long).all(|i| found(&store, i).is_some()), "found in their packs");
+        assert!(found(&store, long + 1).is_none(), "never stored");
+        assert!(store.entries(TreeId::Idempotency).unwrap_or_else(|e| panic!("{e}")).is_empty(), "no single entries");
+        let packs = idempotency_packs(&store);
+        assert_eq!(packs.iter().sum::<usize>(), 101, "{packs:?}");
+        assert!(packs.len() <= 8, "101 entries in {} packs: {packs:?}", packs.len());
+        assert_eq!(packs.iter().filter(|&&n| n == 1).count(), 1, "the long entry alone: {packs:?}");
+        assert_eq!(idempotency_entries(&store), 101);
+        store.flush().unwrap_or_else(|e| panic!("{e}"));
+    }
+    let store = Store::open(dir.path(), &config()).unwrap_or_else(|e| panic!("{e}"));
+    assert!((0..=long).all(|i| found(&store, i).is_some()), "after a reopen");
+    assert_eq!(found(&store, long).map(|e| e.response.len()), Some(3 * tables::PIECE));
+    assert_eq!(idempotency_entries(&store), 101);
+}
+
+/// A store of format 8 kept one key per idempotency entry: opened, it is format 9, its
+/// entries are in packs, oldest first, each found by its request id, and an expired one is
+/// still pruned. More entries than one batch of the packing make it land while it reads.
+#[tokio::test]
+async fn idempotency_entries_of_a_format_8_store_are_packed_at_open_and_still_pruned() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = StoreConfig { request_id_retention: std::time::Duration::from_secs(3600), ..config() };
+    let (old, new) = (rid(0xa1), rid(0xb2));
+    let many = 5000;
+    {
+        let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
+        // As a format-8 build wrote them: one key each in the idempotency table.
+        let mut ws = WriteSet::default();
+        let stored = (0..many).map(|i| (rid(0x10_0000 + i), now_micros()));
+        for (id, time) in [(old, now_micros() - 2 * HOUR_MICROS), (new, now_micros())].into_iter().chain(stored) {
+            ws.put_raw(
+                TreeId::Idempotency,
+                keys::idempotency_key("p", &id),
+                encode(TreeId::Idempotency, &entry(time)).unwrap(),
+            );
+        }
+        ws.put_raw(TreeId::Meta, keys::META_FORMAT_VERSION.to_vec(), vec![8]);
+        let (ticket, _) = store.writer().and_then(|w| w.commit(ws)).unwrap_or_else(|e| panic!("{e}"));
+        store.durable(ticket).await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(store.idempotency("p", &new).unwrap_or_else(|e| panic!("{e}")).is_none(), "not found before");
+        assert_eq!(store.entries(TreeId::Idempotency).unwrap_or_else(|e| panic!("{e}")).len(), many as usize + 2);
+    }
+    let store = Store::open(dir.path(), &config).unwrap_or_else(|e| panic!("{e}"));
+    let meta =
+        |key: &[u8]| store.entries(TreeId::Meta).unwrap_or_else(|e| panic!("{e}")).into_iter().find(|(k, _)| k == key);
+    assert_eq!(meta(keys::META_FORMAT_VERSION).map(|(_, v)| v), Some(vec![STORE_FORMAT_VERSION]));
+    assert!(store.entries(TreeId::Idempotency).unwrap_or_else(|e| panic!("{e}")).is_empty());
+    let packs = idempotency_packs(&store);
+    assert_eq!(packs.iter().sum::<usize>(), many as usize + 2);
+    assert!(packs.len() < many as usize / 10, "{} packs", packs.len());
+    assert_eq!(
+        packs[0],
+        1,
+        "the oldest entry first, in a pack of its own (2 h older than the next): {:?}",
+        &packs[..3]
+    );
+    assert_eq!(idempotency_entries(&store), many as usize + 2);
+    let found = (0..many).filter(|i| store.idempotency("p", &rid(0x10_0000 + i)).ok().flatten().is_some()).count();
+    assert_eq!(found, many as usize);
+    assert!(store.idempotency("p", &old).unwrap_or_else(|e| panic!("{e}")).is_some(), "found after the open");
+    commit_nothing(&store);
+    assert!(store.idempotency("p", &old).unwrap_or_else(|e| panic!("{e}")).is_none(), "expired, pruned");
+    assert!(store.idempotency("p", &new).unwrap_or_else(|e| panic!("{e}")).is_some());
+    assert_eq!(idempotency_entries(&store), many as usize + 1);
 }
 
 /// A store of format 5 keyed its idempotency entries by the request id's characters and

@@ -17,8 +17,8 @@ pub struct WriteSet {
     /// The match watermark this commit moves to, if it makes matches visible
     /// ([`WriteSet::reveal_matches`]).
     pub(super) reveal: Option<u64>,
-    /// The idempotency entries this set writes: their times and keys.
-    pub(super) request_ids: Vec<(UnixMicros, Vec<u8>)>,
+    /// The idempotency entries this set writes: their times, keys and encoded entries.
+    pub(super) request_ids: Vec<(UnixMicros, Vec<u8>, Vec<u8>)>,
     /// The new needs and offers this set writes, for the indexes by state
     /// ([`super::by_state`]).
     pub(super) by_state: Vec<(by_state::Owned, Alpha3, Id)>,
@@ -66,9 +66,9 @@ impl WriteSet {
     /// retention).
     pub fn idempotency(&mut self, principal_id: &str, request_id: &uuid::Uuid, entry: &IdempotencyEntry) {
         let key = keys::idempotency_key(principal_id, request_id);
-        self.request_ids.push((entry.time, key.clone()));
-        let value = self.encoded(TreeId::Idempotency, entry);
-        self.ops.push((TreeId::Idempotency, key, value));
+        if let Some(value) = self.encoded(TreeId::Idempotency, entry) {
+            self.request_ids.push((entry.time, key, value));
+        }
     }
 
     pub(super) fn put_key(&mut self, tree: TreeId, key: &[u8]) {
@@ -94,8 +94,6 @@ pub(super) struct WriterState {
     pub(super) next_event: u64,
     pub(super) next_id: [u64; Kind::ALL.len()],
     pub(super) commits: u64,
-    /// The stored idempotency keys by age, for pruning.
-    pub(super) request_id_ages: idempotency::RequestIdAges,
 }
 
 /// The writer gate: held while a change is read, decided and committed.
@@ -136,10 +134,12 @@ impl Writer<'_> {
         if let Some(e) = ws.unencodable.take() {
             return Err(e);
         }
-        // Expired idempotency entries go first, so that nothing this commit writes is
+        // Expired idempotency packs go first, so that nothing this commit writes is
         // removed by them.
-        let expired = self.store.expired_idempotency(&self.state.request_id_ages);
-        let mut ops: Vec<WriteOp> = expired.iter().map(|(_, key)| (TreeId::Idempotency, key.to_vec(), None)).collect();
+        let request_ids = &self.store.inner.request_ids;
+        let expired = request_ids.expired(now_micros().saturating_sub(self.store.inner.retention_micros));
+        let mut ops: Vec<WriteOp> =
+            expired.iter().map(|&pack| (TreeId::IdempotencyPacks, keys::sequence_key(pack).to_vec(), None)).collect();
         ops.append(&mut ws.ops);
         ws.ops = ops;
         // Only a commit that moves the watermark writes it (under the gate, the only place
@@ -162,23 +162,20 @@ impl Writer<'_> {
         } else {
             ws.ops.iter().filter_map(|(tree, key, value)| indexes::followed(*tree, key, value.as_deref())).collect()
         };
-        // Request ids: a stored one is known before readers see it, a removed one until
-        // after (a lookup that finds the hash reads the entry).
-        let known = &self.store.inner.known_request_ids;
-        for (_, key) in &ws.request_ids {
-            known.stored(key);
-        }
+        // Request ids: a stored one is known before readers see it, a pruned pack until
+        // after (a lookup that finds its hash reads the pack).
+        let kept: Vec<idempotency::Kept> = ws
+            .request_ids
+            .into_iter()
+            .map(|(time, key, value)| {
+                request_ids.stored(&key);
+                (time, key.into(), value.into())
+            })
+            .collect();
         let ops = ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
-        let queued = pending.add(commit, ops, logged)?;
+        let queued = pending.add(commit, ops, logged, kept)?;
         self.store.inner.by_state.add(&ws.by_state);
-        let ages = &mut self.state.request_id_ages;
-        for entry in &expired {
-            known.removed(&entry.1);
-            ages.pruned(entry);
-        }
-        for (time, key) in &ws.request_ids {
-            ages.stored(*time, key);
-        }
+        request_ids.pruned(&expired);
         if let Some(watermark) = reveal {
             self.store.inner.match_watermark.fetch_max(watermark, std::sync::atomic::Ordering::SeqCst);
         }
