@@ -5,9 +5,10 @@
 //! - the request layer ([`crate::telemetry::RequestLayer`]): requests by method and status
 //!   code, their latency, requests in flight, admission refusals;
 //! - the handlers: engine solves, event watchers and events delivered;
-//! - the store, as a [`StoreObserver`]: every landing (commits, operations, bytes, time)
-//!   and every sync (time); its health (`lcm_store_failed`) and overlay depth, read at
-//!   scrape time; its idempotency entries, counted at most once per [`FIGURES_TTL`];
+//! - the store, as a [`StoreObserver`]: every landing (commits, operations, bytes, time),
+//!   sled's flush after it and every sync (time); its health (`lcm_store_failed`) and
+//!   overlay depth, read at scrape time; its idempotency entries, counted at most once per
+//!   [`FIGURES_TTL`];
 //! - the mechanism's own figures (open seats, critical open seats, overdue seats, pending
 //!   consents, needs at risk) are computed from one store snapshot when scraped, at most once per
 //!   [`FIGURES_TTL`], so a scrape storm cannot turn into a scan storm.
@@ -50,7 +51,9 @@ pub struct StoreMetrics {
     landing_bytes: Histogram,
     /// `lcm_store_landing_duration_seconds`: sled's `apply_batch` of one landing.
     landing_duration: Histogram,
-    /// `lcm_store_sync_duration_seconds`: flush, blob and directory fsyncs, fdatasync.
+    /// `lcm_store_flush_duration_seconds`: sled's flush of one landing (its log written).
+    flush_duration: Histogram,
+    /// `lcm_store_sync_duration_seconds`: blob and directory fsyncs, fdatasync.
     sync_duration: Histogram,
 }
 
@@ -60,6 +63,10 @@ impl StoreObserver for StoreMetrics {
         self.landing_ops.observe(ops as f64);
         self.landing_bytes.observe(bytes as f64);
         self.landing_duration.observe(took.as_secs_f64());
+    }
+
+    fn flushed(&self, took: Duration) {
+        self.flush_duration.observe(took.as_secs_f64());
     }
 
     fn synced(&self, took: Duration) {
@@ -234,10 +241,16 @@ impl Metrics {
                     "Time to apply one landing to sled (one atomic batch)",
                     &STORE_BUCKETS,
                 ),
+                flush_duration: histogram(
+                    &r,
+                    "lcm_store_flush_duration_seconds",
+                    "Time of sled's flush after one landing: its log written (pwrite, sync_file_range)",
+                    &STORE_BUCKETS,
+                ),
                 sync_duration: histogram(
                     &r,
                     "lcm_store_sync_duration_seconds",
-                    "Time of one store sync: sled's flush, blob file and directory fsyncs, the log's fdatasync",
+                    "Time of one store sync: blob file and directory fsyncs, the log's fdatasync",
                     &STORE_BUCKETS,
                 ),
             },
@@ -363,6 +376,7 @@ mod tests {
             "lcm_needs_at_risk 0",
             "lcm_engine_solve_duration_seconds_count 0",
             "lcm_store_landing_commits_count 0",
+            "lcm_store_flush_duration_seconds_count 0",
             "lcm_store_sync_duration_seconds_count 0",
             "lcm_store_overlay_entries 0",
             "lcm_idempotency_entries 0",

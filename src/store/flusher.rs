@@ -88,9 +88,11 @@ impl Syncer {
     /// the store.
     fn write_log(&self, landing: u64) -> StoreResult<()> {
         self.failure.check()?;
+        let started = Instant::now();
         if let Err(e) = self.db.flush() {
             return Err(self.failure.fail("a flush or sync of the store", &e));
         }
+        self.pending.observe(|o| o.flushed(started.elapsed()));
         self.maybe_abort(LandingPoint::AfterFlush, landing);
         Ok(())
     }

@@ -116,7 +116,10 @@ pub trait StoreObserver: Send + Sync {
     /// A landing of `commits` commits, `ops` operations and `bytes` bytes of keys and
     /// values, which took `took` (sled's `apply_batch`).
     fn landed(&self, commits: usize, ops: usize, bytes: usize, took: std::time::Duration);
-    /// A successful sync (sled's flush, blob files and directories, the log's fdatasync).
+    /// sled's flush of a landing (writing its log: `pwrite`, then `sync_file_range`), made
+    /// by the lander after the batch, before the sync.
+    fn flushed(&self, took: std::time::Duration);
+    /// A successful sync (blob files and directories, the log's fdatasync).
     fn synced(&self, took: std::time::Duration);
 }
 

@@ -299,6 +299,7 @@ async fn store_landings_syncs_and_idempotency_entries_are_reported() {
     assert_eq!(m["lcm_store_landing_duration_seconds_count"], landings);
     assert!(m["lcm_store_landing_operations_sum"] >= 7.0 * 2.0, "a record and its event per commit at least");
     assert!(m["lcm_store_landing_bytes_sum"] > 0.0);
+    assert!(m["lcm_store_flush_duration_seconds_count"] >= 1.0);
     assert!(m["lcm_store_sync_duration_seconds_count"] >= 1.0);
     // Answered means landed: nothing is left in the overlay.
     assert_eq!(m["lcm_store_overlay_entries"], 0.0);
