@@ -688,8 +688,21 @@ async fn a_snapshot_that_sled_left_unfinished_does_not_stop_the_store_opening() 
     // file's rename: an empty `.generating` file, after every finished snapshot by name.
     let unfinished = format!("{}.generating", finished[finished.len() - 1]);
     std::fs::write(dir.path().join(&unfinished), b"").unwrap_or_else(|e| panic!("{e}"));
-    // sled alone no longer opens the store.
-    let alone = sled::Config::new().path(dir.path()).segment_size(tables::SEGMENT_SIZE).open();
+    // sled alone no longer opens the store. (The thread that reads the indexes by state
+    // may hold sled a moment after the store is dropped: wait for the lock, as
+    // `Store::open` does.)
+    let started = std::time::Instant::now();
+    let alone = loop {
+        match sled::Config::new().path(dir.path()).segment_size(tables::SEGMENT_SIZE).open() {
+            Err(sled::Error::Io(e))
+                if e.to_string().starts_with("could not acquire lock")
+                    && started.elapsed() < std::time::Duration::from_secs(10) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other,
+        }
+    };
     assert!(matches!(alone, Err(sled::Error::Corruption { .. })), "sled alone: {:?}", alone.err());
     drop(alone);
     // lcm's open removes the unfinished file only, and finds what was committed.
