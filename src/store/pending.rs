@@ -50,7 +50,7 @@ struct Queue {
     /// The idempotency entries of those commits, in commit order: a landing packs them
     /// ([`RequestIds::packs`]).
     kept: Vec<Kept>,
-    /// Operations and events queued.
+    /// Operations, events and idempotency entries queued.
     ops: usize,
 }
 
