@@ -146,11 +146,6 @@ fn unpacked(pack: &[u8]) -> StoreResult<Vec<Item<'_>>> {
     Ok(items)
 }
 
-/// The number of the last pack in `tables` (0 if none).
-fn last_pack(tables: &Tables) -> StoreResult<u64> {
-    Ok(tables.last(TreeId::IdempotencyPacks)?.and_then(|(k, _)| keys::id_from_key(&k)).map_or(0, |id| id.0))
-}
-
 /// Packs the idempotency entries of a store of formats 2 to 8, one key each in
 /// [`TreeId::Idempotency`] (keyed as format 6 keys them: migrate formats up to 5 first),
 /// oldest first. In landings of at most `batch` entries, each removing its entries and
@@ -164,7 +159,7 @@ pub(super) fn pack_stored_entries(tables: &Arc<Tables>, batch: usize) -> StoreRe
         stored.push((entry.time, key, value));
     }
     stored.sort_by_key(|(time, _, _)| *time);
-    let mut next = last_pack(tables)? + 1;
+    let mut next = tables.last_number(TreeId::IdempotencyPacks)? + 1;
     for chunk in stored.chunks(batch.max(1)) {
         let mut ops: Vec<tables::Op> =
             chunk.iter().map(|(_, key, _)| (TreeId::Idempotency, key.clone(), None)).collect();

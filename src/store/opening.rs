@@ -231,9 +231,6 @@ impl Store {
         };
         let request_ids = Arc::new(super::idempotency::RequestIds::load(&tables)?);
         db.flush()?;
-        let last_key = |table: TreeId| -> StoreResult<u64> {
-            Ok(tables.last(table)?.and_then(|(k, _)| keys::id_from_key(&k)).map_or(0, |id| id.0))
-        };
         let mut next_id = [1u64; Kind::ALL.len()];
         for (kind, table) in [
             (Kind::Need, TreeId::Needs),
@@ -243,7 +240,7 @@ impl Store {
             (Kind::Match, TreeId::Matches),
             (Kind::Arrangement, TreeId::Arrangements),
         ] {
-            next_id[kind as usize] = last_key(table)? + 1;
+            next_id[kind as usize] = tables.last_number(table)? + 1;
         }
         let last_event = super::event_log::last_landed(&tables)?;
         let match_watermark = match tables.get(TreeId::Meta, keys::META_MATCH_WATERMARK)? {

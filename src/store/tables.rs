@@ -136,6 +136,15 @@ impl Tables {
         Ok(Some((IVec::from(k.get(1..).unwrap_or_default()), value)))
     }
 
+    /// The number (u64) the last key of `table` holds: the last id of a table keyed by
+    /// ids, 0 if the table is empty (or its last key is not a number). Reads the key only,
+    /// not the value (which may be in pieces).
+    pub(super) fn last_number(&self, table: TreeId) -> StoreResult<u64> {
+        let p = table.prefix();
+        let last = self.tree.range(vec![p]..vec![p + 1]).next_back().transpose()?;
+        Ok(last.and_then(|(k, _)| keys::id_from_key(k.get(1..).unwrap_or_default())).map_or(0, |id| id.0))
+    }
+
     /// The last key of `table` (within the table) at or before `key`, if any.
     pub(super) fn last_at_or_before(&self, table: TreeId, key: &[u8]) -> StoreResult<Option<IVec>> {
         let last = self.tree.range(vec![table.prefix()]..=keys::table_key(table, key)).next_back().transpose()?;
