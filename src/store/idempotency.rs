@@ -85,8 +85,9 @@ struct Item<'a> {
 
 /// `items` as consecutive packs: each value holds as many entries as fit in one piece
 /// (an entry that long alone is a pack of its own) and are at most [`PACK_SPAN`] newer
-/// than its first, with the time of its newest entry and the number of entries it holds. An entry is its key's length (u16), the key, its
-/// time (i64), the entry's length (u32) and the entry, all big-endian, behind [`PACK`].
+/// than its first, with the time of its newest entry and the number of entries it holds.
+/// An entry is its key's length (u16), the key, its time (i64), the entry's length (u32)
+/// and the entry, all big-endian, behind [`PACK`].
 fn packed(items: &[Kept]) -> Vec<(IVec, UnixMicros, usize)> {
     let size = |(_, key, entry): &Kept| 2 + key.len() + 8 + 4 + entry.len();
     let mut packs = Vec::new();
