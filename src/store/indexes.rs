@@ -1,19 +1,20 @@
 //! The store's typed API over its secondary indexes. Each index is written here, with the
 //! record it follows and in the same [`WriteSet`] (so in the same commit and landing), and
 //! read here; no code outside `store/` sees a key's bytes or a table id. The indexes by
-//! state are kept in memory, not in sled ([`super::by_state`]).
+//! state, by need and by offer are kept in memory, not in sled ([`super::memory_indexes`]).
 //!
 //! | index | kept by | read by |
 //! |---|---|---|
 //! | needs by requester (memory) | [`WriteSet::put_new_need`] | [`Store::needs_of_requester`] |
 //! | offers by provider (memory) | [`WriteSet::put_new_offer`] | [`Store::offers_of_provider`] |
-//! | matches by need, by offer; PROPOSED matches | [`WriteSet::put_new_match`], [`WriteSet::put_match`] | [`Store::matches_of_need`], [`Store::matches_of_offer`], [`Store::proposed_matches`] |
+//! | matches by need, by offer (memory) | [`WriteSet::put_new_match`] | [`Store::matches_of_need`], [`Store::matches_of_offer`] |
+//! | PROPOSED matches | [`WriteSet::put_new_match`], [`WriteSet::put_match`] | [`Store::proposed_matches`] |
 //! | refusals (by need and by offer) | [`WriteSet::remember_refusal`], [`WriteSet::forget_refusal`] | [`Store::refusals_of_need`], [`Store::refusals_of_offer`], [`Store::refusals`] |
 //! | seats per offer and recipient | [`WriteSet::set_recipient_seats`] | [`Store::recipient_seats`], [`Store::every_recipient_seats`] |
 //! | tokens | [`WriteSet::put_new_principal`] | [`Store::principal_by_token_hash`] |
 
-use super::by_state::{IdsAfter, Owned};
 use super::keys::{self, TreeId};
+use super::memory_indexes::{self, IdsAfter, Owned};
 use super::{Record, Store, StoreError, StoreResult, WriteSet, Writer, decode};
 use crate::domain::*;
 use std::ops::Bound;
@@ -23,27 +24,22 @@ impl WriteSet {
     /// changes, so updates write the record alone).
     pub fn put_new_need(&mut self, need: &Need) {
         self.put_record(need);
-        self.by_state.push((Owned::Need, need.spec.requester, need.meta.id));
+        self.indexed.extend(memory_indexes::need_entries(need));
     }
 
     /// A new offer, with its entries in the provider index (providers never change).
     pub fn put_new_offer(&mut self, offer: &Offer) {
         self.put_record(offer);
-        for p in &offer.spec.providers {
-            self.by_state.push((Owned::Offer, *p, offer.meta.id));
-        }
+        self.indexed.extend(memory_indexes::offer_entries(offer));
     }
 
     /// A new match (PROPOSED), with its entries in the indexes by need, by offer and of
     /// PROPOSED matches.
     pub fn put_new_match(&mut self, m: &Match) {
         debug_assert_eq!(m.state, MatchState::Proposed, "a new match is PROPOSED");
-        self.put_key(TreeId::ProposedMatches, &keys::id_key(m.meta.id));
-        self.put_key(TreeId::MatchesByNeed, &keys::pair_key(m.terms.need, m.meta.id));
-        for offer in m.offers() {
-            self.put_key(TreeId::MatchesByOffer, &keys::pair_key(offer, m.meta.id));
-        }
         self.put_record(m);
+        self.put_key(TreeId::ProposedMatches, &keys::id_key(m.meta.id));
+        self.indexed.extend(memory_indexes::match_entries(m));
     }
 
     /// A match in a new state: it leaves the PROPOSED index once it is not PROPOSED (no
@@ -136,22 +132,29 @@ fn short_key(tree: TreeId) -> StoreError {
 impl Store {
     /// The ids of `state`'s needs, in id order, after `after`.
     pub fn needs_of_requester(&self, state: Alpha3, after: Option<Id>) -> StoreResult<IdsAfter<'_>> {
-        self.inner.by_state.ids_after(Owned::Need, state, after)
+        self.inner.indexes.ids_after(Owned::Need, memory_indexes::state_key(state), after)
     }
 
     /// The ids of the offers `state` provides, in id order, after `after`.
     pub fn offers_of_provider(&self, state: Alpha3, after: Option<Id>) -> StoreResult<IdsAfter<'_>> {
-        self.inner.by_state.ids_after(Owned::Offer, state, after)
+        self.inner.indexes.ids_after(Owned::Offer, memory_indexes::state_key(state), after)
     }
 
     /// The ids of the matches of `need`, in id order.
     pub fn matches_of_need(&self, need: Id) -> StoreResult<Vec<Id>> {
-        ids_under(self, TreeId::MatchesByNeed, need)
+        self.visible_matches(Owned::MatchOfNeed, need)
     }
 
     /// The ids of the matches that allocate seats of `offer` (or fund through it).
     pub fn matches_of_offer(&self, offer: Id) -> StoreResult<Vec<Id>> {
-        ids_under(self, TreeId::MatchesByOffer, offer)
+        self.visible_matches(Owned::MatchOfOffer, offer)
+    }
+
+    /// The matches `owner` lists in `owned`'s index that readers see (below the match
+    /// watermark, `staging.rs`).
+    fn visible_matches(&self, owned: Owned, owner: Id) -> StoreResult<Vec<Id>> {
+        let watermark = self.match_watermark();
+        Ok(self.inner.indexes.ids_after(owned, owner.0, None)?.take_while(|m| m.0 < watermark).collect())
     }
 
     /// The ids of every PROPOSED match, in id order.

@@ -30,7 +30,7 @@ pub enum TreeId {
     /// packed at open.
     Idempotency,
     /// Store formats 2 to 6 only: requester (3 bytes) ++ need id → (). Emptied when such a
-    /// store is opened; the index is kept in memory now (`by_state.rs`).
+    /// store is opened; the index is kept in memory now (`memory_indexes.rs`).
     NeedsByRequester,
     /// Store formats 2 to 6 only: provider (3 bytes) ++ offer id → (). Emptied likewise.
     OffersByProvider,
@@ -38,9 +38,10 @@ pub enum TreeId {
     Arrangements,
     /// match id → () for every match still PROPOSED.
     ProposedMatches,
-    /// need id ++ match id → ().
+    /// Store formats 2 to 9 only: need id ++ match id → (). Emptied when such a store is
+    /// opened; the index is kept in memory now (`memory_indexes.rs`).
     MatchesByNeed,
-    /// offer id ++ match id → ().
+    /// Store formats 2 to 9 only: offer id ++ match id → (). Emptied likewise.
     MatchesByOffer,
     /// need id ++ offer id → (): remembered refusals.
     Refusals,

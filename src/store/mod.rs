@@ -19,7 +19,6 @@
 //! server to report NOT_SERVING. A restart recovers what is on disk.
 
 pub mod backup;
-pub(crate) mod by_state;
 mod digest;
 mod dirsync;
 mod event_log;
@@ -28,6 +27,7 @@ mod flusher;
 mod idempotency;
 mod indexes;
 pub mod keys;
+pub(crate) mod memory_indexes;
 mod opening;
 mod pending;
 mod records;
@@ -74,13 +74,15 @@ pub const FORMAT_VERSION: u8 = 1;
 /// key holds the request id's 16 bytes, not its 36 characters, and there is no index by
 /// time ([`keys::idempotency_key`]; a store of formats 2 to 5 is migrated at open,
 /// `opening.rs`); 7: no tables of needs by requester and offers by provider, the indexes
-/// are kept in memory (`by_state.rs`; a store of formats 2 to 6 has its tables emptied at
+/// are kept in memory (`memory_indexes.rs`; a store of formats 2 to 6 has its tables emptied at
 /// open); 8: a log entry may hold several consecutive events of one landing, keyed by the
 /// first (`event_log.rs`, `packed`; a format-7 store has one event per entry, which format
 /// 8 reads as it is); 9: the idempotency entries of a landing share keys, packs in
 /// [`keys::TreeId::IdempotencyPacks`] (`idempotency.rs`; a store of formats 2 to 8 has its
-/// entries packed at open). Stores of formats 2 to 8 are marked 9 at open.
-pub const STORE_FORMAT_VERSION: u8 = 9;
+/// entries packed at open); 10: no tables of matches by need and by offer, the indexes
+/// are kept in memory (`memory_indexes.rs`; a store of formats 2 to 9 has its tables
+/// emptied at open). Stores of formats 2 to 9 are marked 10 at open.
+pub const STORE_FORMAT_VERSION: u8 = 10;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -198,7 +200,7 @@ struct Inner {
     /// Where the idempotency entries are ([`idempotency::RequestIds`]).
     request_ids: Arc<idempotency::RequestIds>,
     /// The needs of each requester and the offers of each provider.
-    by_state: Arc<by_state::ByState>,
+    indexes: Arc<memory_indexes::MemoryIndexes>,
     /// The last [`RECENT_EVENTS`] committed events, in sequence order, so followers of
     /// the log read and decode nothing (they still see only durable ones).
     recent: RwLock<VecDeque<Arc<Event>>>,

@@ -124,7 +124,7 @@ fn migrate_idempotency(tables: &Arc<Tables>) -> StoreResult<()> {
 }
 
 /// Empties the tables of needs by requester and offers by provider of a store of formats 2
-/// to 6 (format 7 keeps these indexes in memory, `by_state.rs`), in landings of
+/// to 6 (format 7 keeps these indexes in memory, `memory_indexes.rs`), in landings of
 /// [`MIGRATION_BATCH`] keys: a crash between them leaves keys the next open removes, since
 /// the format is marked 7 only after the last.
 fn drop_state_index_tables(tables: &Arc<Tables>) -> StoreResult<()> {
@@ -133,6 +133,20 @@ fn drop_state_index_tables(tables: &Arc<Tables>) -> StoreResult<()> {
         tracing::info!(
             entries = removed,
             "index entries by state removed, the indexes are kept in memory (store format 7)"
+        );
+    }
+    Ok(())
+}
+
+/// Empties the tables of matches by need and by offer of a store of formats 2 to 9
+/// (format 10 keeps these indexes in memory, `memory_indexes.rs`), as
+/// [`drop_state_index_tables`] does.
+fn drop_match_index_tables(tables: &Arc<Tables>) -> StoreResult<()> {
+    let removed = empty_table(tables, TreeId::MatchesByNeed)? + empty_table(tables, TreeId::MatchesByOffer)?;
+    if removed > 0 {
+        tracing::info!(
+            entries = removed,
+            "index entries of matches by need and by offer removed, the indexes are kept in memory (store format 10)"
         );
     }
     Ok(())
@@ -199,15 +213,16 @@ impl Store {
             // several events (event_log.rs): this build reads them all. Format 5 keyed
             // idempotency entries by the request id's characters and indexed them by
             // time, format 6 kept the indexes by state in tables, format 8 and earlier
-            // kept one key per idempotency entry: migrated (the first landings of this
-            // open).
-            Some(v) if (2..=8).contains(&v.as_ref().first().copied().unwrap_or(0)) && v.len() == 1 => {
+            // kept one key per idempotency entry, format 9 and earlier kept the matches
+            // by need and by offer in tables: migrated (the first landings of this open).
+            Some(v) if (2..=9).contains(&v.as_ref().first().copied().unwrap_or(0)) && v.len() == 1 => {
                 if v.as_ref()[0] <= 5 {
                     migrate_idempotency(&tables)?;
                 }
                 if v.as_ref()[0] <= 6 {
                     drop_state_index_tables(&tables)?;
                 }
+                drop_match_index_tables(&tables)?;
                 let packed = super::idempotency::pack_stored_entries(&tables, MIGRATION_BATCH)?;
                 if packed > 0 {
                     tracing::info!(entries = packed, "idempotency entries packed (store format 9)");
@@ -254,7 +269,7 @@ impl Store {
             }
         };
         let failure = Arc::new(Failure::new());
-        let by_state = super::by_state::ByState::start(tables.clone(), failure.clone());
+        let indexes = super::memory_indexes::MemoryIndexes::start(tables.clone(), match_watermark, failure.clone());
         let pending =
             Arc::new(Pending::new(tables.clone(), request_ids.clone(), config.faults.clone(), failure.clone()));
         let syncer = Syncer::open(db.clone(), path, pending.clone(), failure.clone(), config)?;
@@ -271,7 +286,7 @@ impl Store {
                 page_token_key,
                 retention_micros: i64::try_from(config.request_id_retention.as_micros()).unwrap_or(i64::MAX),
                 request_ids,
-                by_state,
+                indexes,
                 recent: RwLock::new(VecDeque::with_capacity(RECENT_EVENTS)),
                 followers: RwLock::new(Vec::new()),
                 match_watermark: match_watermark.into(),

@@ -2,7 +2,7 @@
 //! that no reader sees, then made visible by one small commit.
 //!
 //! Matches at or above the *match watermark* are hidden: [`Store::get`], scans and the
-//! match indexes (by need, by offer, PROPOSED) skip them. [`Store::stage`] writes hidden
+//! match indexes (by need and by offer, kept in memory, and PROPOSED) skip them. [`Store::stage`] writes hidden
 //! matches straight into sled, one `apply_batch` per call under the landing lock (so each
 //! staged batch is atomic, lands between two groups, and is covered by the next sync like
 //! any landing); [`WriteSet::reveal_matches`] moves the watermark in an ordinary commit,
@@ -17,9 +17,8 @@
 use super::*;
 use std::sync::atomic::Ordering;
 
-/// The tables whose entries the watermark hides: matches and their indexes.
-pub(super) const HIDES: [TreeId; 4] =
-    [TreeId::Matches, TreeId::ProposedMatches, TreeId::MatchesByNeed, TreeId::MatchesByOffer];
+/// The tables whose entries the watermark hides: matches and their PROPOSED index.
+pub(super) const HIDES: [TreeId; 2] = [TreeId::Matches, TreeId::ProposedMatches];
 
 /// At most this many hidden matches are removed in one batch.
 const DROP_BATCH: usize = 2_000;
@@ -37,7 +36,6 @@ pub(super) fn watermark_from(v: &[u8]) -> StoreResult<u64> {
 fn match_of(tree: TreeId, key: &[u8]) -> Option<Id> {
     match tree {
         TreeId::Matches | TreeId::ProposedMatches => keys::id_from_key(key),
-        TreeId::MatchesByNeed | TreeId::MatchesByOffer => keys::pair_from_key(key).map(|(_, m)| m),
         _ => None,
     }
 }
@@ -63,7 +61,9 @@ impl Store {
 
     /// Writes `ws` to sled now, unseen: it may hold only new matches above the watermark
     /// (with their indexes), no event. One atomic batch; it becomes visible when a commit
-    /// reveals it ([`WriteSet::reveal_matches`]). A failure fails the store.
+    /// reveals it ([`WriteSet::reveal_matches`]). Its entries in the indexes kept in
+    /// memory are added once it is written (read only below the watermark). A failure
+    /// fails the store.
     pub fn stage(&self, ws: WriteSet) -> StoreResult<()> {
         self.inner.failure.check()?;
         if let Some(e) = ws.unencodable {
@@ -79,9 +79,19 @@ impl Store {
         if let Some((tree, _, _)) = ws.ops.iter().find(|(tree, key, _)| !self.hidden(*tree, key)) {
             return refuse(format!("a staged write touches {} that readers see", tree.name()));
         }
+        let watermark = self.match_watermark();
+        let of_a_hidden_match = |(owned, _, id): &memory_indexes::Entry| {
+            matches!(owned, memory_indexes::Owned::MatchOfNeed | memory_indexes::Owned::MatchOfOffer)
+                && id.0 >= watermark
+        };
+        if !ws.indexed.iter().all(of_a_hidden_match) {
+            return refuse("a staged write indexes what readers see".into());
+        }
         let ops: Vec<tables::Op> =
             ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
-        self.inner.pending.apply_unseen(&ops)
+        self.inner.pending.apply_unseen(&ops)?;
+        self.inner.indexes.add(&ws.indexed);
+        Ok(())
     }
 
     /// Removes every hidden match (staged and never revealed) with its index entries, in
@@ -91,17 +101,14 @@ impl Store {
         let tables = &self.inner.tables;
         let mut dropped = 0;
         loop {
-            let mut ops = Vec::new();
+            let (mut ops, mut indexed) = (Vec::new(), Vec::new());
             for kv in tables.range(TreeId::Matches, Bound::Included(keys::id_key(watermark).to_vec()), Bound::Unbounded)
             {
                 let (key, value) = kv?;
                 let m: Match = decode(TreeId::Matches, &value)?;
                 ops.push((TreeId::ProposedMatches, IVec::from(&keys::id_key(m.meta.id)), None));
-                ops.push((TreeId::MatchesByNeed, IVec::from(&keys::pair_key(m.terms.need, m.meta.id)), None));
-                for offer in m.offers() {
-                    ops.push((TreeId::MatchesByOffer, IVec::from(&keys::pair_key(offer, m.meta.id)), None));
-                }
                 ops.push((TreeId::Matches, key, None));
+                indexed.extend(memory_indexes::match_entries(&m));
                 dropped += 1;
                 if dropped % DROP_BATCH == 0 {
                     break;
@@ -111,6 +118,7 @@ impl Store {
                 break;
             }
             self.inner.pending.apply_unseen(&ops)?;
+            self.inner.indexes.remove(&indexed);
         }
         if dropped > 0 {
             tracing::info!(

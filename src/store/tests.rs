@@ -882,17 +882,93 @@ async fn staged_matches_are_unseen_until_revealed_and_dropped_at_open_if_never_r
     let store = Store::open(dir.path(), &config()).unwrap_or_else(ok);
     assert_eq!(store.scan::<Match>(None).count(), 3, "only the revealed matches are left");
     assert_eq!(store.match_watermark(), 4);
+    // Staged and dropped while the store is open (as the next proposal does), then a
+    // later staging revealed: what was dropped is listed by no index.
+    let dropped = stage(&store, 2);
+    assert_eq!(store.drop_hidden_matches().unwrap_or_else(ok), 2);
+    let kept = stage(&store, 1);
+    let mut ws = WriteSet::default();
+    ws.reveal_matches(kept[0].meta.id.0 + 1);
+    let _ = store.writer().unwrap_or_else(ok).commit(ws).unwrap_or_else(ok);
+    for m in &dropped {
+        assert_eq!(seen(&store, m), [false; 5], "dropped match {} is seen", m.meta.id.0);
+    }
+    assert_eq!(seen(&store, &kept[0]), [true; 5]);
+    assert_eq!(store.scan::<Match>(None).count(), 4);
+    // A staged write may index nothing readers see.
+    let mut ws = WriteSet::default();
+    ws.put_new_match(&proposed_match(Id(1)));
+    assert!(store.stage(ws).is_err(), "a staged write indexed a visible match");
     // Revealing later shows nothing of them: they were removed, not just hidden.
     let mut ws = WriteSet::default();
-    ws.reveal_matches(10);
+    ws.reveal_matches(20);
     let _ = store.writer().unwrap_or_else(ok).commit(ws).unwrap_or_else(ok);
-    assert_eq!(store.scan::<Match>(None).count(), 3, "a match staged before the reopen came back");
-    assert!(store.matches_of_need(proposed_match(Id(4)).terms.need).unwrap_or_else(ok).len() == 3);
+    assert_eq!(store.scan::<Match>(None).count(), 4, "a match staged before the reopen came back");
+    assert_eq!(store.matches_of_need(proposed_match(Id(4)).terms.need).unwrap_or_else(ok), [1, 2, 3, 8].map(Id));
     assert_eq!(
         store.writer().unwrap_or_else(ok).allocate_id(Kind::Match),
-        Id(6),
+        Id(9),
         "a staged match's id was handed out again"
     );
+}
+
+/// A store of format 9 kept the matches of each need and of each offer in tables: opened,
+/// it is format 10, those tables are empty (they held more entries than one landing of
+/// the migration removes), and the indexes, kept in memory now, hold what the match
+/// records say, and the matches committed after the open.
+#[tokio::test]
+async fn a_format_9_store_loses_its_match_index_tables_and_indexes_its_matches_in_memory() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    fn ok<T>(e: StoreError) -> T {
+        panic!("{e}")
+    }
+    let matched = |id: u64, need: u64, offer: u64, funding: Option<u64>| {
+        let mut m = proposed_match(Id(id));
+        m.terms.need = Id(need);
+        m.terms.allocations[0].offer = Id(offer);
+        m.terms.allocations[0].funding_offer = funding.map(Id);
+        m
+    };
+    {
+        let store = Store::open(dir.path(), &config()).unwrap_or_else(ok);
+        let w = store.writer().unwrap_or_else(ok);
+        let mut ws = WriteSet::default();
+        for m in [matched(1, 10, 20, None), matched(2, 11, 20, Some(21)), matched(3, 10, 22, None)] {
+            ws.put_record(&m);
+            ws.put_key(TreeId::ProposedMatches, &keys::id_key(m.meta.id));
+        }
+        // As a format-9 build wrote them (entries of matches that do not exist, so that
+        // the indexes are seen to come from the records).
+        for i in 0..5000u64 {
+            ws.put_key(TreeId::MatchesByNeed, &keys::pair_key(Id(10), Id(1_000 + i)));
+        }
+        ws.put_key(TreeId::MatchesByOffer, &keys::pair_key(Id(20), Id(999)));
+        ws.put_raw(TreeId::Meta, keys::META_FORMAT_VERSION.to_vec(), vec![9]);
+        let (ticket, _) = w.commit(ws).unwrap_or_else(ok);
+        store.durable(ticket).await.unwrap_or_else(ok);
+    }
+    let store = Store::open(dir.path(), &config()).unwrap_or_else(ok);
+    let meta = |key: &[u8]| store.entries(TreeId::Meta).unwrap_or_else(ok).into_iter().find(|(k, _)| k == key);
+    assert_eq!(meta(keys::META_FORMAT_VERSION).map(|(_, v)| v), Some(vec![STORE_FORMAT_VERSION]));
+    for table in [TreeId::MatchesByNeed, TreeId::MatchesByOffer] {
+        assert!(store.entries(table).unwrap_or_else(ok).is_empty(), "{} is emptied", table.name());
+    }
+    let of_need = |n: u64| store.matches_of_need(Id(n)).unwrap_or_else(ok);
+    let of_offer = |o: u64| store.matches_of_offer(Id(o)).unwrap_or_else(ok);
+    assert_eq!(of_need(10), [Id(1), Id(3)]);
+    assert_eq!(of_need(11), [Id(2)]);
+    assert_eq!(of_offer(20), [Id(1), Id(2)]);
+    assert_eq!(of_offer(21), [Id(2)], "a funding offer lists its match");
+    assert_eq!(of_offer(22), [Id(3)]);
+    assert!(of_need(20).is_empty() && of_offer(10).is_empty());
+    // A match committed now is listed as soon as it is committed.
+    let mut w = store.writer().unwrap_or_else(ok);
+    let id = w.allocate_id(Kind::Match);
+    let mut ws = WriteSet::default();
+    ws.put_new_match(&matched(id.0, 11, 22, None));
+    let _ = w.commit(ws).unwrap_or_else(ok);
+    assert_eq!(of_need(11), [Id(2), id]);
+    assert_eq!(of_offer(22), [Id(3), id]);
 }
 
 /// A store of format 6 kept the needs of each requester and the offers of each provider in
@@ -967,7 +1043,7 @@ async fn a_format_6_store_loses_its_tables_by_state_and_indexes_its_records_in_m
     for table in [TreeId::NeedsByRequester, TreeId::OffersByProvider] {
         assert!(store.entries(table).unwrap_or_else(|e| panic!("{e}")).is_empty(), "{} is emptied", table.name());
     }
-    let ids = |i: StoreResult<crate::store::by_state::IdsAfter<'_>>| {
+    let ids = |i: StoreResult<crate::store::memory_indexes::IdsAfter<'_>>| {
         i.unwrap_or_else(|e| panic!("{e}")).map(|id| id.0).collect::<Vec<_>>()
     };
     assert_eq!(ids(store.needs_of_requester(state("UGA"), None)), vec![1, 3]);

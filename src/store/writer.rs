@@ -19,9 +19,9 @@ pub struct WriteSet {
     pub(super) reveal: Option<u64>,
     /// The idempotency entries this set writes: their times, keys and encoded entries.
     pub(super) request_ids: Vec<(UnixMicros, Vec<u8>, Vec<u8>)>,
-    /// The new needs and offers this set writes, for the indexes by state
-    /// ([`super::by_state`]).
-    pub(super) by_state: Vec<(by_state::Owned, Alpha3, Id)>,
+    /// The entries of the new needs, offers and matches this set writes in the indexes
+    /// kept in memory ([`super::memory_indexes`]).
+    pub(super) indexed: Vec<memory_indexes::Entry>,
 }
 
 impl WriteSet {
@@ -174,7 +174,7 @@ impl Writer<'_> {
             .collect();
         let ops = ws.ops.into_iter().map(|(tree, key, value)| (tree, key.into(), value.map(Into::into))).collect();
         let queued = pending.add(commit, ops, logged, kept)?;
-        self.store.inner.by_state.add(&ws.by_state);
+        self.store.inner.indexes.add(&ws.indexed);
         request_ids.pruned(&expired);
         if let Some(watermark) = reveal {
             self.store.inner.match_watermark.fetch_max(watermark, std::sync::atomic::Ordering::SeqCst);
