@@ -9,14 +9,21 @@
 #   NEEDS=30000 OFFERS=30000 DURATION=10 scripts/bench-propose-writers.sh
 #   PROPOSALS=stored scripts/bench-propose-writers.sh   # real proposals, not dry runs
 #   SERVER_LOG=/tmp/server.log ...                         # keep the server's JSON log
+#   BIN_DIR=/path/to/other/build ...                       # another build's lcm
 set -euo pipefail
 cd "$(dirname "$0")/.."
 needs=${NEEDS:-100000}
 offers=${OFFERS:-100000}
 duration=${DURATION:-10}
 concurrency=${CONCURRENCY:-16}
-cargo build --release --quiet
-bin=target/release
+# BIN_DIR=DIR runs the `lcm` in DIR (another build, for an A/B comparison) instead of
+# building this checkout's.
+if [[ -n ${BIN_DIR:-} ]]; then
+  bin=$BIN_DIR
+else
+  cargo build --release --quiet
+  bin=target/release
+fi
 source scripts/bench-common.sh
 "$bin/lcm" bench-store fill --data-dir "$work/data" --needs "$needs" --offers "$offers" --synthetic-seed 1 --batch 2000 >&2
 start_lcm_any "$work/data"

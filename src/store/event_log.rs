@@ -110,40 +110,70 @@ impl Store {
     /// Durable events with sequence > `after`, at most `limit`: from memory when they are
     /// recent, else from the log.
     pub fn events_after(&self, after: u64, limit: usize) -> StoreResult<Vec<Arc<Event>>> {
+        Ok(self.durable_events_after(after, limit, true)?.0)
+    }
+
+    /// The durable events with sequence > `after` that are not about a match, among the
+    /// next `limit` events, and the sequence of the last of those `limit` (`after` if
+    /// there is none): for a reader that follows the log for needs, offers and the like,
+    /// and is not to read the match record that each event of a proposal names (a stored
+    /// proposal logs some 94 000 of them).
+    pub fn events_after_except_matches(&self, after: u64, limit: usize) -> StoreResult<(Vec<Arc<Event>>, u64)> {
+        self.durable_events_after(after, limit, false)
+    }
+
+    /// Among the next `limit` durable events after `after`, those about matches only if
+    /// `matches`; and the sequence of the last looked at.
+    fn durable_events_after(&self, after: u64, limit: usize, matches: bool) -> StoreResult<(Vec<Arc<Event>>, u64)> {
+        let wanted = |e: &Event| matches || !matches!(e.resource, EventResource::Match(_));
         let durable = self.durable_sequence();
         if after >= durable {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), after));
         }
         let recent = self.inner.recent.read().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(front) = recent.front()
             && front.sequence <= after + 1
         {
             let skip = usize::try_from(after + 1 - front.sequence).unwrap_or(usize::MAX);
-            return Ok(recent.iter().skip(skip).take_while(|e| e.sequence <= durable).take(limit).cloned().collect());
+            let looked: Vec<&Arc<Event>> =
+                recent.iter().skip(skip).take_while(|e| e.sequence <= durable).take(limit).collect();
+            let last = looked.last().map_or(after, |e| e.sequence);
+            return Ok((looked.into_iter().filter(|e| wanted(e)).cloned().collect(), last));
         }
         drop(recent);
         // Durable events are in sled: the flusher lands a group before flushing it.
         self.inner.failure.check()?;
         let tables = &self.inner.tables;
-        let wanted = keys::sequence_key(after + 1);
+        let first_wanted = keys::sequence_key(after + 1);
         // The entry holding `after + 1` is the last one keyed at or before it.
-        let from = tables.last_at_or_before(TreeId::Events, &wanted)?.map_or_else(|| wanted.to_vec(), |k| k.to_vec());
-        let mut events = Vec::new();
+        let from = tables
+            .last_at_or_before(TreeId::Events, &first_wanted)?
+            .map_or_else(|| first_wanted.to_vec(), |k| k.to_vec());
+        let (mut events, mut last) = (Vec::new(), after);
         for kv in
             tables.range(TreeId::Events, Bound::Included(from), Bound::Included(keys::sequence_key(durable).to_vec()))
         {
             let (key, value) = kv?;
             let first = first_sequence(&key)?;
             for (sequence, bytes) in (first..).zip(unpacked(&value)?) {
-                if sequence > durable || events.len() == limit {
-                    return Ok(events);
+                if sequence > durable || last - after == limit as u64 {
+                    return Ok((events, last));
                 }
-                if sequence > after {
-                    events.push(Arc::new(self.read_one(bytes)?));
+                if sequence <= after {
+                    continue;
+                }
+                last = sequence;
+                // A named match is read from its record only if it is wanted.
+                if !matches && bytes.first() == Some(&NAMED_MATCH) {
+                    continue;
+                }
+                let event = self.read_one(bytes)?;
+                if wanted(&event) {
+                    events.push(Arc::new(event));
                 }
             }
         }
-        Ok(events)
+        Ok((events, last))
     }
 
     /// The events of a log entry as [`packed`] and [`logged`] kept them, whole: a named

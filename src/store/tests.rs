@@ -755,6 +755,60 @@ async fn a_proposed_match_is_logged_by_name_and_read_back_as_proposed() {
     assert_eq!(read(whole), approved);
 }
 
+/// A reader of the log that does not want the events of matches (the NEED_AT_RISK task)
+/// is handed the others, and the sequence to go on from, without the matches that named
+/// events point to ever being read: a named event whose match is gone fails
+/// `events_after`, not this. From memory and from the log alike, in pages.
+#[tokio::test]
+async fn events_of_matches_are_passed_over_unread_by_a_reader_that_wants_the_others() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    fn ok<T>(e: StoreError) -> T {
+        panic!("{e}")
+    }
+    let others = |events: &[Arc<Event>]| events.iter().map(|e| e.sequence).collect::<Vec<_>>();
+    let pages = |store: &Store, limit: usize| {
+        let (mut after, mut seen) = (0, Vec::new());
+        loop {
+            let (events, last) = store.events_after_except_matches(after, limit).unwrap_or_else(ok);
+            assert!(last - after <= limit as u64, "looked at more than {limit}");
+            if last == after {
+                return (seen, after);
+            }
+            assert!(events.iter().all(|e| e.sequence > after && e.sequence <= last));
+            seen.extend(others(&events));
+            after = last;
+        }
+    };
+    {
+        let store = Store::open(dir.path(), &config()).unwrap_or_else(ok);
+        store.durable(commit_centre(&store, "c1").0).await.unwrap_or_else(ok);
+        let w = store.writer().unwrap_or_else(ok);
+        let mut ws = WriteSet::default();
+        for id in 1..=3 {
+            let m = proposed_match(Id(id));
+            ws.put_new_match(&m);
+            ws.event(EventKind::MatchProposed, m.meta.create_time, "principal-1", EventResource::Match(m));
+        }
+        store.durable(w.commit(ws).unwrap_or_else(ok).0).await.unwrap_or_else(ok);
+        store.durable(commit_centre(&store, "c2").0).await.unwrap_or_else(ok);
+        // From memory.
+        assert_eq!(pages(&store, 100), (vec![1, 5], 5));
+        assert_eq!(pages(&store, 1), (vec![1, 5], 5));
+        // The second proposed match's record goes away (as no build does), so that reading
+        // its named event fails.
+        let w = store.writer().unwrap_or_else(ok);
+        let mut ws = WriteSet::default();
+        ws.delete(TreeId::Matches, &keys::id_key(Id(2)));
+        store.durable(w.commit(ws).unwrap_or_else(ok).0).await.unwrap_or_else(ok);
+    }
+    // From the log (a reopened store keeps no events in memory).
+    let store = Store::open(dir.path(), &config()).unwrap_or_else(ok);
+    assert!(store.events_after(0, 100).is_err(), "the named event of a missing match was read");
+    assert_eq!(pages(&store, 100), (vec![1, 5], 5));
+    assert_eq!(pages(&store, 2), (vec![1, 5], 5));
+    assert_eq!(store.events_after_except_matches(5, 10).unwrap_or_else(ok), (Vec::new(), 5));
+}
+
 /// A match record as builds before `MatchTerms` wrote it, every field at the top: naming
 /// the engine-decided part must not change a byte of what is stored (store format 4).
 #[test]

@@ -98,9 +98,12 @@ impl Watch {
         let skew = self.clock.offset();
         let mut due = BTreeSet::new();
         loop {
-            let events = self.store.events_after(self.cursor, PAGE)?;
-            let Some(last) = events.last() else { return Ok(due) };
-            self.cursor = last.sequence;
+            // Only needs matter here: the events of matches are passed over unread.
+            let (events, last) = self.store.events_after_except_matches(self.cursor, PAGE)?;
+            if last == self.cursor {
+                return Ok(due);
+            }
+            self.cursor = last;
             for e in &events {
                 let EventResource::Need(need) = &e.resource else { continue };
                 if e.kind == EventKind::NeedAtRisk {
