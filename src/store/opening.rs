@@ -123,30 +123,21 @@ fn migrate_idempotency(tables: &Arc<Tables>) -> StoreResult<()> {
     Ok(())
 }
 
-/// Empties the tables of needs by requester and offers by provider of a store of formats 2
-/// to 6 (format 7 keeps these indexes in memory, `memory_indexes.rs`), in landings of
-/// [`MIGRATION_BATCH`] keys: a crash between them leaves keys the next open removes, since
-/// the format is marked 7 only after the last.
-fn drop_state_index_tables(tables: &Arc<Tables>) -> StoreResult<()> {
-    let removed = empty_table(tables, TreeId::NeedsByRequester)? + empty_table(tables, TreeId::OffersByProvider)?;
-    if removed > 0 {
-        tracing::info!(
-            entries = removed,
-            "index entries by state removed, the indexes are kept in memory (store format 7)"
-        );
+/// Empties `retired`, the tables of indexes that format `format` keeps in memory
+/// (`memory_indexes.rs`): needs by requester and offers by provider (format 7), matches by
+/// need and by offer (format 10). In landings of [`MIGRATION_BATCH`] keys: a crash between
+/// them leaves keys the next open removes, since the format is marked only after the last.
+fn drop_index_tables(tables: &Arc<Tables>, retired: [TreeId; 2], format: u8) -> StoreResult<()> {
+    let mut removed = 0;
+    for table in retired {
+        removed += empty_table(tables, table)?;
     }
-    Ok(())
-}
-
-/// Empties the tables of matches by need and by offer of a store of formats 2 to 9
-/// (format 10 keeps these indexes in memory, `memory_indexes.rs`), as
-/// [`drop_state_index_tables`] does.
-fn drop_match_index_tables(tables: &Arc<Tables>) -> StoreResult<()> {
-    let removed = empty_table(tables, TreeId::MatchesByNeed)? + empty_table(tables, TreeId::MatchesByOffer)?;
     if removed > 0 {
         tracing::info!(
             entries = removed,
-            "index entries of matches by need and by offer removed, the indexes are kept in memory (store format 10)"
+            tables = ?retired.map(TreeId::name),
+            format,
+            "index tables emptied, the indexes are kept in memory"
         );
     }
     Ok(())
@@ -220,9 +211,9 @@ impl Store {
                     migrate_idempotency(&tables)?;
                 }
                 if v.as_ref()[0] <= 6 {
-                    drop_state_index_tables(&tables)?;
+                    drop_index_tables(&tables, [TreeId::NeedsByRequester, TreeId::OffersByProvider], 7)?;
                 }
-                drop_match_index_tables(&tables)?;
+                drop_index_tables(&tables, [TreeId::MatchesByNeed, TreeId::MatchesByOffer], 10)?;
                 let packed = super::idempotency::pack_stored_entries(&tables, MIGRATION_BATCH)?;
                 if packed > 0 {
                     tracing::info!(entries = packed, "idempotency entries packed (store format 9)");
