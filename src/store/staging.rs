@@ -2,13 +2,14 @@
 //! that no reader sees, then made visible by one small commit.
 //!
 //! Matches at or above the *match watermark* are hidden: [`Store::get`], scans and the
-//! match indexes (by need and by offer, kept in memory, and PROPOSED) skip them. [`Store::stage`] writes hidden
-//! matches straight into sled, one `apply_batch` per call under the landing lock (so each
-//! staged batch is atomic, lands between two groups, and is covered by the next sync like
-//! any landing); [`WriteSet::reveal_matches`] moves the watermark in an ordinary commit,
-//! which makes every staged match visible at once, atomically with whatever else that
-//! commit writes (the proposal's events, its idempotency entry). The staged batches are
-//! earlier in sled's log than that commit, so when it is durable so are they.
+//! match indexes (by need and by offer, kept in memory, and PROPOSED) skip them.
+//! [`Store::stage`] writes hidden matches straight into sled, one `apply_batch` per call
+//! under the landing lock (so each staged batch is atomic, lands between two groups, and
+//! is covered by the next sync like any landing); [`WriteSet::reveal_matches`] moves the
+//! watermark in an ordinary commit, which makes every staged match visible at once,
+//! atomically with whatever else that commit writes (the proposal's events, its
+//! idempotency entry). The staged batches are earlier in sled's log than that commit, so
+//! when it is durable so are they.
 //!
 //! What is staged and never revealed (a crash, a failed proposal) is removed by
 //! [`Store::drop_hidden_matches`], at open and before each new staging; its ids are
