@@ -74,10 +74,10 @@ pub const FORMAT_VERSION: u8 = 1;
 /// key holds the request id's 16 bytes, not its 36 characters, and there is no index by
 /// time ([`keys::idempotency_key`]; a store of formats 2 to 5 is migrated at open,
 /// `opening.rs`); 7: no tables of needs by requester and offers by provider, the indexes
-/// are kept in memory (`memory_indexes.rs`; a store of formats 2 to 6 has its tables emptied at
-/// open); 8: a log entry may hold several consecutive events of one landing, keyed by the
-/// first (`event_log.rs`, `packed`; a format-7 store has one event per entry, which format
-/// 8 reads as it is); 9: the idempotency entries of a landing share keys, packs in
+/// are kept in memory (`memory_indexes.rs`; a store of formats 2 to 6 has its tables
+/// emptied at open); 8: a log entry may hold several consecutive events of one landing,
+/// keyed by the first (`event_log.rs`, `packed`; a format-7 store has one event per entry,
+/// which format 8 reads as it is); 9: the idempotency entries of a landing share keys, packs in
 /// [`keys::TreeId::IdempotencyPacks`] (`idempotency.rs`; a store of formats 2 to 8 has its
 /// entries packed at open); 10: no tables of matches by need and by offer, the indexes
 /// are kept in memory (`memory_indexes.rs`; a store of formats 2 to 9 has its tables
@@ -199,7 +199,8 @@ struct Inner {
     retention_micros: i64,
     /// Where the idempotency entries are ([`idempotency::RequestIds`]).
     request_ids: Arc<idempotency::RequestIds>,
-    /// The needs of each requester and the offers of each provider.
+    /// The needs of each requester, the offers of each provider and the matches of each
+    /// need and of each offer.
     indexes: Arc<memory_indexes::MemoryIndexes>,
     /// The last [`RECENT_EVENTS`] committed events, in sequence order, so followers of
     /// the log read and decode nothing (they still see only durable ones).
